@@ -1,0 +1,56 @@
+# Omni — the two commands of the quick start, and the integration suites.
+#   make demo            create .venv, install, migrate, load the pilot city, run the demo, serve
+#   make demo SERVE=0    the same without serving (CI, scripts)
+#   make test            lint, format check, types and every test that needs no server
+#   make test-integration  the suites that need PostgreSQL and Redis
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+SERVE ?= 1
+PG_URL ?= postgres://postgres@127.0.0.1:5432/omni
+REDIS ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test test-integration lint install install-dev bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) demo
+ifeq ($(SERVE),1)
+	@echo "Serving on http://127.0.0.1:8000/ (Ctrl-C stops)"
+	$(MANAGE) runserver 127.0.0.1:8000 --insecure --noreload
+endif
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+test: lint
+	$(BIN)/pytest -q -m "not integration"
+
+test-integration: install-dev
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest -q -m integration
+
+bench: install-dev
+	DATABASE_URL=$(PG_URL) $(BIN)/python bench/reserve.py
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

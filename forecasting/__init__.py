@@ -1,0 +1,1 @@
+"""Forecasting: demand history and forecast runs. Filled in by the forecasting issue."""

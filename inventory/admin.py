@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from .models import (
+    Location,
+    Product,
+    Receipt,
+    ReceiptLine,
+    Reservation,
+    StockCount,
+    StockCountLine,
+    StockLevel,
+    StockMove,
+    Transfer,
+    TransferLine,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Stock changes only through services, which write the ledger; the admin only reads."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ["sku", "name", "barcode", "unit", "pack_size", "cost", "price", "active"]
+    list_filter = ["active", "unit"]
+    search_fields = ["sku", "name", "barcode"]
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "kind", "city", "latitude", "longitude", "capacity", "active"]
+    list_filter = ["kind", "city", "active"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(ReadOnlyAdmin):
+    list_display = ["product", "location", "on_hand", "reserved", "available", "updated_at"]
+    list_filter = ["location"]
+    search_fields = ["product__sku", "product__name"]
+    list_select_related = ["product", "location"]
+
+
+@admin.register(StockMove)
+class StockMoveAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "created_at",
+        "product",
+        "from_location",
+        "to_location",
+        "quantity",
+        "reason",
+        "reference",
+        "actor",
+    ]
+    list_filter = ["reason", "from_location", "to_location"]
+    search_fields = ["product__sku", "reference"]
+    list_select_related = ["product", "from_location", "to_location", "actor"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Reservation)
+class ReservationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "product",
+        "location",
+        "quantity",
+        "status",
+        "owner_type",
+        "owner_id",
+        "expires_at",
+        "created_at",
+    ]
+    list_filter = ["status", "owner_type", "location"]
+    search_fields = ["product__sku", "owner_id"]
+    list_select_related = ["product", "location"]
+
+
+class ReceiptLineInline(ReadOnlyInline):
+    model = ReceiptLine
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdmin):
+    list_display = ["id", "location", "supplier", "supplier_reference", "created_at", "actor"]
+    inlines = [ReceiptLineInline]
+
+
+class StockCountLineInline(ReadOnlyInline):
+    model = StockCountLine
+
+
+@admin.register(StockCount)
+class StockCountAdmin(ReadOnlyAdmin):
+    list_display = ["id", "location", "created_at", "actor", "note"]
+    inlines = [StockCountLineInline]
+
+
+class TransferLineInline(ReadOnlyInline):
+    model = TransferLine
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["id", "source", "destination", "status", "reference", "created_at"]
+    list_filter = ["status", "source", "destination"]
+    inlines = [TransferLineInline]

@@ -1,0 +1,326 @@
+"""The inventory router: products, locations, stock levels, the ledger, receipts, counts,
+reservations and transfers. Thin: validate, check access, call one service, map the result.
+
+No ``from __future__ import annotations`` here: ninja resolves the parameter annotations
+(``Query[...]``) at import time.
+"""
+
+from datetime import datetime, timedelta
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import Query, Router, Status
+from ninja.decorators import decorate_view
+from ninja.pagination import paginate
+
+from omni.access import current_user, require_admin, require_stock_write
+from omni.errors import PermissionDenied
+from omni.idempotency import idempotent
+from omni.models import Role
+from omni.pagination import CursorPagination
+from omni.schemas import ErrorOut, QuerySchema
+
+from . import selectors, services
+from .errors import DuplicateLine
+from .models import Product, Reservation, Transfer
+from .schemas import (
+    CountIn,
+    CountOut,
+    LocationOut,
+    MoveOut,
+    ProductIn,
+    ProductOut,
+    ReceiptIn,
+    ReceiptOut,
+    ReleaseIn,
+    ReservationOut,
+    ReserveIn,
+    StockLevelOut,
+    TransferIn,
+    TransferOut,
+    TransferReceiveIn,
+)
+
+router = Router(tags=["inventory"])
+
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+# --------------------------------------------------------------------------- master data
+
+
+class ProductFilter(QuerySchema):
+    q: str | None = None
+    active: bool | None = None
+
+
+@router.get("/products", response=list[ProductOut])
+@paginate(CursorPagination, ordering=("id",))
+def product_list(request: HttpRequest, filters: Query[ProductFilter]) -> object:
+    return selectors.product_list(q=filters.q, active=filters.active)
+
+
+@router.get("/products/{sku}", response={200: ProductOut, **ERRORS})
+def product_detail(request: HttpRequest, sku: str) -> Product:
+    return selectors.product_by_sku(sku)
+
+
+@router.post("/products", response={201: ProductOut, **ERRORS})
+def product_create(request: HttpRequest, payload: ProductIn) -> Status:
+    require_admin(current_user(request))
+    return Status(201, services.product_create(**payload.dict()))
+
+
+class LocationFilter(QuerySchema):
+    kind: str | None = None
+    city: str | None = None
+
+
+@router.get("/locations", response=list[LocationOut])
+@paginate(CursorPagination, ordering=("id",))
+def location_list(request: HttpRequest, filters: Query[LocationFilter]) -> object:
+    return selectors.location_list(user=current_user(request), kind=filters.kind, city=filters.city)
+
+
+@router.get("/locations/{code}", response={200: LocationOut, **ERRORS})
+def location_detail(request: HttpRequest, code: str) -> object:
+    return selectors.location_visible(current_user(request), code)
+
+
+# --------------------------------------------------------------------------- stock and ledger
+
+
+class StockLevelFilter(QuerySchema):
+    sku: str | None = None
+    location: str | None = None
+    city: str | None = None
+    in_stock: bool | None = None
+
+
+@router.get("/stock-levels", response=list[StockLevelOut])
+@paginate(CursorPagination, ordering=("id",))
+def stock_level_list(request: HttpRequest, filters: Query[StockLevelFilter]) -> object:
+    return selectors.stock_level_list(user=current_user(request), **filters.dict())
+
+
+class MoveFilter(QuerySchema):
+    sku: str | None = None
+    location: str | None = None
+    reason: str | None = None
+    reference: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@router.get("/moves", response=list[MoveOut])
+@paginate(CursorPagination, ordering=("-id",))
+def stock_move_list(request: HttpRequest, filters: Query[MoveFilter]) -> object:
+    """The ledger, newest first."""
+    return selectors.stock_move_list(user=current_user(request), **filters.dict())
+
+
+# --------------------------------------------------------------------------- receipts and counts
+
+
+@router.post("/receipts", response={201: ReceiptOut, **ERRORS})
+@decorate_view(idempotent)
+def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status:
+    user = current_user(request)
+    location = selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    products = selectors.products_by_sku(line.sku for line in payload.lines)
+    receipt = services.stock_receive(
+        location=location,
+        lines=[(products[line.sku], line.quantity) for line in payload.lines],
+        supplier=payload.supplier,
+        supplier_reference=payload.supplier_reference,
+        actor=user,
+    )
+    return Status(201, receipt)
+
+
+@router.post("/counts", response={201: CountOut, **ERRORS})
+@decorate_view(idempotent)
+def count_create(request: HttpRequest, payload: CountIn) -> Status:
+    user = current_user(request)
+    location = selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    products = selectors.products_by_sku(line.sku for line in payload.lines)
+    count = services.stock_count(
+        location=location,
+        lines=[(products[line.sku], line.counted) for line in payload.lines],
+        release_holds=payload.release_holds,
+        note=payload.note,
+        actor=user,
+    )
+    return Status(201, selectors.stock_count_detail(count.pk))
+
+
+# --------------------------------------------------------------------------- reservations
+
+
+class ReservationFilter(QuerySchema):
+    status: str | None = None
+    location: str | None = None
+    sku: str | None = None
+    owner_type: str | None = None
+    owner_id: str | None = None
+
+
+@router.get("/reservations", response=list[ReservationOut])
+@paginate(CursorPagination, ordering=("-id",))
+def reservation_list(request: HttpRequest, filters: Query[ReservationFilter]) -> object:
+    return selectors.reservation_list(user=current_user(request), **filters.dict())
+
+
+@router.get("/reservations/{reservation_id}", response={200: ReservationOut, **ERRORS})
+def reservation_detail(request: HttpRequest, reservation_id: int) -> Reservation:
+    return selectors.reservation_visible(current_user(request), reservation_id)
+
+
+@router.post("/reservations", response={201: list[ReservationOut], **ERRORS})
+@decorate_view(idempotent)
+def reservation_create(request: HttpRequest, payload: ReserveIn) -> Status:
+    """Hold stock at one location, all lines or none."""
+    user = current_user(request)
+    location = selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    skus = [line.sku for line in payload.lines]
+    if len(set(skus)) < len(skus):
+        # One owner, one hold per SKU; the service would accept it, a client means a mistake.
+        raise DuplicateLine("the same SKU appears twice in one reservation", detail={"skus": skus})
+    products = selectors.products_by_sku(skus)
+    expires_at = (
+        timezone.now() + timedelta(seconds=payload.expires_in_seconds)
+        if payload.expires_in_seconds
+        else None
+    )
+    reservations = services.stock_reserve_many(
+        lines=[
+            services.ReserveLine(product=products[ln.sku], location=location, quantity=ln.quantity)
+            for ln in payload.lines
+        ],
+        owner_type=payload.owner_type,
+        owner_id=payload.owner_id or f"user:{user.pk}",
+        expires_at=expires_at,
+        actor=user,
+    )
+    return Status(201, reservations)
+
+
+@router.post("/reservations/{reservation_id}/release", response={200: ReservationOut, **ERRORS})
+@decorate_view(idempotent)
+def reservation_release(
+    request: HttpRequest, reservation_id: int, payload: ReleaseIn | None = None
+) -> Reservation:
+    user = current_user(request)
+    reservation = selectors.reservation_visible(user, reservation_id)
+    require_stock_write(user, reservation.location_id)
+    return services.reservation_release(
+        reservation=reservation, reason=payload.reason if payload else "released", actor=user
+    )
+
+
+# --------------------------------------------------------------------------- transfers
+
+
+class TransferFilter(QuerySchema):
+    status: str | None = None
+    location: str | None = None
+
+
+@router.get("/transfers", response=list[TransferOut])
+@paginate(CursorPagination, ordering=("-id",))
+def transfer_list(request: HttpRequest, filters: Query[TransferFilter]) -> object:
+    return selectors.transfer_list(user=current_user(request), **filters.dict())
+
+
+@router.get("/transfers/{transfer_id}", response={200: TransferOut, **ERRORS})
+def transfer_detail(request: HttpRequest, transfer_id: int) -> Transfer:
+    return selectors.transfer_visible(current_user(request), transfer_id)
+
+
+@router.post("/transfers", response={201: TransferOut, **ERRORS})
+@decorate_view(idempotent)
+def transfer_create(request: HttpRequest, payload: TransferIn) -> Status:
+    """A draft transfer. Staff may draft one into or out of their own location."""
+    user = current_user(request)
+    source = selectors.location_by_code(payload.source)
+    destination = selectors.location_by_code(payload.destination)
+    plans_anywhere = user.is_admin_role or user.role == Role.PLANNER
+    if not plans_anywhere and not (user.works_at(source.pk) or user.works_at(destination.pk)):
+        selectors.location_visible(user, payload.source)  # raises the same 404 as unknown
+    products = selectors.products_by_sku(line.sku for line in payload.lines)
+    transfer = services.transfer_create(
+        source=source,
+        destination=destination,
+        lines=[(products[ln.sku], ln.quantity) for ln in payload.lines],
+        reference=payload.reference,
+        note=payload.note,
+        actor=user,
+    )
+    return Status(201, selectors.transfer_visible(user, transfer.pk))
+
+
+def _transfer_action(
+    request: HttpRequest, transfer_id: int, *, allowed: set[str], at: str
+) -> Transfer:
+    """Find a visible transfer and check the user may act on it: admins always, planners when
+    ``"planner"`` is allowed, staff when they work at the ``at`` end (source or destination)."""
+    user = current_user(request)
+    transfer = selectors.transfer_visible(user, transfer_id)
+    if user.is_admin_role:
+        return transfer
+    if user.role == Role.PLANNER and "planner" in allowed:
+        return transfer
+    end = transfer.source_id if at == "source" else transfer.destination_id
+    if user.role in (Role.WAREHOUSE, Role.STORE) and user.works_at(end):
+        return transfer
+    raise PermissionDenied(
+        f"only staff at the transfer's {at} can do this", detail={"transfer": transfer_id}
+    )
+
+
+@router.post("/transfers/{transfer_id}/approve", response={200: TransferOut, **ERRORS})
+@decorate_view(idempotent)
+def transfer_approve(request: HttpRequest, transfer_id: int) -> Transfer:
+    """Reserve the lines at the source."""
+    transfer = _transfer_action(request, transfer_id, allowed={"planner"}, at="source")
+    services.transfer_approve(transfer=transfer, actor=current_user(request))
+    return selectors.transfer_visible(current_user(request), transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/dispatch", response={200: TransferOut, **ERRORS})
+@decorate_view(idempotent)
+def transfer_dispatch(request: HttpRequest, transfer_id: int) -> Transfer:
+    transfer = _transfer_action(request, transfer_id, allowed=set(), at="source")
+    services.transfer_dispatch(transfer=transfer, actor=current_user(request))
+    return selectors.transfer_visible(current_user(request), transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/receive", response={200: TransferOut, **ERRORS})
+@decorate_view(idempotent)
+def transfer_receive(
+    request: HttpRequest, transfer_id: int, payload: TransferReceiveIn | None = None
+) -> Transfer:
+    """Book the goods in at the destination. Lines left out arrived in full."""
+    transfer = _transfer_action(request, transfer_id, allowed=set(), at="destination")
+    lines = payload.lines if payload else []
+    products = selectors.products_by_sku(ln.sku for ln in lines)
+    services.transfer_receive(
+        transfer=transfer,
+        lines=[
+            services.ReceivedLine(product=products[ln.sku], received=ln.received, reason=ln.reason)
+            for ln in lines
+        ],
+        actor=current_user(request),
+    )
+    return selectors.transfer_visible(current_user(request), transfer_id)
+
+
+@router.post("/transfers/{transfer_id}/cancel", response={200: TransferOut, **ERRORS})
+@decorate_view(idempotent)
+def transfer_cancel(request: HttpRequest, transfer_id: int) -> Transfer:
+    transfer = _transfer_action(request, transfer_id, allowed={"planner"}, at="source")
+    services.transfer_cancel(transfer=transfer, actor=current_user(request))
+    return selectors.transfer_visible(current_user(request), transfer_id)

@@ -1,0 +1,155 @@
+"""The invariants of the stock model (DESIGN.md, "Invariants"), checked in a handful of
+aggregate queries so they are cheap enough to run nightly and after every test that writes."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q, Sum
+
+from .models import (
+    PHYSICAL_KINDS,
+    Location,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockMove,
+)
+
+
+@dataclass(frozen=True)
+class Violation:
+    invariant: str
+    row: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"[{self.invariant}] {self.row}: {self.message}"
+
+
+INVARIANTS = {
+    "ledger_matches_on_hand": "on_hand = Σ ledger in − Σ ledger out per (SKU, physical location)",
+    "sku_nets_to_zero": "each SKU nets to zero over all locations, virtual ones included",
+    "reserved_matches_holds": "reserved = Σ active reservations per (SKU, location)",
+    "check_constraints": "on_hand ≥ 0, 0 ≤ reserved ≤ on_hand, move quantity > 0",
+    "consumed_has_one_move": "every consumed reservation has exactly one ledger move",
+}
+
+
+def _ledger_balances() -> dict[tuple[int, int], int]:
+    """Σ in − Σ out per (location id, product id), over every location."""
+    balance: dict[tuple[int, int], int] = defaultdict(int)
+    for row in StockMove.objects.values("to_location_id", "product_id").annotate(q=Sum("quantity")):
+        balance[(row["to_location_id"], row["product_id"])] += row["q"]
+    for row in StockMove.objects.values("from_location_id", "product_id").annotate(
+        q=Sum("quantity")
+    ):
+        balance[(row["from_location_id"], row["product_id"])] -= row["q"]
+    return balance
+
+
+def check_invariants() -> tuple[dict[str, int], list[Violation]]:
+    """Check every invariant. Returns (rows checked per invariant, violations)."""
+    violations: list[Violation] = []
+    checked: dict[str, int] = {}
+    physical = set(Location.objects.filter(kind__in=PHYSICAL_KINDS).values_list("id", flat=True))
+    balances = _ledger_balances()
+    levels = {
+        (lvl["location_id"], lvl["product_id"]): lvl
+        for lvl in StockLevel.objects.values(
+            "id", "location_id", "product_id", "on_hand", "reserved"
+        )
+    }
+
+    # on_hand against the ledger, both ways round.
+    keys = {k for k in balances if k[0] in physical} | set(levels)
+    for key in sorted(keys):
+        ledger = balances.get(key, 0)
+        on_hand = levels[key]["on_hand"] if key in levels else 0
+        if ledger != on_hand:
+            violations.append(
+                Violation(
+                    "ledger_matches_on_hand",
+                    f"StockLevel location={key[0]} product={key[1]}",
+                    f"on_hand is {on_hand} but the ledger says {ledger}",
+                )
+            )
+    checked["ledger_matches_on_hand"] = len(keys)
+
+    # Stock is conserved: stock levels plus the virtual locations' ledger balances net to zero.
+    per_sku: dict[int, int] = defaultdict(int)
+    for (location_id, product_id), qty in balances.items():
+        if location_id not in physical:
+            per_sku[product_id] += qty
+    for (_, product_id), lvl in levels.items():
+        per_sku[product_id] += lvl["on_hand"]
+    for product_id, total in sorted(per_sku.items()):
+        if total != 0:
+            violations.append(
+                Violation("sku_nets_to_zero", f"Product id={product_id}", f"nets to {total}, not 0")
+            )
+    checked["sku_nets_to_zero"] = len(per_sku)
+
+    held = {
+        (row["location_id"], row["product_id"]): row["q"]
+        for row in Reservation.objects.filter(status=ReservationStatus.ACTIVE)
+        .values("location_id", "product_id")
+        .annotate(q=Sum("quantity"))
+    }
+    for key in sorted(set(held) | set(levels)):
+        reserved = levels[key]["reserved"] if key in levels else 0
+        if reserved != held.get(key, 0):
+            violations.append(
+                Violation(
+                    "reserved_matches_holds",
+                    f"StockLevel location={key[0]} product={key[1]}",
+                    f"reserved is {reserved} but active reservations hold {held.get(key, 0)}",
+                )
+            )
+    checked["reserved_matches_holds"] = len(set(held) | set(levels))
+
+    bad_levels = StockLevel.objects.filter(
+        Q(on_hand__lt=0) | Q(reserved__lt=0) | Q(reserved__gt=F("on_hand"))
+    ).values_list("id", "on_hand", "reserved")
+    for level_id, on_hand, reserved in bad_levels:
+        violations.append(
+            Violation(
+                "check_constraints",
+                f"StockLevel id={level_id}",
+                f"on_hand={on_hand} reserved={reserved}",
+            )
+        )
+    for move_id, qty in StockMove.objects.filter(quantity__lte=0).values_list("id", "quantity"):
+        violations.append(
+            Violation("check_constraints", f"StockMove id={move_id}", f"quantity={qty}")
+        )
+    for res_id, qty in Reservation.objects.filter(quantity__lte=0).values_list("id", "quantity"):
+        violations.append(
+            Violation("check_constraints", f"Reservation id={res_id}", f"quantity={qty}")
+        )
+    checked["check_constraints"] = len(levels)
+
+    consumed = Reservation.objects.annotate(n_moves=Count("moves"))
+    for res_id, status, n_moves in consumed.filter(
+        (Q(status=ReservationStatus.CONSUMED) & ~Q(n_moves=1))
+        | (~Q(status=ReservationStatus.CONSUMED) & Q(n_moves__gt=0))
+    ).values_list("id", "status", "n_moves"):
+        violations.append(
+            Violation(
+                "consumed_has_one_move",
+                f"Reservation id={res_id}",
+                f"{status} with {n_moves} ledger moves",
+            )
+        )
+    checked["consumed_has_one_move"] = Reservation.objects.filter(
+        status=ReservationStatus.CONSUMED
+    ).count()
+    return checked, violations
+
+
+def assert_invariants() -> None:
+    """For tests: fail loudly, naming each bad row."""
+    _, violations = check_invariants()
+    if violations:
+        raise AssertionError("stock invariants broken:\n" + "\n".join(map(str, violations)))

@@ -1,0 +1,197 @@
+"""Reads of the stock model, scoped to what the asking user may see."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import F, Q, QuerySet
+
+from omni.access import reads_everything, scope_to_locations
+from omni.errors import NotFound
+from omni.models import User
+
+from .errors import UnknownLocation, UnknownProduct
+from .models import (
+    Location,
+    Product,
+    Reservation,
+    StockCount,
+    StockLevel,
+    StockMove,
+    Transfer,
+)
+
+
+def product_by_sku(sku: str) -> Product:
+    product = Product.objects.filter(sku=sku).first()
+    if product is None:
+        raise UnknownProduct(f"no product with SKU {sku!r}", detail={"sku": sku})
+    return product
+
+
+def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
+    """All the named products in one query; every unknown SKU is named in the error."""
+    wanted = list(dict.fromkeys(skus))
+    found = {p.sku: p for p in Product.objects.filter(sku__in=wanted)}
+    unknown = [s for s in wanted if s not in found]
+    if unknown:
+        raise UnknownProduct(
+            f"no product with SKU {unknown[0]!r}"
+            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
+            detail={"skus": unknown},
+        )
+    return found
+
+
+def location_by_code(code: str) -> Location:
+    location = Location.objects.filter(code=code).select_related("city").first()
+    if location is None:
+        raise UnknownLocation(f"no location {code!r}", detail={"location": code})
+    return location
+
+
+def location_visible(user: User, code: str) -> Location:
+    """A location the user may see; one outside their reach is as unknown as a missing one."""
+    location = Location.objects.filter(code=code).select_related("city").first()
+    if location is None or not (reads_everything(user) or user.works_at(location.pk)):
+        raise UnknownLocation(f"no location {code!r}", detail={"location": code})
+    return location
+
+
+def location_list(
+    *, user: User, kind: str | None = None, city: str | None = None
+) -> QuerySet[Location]:
+    qs = scope_to_locations(user, Location.objects.select_related("city"), "id")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if city:
+        qs = qs.filter(city__code=city)
+    return qs.order_by("id")
+
+
+def product_list(*, q: str | None = None, active: bool | None = None) -> QuerySet[Product]:
+    qs = Product.objects.all()
+    if q:
+        qs = qs.filter(Q(sku__icontains=q) | Q(name__icontains=q) | Q(barcode=q))
+    if active is not None:
+        qs = qs.filter(active=active)
+    return qs.order_by("id")
+
+
+def stock_level_list(
+    *,
+    user: User,
+    sku: str | None = None,
+    location: str | None = None,
+    city: str | None = None,
+    in_stock: bool | None = None,
+) -> QuerySet[StockLevel]:
+    qs = scope_to_locations(
+        user, StockLevel.objects.select_related("product", "location"), "location_id"
+    )
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if location:
+        qs = qs.filter(location__code=location)
+    if city:
+        qs = qs.filter(location__city__code=city)
+    if in_stock is True:
+        qs = qs.filter(on_hand__gt=F("reserved"))
+    elif in_stock is False:
+        qs = qs.filter(on_hand__lte=F("reserved"))
+    return qs.order_by("id")
+
+
+def stock_move_list(
+    *,
+    user: User,
+    sku: str | None = None,
+    location: str | None = None,
+    reason: str | None = None,
+    reference: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[StockMove]:
+    qs = scope_to_locations(
+        user,
+        StockMove.objects.select_related("product", "from_location", "to_location", "actor"),
+        "from_location_id",
+        "to_location_id",
+    )
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if location:
+        qs = qs.filter(Q(from_location__code=location) | Q(to_location__code=location))
+    if reason:
+        qs = qs.filter(reason=reason)
+    if reference:
+        qs = qs.filter(reference=reference)
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    return qs
+
+
+def reservation_list(
+    *,
+    user: User,
+    status: str | None = None,
+    location: str | None = None,
+    sku: str | None = None,
+    owner_type: str | None = None,
+    owner_id: str | None = None,
+) -> QuerySet[Reservation]:
+    qs = scope_to_locations(
+        user, Reservation.objects.select_related("product", "location"), "location_id"
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if location:
+        qs = qs.filter(location__code=location)
+    if sku:
+        qs = qs.filter(product__sku=sku)
+    if owner_type:
+        qs = qs.filter(owner_type=owner_type)
+    if owner_id:
+        qs = qs.filter(owner_id=owner_id)
+    return qs
+
+
+def reservation_visible(user: User, reservation_id: int) -> Reservation:
+    reservation = reservation_list(user=user).filter(pk=reservation_id).first()
+    if reservation is None:
+        raise NotFound(f"no reservation {reservation_id}", detail={"reservation": reservation_id})
+    return reservation
+
+
+def transfer_list(
+    *, user: User, status: str | None = None, location: str | None = None
+) -> QuerySet[Transfer]:
+    qs = scope_to_locations(
+        user,
+        Transfer.objects.select_related("source", "destination").prefetch_related("lines__product"),
+        "source_id",
+        "destination_id",
+    )
+    if status:
+        qs = qs.filter(status=status)
+    if location:
+        qs = qs.filter(Q(source__code=location) | Q(destination__code=location))
+    return qs
+
+
+def transfer_visible(user: User, transfer_id: int) -> Transfer:
+    transfer = transfer_list(user=user).filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound(f"no transfer {transfer_id}", detail={"transfer": transfer_id})
+    return transfer
+
+
+def stock_count_detail(count_id: int) -> StockCount:
+    return (
+        StockCount.objects.select_related("location")
+        .prefetch_related("lines__product")
+        .get(pk=count_id)
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class OmniConfig(AppConfig):
+    name = "omni"
+    verbose_name = "Omni"

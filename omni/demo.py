@@ -1,0 +1,413 @@
+"""The demo pilot city (Hangzhou: one DC, eight stores, 520 SKUs) and a scripted day of stock
+work on it. ``manage.py demo`` runs it; later stages of the product add their own steps.
+
+Everything is deterministic (a seeded random generator) and safe to run again on the same
+database: master data is created once, opening stock is received once, and each run adds one
+more scripted batch.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from inventory import services
+from inventory.errors import CountBelowReserved
+from inventory.models import (
+    Location,
+    LocationKind,
+    Product,
+    Receipt,
+    Reservation,
+    ReservationStatus,
+    StockLevel,
+    StockMove,
+    Transfer,
+)
+from inventory.services import ReceivedLine, ReserveLine
+
+from .models import City, Role, User
+
+DEMO_PASSWORD = "omni-demo"
+CITY = {"code": "hangzhou", "name": "Hangzhou", "latitude": "30.274085", "longitude": "120.155070"}
+DC = ("HZ-DC1", "Hangzhou DC (Xiaoshan)", "30.183400", "120.264500", "4000")
+STORES = [
+    ("HZ-S01", "Wulin Square", "30.276800", "120.164600", "60"),
+    ("HZ-S02", "West Lake Hubin", "30.257400", "120.165300", "45"),
+    ("HZ-S03", "Qianjiang New Town", "30.247000", "120.210700", "70"),
+    ("HZ-S04", "Binjiang Xixing", "30.186900", "120.213200", "55"),
+    ("HZ-S05", "Xixi Wetland", "30.271600", "120.067400", "50"),
+    ("HZ-S06", "Gongshu Daguan", "30.316300", "120.145800", "40"),
+    ("HZ-S07", "Xiasha University Town", "30.309500", "120.343700", "65"),
+    ("HZ-S08", "Linping Station", "30.421800", "120.301200", "50"),
+]
+CATEGORIES = {
+    "BEV": [
+        "Oolong tea",
+        "Jasmine tea",
+        "Soy milk",
+        "Sparkling water",
+        "Orange juice",
+        "Cola",
+        "Coconut water",
+        "Green tea",
+        "Lemon tea",
+        "Mineral water",
+    ],
+    "SNK": [
+        "Rice crackers",
+        "Seaweed snack",
+        "Sunflower seeds",
+        "Dried mango",
+        "Peanuts",
+        "Potato chips",
+        "Egg rolls",
+        "Walnut cake",
+        "Beef jerky",
+        "Milk candy",
+    ],
+    "DRY": [
+        "Jasmine rice",
+        "Rice noodles",
+        "Soy sauce",
+        "Black vinegar",
+        "Sesame oil",
+        "Instant noodles",
+        "Chili oil",
+        "Dried mushrooms",
+        "Oat flakes",
+        "Glutinous rice",
+    ],
+    "HOU": [
+        "Dish soap",
+        "Laundry pods",
+        "Paper towels",
+        "Trash bags",
+        "Sponges",
+        "Toilet paper",
+        "Floor cleaner",
+        "Cling film",
+        "Storage box",
+        "Hangers",
+    ],
+    "PER": [
+        "Toothpaste",
+        "Shampoo",
+        "Face wash",
+        "Hand cream",
+        "Body wash",
+        "Toothbrush",
+        "Cotton pads",
+        "Sunscreen",
+        "Lip balm",
+        "Tissues",
+    ],
+    "BAB": ["Diapers", "Baby wipes", "Infant formula", "Rice cereal", "Baby lotion"],
+    "STA": ["Gel pens", "Notebook", "Sticky notes", "Tape", "Scissors"],
+}
+SIZES = ["S", "M", "L", "250g", "500g", "1kg", "330ml", "500ml", "1L", "6-pack", "12-pack"]
+N_SKUS = 520
+
+
+@dataclass
+class DemoReport:
+    """What a demo run did, for the summary."""
+
+    created: dict[str, int] = field(default_factory=dict)
+    steps: list[str] = field(default_factory=list)
+
+
+def _ean13(body12: str) -> str:
+    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(body12))
+    return body12 + str((10 - total % 10) % 10)
+
+
+def _products(rng: random.Random) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    families = [(cat, name) for cat, names in CATEGORIES.items() for name in names]
+    i = 0
+    while len(rows) < N_SKUS:
+        cat, name = families[i % len(families)]
+        size = SIZES[(i // len(families)) % len(SIZES)]
+        cost = Decimal(rng.randint(150, 12000)) / 100
+        rows.append(
+            {
+                "sku": f"{cat}-{i + 1:04d}",
+                "name": f"{name} {size}",
+                "barcode": _ean13(f"690{i + 1:09d}"),
+                "pack_size": rng.choice([1, 1, 2, 4, 6, 6, 12, 12, 24]),
+                "unit_volume": Decimal(rng.randint(2, 60)) / 10000,
+                "cost": cost,
+                "price": (cost * Decimal(rng.choice(["1.25", "1.35", "1.5", "1.8"]))).quantize(
+                    Decimal("0.01")
+                ),
+            }
+        )
+        i += 1
+    return rows
+
+
+@transaction.atomic
+def load_pilot_city() -> DemoReport:
+    """Master data, staff and opening stock (through receipts) — once."""
+    report = DemoReport()
+    rng = random.Random(42)
+    city, _ = City.objects.get_or_create(code=CITY["code"], defaults=CITY)
+    dc, _ = Location.objects.get_or_create(
+        code=DC[0],
+        defaults={
+            "name": DC[1],
+            "kind": LocationKind.WAREHOUSE,
+            "city": city,
+            "latitude": DC[2],
+            "longitude": DC[3],
+            "capacity": DC[4],
+        },
+    )
+    stores = []
+    for code, name, lat, lon, capacity in STORES:
+        store, _ = Location.objects.get_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "kind": LocationKind.STORE,
+                "city": city,
+                "latitude": lat,
+                "longitude": lon,
+                "capacity": capacity,
+            },
+        )
+        stores.append(store)
+
+    existing = set(Product.objects.values_list("sku", flat=True))
+    new = [Product(**row) for row in _products(rng) if row["sku"] not in existing]
+    Product.objects.bulk_create(new)
+    report.created["products"] = len(new)
+
+    _staff("admin", Role.ADMIN, [], superuser=True)
+    _staff("planner", Role.PLANNER, [])
+    _staff("warehouse", Role.WAREHOUSE, [dc])
+    for i, store in enumerate(stores, start=1):
+        _staff(f"store{i}", Role.STORE, [store])
+
+    if not Receipt.objects.filter(supplier_reference="OPENING").exists():
+        products = list(
+            Product.objects.filter(sku__in=[r["sku"] for r in _products(random.Random(42))])
+        )
+        admin = User.objects.get(username="admin")
+        services.stock_receive(
+            location=dc,
+            lines=[(p, p.pack_size * rng.randint(10, 60)) for p in products],
+            supplier="Opening balance",
+            supplier_reference="OPENING",
+            actor=admin,
+        )
+        for store in stores:
+            ranged = rng.sample(products, k=int(len(products) * 0.6))
+            services.stock_receive(
+                location=store,
+                lines=[(p, rng.randint(2, 40)) for p in ranged],
+                supplier="Opening balance",
+                supplier_reference="OPENING",
+                actor=admin,
+            )
+        report.steps.append(f"opening stock received at {1 + len(stores)} locations")
+    return report
+
+
+def _staff(
+    username: str, role: Role, locations: list[Location], *, superuser: bool = False
+) -> User:
+    user = User.objects.filter(username=username).first()
+    if user is None:
+        user = User(
+            username=username,
+            role=role,
+            is_staff=superuser or role == Role.ADMIN,
+            is_superuser=superuser,
+        )
+        user.set_password(DEMO_PASSWORD)
+        user.save()
+        user.locations.set(locations)
+    return user
+
+
+def run_stock_day(seed: int | None = None) -> DemoReport:
+    """A scripted batch: receipts, transfers (one short, one over), reservations (kept,
+    released, consumed, expired) and counts (one refused below what is reserved)."""
+    report = DemoReport()
+    rng = random.Random(seed if seed is not None else StockMove.objects.count())
+    dc = Location.objects.get(code=DC[0])
+    stores = list(Location.objects.filter(code__in=[s[0] for s in STORES]).order_by("code"))
+    warehouse = User.objects.get(username="warehouse")
+    planner = User.objects.get(username="planner")
+    products = list(Product.objects.filter(active=True).order_by("sku"))
+
+    for _ in range(3):
+        picked = rng.sample(products, k=20)
+        services.stock_receive(
+            location=dc,
+            lines=[(p, p.pack_size * rng.randint(5, 20)) for p in picked],
+            supplier=rng.choice(["Nongfu Supply Co.", "Jiangnan Foods", "Zhejiang Household"]),
+            supplier_reference=f"PO-{rng.randint(10000, 99999)}",
+            actor=warehouse,
+        )
+    report.steps.append("3 supplier receipts at the DC")
+
+    transfers = []
+    for store in stores:
+        dc_stock = {
+            lvl.product_id: lvl.available
+            for lvl in StockLevel.objects.filter(location=dc, on_hand__gt=0)
+        }
+        candidates = [p for p in products if dc_stock.get(p.pk, 0) >= p.pack_size * 2]
+        lines = [(p, p.pack_size * rng.randint(1, 2)) for p in rng.sample(candidates, k=10)]
+        transfer = services.transfer_create(
+            source=dc, destination=store, lines=lines, reference="demo replenishment", actor=planner
+        )
+        services.transfer_approve(transfer=transfer, actor=planner)
+        transfers.append((transfer, store, lines))
+    received = 0
+    for i, (transfer, store, lines) in enumerate(transfers):
+        if i == len(transfers) - 1:
+            continue  # one stays approved, waiting for the truck
+        services.transfer_dispatch(transfer=transfer, actor=warehouse)
+        if i == len(transfers) - 2:
+            continue  # one is on the road
+        clerk = store.staff.first()
+        report_lines = []
+        if i == 0:
+            product, qty = lines[0]
+            report_lines.append(
+                ReceivedLine(product=product, received=qty - 1, reason="carton damaged")
+            )
+        if i == 1:
+            product, qty = lines[0]
+            report_lines.append(
+                ReceivedLine(product=product, received=qty + 1, reason="one unit over in pack")
+            )
+        services.transfer_receive(transfer=transfer, lines=report_lines, actor=clerk)
+        received += 1
+    report.steps.append(
+        f"{len(transfers)} DC→store transfers: {received} received (one short, one over),"
+        " 1 in transit, 1 approved"
+    )
+
+    kept = released = consumed = expiring = 0
+    for store in stores:
+        clerk = store.staff.first()
+        in_stock = list(
+            StockLevel.objects.filter(location=store, on_hand__gt=5).select_related("product")[:200]
+        )
+        for j in range(4):
+            chosen = rng.sample(in_stock, k=3)
+            holds = services.stock_reserve_many(
+                lines=[
+                    ReserveLine(product=lvl.product, location=store, quantity=1) for lvl in chosen
+                ],
+                owner_type="walk_in",
+                owner_id=f"demo-{store.code}-{rng.randint(1000, 9999)}",
+                expires_at=timezone.now()
+                + (timedelta(minutes=-1) if j == 3 else timedelta(hours=4)),
+                actor=clerk,
+            )
+            if j == 0:
+                for hold in holds:
+                    services.reservation_release(reservation=hold, actor=clerk)
+                released += len(holds)
+            elif j == 1:
+                for hold in holds:
+                    services.reservation_consume(
+                        reservation=hold, reference="demo sale", actor=clerk
+                    )
+                consumed += len(holds)
+            elif j == 3:
+                expiring += len(holds)
+            else:
+                kept += len(holds)
+    expired = services.reservations_expire()
+    report.steps.append(
+        f"{kept + released + consumed + expiring} units reserved in 32 holds: {released} released,"
+        f" {consumed} sold, {expired} expired, {kept} still held"
+    )
+
+    counted_lines = 0
+    for store in stores[:3]:
+        clerk = store.staff.first()
+        levels = list(
+            StockLevel.objects.filter(location=store, reserved=0, on_hand__gt=3).select_related(
+                "product"
+            )[:6]
+        )
+        lines = [(lvl.product, max(0, lvl.on_hand + rng.choice([-2, -1, 0, 1]))) for lvl in levels]
+        services.stock_count(location=store, lines=lines, note="cycle count", actor=clerk)
+        counted_lines += len(lines)
+    refused = ""
+    held = (
+        StockLevel.objects.filter(location__in=stores, reserved__gt=0)
+        .select_related("product", "location")
+        .first()
+    )
+    if held is not None:
+        clerk = held.location.staff.first()
+        try:
+            services.stock_count(location=held.location, lines=[(held.product, 0)], actor=clerk)
+        except CountBelowReserved as exc:
+            refused = f"; a count of 0 below {held.reserved} reserved was refused ({exc.code})"
+            services.stock_count(
+                location=held.location,
+                lines=[(held.product, 0)],
+                release_holds=True,
+                note="shelf empty",
+                actor=clerk,
+            )
+            refused += " and then accepted with its holds released"
+    report.steps.append(f"cycle counts of {counted_lines} lines at 3 stores{refused}")
+    return report
+
+
+def summary() -> list[tuple[str, str]]:
+    """A few figures a retailer would look at first."""
+    dc_units = (
+        StockLevel.objects.filter(location__kind=LocationKind.WAREHOUSE).aggregate(
+            u=Sum("on_hand")
+        )["u"]
+        or 0
+    )
+    store_units = (
+        StockLevel.objects.filter(location__kind=LocationKind.STORE).aggregate(u=Sum("on_hand"))[
+            "u"
+        ]
+        or 0
+    )
+    moves = dict(StockMove.objects.values_list("reason").annotate(n=Count("id")).order_by("reason"))
+    transfers = dict(
+        Transfer.objects.values_list("status").annotate(n=Count("id")).order_by("status")
+    )
+    return [
+        ("city", ", ".join(City.objects.values_list("name", flat=True))),
+        (
+            "locations",
+            f"{Location.objects.filter(kind=LocationKind.WAREHOUSE).count()} DC, "
+            f"{Location.objects.filter(kind=LocationKind.STORE).count()} stores",
+        ),
+        ("SKUs", str(Product.objects.count())),
+        ("units on hand", f"{dc_units:,} at the DC, {store_units:,} in stores"),
+        ("ledger moves", ", ".join(f"{k} {v}" for k, v in moves.items())),
+        ("active holds", str(Reservation.objects.filter(status=ReservationStatus.ACTIVE).count())),
+        ("transfers", ", ".join(f"{k} {v}" for k, v in transfers.items())),
+    ]
+
+
+def logins() -> list[tuple[str, str, str]]:
+    rows = []
+    for user in User.objects.prefetch_related("locations").order_by("id"):
+        where = ", ".join(loc.code for loc in user.locations.all()) or "all locations"
+        rows.append((user.username, user.role, where))
+    return rows

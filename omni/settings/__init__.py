@@ -1,0 +1,1 @@
+"""Settings packages: ``base`` (everything, from the environment) and ``production``."""

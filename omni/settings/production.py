@@ -1,0 +1,21 @@
+"""Production hardening on top of ``base``: passes ``manage.py check --deploy``."""
+
+from __future__ import annotations
+
+import os
+
+from .base import *  # noqa: F403
+from .base import ALLOWED_HOSTS, SECRET_KEY, env_bool
+
+if SECRET_KEY.startswith("omni-insecure"):
+    raise RuntimeError("Set OMNI_SECRET_KEY to a long random value in production.")
+
+DEBUG = False
+ALLOWED_HOSTS = [h for h in ALLOWED_HOSTS if h != "testserver"]
+SECURE_SSL_REDIRECT = env_bool("OMNI_SSL_REDIRECT", True)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = int(os.environ.get("OMNI_HSTS_SECONDS", "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True

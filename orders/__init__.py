@@ -1,0 +1,1 @@
+"""Orders from every channel: filled in by the orders issue."""
