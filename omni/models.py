@@ -44,6 +44,7 @@ class Role(models.TextChoices):
     STORE = "store", "Store staff"
     PLANNER = "planner", "Planner"
     ADMIN = "admin", "Administrator"
+    CHANNEL = "channel", "Channel integration"
 
 
 class User(AbstractUser):
@@ -128,3 +129,134 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.principal}:{self.key}"
+
+
+# --------------------------------------------------------------------------- channels and rollout
+
+
+class ChannelKind(models.TextChoices):
+    WEB = "web", "Web shop"
+    MINI_PROGRAM = "mini_program", "Mini-program"
+    MARKETPLACE = "marketplace", "Marketplace"
+    STORE_POS = "store_pos", "Store counter (POS)"
+    WHOLESALE = "wholesale", "Wholesale"
+
+
+class Channel(models.Model):
+    """Somewhere orders come from. Its integration calls the API as ``user`` (role
+    ``channel``), with that user's API tokens; a channel sees only its own orders."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=ChannelKind.choices)
+    user = models.OneToOneField(
+        User, on_delete=models.PROTECT, related_name="channel", null=True, blank=True
+    )
+    allow_backorder = models.BooleanField(
+        default=False, help_text="Accept an order whose lines cannot all be reserved now."
+    )
+    hold_minutes = models.PositiveIntegerField(
+        default=30, help_text="How long stock is held for an unpaid order."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChannelCity(models.Model):
+    """A channel is live in a city from ``starts_on`` (the rollout file's phase)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="cities")
+    city = models.ForeignKey(City, on_delete=models.CASCADE, related_name="channels")
+    starts_on = models.DateField()
+
+    class Meta:
+        verbose_name_plural = "channel cities"
+        ordering = ["city_id", "channel_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "city"], name="channelcity_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} in {self.city_id} from {self.starts_on}"
+
+
+class ChannelLocation(models.Model):
+    """A location that serves a channel; lower ``priority`` is preferred when all else ties."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="locations")
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.CASCADE, related_name="channels"
+    )
+    priority = models.PositiveIntegerField(default=100)
+
+    class Meta:
+        ordering = ["channel_id", "priority", "location_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "location"], name="channellocation_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id} ← {self.location_id} (#{self.priority})"
+
+
+class Service(models.TextChoices):
+    """What a location does for orders. ``ship`` is delivery fulfilment: from a DC, or
+    ship-from-store at a store."""
+
+    SHIP = "ship", "Ship deliveries"
+    PICKUP = "pickup", "Customer pickup"
+    STORE_SALE = "store_sale", "Counter sales"
+
+
+class LocationService(models.Model):
+    """A service a location offers from ``starts_on`` (its rollout phase). Sourcing and
+    availability offer a location for a mode only once its service has started."""
+
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.CASCADE, related_name="services"
+    )
+    service = models.CharField(max_length=16, choices=Service.choices)
+    starts_on = models.DateField()
+
+    class Meta:
+        ordering = ["location_id", "service"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "service"], name="locationservice_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.service} from {self.starts_on}"
+
+
+class ShelfProtection(models.Model):
+    """Units of a SKU a store keeps for its own counter: delivery orders may not take them.
+    A row without a product is the store's default for every SKU."""
+
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.CASCADE, related_name="shelf_protections"
+    )
+    product = models.ForeignKey(
+        "inventory.Product", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["location_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "product"], name="shelfprotection_unique_sku"
+            ),
+            models.UniqueConstraint(
+                fields=["location"],
+                condition=models.Q(product__isnull=True),
+                name="shelfprotection_unique_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id}/{self.product_id or '*'}: {self.quantity}"
