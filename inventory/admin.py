@@ -13,6 +13,7 @@ from .models import (
     Reservation,
     StockCount,
     StockCountLine,
+    StockDiscrepancy,
     StockLevel,
     StockMove,
     Transfer,
@@ -132,3 +133,39 @@ class TransferAdmin(ReadOnlyAdmin):
     list_display = ["id", "source", "destination", "status", "reference", "created_at"]
     list_filter = ["status", "source", "destination"]
     inlines = [TransferLineInline]
+
+
+@admin.register(StockDiscrepancy)
+class StockDiscrepancyAdmin(admin.ModelAdmin):
+    """Flags for staff to count a SKU. Only the status changes here; the correcting move is in
+    the ledger already."""
+
+    list_display = [
+        "id",
+        "location",
+        "product",
+        "system_quantity",
+        "observed_quantity",
+        "reason",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "location"]
+    search_fields = ["product__sku", "reference"]
+    readonly_fields = [
+        "product",
+        "location",
+        "system_quantity",
+        "observed_quantity",
+        "reason",
+        "reference",
+        "move",
+        "actor",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -378,3 +378,44 @@ class TransferLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity}× {self.product_id}"
+
+
+class DiscrepancyStatus(models.TextChoices):
+    OPEN = "open", "Open: count it"
+    RESOLVED = "resolved", "Resolved"
+
+
+class StockDiscrepancy(models.Model):
+    """A flag that the system's stock and the shelf disagreed: a sale of more than the system
+    showed, a short pick. The ledger already holds the correcting move; the flag asks staff to
+    count the SKU at the location."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="discrepancies")
+    system_quantity = models.BigIntegerField(help_text="On hand in the system when found.")
+    observed_quantity = models.BigIntegerField(help_text="What the shelf showed.")
+    reason = models.CharField(max_length=255)
+    reference = models.CharField(max_length=64, blank=True)
+    move = models.ForeignKey(
+        StockMove, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(
+        max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "stock discrepancies"
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["location", "status"], name="discrepancy_location_status")]
+
+    def __str__(self) -> str:
+        seen = f"{self.system_quantity} vs {self.observed_quantity}"
+        return f"{self.product_id}@{self.location_id}: {seen}"
+
+    @property
+    def difference(self) -> int:
+        return self.observed_quantity - self.system_quantity

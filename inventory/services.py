@@ -42,6 +42,7 @@ from .models import (
     ReservationStatus,
     StockCount,
     StockCountLine,
+    StockDiscrepancy,
     StockLevel,
     StockMove,
     Transfer,
@@ -82,7 +83,7 @@ def virtual_location(kind: LocationKind) -> Location:
     return location
 
 
-def _check_quantity(quantity: int, *, field: str = "quantity", allow_zero: bool = False) -> None:
+def check_quantity(quantity: int, *, field: str = "quantity", allow_zero: bool = False) -> None:
     low = 0 if allow_zero else 1
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidInput(f"{field} must be a whole number", detail={"field": field})
@@ -266,7 +267,7 @@ def stock_receive(
         raise InvalidInput("a receipt needs at least one line")
     _check_distinct(((location.pk, p.pk) for p, _ in lines), "receipt")
     for _, quantity in lines:
-        _check_quantity(quantity)
+        check_quantity(quantity)
     # Several stock levels change: lock them in the global order first, or two receipts
     # listing the same SKUs in another order deadlock.
     lock_stock_levels((location.pk, p.pk) for p, _ in lines)
@@ -311,7 +312,7 @@ def stock_count(
         raise InvalidInput("a count needs at least one line")
     _check_distinct(((location.pk, p.pk) for p, _ in lines), "count")
     for _, counted in lines:
-        _check_quantity(counted, field="counted", allow_zero=True)
+        check_quantity(counted, field="counted", allow_zero=True)
 
     levels = lock_stock_levels((location.pk, p.pk) for p, _ in lines)
     short = [
@@ -378,6 +379,48 @@ def _release_newest_holds(
     return released
 
 
+def stock_discrepancy_record(
+    *,
+    product: Product,
+    location: Location,
+    observed: int,
+    reason: str,
+    reference: str = "",
+    actor: User | None = None,
+) -> StockDiscrepancy:
+    """The shelf holds ``observed`` units where the system shows another on hand: bring on hand
+    to ``observed`` with an ``adjustment`` move and flag the SKU for a count. Expects the caller
+    to hold the stock-level lock; a loss may only take unreserved units (release holds first).
+    """
+    _check_stock_location(location)
+    check_quantity(observed, field="observed", allow_zero=True)
+    level = lock_stock_levels([(location.pk, product.pk)])[(location.pk, product.pk)]
+    difference = observed - level.on_hand
+    move = None
+    if difference:
+        adjustment = virtual_location(LocationKind.ADJUSTMENT)
+        move = _record_move(
+            product=product,
+            from_location=adjustment if difference > 0 else location,
+            to_location=location if difference > 0 else adjustment,
+            quantity=abs(difference),
+            reason=MoveReason.ADJUSTMENT,
+            reference=reference,
+            note=reason,
+            actor=actor,
+        )
+    return StockDiscrepancy.objects.create(
+        product=product,
+        location=location,
+        system_quantity=level.on_hand,
+        observed_quantity=observed,
+        reason=reason[:255],
+        reference=reference[:64],
+        move=move,
+        actor=actor,
+    )
+
+
 # --------------------------------------------------------------------------- reservations
 
 
@@ -411,7 +454,7 @@ def stock_reserve(
 ) -> Reservation:
     """Hold ``quantity`` units for an owner: one conditional UPDATE, no read-check-write."""
     _check_stock_location(location)
-    _check_quantity(quantity)
+    check_quantity(quantity)
     if not product.active:
         raise InactiveProduct(f"{product.sku} is not active", detail={"sku": product.sku})
     if not _hold(product_id=product.pk, location_id=location.pk, quantity=quantity):
@@ -451,7 +494,7 @@ def stock_reserve_many(
     wanted: dict[tuple[int, int], int] = defaultdict(int)
     for line in lines:
         _check_stock_location(line.location)
-        _check_quantity(line.quantity)
+        check_quantity(line.quantity)
         if not line.product.active:
             raise InactiveProduct(
                 f"{line.product.sku} is not active", detail={"sku": line.product.sku}
@@ -557,7 +600,7 @@ def reservation_consume(
             detail={"reservation": current.pk, "status": current.status},
         )
     quantity = current.quantity if quantity is None else quantity
-    _check_quantity(quantity)
+    check_quantity(quantity)
     if quantity > current.quantity:
         raise InvalidInput(
             f"cannot consume {quantity} from a hold of {current.quantity}",
@@ -668,7 +711,7 @@ def transfer_create(
         raise InvalidInput("a transfer needs at least one line")
     _check_distinct(((source.pk, p.pk) for p, _ in lines), "transfer")
     for _, quantity in lines:
-        _check_quantity(quantity)
+        check_quantity(quantity)
     transfer = Transfer.objects.create(
         source=source, destination=destination, reference=reference, note=note, created_by=actor
     )
@@ -760,7 +803,7 @@ def transfer_receive(
                 f"{report.product.sku} is not on transfer {transfer.pk}",
                 detail={"sku": report.product.sku},
             )
-        _check_quantity(report.received, field="received", allow_zero=True)
+        check_quantity(report.received, field="received", allow_zero=True)
         if report.received != transfer_lines[product_id].quantity and not report.reason.strip():
             raise InvalidInput(
                 f"say why {report.product.sku} arrived as {report.received} instead of"

@@ -16,6 +16,7 @@ from ninja.parser import Parser
 from ninja.types import DictStrAny
 
 from inventory.api import router as inventory_router
+from orders.api import router as orders_router
 
 from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
@@ -46,6 +47,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/v1/", inventory_router)
+api.add_router("/v1/", orders_router)
 
 
 def error_response(

@@ -222,6 +222,12 @@ class LocationService(models.Model):
     )
     service = models.CharField(max_length=16, choices=Service.choices)
     starts_on = models.DateField()
+    cost_per_order = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=0,
+        help_text="What serving one order here costs (handling); sourcing weighs it with distance.",
+    )
 
     class Meta:
         ordering = ["location_id", "service"]

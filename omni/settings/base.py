@@ -118,11 +118,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 CELERY_BEAT_SCHEDULE = {
     "reservations-expire": {"task": "inventory.tasks.reservations_expire_task", "schedule": 60.0},
     "idempotency-purge": {"task": "omni.tasks.idempotency_purge_task", "schedule": 3600.0},
+    "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 60.0},
 }
 
 NINJA_PAGINATION_CLASS = "omni.pagination.CursorPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 500
+
+# Sourcing: units of each SKU a store keeps for its counter unless the rollout says otherwise,
+# and what a kilometre between node and customer costs when nodes are compared.
+OMNI_SHELF_PROTECTED_DEFAULT = int(os.environ.get("OMNI_SHELF_PROTECTED_DEFAULT", "1"))
+OMNI_SHIP_COST_PER_KM = float(os.environ.get("OMNI_SHIP_COST_PER_KM", "0.5"))
 
 # How long a stored Idempotency-Key response is replayed.
 OMNI_IDEMPOTENCY_TTL_HOURS = 24
@@ -135,5 +141,6 @@ LOGGING = {
     "loggers": {
         "omni": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
         "inventory": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
+        "orders": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
     },
 }

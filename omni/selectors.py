@@ -1,0 +1,83 @@
+"""Reads of the rollout: which locations of a city are live for a service (and a channel) on a
+day, and how many units of a SKU a store keeps back for its own counter. Sourcing and
+availability offer only what these return."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable
+from datetime import date
+
+from django.conf import settings
+from django.db.models import Exists, F, QuerySet
+from django.utils import timezone
+
+from inventory.models import Location, LocationKind
+
+from .models import Channel, ChannelCity, City, Service, ShelfProtection
+
+
+def city_today(city: City) -> date:
+    """Today's date where the city is: a phase starts at local midnight, not UTC's."""
+    return timezone.now().astimezone(zoneinfo.ZoneInfo(city.timezone)).date()
+
+
+def live_locations(
+    *, city: City, service: Service, channel: Channel | None = None, on: date | None = None
+) -> QuerySet[Location]:
+    """The city's active locations offering ``service`` on ``on`` (default: today in the
+    city). With a channel: only those serving it, and none before the channel is live in the
+    city; annotated with ``channel_priority`` and ordered by it."""
+    if on is None:
+        on = city_today(city)
+    locations = Location.objects.filter(
+        city=city,
+        active=True,
+        services__service=service,
+        services__starts_on__lte=on,
+    )
+    if channel is None:
+        return locations.order_by("code")
+    channel_live = ChannelCity.objects.filter(
+        channel=channel, channel__active=True, city=city, starts_on__lte=on
+    )
+    return (
+        locations.filter(Exists(channel_live), channels__channel=channel)
+        .annotate(channel_priority=F("channels__priority"))
+        .order_by("channel_priority", "code")
+    )
+
+
+def shelf_protected(
+    *, location_ids: Iterable[int], product_ids: Iterable[int]
+) -> dict[tuple[int, int], int]:
+    """Units kept for the counter per (location, product): the SKU's own row, else the store's
+    default row, else ``settings.OMNI_SHELF_PROTECTED_DEFAULT``. Only stores keep any back."""
+    location_ids, product_ids = list(location_ids), list(product_ids)
+    stores = set(
+        Location.objects.filter(pk__in=location_ids, kind=LocationKind.STORE).values_list(
+            "pk", flat=True
+        )
+    )
+    per_sku: dict[tuple[int, int], int] = {}
+    per_store: dict[int, int] = {}
+    rows = ShelfProtection.objects.filter(location_id__in=stores).filter(
+        product_id__in=product_ids
+    ) | ShelfProtection.objects.filter(location_id__in=stores, product__isnull=True)
+    for location_id, product_id, quantity in rows.values_list(
+        "location_id", "product_id", "quantity"
+    ):
+        if product_id is None:
+            per_store[location_id] = quantity
+        else:
+            per_sku[(location_id, product_id)] = quantity
+    fallback = int(getattr(settings, "OMNI_SHELF_PROTECTED_DEFAULT", 0))
+    return {
+        (location_id, product_id): per_sku.get(
+            (location_id, product_id), per_store.get(location_id, fallback)
+        )
+        if location_id in stores
+        else 0
+        for location_id in location_ids
+        for product_id in product_ids
+    }

@@ -1,0 +1,171 @@
+"""Orders from every channel: the order, its lines, and where each line's stock is held.
+
+An order's status moves only along ``ORDER_TRANSITIONS`` (see ``services.order_set_status``);
+payment is tracked apart from it, because an unpaid order still holds stock until its hold
+expires.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class OrderMode(models.TextChoices):
+    DELIVERY = "delivery", "Delivery"
+    PICKUP = "pickup", "Pickup in store"
+    STORE_SALE = "store_sale", "Store sale"
+
+
+class PaymentStatus(models.TextChoices):
+    UNPAID = "unpaid", "Unpaid"
+    PAID = "paid", "Paid"
+
+
+class OrderStatus(models.TextChoices):
+    RESERVED = "reserved", "Reserved: every unit is held"
+    BACKORDERED = "backordered", "Backordered: some units wait for stock"
+    PROCESSING = "processing", "Being picked or packed"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    PARTIALLY_SHIPPED = "partially_shipped", "Partially shipped"
+    SHIPPED = "shipped", "Shipped"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired: unpaid hold ran out"
+
+
+S = OrderStatus
+# Where an order may go from each status. Terminal statuses go nowhere.
+ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.RESERVED: frozenset(
+        {S.BACKORDERED, S.PROCESSING, S.READY_FOR_PICKUP, S.COMPLETED, S.CANCELLED, S.EXPIRED}
+    ),
+    S.BACKORDERED: frozenset({S.RESERVED, S.PROCESSING, S.CANCELLED, S.EXPIRED}),
+    S.PROCESSING: frozenset(
+        {S.BACKORDERED, S.READY_FOR_PICKUP, S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED}
+    ),
+    S.READY_FOR_PICKUP: frozenset({S.COMPLETED, S.CANCELLED, S.EXPIRED}),
+    S.PARTIALLY_SHIPPED: frozenset({S.SHIPPED, S.CANCELLED}),
+    S.SHIPPED: frozenset({S.COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.CANCELLED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+OPEN_STATUSES = frozenset({S.RESERVED, S.BACKORDERED})
+
+
+class Order(models.Model):
+    channel = models.ForeignKey("omni.Channel", on_delete=models.PROTECT, related_name="orders")
+    external_id = models.CharField(max_length=64, help_text="The channel's own order number.")
+    city = models.ForeignKey("omni.City", on_delete=models.PROTECT, related_name="orders")
+    mode = models.CharField(max_length=16, choices=OrderMode.choices)
+    status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    payment_status = models.CharField(
+        max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.UNPAID
+    )
+    customer_name = models.CharField(max_length=100, blank=True)
+    customer_phone = models.CharField(max_length=32, blank=True)
+    member_id = models.CharField(max_length=64, blank=True)
+    pickup_store = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Pickup: where the customer collects. Store sale: the selling store.",
+    )
+    delivery_address = models.CharField(max_length=255, blank=True)
+    delivery_latitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    delivery_longitude = models.DecimalField(max_digits=9, decimal_places=6, null=True, blank=True)
+    hold_expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="An unpaid order's stock goes back at this time."
+    )
+    sourcing = models.JSONField(
+        default=dict, blank=True, help_text="The sourcing decision: candidates, choice, reason."
+    )
+    sourcing_reason = models.CharField(max_length=255, blank=True)
+    flagged = models.CharField(
+        max_length=255, blank=True, help_text="Needs a person: why (e.g. stock taken by a sale)."
+    )
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "external_id"], name="order_external_id_unique_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=~Q(mode="delivery")
+                | (Q(delivery_latitude__isnull=False) & Q(delivery_longitude__isnull=False)),
+                name="order_delivery_has_geo_point",
+            ),
+            models.CheckConstraint(
+                condition=Q(mode="delivery") | Q(pickup_store__isnull=False),
+                name="order_store_modes_have_store",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "payment_status", "hold_expires_at"], name="order_hold"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk} ({self.channel_id}:{self.external_id})"
+
+    @property
+    def reference(self) -> str:
+        """How the ledger and reservations name this order."""
+        return f"order:{self.pk}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["order", "product"], name="orderline_unique_sku"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× {self.product_id}"
+
+    @property
+    def owner_id(self) -> str:
+        """The reservation owner id of this line's holds (``owner_type`` ``order_line``)."""
+        return str(self.pk)
+
+
+class Allocation(models.Model):
+    """Part of a line sourced to one location, held by one reservation."""
+
+    line = models.ForeignKey(OrderLine, on_delete=models.CASCADE, related_name="allocations")
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    reservation = models.OneToOneField(
+        "inventory.Reservation", on_delete=models.PROTECT, related_name="allocation"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="allocation_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× line {self.line_id} at {self.location_id}"

@@ -1,0 +1,193 @@
+"""Reads of orders and availability, scoped to the caller.
+
+A channel sees its own orders; store and warehouse staff see the orders that touch their
+locations (a pickup or counter sale there, or stock held there); planners and admins see all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from inventory.models import StockLevel
+from omni.access import reads_everything
+from omni.models import Channel, City, Role, Service, User
+from omni.selectors import live_locations, shelf_protected
+
+from .errors import UnknownChannel, UnknownCity, UnknownOrder
+from .models import Order
+from .sourcing import haversine_km
+
+ORDER_PREFETCH = (
+    "lines__product",
+    "lines__allocations__location",
+    "lines__allocations__reservation",
+)
+
+
+def channel_by_code(code: str) -> Channel:
+    channel = Channel.objects.filter(code=code).first()
+    if channel is None:
+        raise UnknownChannel(f"no channel {code!r}", detail={"channel": code})
+    return channel
+
+
+def city_by_code(code: str) -> City:
+    city = City.objects.filter(code=code).first()
+    if city is None:
+        raise UnknownCity(f"no city {code!r}", detail={"city": code})
+    return city
+
+
+def caller_channel(user: User) -> Channel | None:
+    """The channel a ``channel``-role caller speaks for."""
+    if user.role != Role.CHANNEL:
+        return None
+    return Channel.objects.filter(user=user).first()
+
+
+def order_list(
+    *,
+    user: User,
+    status: str | None = None,
+    mode: str | None = None,
+    channel: str | None = None,
+    payment_status: str | None = None,
+    external_id: str | None = None,
+    location: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Order]:
+    orders = scope_orders(user, Order.objects.select_related("channel", "city", "pickup_store"))
+    if status:
+        orders = orders.filter(status=status)
+    if mode:
+        orders = orders.filter(mode=mode)
+    if channel:
+        orders = orders.filter(channel__code=channel)
+    if payment_status:
+        orders = orders.filter(payment_status=payment_status)
+    if external_id:
+        orders = orders.filter(external_id=external_id)
+    if location:
+        orders = orders.filter(
+            Q(pickup_store__code=location) | Q(lines__allocations__location__code=location)
+        ).distinct()
+    if since:
+        orders = orders.filter(created_at__gte=since)
+    if until:
+        orders = orders.filter(created_at__lt=until)
+    return orders.prefetch_related(*ORDER_PREFETCH)
+
+
+def scope_orders(user: User, orders: QuerySet[Order]) -> QuerySet[Order]:
+    if reads_everything(user):
+        return orders
+    if user.role == Role.CHANNEL:
+        return orders.filter(channel__user=user)
+    ids = user.location_ids()
+    return orders.filter(
+        Q(pickup_store_id__in=ids) | Q(lines__allocations__location_id__in=ids)
+    ).distinct()
+
+
+def order_visible(user: User, order_id: int) -> Order:
+    order = (
+        scope_orders(user, Order.objects.select_related("channel", "city", "pickup_store"))
+        .filter(pk=order_id)
+        .prefetch_related(*ORDER_PREFETCH)
+        .first()
+    )
+    if order is None:
+        raise UnknownOrder(f"no order {order_id}", detail={"order": order_id})
+    return order
+
+
+# --------------------------------------------------------------------------- availability
+
+
+def available_to_promise(
+    *, channel: Channel, city: City, product_ids: Sequence[int], service: Service = Service.SHIP
+) -> dict[int, dict[str, Any]]:
+    """Units a channel may promise per product in a city: available minus the stores' shelf
+    protection (deliveries only), summed over the locations live for the service that serve
+    the channel."""
+    locations = list(live_locations(city=city, service=service, channel=channel))
+    ids = [loc.pk for loc in locations]
+    codes = {loc.pk: loc.code for loc in locations}
+    protected = (
+        shelf_protected(location_ids=ids, product_ids=product_ids)
+        if service == Service.SHIP
+        else {}
+    )
+    result: dict[int, dict[str, Any]] = {p: {"available": 0, "locations": {}} for p in product_ids}
+    levels = StockLevel.objects.filter(location_id__in=ids, product_id__in=product_ids)
+    for level in levels.only("location_id", "product_id", "on_hand", "reserved"):
+        units = max(0, level.available - protected.get((level.location_id, level.product_id), 0))
+        if units:
+            entry = result[level.product_id]
+            entry["available"] += units
+            entry["locations"][codes[level.location_id]] = units
+    return result
+
+
+def stores_with_stock(
+    *,
+    city: City | None,
+    channel: Channel | None,
+    product_ids: Sequence[int],
+    latitude: float | None = None,
+    longitude: float | None = None,
+    radius_km: float | None = None,
+) -> list[dict[str, Any]]:
+    """Stores live for pickup (for ``channel`` when given; in ``city`` or every city), with
+    what they have of each product, nearest first when a point is given. Stores with none of
+    the products are left out."""
+    cities = [city] if city is not None else list(City.objects.all())
+    stores = []
+    city_of: dict[int, str] = {}
+    for each in cities:
+        for store in live_locations(city=each, service=Service.PICKUP, channel=channel):
+            stores.append(store)
+            city_of[store.pk] = each.code
+    rows = []
+    available: dict[tuple[int, int], int] = {
+        (lvl.location_id, lvl.product_id): lvl.available
+        for lvl in StockLevel.objects.filter(
+            location_id__in=[s.pk for s in stores], product_id__in=product_ids
+        ).only("location_id", "product_id", "on_hand", "reserved")
+    }
+    for store in stores:
+        distance = None
+        if (
+            latitude is not None
+            and longitude is not None
+            and store.latitude is not None
+            and store.longitude is not None
+        ):
+            distance = round(
+                haversine_km(latitude, longitude, float(store.latitude), float(store.longitude)),
+                2,
+            )
+            if radius_km is not None and distance > radius_km:
+                continue
+        have = {p: max(0, available.get((store.pk, p), 0)) for p in product_ids}
+        if not any(have.values()):
+            continue
+        rows.append(
+            {
+                "location_id": store.pk,
+                "code": store.code,
+                "name": store.name,
+                "city": city_of[store.pk],
+                "latitude": store.latitude,
+                "longitude": store.longitude,
+                "distance_km": distance,
+                "available": have,
+            }
+        )
+    rows.sort(key=lambda r: (r["distance_km"] is None, r["distance_km"] or 0, r["code"]))
+    return rows

@@ -1,0 +1,755 @@
+"""Writes of orders: place (source + reserve in one transaction), pay, cancel, change a line,
+expire unpaid holds, and re-source lines whose stock a counter sale took.
+
+Locking: a service that changes an existing order locks the order row first, then stock levels
+(through ``inventory.services.lock_stock_levels``, in the global order). Nothing locks an order
+while holding stock-level locks, so the two kinds of lock never wait on each other in a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from inventory import services as stock
+from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
+from inventory.models import Location, MoveReason, Product, Reservation, ReservationStatus
+from omni.errors import InvalidInput
+from omni.models import Channel, ChannelKind, City, LocationService, Service, User
+from omni.selectors import live_locations, shelf_protected
+
+from .errors import (
+    ChannelNotLive,
+    ExternalIdReused,
+    ModeNotAllowed,
+    OrderInvalidState,
+    StoreNotLive,
+    UnknownCity,
+)
+from .models import (
+    OPEN_STATUSES,
+    ORDER_TRANSITIONS,
+    Allocation,
+    Order,
+    OrderLine,
+    OrderMode,
+    OrderStatus,
+    PaymentStatus,
+)
+from .sourcing import Candidate, Plan, haversine_km, plan_delivery, plan_single_node
+
+logger = logging.getLogger(__name__)
+
+OWNER_TYPE = "order_line"
+SERVICE_FOR_MODE = {
+    OrderMode.DELIVERY: Service.SHIP,
+    OrderMode.PICKUP: Service.PICKUP,
+    OrderMode.STORE_SALE: Service.STORE_SALE,
+}
+# How many other stores a refused pickup suggests.
+PICKUP_ALTERNATIVES = 5
+
+
+@dataclass(frozen=True)
+class LineIn:
+    product: Product
+    quantity: int
+    unit_price: Decimal = Decimal("0")
+
+
+@dataclass(frozen=True)
+class DeliveryPoint:
+    latitude: float
+    longitude: float
+    address: str = ""
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _set_status(order: Order, to: OrderStatus) -> None:
+    """Move ``order`` (locked by the caller) along the transition table."""
+    if order.status == to:
+        return
+    if to not in ORDER_TRANSITIONS[order.status]:
+        raise OrderInvalidState(
+            f"order {order.pk} is {order.status}; it cannot become {to}",
+            detail={"order": order.pk, "status": order.status, "wanted": str(to)},
+        )
+    order.status = to
+
+
+def _lock_order(order: Order) -> Order:
+    return Order.objects.select_for_update().select_related("channel", "city").get(pk=order.pk)
+
+
+def line_held(line: OrderLine) -> int:
+    """Units of a line that are held or already taken (active or consumed holds)."""
+    return sum(
+        a.quantity
+        for a in line.allocations.select_related("reservation")
+        if a.reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
+    )
+
+
+def _status_after_sourcing(order: Order) -> OrderStatus:
+    missing = any(line_held(line) < line.quantity for line in order.lines.all())
+    return OrderStatus.BACKORDERED if missing else OrderStatus.RESERVED
+
+
+# --------------------------------------------------------------------------- sourcing
+
+
+def _record_decision(order: Order, plan: Plan, candidates: Sequence[Candidate], what: str) -> None:
+    skus = dict(
+        Product.objects.filter(pk__in=_product_ids(plan, candidates)).values_list("pk", "sku")
+    )
+    codes = {c.location_id: c.code for c in candidates}
+    decision = {
+        "at": timezone.now().isoformat(),
+        "what": what,
+        "reason": plan.reason,
+        "candidates": [
+            {
+                "location": c.code,
+                "distance_km": round(c.distance_km, 2),
+                "cost": round(c.cost, 2),
+                "priority": c.priority,
+                "sellable": {skus.get(p, str(p)): q for p, q in c.sellable.items()},
+            }
+            for c in sorted(candidates, key=lambda c: c.rank)
+        ],
+        "picks": [
+            {"location": codes.get(loc, str(loc)), "sku": skus.get(p, str(p)), "units": q}
+            for loc, p, q in plan.picks
+        ],
+        "short": {skus.get(p, str(p)): q for p, q in plan.short.items()},
+    }
+    history = list(order.sourcing.get("decisions", [])) if order.sourcing else []
+    history.append(decision)
+    order.sourcing = {"decisions": history}
+    order.sourcing_reason = plan.reason[:255]
+
+
+def _product_ids(plan: Plan, candidates: Sequence[Candidate]) -> set[int]:
+    ids = {p for _, p, _ in plan.picks} | set(plan.short)
+    for c in candidates:
+        ids |= set(c.sellable)
+    return ids
+
+
+def _candidates(
+    *,
+    order: Order,
+    locations: Sequence[Location],
+    product_ids: Sequence[int],
+    protect_shelf: bool,
+    priorities: Mapping[int, int] | None = None,
+) -> list[Candidate]:
+    """Lock the stock levels of ``locations`` × products and say what each may give."""
+    levels = stock.lock_stock_levels((loc.pk, p) for loc in locations for p in product_ids)
+    protected = (
+        shelf_protected(location_ids=[loc.pk for loc in locations], product_ids=product_ids)
+        if protect_shelf
+        else {}
+    )
+    service = SERVICE_FOR_MODE[OrderMode(order.mode)]
+    costs = dict(
+        LocationService.objects.filter(location__in=locations, service=service).values_list(
+            "location_id", "cost_per_order"
+        )
+    )
+    per_km = settings.OMNI_SHIP_COST_PER_KM
+    point = _order_point(order)
+    candidates = []
+    for loc in locations:
+        distance = 0.0
+        if point is not None and loc.latitude is not None and loc.longitude is not None:
+            distance = haversine_km(point[0], point[1], float(loc.latitude), float(loc.longitude))
+        sellable = {
+            p: max(0, levels[(loc.pk, p)].available - protected.get((loc.pk, p), 0))
+            for p in product_ids
+        }
+        candidates.append(
+            Candidate(
+                location_id=loc.pk,
+                code=loc.code,
+                distance_km=distance,
+                cost=distance * per_km + float(costs.get(loc.pk, 0)),
+                priority=(priorities or {}).get(loc.pk, getattr(loc, "channel_priority", 100)),
+                sellable=sellable,
+            )
+        )
+    return candidates
+
+
+def _order_point(order: Order) -> tuple[float, float] | None:
+    if order.delivery_latitude is not None and order.delivery_longitude is not None:
+        return float(order.delivery_latitude), float(order.delivery_longitude)
+    store = order.pickup_store
+    if store is not None and store.latitude is not None and store.longitude is not None:
+        return float(store.latitude), float(store.longitude)
+    return None
+
+
+def _source(
+    order: Order, missing: Mapping[OrderLine, int], *, what: str, allow_backorder: bool
+) -> Plan:
+    """Source and reserve ``missing`` units of each line (the caller holds the order). Raises
+    ``InsufficientStock`` if the plan is incomplete and backorders are not allowed."""
+    wanted = {line.product_id: q for line, q in missing.items() if q > 0}
+    if not wanted:
+        return Plan(reason="nothing to source")
+    service = SERVICE_FOR_MODE[OrderMode(order.mode)]
+    if order.mode == OrderMode.PICKUP:
+        store = order.pickup_store
+        assert store is not None
+        (node,) = _candidates(
+            order=order, locations=[store], product_ids=list(wanted), protect_shelf=False
+        )
+        plan = plan_single_node(wanted, node, allow_backorder=allow_backorder)
+        candidates = [node]
+    else:
+        locations = list(live_locations(city=order.city, service=service, channel=order.channel))
+        candidates = _candidates(
+            order=order, locations=locations, product_ids=list(wanted), protect_shelf=True
+        )
+        plan = plan_delivery(wanted, candidates, allow_backorder=allow_backorder)
+    _record_decision(order, plan, candidates, what)
+    if plan.short and not allow_backorder:
+        raise _refusal(order, plan, candidates, missing)
+    if plan.picks:
+        lines_by_product = {line.product_id: line for line in missing}
+        locations_by_id = {
+            loc.pk: loc for loc in Location.objects.filter(pk__in={loc for loc, _, _ in plan.picks})
+        }
+        reservations = stock.stock_reserve_many(
+            lines=[
+                stock.ReserveLine(
+                    product=lines_by_product[p].product,
+                    location=locations_by_id[loc],
+                    quantity=q,
+                    owner_id=lines_by_product[p].owner_id,
+                )
+                for loc, p, q in plan.picks
+            ],
+            owner_type=OWNER_TYPE,
+            owner_id="",
+            actor=order.placed_by,
+        )
+        Allocation.objects.bulk_create(
+            [
+                Allocation(
+                    line=lines_by_product[r.product_id],
+                    location_id=r.location_id,
+                    quantity=r.quantity,
+                    reservation=r,
+                )
+                for r in reservations
+            ]
+        )
+    return plan
+
+
+def _refusal(
+    order: Order, plan: Plan, candidates: Sequence[Candidate], missing: Mapping[OrderLine, int]
+) -> InsufficientStock:
+    lines_by_product = {line.product_id: line for line in missing}
+    short = [
+        {
+            "sku": lines_by_product[p].product.sku,
+            "requested": missing[lines_by_product[p]],
+            "available": missing[lines_by_product[p]] - q,
+        }
+        for p, q in plan.short.items()
+    ]
+    detail: dict[str, Any] = {"lines": short, "reason": plan.reason}
+    if order.mode == OrderMode.PICKUP:
+        detail["alternatives"] = pickup_alternatives(
+            order=order, wanted={p: missing[lines_by_product[p]] for p in lines_by_product}
+        )
+    first = short[0]
+    where = f" at {order.pickup_store.code}" if order.pickup_store else ""
+    return InsufficientStock(
+        f"only {first['available']} of {first['sku']} available{where},"
+        f" {first['requested']} requested",
+        detail=detail,
+    )
+
+
+def pickup_alternatives(*, order: Order, wanted: Mapping[int, int]) -> list[dict[str, Any]]:
+    """The nearest other live pickup stores of the order's channel that have every line."""
+    from .selectors import stores_with_stock
+
+    point = _order_point(order)
+    rows = stores_with_stock(
+        city=order.city,
+        channel=order.channel,
+        product_ids=list(wanted),
+        latitude=point[0] if point else None,
+        longitude=point[1] if point else None,
+    )
+    found = []
+    for row in rows:
+        if row["location_id"] == order.pickup_store_id:
+            continue
+        if all(row["available"].get(p, 0) >= q for p, q in wanted.items()):
+            found.append(
+                {
+                    "store": row["code"],
+                    "name": row["name"],
+                    "distance_km": row["distance_km"],
+                }
+            )
+        if len(found) == PICKUP_ALTERNATIVES:
+            break
+    return found
+
+
+# --------------------------------------------------------------------------- place
+
+
+def _validate_lines(lines: Sequence[LineIn]) -> None:
+    if not lines:
+        raise InvalidInput("an order needs at least one line", detail={"field": "lines"})
+    seen: set[int] = set()
+    for line in lines:
+        stock.check_quantity(line.quantity)
+        if line.product.pk in seen:
+            raise DuplicateLine(
+                f"{line.product.sku} appears twice in the order", detail={"sku": line.product.sku}
+            )
+        seen.add(line.product.pk)
+        if not line.product.active:
+            raise InactiveProduct(
+                f"{line.product.sku} is not active", detail={"sku": line.product.sku}
+            )
+        if line.unit_price < 0:
+            raise InvalidInput("unit_price cannot be negative", detail={"sku": line.product.sku})
+
+
+def _order_city(
+    *, mode: OrderMode, city: City | None, store: Location | None, point: DeliveryPoint | None
+) -> City:
+    if mode != OrderMode.DELIVERY:
+        assert store is not None and store.city is not None
+        if city is not None and city.pk != store.city_id:
+            raise InvalidInput(f"{store.code} is not in {city.code}", detail={"store": store.code})
+        return store.city
+    if city is not None:
+        return city
+    assert point is not None
+    cities = list(City.objects.all())
+    if not cities:
+        raise UnknownCity("Omni runs in no city yet")
+    return min(
+        cities,
+        key=lambda c: haversine_km(
+            point.latitude, point.longitude, float(c.latitude), float(c.longitude)
+        ),
+    )
+
+
+def _same_order(order: Order, lines: Sequence[LineIn], mode: str) -> bool:
+    mine = {(ln.product_id, ln.quantity) for ln in order.lines.all()}
+    return order.mode == mode and mine == {(ln.product.pk, ln.quantity) for ln in lines}
+
+
+@transaction.atomic
+def order_place(
+    *,
+    channel: Channel,
+    external_id: str,
+    mode: OrderMode | str,
+    lines: Sequence[LineIn],
+    city: City | None = None,
+    store: Location | None = None,
+    delivery: DeliveryPoint | None = None,
+    customer_name: str = "",
+    customer_phone: str = "",
+    member_id: str = "",
+    actor: User | None = None,
+) -> tuple[Order, bool]:
+    """Take an order from a channel: source each line, reserve, all in one transaction.
+
+    Returns ``(order, created)``. The same channel and ``external_id`` again returns the first
+    order (``created`` False) whatever the timing of the retries; with other lines it is a
+    conflict. A counter sale (``store_sale``) is sold at once (see ``_sell_at_counter``).
+    """
+    mode = OrderMode(mode)
+    if not external_id or len(external_id) > 64:
+        raise InvalidInput(
+            "external_id must be 1 to 64 characters", detail={"field": "external_id"}
+        )
+    _validate_lines(lines)
+    if not channel.active:
+        raise ChannelNotLive(
+            f"channel {channel.code} is not active", detail={"channel": channel.code}
+        )
+    if (mode == OrderMode.STORE_SALE) != (channel.kind == ChannelKind.STORE_POS):
+        raise ModeNotAllowed(
+            "counter sales come from the store_pos channel, and only counter sales do",
+            detail={"channel": channel.code, "mode": str(mode)},
+        )
+    if mode == OrderMode.DELIVERY:
+        if delivery is None:
+            raise InvalidInput("a delivery needs a delivery point", detail={"field": "delivery"})
+        store = None
+    elif store is None:
+        raise InvalidInput(f"a {mode} order needs a store", detail={"field": "store"})
+    order_city = _order_city(mode=mode, city=city, store=store, point=delivery)
+
+    existing = Order.objects.filter(channel=channel, external_id=external_id).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                order = Order.objects.create(
+                    channel=channel,
+                    external_id=external_id,
+                    city=order_city,
+                    mode=mode,
+                    status=OrderStatus.RESERVED,
+                    customer_name=customer_name,
+                    customer_phone=customer_phone,
+                    member_id=member_id,
+                    pickup_store=store,
+                    delivery_address=delivery.address if delivery else "",
+                    delivery_latitude=_geo(delivery.latitude) if delivery else None,
+                    delivery_longitude=_geo(delivery.longitude) if delivery else None,
+                    placed_by=actor,
+                )
+        except IntegrityError:
+            # A retry of the same order committed first; it is the answer.
+            existing = Order.objects.get(channel=channel, external_id=external_id)
+    if existing is not None:
+        if not _same_order(existing, lines, mode):
+            raise ExternalIdReused(
+                f"{channel.code} order {external_id} exists with other lines",
+                detail={"order": existing.pk, "external_id": external_id},
+            )
+        return existing, False
+
+    _check_live(order, store)
+    created = OrderLine.objects.bulk_create(
+        [
+            OrderLine(
+                order=order, product=ln.product, quantity=ln.quantity, unit_price=ln.unit_price
+            )
+            for ln in lines
+        ]
+    )
+    if mode == OrderMode.STORE_SALE:
+        _sell_at_counter(order, created, actor=actor)
+    else:
+        _source(
+            order,
+            {line: line.quantity for line in created},
+            what="placed",
+            allow_backorder=channel.allow_backorder,
+        )
+        order.status = _status_after_sourcing(order)
+        order.hold_expires_at = timezone.now() + timedelta(minutes=channel.hold_minutes)
+    order.save()
+    return order, True
+
+
+def _geo(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.000001"))
+
+
+def _check_live(order: Order, store: Location | None) -> None:
+    """The channel must be live in the order's city, and a chosen store live for the mode."""
+    service = SERVICE_FOR_MODE[OrderMode(order.mode)]
+    if store is not None:
+        if (
+            not live_locations(city=order.city, service=service, channel=order.channel)
+            .filter(pk=store.pk)
+            .exists()
+        ):
+            raise StoreNotLive(
+                f"{store.code} does not offer {service} for {order.channel.code} today",
+                detail={
+                    "store": store.code,
+                    "service": str(service),
+                    "channel": order.channel.code,
+                },
+            )
+    elif not live_locations(city=order.city, service=service, channel=order.channel).exists():
+        raise ChannelNotLive(
+            f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
+            detail={"channel": order.channel.code, "city": order.city.code},
+        )
+
+
+# --------------------------------------------------------------------------- counter sales
+
+
+def _sell_at_counter(order: Order, lines: Sequence[OrderLine], *, actor: User | None) -> None:
+    """The customer holds the goods: the sale is recorded whatever the system shows.
+
+    If the store shows fewer on hand than sold, the shelf was right and the system wrong: an
+    adjustment brings on hand up and a discrepancy is flagged for a count. If the sale takes
+    units other orders hold, their holds are released (newest first) and their lines queued
+    for re-sourcing after commit.
+    """
+    store = order.pickup_store
+    assert store is not None
+    levels = stock.lock_stock_levels((store.pk, line.product_id) for line in lines)
+    broken: set[int] = set()
+    for line in lines:
+        level = levels[(store.pk, line.product_id)]
+        observed = max(level.on_hand, line.quantity)
+        must_free = level.reserved - (observed - line.quantity)
+        holds = _order_holds(store, line.product_id) if must_free > 0 else []
+        breakable = sum(h.quantity for h in holds)
+        if must_free > breakable:
+            # Holds of transfers stay: the shelf must have had those units too.
+            observed += must_free - breakable
+            must_free = breakable
+        if observed != level.on_hand:
+            stock.stock_discrepancy_record(
+                product=line.product,
+                location=store,
+                observed=observed,
+                reason=f"counter sale of {line.quantity} with {level.on_hand} on hand",
+                reference=order.reference,
+                actor=actor,
+            )
+        freed = 0
+        for hold in holds:
+            if freed >= must_free:
+                break
+            stock.reservation_release(
+                reservation=hold, reason=f"taken by counter sale {order.reference}", actor=actor
+            )
+            freed += hold.quantity
+            broken.add(int(hold.owner_id))
+        reservation = stock.stock_reserve(
+            product=line.product,
+            location=store,
+            quantity=line.quantity,
+            owner_type=OWNER_TYPE,
+            owner_id=line.owner_id,
+            actor=actor,
+        )
+        Allocation.objects.create(
+            line=line, location=store, quantity=line.quantity, reservation=reservation
+        )
+        stock.reservation_consume(
+            reservation=reservation, reason=MoveReason.SALE, reference=order.reference, actor=actor
+        )
+    order.status = OrderStatus.COMPLETED
+    order.payment_status = PaymentStatus.PAID
+    order.sourcing = {"decisions": [{"what": "counter sale", "store": store.code}]}
+    order.sourcing_reason = f"sold at the counter of {store.code}"
+    if broken:
+        from .tasks import order_lines_resource_task
+
+        ids = sorted(broken)
+        transaction.on_commit(lambda: order_lines_resource_task.delay(ids))
+        logger.warning("counter sale %s took stock held by order lines %s", order.pk, ids)
+
+
+def _order_holds(store: Location, product_id: int) -> list[Reservation]:
+    """Active order-line holds of a SKU at a store, newest first."""
+    return list(
+        Reservation.objects.filter(
+            location=store,
+            product_id=product_id,
+            status=ReservationStatus.ACTIVE,
+            owner_type=OWNER_TYPE,
+        ).order_by("-created_at", "-id")
+    )
+
+
+@transaction.atomic
+def order_lines_resource(*, line_ids: Sequence[int]) -> list[Order]:
+    """Source again what lines lost (their hold was taken by a counter sale). What cannot be
+    found is backordered and the order flagged."""
+    orders = []
+    order_ids = sorted(
+        set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True))
+    )
+    for order_id in order_ids:
+        order = _lock_order(Order(pk=order_id))
+        if order.status not in OPEN_STATUSES | {OrderStatus.PROCESSING}:
+            continue
+        lines = list(order.lines.select_related("product"))
+        missing = {line: line.quantity - line_held(line) for line in lines}
+        if not any(missing.values()):
+            continue
+        plan = _source(order, missing, what="re-sourced after a counter sale", allow_backorder=True)
+        if plan.short:
+            order.flagged = "stock taken by a counter sale; waiting for stock"[:255]
+            _set_status(order, OrderStatus.BACKORDERED)
+        elif order.status == OrderStatus.BACKORDERED:
+            _set_status(order, OrderStatus.RESERVED)
+        order.save()
+        orders.append(order)
+    return orders
+
+
+# --------------------------------------------------------------------------- pay, cancel, change
+
+
+@transaction.atomic
+def order_pay(*, order: Order, actor: User | None = None) -> Order:
+    """Payment arrived: the hold no longer expires. Paying a paid order changes nothing."""
+    order = _lock_order(order)
+    if order.payment_status == PaymentStatus.PAID:
+        return order
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
+        raise OrderInvalidState(
+            f"order {order.pk} is {order.status}; it cannot be paid",
+            detail={"order": order.pk, "status": order.status},
+        )
+    order.payment_status = PaymentStatus.PAID
+    order.hold_expires_at = None
+    order.save(update_fields=["payment_status", "hold_expires_at", "updated_at"])
+    return order
+
+
+def _release_holds(order: Order, *, reason: str, actor: User | None) -> int:
+    """Give back every active hold of the order (the caller holds the order)."""
+    holds = list(
+        Reservation.objects.filter(
+            allocation__line__order=order, status=ReservationStatus.ACTIVE
+        ).order_by("location_id", "product_id")
+    )
+    stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+    released = 0
+    for hold in holds:
+        try:
+            stock.reservation_release(reservation=hold, reason=reason, actor=actor)
+        except ReservationNotActive:
+            continue  # a counter sale took it a moment ago
+        released += hold.quantity
+    return released
+
+
+@transaction.atomic
+def order_cancel(*, order: Order, reason: str = "cancelled", actor: User | None = None) -> Order:
+    order = _lock_order(order)
+    if order.status == OrderStatus.CANCELLED:
+        return order  # a retried cancel
+    _set_status(order, OrderStatus.CANCELLED)
+    _release_holds(order, reason=reason, actor=actor)
+    order.hold_expires_at = None
+    order.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    return order
+
+
+@transaction.atomic
+def order_line_set_quantity(
+    *, order: Order, product: Product, quantity: int, actor: User | None = None
+) -> Order:
+    """Change how many of a SKU the order wants: more is sourced and reserved (or refused, or
+    backordered where the channel allows); fewer releases the newest holds first."""
+    order = _lock_order(order)
+    if order.status not in OPEN_STATUSES:
+        raise OrderInvalidState(
+            f"order {order.pk} is {order.status}; only an open order can change",
+            detail={"order": order.pk, "status": order.status},
+        )
+    stock.check_quantity(quantity)
+    line = order.lines.select_related("product").filter(product=product).first()
+    if line is None:
+        raise InvalidInput(f"{product.sku} is not on order {order.pk}", detail={"sku": product.sku})
+    held = line_held(line)
+    line.quantity = quantity
+    line.save(update_fields=["quantity"])
+    if quantity > held:
+        _source(
+            order,
+            {line: quantity - held},
+            what=f"line {product.sku} raised to {quantity}",
+            allow_backorder=order.channel.allow_backorder,
+        )
+    elif quantity < held:
+        _shrink_line(line, keep=quantity, actor=actor)
+    order.status = _status_after_sourcing(order)
+    order.save()
+    return order
+
+
+def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
+    """Release the newest holds of a line until it holds ``keep``; a hold cut in the middle
+    is released and the part still wanted reserved again at the same place."""
+    allocations = list(
+        line.allocations.select_related("reservation", "location")
+        .filter(reservation__status=ReservationStatus.ACTIVE)
+        .order_by("-id")
+    )
+    stock.lock_stock_levels((a.location_id, line.product_id) for a in allocations)
+    excess = line_held(line) - keep
+    for allocation in allocations:
+        if excess <= 0:
+            break
+        stock.reservation_release(
+            reservation=allocation.reservation, reason="line reduced", actor=actor
+        )
+        if allocation.quantity > excess:
+            again = allocation.quantity - excess
+            reservation = stock.stock_reserve(
+                product=line.product,
+                location=allocation.location,
+                quantity=again,
+                owner_type=OWNER_TYPE,
+                owner_id=line.owner_id,
+                actor=actor,
+            )
+            Allocation.objects.create(
+                line=line, location=allocation.location, quantity=again, reservation=reservation
+            )
+        excess -= allocation.quantity
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) -> int:
+    """Expire unpaid orders whose hold ran out and give their stock back. Safe to run twice
+    at once: an order changes status in one conditional UPDATE, and only the run whose UPDATE
+    changed it releases its holds."""
+    now = now or timezone.now()
+    due = Q(
+        payment_status=PaymentStatus.UNPAID,
+        status__in=OPEN_STATUSES,
+        hold_expires_at__lte=now,
+    )
+    expired = 0
+    ids = list(
+        Order.objects.filter(due)
+        .order_by("hold_expires_at", "id")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    for order_id in ids:
+        with transaction.atomic():
+            won = Order.objects.filter(due, pk=order_id).update(
+                status=OrderStatus.EXPIRED, updated_at=now
+            )
+            if not won:
+                continue
+            _release_holds(Order(pk=order_id), reason="unpaid hold expired", actor=None)
+            expired += 1
+    return expired
+
+
+def allocations_by_location(orders: Sequence[Order]) -> dict[str, int]:
+    """Units sourced per location code over ``orders`` (for summaries)."""
+    totals: dict[str, int] = defaultdict(int)
+    for code, quantity in Allocation.objects.filter(line__order__in=orders).values_list(
+        "location__code", "quantity"
+    ):
+        totals[code] += quantity
+    return dict(totals)

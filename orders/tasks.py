@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from .services import order_lines_resource, orders_expire_unpaid
+
+
+@shared_task
+def orders_expire_unpaid_task() -> int:
+    """Expire unpaid orders whose hold ran out. Safe to run twice at once."""
+    return orders_expire_unpaid()
+
+
+@shared_task
+def order_lines_resource_task(line_ids: list[int]) -> int:
+    """Source again the lines whose holds a counter sale took."""
+    return len(order_lines_resource(line_ids=line_ids))
