@@ -178,7 +178,7 @@ def test_a_store_not_live_is_never_chosen(
 def test_retry_with_the_same_external_id_returns_the_first_order(
     web: Channel, dc: Location, skus: tuple[Product, ...]
 ) -> None:
-    a, b, _ = skus
+    a, _, _ = skus
     stock(dc, {"A": 5})
     first = place(web, "w1", {a: 2})
     again, created = order_place(
