@@ -8,7 +8,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import ApiToken, City, User
+from .models import (
+    ApiToken,
+    Channel,
+    ChannelCity,
+    ChannelLocation,
+    City,
+    LocationService,
+    ShelfProtection,
+    User,
+)
 from .services import api_token_create
 
 
@@ -60,3 +69,46 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
         n = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
         messages.info(request, f"{n} token(s) revoked.")
+
+
+class ChannelCityInline(admin.TabularInline):
+    model = ChannelCity
+    extra = 0
+
+
+class ChannelLocationInline(admin.TabularInline):
+    model = ChannelLocation
+    extra = 0
+    autocomplete_fields = ["location"]
+    ordering = ["priority"]
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    """Channels, where they are live and which locations serve them: normally set by the
+    city's rollout file (``manage.py rollout apply``), which overwrites edits made here."""
+
+    list_display = ["code", "name", "kind", "user", "allow_backorder", "hold_minutes", "active"]
+    list_filter = ["kind", "active"]
+    search_fields = ["code", "name"]
+    raw_id_fields = ["user"]
+    inlines = [ChannelCityInline, ChannelLocationInline]
+
+
+@admin.register(LocationService)
+class LocationServiceAdmin(admin.ModelAdmin):
+    list_display = ["location", "service", "starts_on"]
+    list_filter = ["service", "location__city"]
+    search_fields = ["location__code", "location__name"]
+    autocomplete_fields = ["location"]
+    date_hierarchy = "starts_on"
+
+
+@admin.register(ShelfProtection)
+class ShelfProtectionAdmin(admin.ModelAdmin):
+    """A row without a product is the store's default for every SKU."""
+
+    list_display = ["location", "product", "quantity"]
+    list_filter = ["location"]
+    search_fields = ["location__code", "product__sku", "product__name"]
+    autocomplete_fields = ["location", "product"]

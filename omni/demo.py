@@ -12,10 +12,15 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from orders.simulation import HourReport
 
 from inventory import services
 from inventory.errors import CountBelowReserved
@@ -33,20 +38,12 @@ from inventory.models import (
 from inventory.services import ReceivedLine, ReserveLine
 
 from .models import City, Role, User
+from .rollout import rollout_apply, rollout_load
 
 DEMO_PASSWORD = "omni-demo"
-CITY = {"code": "hangzhou", "name": "Hangzhou", "latitude": "30.274085", "longitude": "120.155070"}
-DC = ("HZ-DC1", "Hangzhou DC (Xiaoshan)", "30.183400", "120.264500", "4000")
-STORES = [
-    ("HZ-S01", "Wulin Square", "30.276800", "120.164600", "60"),
-    ("HZ-S02", "West Lake Hubin", "30.257400", "120.165300", "45"),
-    ("HZ-S03", "Qianjiang New Town", "30.247000", "120.210700", "70"),
-    ("HZ-S04", "Binjiang Xixing", "30.186900", "120.213200", "55"),
-    ("HZ-S05", "Xixi Wetland", "30.271600", "120.067400", "50"),
-    ("HZ-S06", "Gongshu Daguan", "30.316300", "120.145800", "40"),
-    ("HZ-S07", "Xiasha University Town", "30.309500", "120.343700", "65"),
-    ("HZ-S08", "Linping Station", "30.421800", "120.301200", "50"),
-]
+PILOT_NAME = "omni/rollouts/pilot.toml"
+PILOT_ROLLOUT = Path(__file__).resolve().parent / "rollouts" / "pilot.toml"
+PILOT_CITY = "hangzhou"
 CATEGORIES = {
     "BEV": [
         "Oolong tea",
@@ -158,32 +155,10 @@ def load_pilot_city() -> DemoReport:
     """Master data, staff and opening stock (through receipts) — once."""
     report = DemoReport()
     rng = random.Random(42)
-    city, _ = City.objects.get_or_create(code=CITY["code"], defaults=CITY)
-    dc, _ = Location.objects.get_or_create(
-        code=DC[0],
-        defaults={
-            "name": DC[1],
-            "kind": LocationKind.WAREHOUSE,
-            "city": city,
-            "latitude": DC[2],
-            "longitude": DC[3],
-            "capacity": DC[4],
-        },
-    )
-    stores = []
-    for code, name, lat, lon, capacity in STORES:
-        store, _ = Location.objects.get_or_create(
-            code=code,
-            defaults={
-                "name": name,
-                "kind": LocationKind.STORE,
-                "city": city,
-                "latitude": lat,
-                "longitude": lon,
-                "capacity": capacity,
-            },
-        )
-        stores.append(store)
+    changes = rollout_apply(rollout_load(PILOT_ROLLOUT))
+    if changes:
+        report.steps.append(f"pilot-city rollout applied: {len(changes)} changes ({PILOT_NAME})")
+    dc, stores = pilot_locations()
 
     existing = set(Product.objects.values_list("sku", flat=True))
     new = [Product(**row) for row in _products(rng) if row["sku"] not in existing]
@@ -221,6 +196,15 @@ def load_pilot_city() -> DemoReport:
     return report
 
 
+def pilot_locations() -> tuple[Location, list[Location]]:
+    """The pilot city's DC and its stores, as the rollout file declares them."""
+    located = Location.objects.filter(city__code=PILOT_CITY).order_by("code")
+    return (
+        located.get(kind=LocationKind.WAREHOUSE),
+        list(located.filter(kind=LocationKind.STORE)),
+    )
+
+
 def _staff(
     username: str, role: Role, locations: list[Location], *, superuser: bool = False
 ) -> User:
@@ -243,8 +227,7 @@ def run_stock_day(seed: int | None = None) -> DemoReport:
     released, consumed, expired) and counts (one refused below what is reserved)."""
     report = DemoReport()
     rng = random.Random(seed if seed is not None else StockMove.objects.count())
-    dc = Location.objects.get(code=DC[0])
-    stores = list(Location.objects.filter(code__in=[s[0] for s in STORES]).order_by("code"))
+    dc, stores = pilot_locations()
     warehouse = User.objects.get(username="warehouse")
     planner = User.objects.get(username="planner")
     products = list(Product.objects.filter(active=True).order_by("sku"))
@@ -372,6 +355,40 @@ def run_stock_day(seed: int | None = None) -> DemoReport:
     return report
 
 
+def run_order_hour(seed: int | None = None, volume: int = 1) -> HourReport:
+    """An hour of orders from every live channel of the pilot city (see orders.simulation)."""
+    from orders.models import Order
+    from orders.simulation import simulate_hour
+
+    run = Order.objects.count()
+    return simulate_hour(
+        city=City.objects.get(code=PILOT_CITY),
+        seed=seed if seed is not None else run,
+        volume=volume,
+        tag=f"demo{run}",
+    )
+
+
+def order_hour_rows(report: HourReport) -> list[tuple[str, str]]:
+    attempted = report.total_placed + sum(report.refused.values())
+    placed = ", ".join(f"{code} {n}" for code, n in sorted(report.placed.items()))
+    refused = ", ".join(f"{code} {n}" for code, n in sorted(report.refused.items())) or "none"
+    nodes = ", ".join(f"{code} {n}" for code, n in sorted(report.units_by_node.items()))
+    return [
+        ("orders placed", f"{report.total_placed} of {attempted} ({placed})"),
+        ("by mode", ", ".join(f"{m} {n}" for m, n in sorted(report.modes.items()))),
+        ("units sourced per node", nodes),
+        (
+            "split rate (deliveries)",
+            f"{report.split_rate:.1%} ({report.split} of {report.modes.get('delivery', 0)})",
+        ),
+        ("refused for stock", f"{sum(report.refused.values())} ({refused})"),
+        ("backordered", str(report.backordered)),
+        ("unpaid holds expired", str(report.expired)),
+        ("counter sales over system stock", f"{report.discrepancies} flagged for a count"),
+    ]
+
+
 def summary() -> list[tuple[str, str]]:
     """A few figures a retailer would look at first."""
     dc_units = (
@@ -407,7 +424,8 @@ def summary() -> list[tuple[str, str]]:
 
 def logins() -> list[tuple[str, str, str]]:
     rows = []
-    for user in User.objects.prefetch_related("locations").order_by("id"):
+    staff = User.objects.exclude(role=Role.CHANNEL)
+    for user in staff.prefetch_related("locations").order_by("id"):
         where = ", ".join(loc.code for loc in user.locations.all()) or "all locations"
         rows.append((user.username, user.role, where))
     return rows

@@ -68,3 +68,17 @@ class IdempotencyKeyReused(ApplicationError):
 class IdempotencyKeyInvalid(ApplicationError):
     code: ClassVar[str] = CommonErrorCode.IDEMPOTENCY_KEY_INVALID
     http_status = 400
+
+
+# --------------------------------------------------------------------------- rollout files
+
+
+class RolloutErrorCode(StrEnum):
+    ROLLOUT_FILE_INVALID = "rollout_file_invalid"
+
+
+class RolloutFileInvalid(InvalidInput):
+    """A rollout file with mistakes. ``detail["errors"]`` lists every one of them, each as
+    ``file:line: key: message``; nothing was written."""
+
+    code: ClassVar[str] = RolloutErrorCode.ROLLOUT_FILE_INVALID

@@ -28,6 +28,13 @@ class Command(BaseCommand):
         day = demo.run_stock_day(seed=options["seed"])
         for step in day.steps:
             console.print(f"• {step}")
+        hour = demo.run_order_hour(seed=options["seed"])
+        orders = Table(title="An hour of orders from every channel")
+        orders.add_column("")
+        orders.add_column("")
+        for name, value in demo.order_hour_rows(hour):
+            orders.add_row(name, value)
+        console.print(orders)
         call_command("inventory_verify", stdout=self.stdout)
 
         table = Table(title="Omni demo — pilot city")
