@@ -51,6 +51,7 @@ test-integration: install-dev
 
 bench: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/python bench/reserve.py
+	$(BIN)/python bench/orders.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info
