@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from inventory import services as stock
@@ -103,17 +103,30 @@ def line_held(line: OrderLine) -> int:
 
 
 def _status_after_sourcing(order: Order) -> OrderStatus:
-    missing = any(line_held(line) < line.quantity for line in order.lines.all())
+    """Reserved when every line is held in full, else backordered (one query)."""
+    held = dict(
+        Allocation.objects.filter(
+            line__order=order,
+            reservation__status__in=(ReservationStatus.ACTIVE, ReservationStatus.CONSUMED),
+        )
+        .values_list("line_id")
+        .annotate(units=Sum("quantity"))
+    )
+    wanted = order.lines.values_list("id", "quantity")
+    missing = any(held.get(line_id, 0) < quantity for line_id, quantity in wanted)
     return OrderStatus.BACKORDERED if missing else OrderStatus.RESERVED
 
 
 # --------------------------------------------------------------------------- sourcing
 
 
-def _record_decision(order: Order, plan: Plan, candidates: Sequence[Candidate], what: str) -> None:
-    skus = dict(
-        Product.objects.filter(pk__in=_product_ids(plan, candidates)).values_list("pk", "sku")
-    )
+def _record_decision(
+    order: Order,
+    plan: Plan,
+    candidates: Sequence[Candidate],
+    what: str,
+    skus: Mapping[int, str],
+) -> None:
     codes = {c.location_id: c.code for c in candidates}
     decision = {
         "at": timezone.now().isoformat(),
@@ -139,13 +152,6 @@ def _record_decision(order: Order, plan: Plan, candidates: Sequence[Candidate], 
     history.append(decision)
     order.sourcing = {"decisions": history}
     order.sourcing_reason = plan.reason[:255]
-
-
-def _product_ids(plan: Plan, candidates: Sequence[Candidate]) -> set[int]:
-    ids = {p for _, p, _ in plan.picks} | set(plan.short)
-    for c in candidates:
-        ids |= set(c.sellable)
-    return ids
 
 
 def _candidates(
@@ -214,25 +220,31 @@ def _source(
     if order.mode == OrderMode.PICKUP:
         store = order.pickup_store
         assert store is not None
+        locations = [store]
         (node,) = _candidates(
-            order=order, locations=[store], product_ids=list(wanted), protect_shelf=False
+            order=order, locations=locations, product_ids=list(wanted), protect_shelf=False
         )
         plan = plan_single_node(wanted, node, allow_backorder=allow_backorder)
         candidates = [node]
     else:
         locations = list(live_locations(city=order.city, service=service, channel=order.channel))
+        if not locations:
+            raise ChannelNotLive(
+                f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
+                detail={"channel": order.channel.code, "city": order.city.code},
+            )
         candidates = _candidates(
             order=order, locations=locations, product_ids=list(wanted), protect_shelf=True
         )
         plan = plan_delivery(wanted, candidates, allow_backorder=allow_backorder)
-    _record_decision(order, plan, candidates, what)
+    _record_decision(
+        order, plan, candidates, what, {line.product_id: line.product.sku for line in missing}
+    )
     if plan.short and not allow_backorder:
         raise _refusal(order, plan, candidates, missing)
     if plan.picks:
         lines_by_product = {line.product_id: line for line in missing}
-        locations_by_id = {
-            loc.pk: loc for loc in Location.objects.filter(pk__in={loc for loc, _, _ in plan.picks})
-        }
+        locations_by_id = {loc.pk: loc for loc in locations}
         reservations = stock.stock_reserve_many(
             lines=[
                 stock.ReserveLine(
@@ -439,7 +451,8 @@ def order_place(
             )
         return existing, False
 
-    _check_live(order, store)
+    if store is not None:
+        _check_store_live(order, store)
     created = OrderLine.objects.bulk_create(
         [
             OrderLine(
@@ -467,27 +480,14 @@ def _geo(value: float) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.000001"))
 
 
-def _check_live(order: Order, store: Location | None) -> None:
-    """The channel must be live in the order's city, and a chosen store live for the mode."""
+def _check_store_live(order: Order, store: Location) -> None:
+    """A chosen store must be live for the order's mode and channel today."""
     service = SERVICE_FOR_MODE[OrderMode(order.mode)]
-    if store is not None:
-        if (
-            not live_locations(city=order.city, service=service, channel=order.channel)
-            .filter(pk=store.pk)
-            .exists()
-        ):
-            raise StoreNotLive(
-                f"{store.code} does not offer {service} for {order.channel.code} today",
-                detail={
-                    "store": store.code,
-                    "service": str(service),
-                    "channel": order.channel.code,
-                },
-            )
-    elif not live_locations(city=order.city, service=service, channel=order.channel).exists():
-        raise ChannelNotLive(
-            f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
-            detail={"channel": order.channel.code, "city": order.city.code},
+    live = live_locations(city=order.city, service=service, channel=order.channel)
+    if not live.filter(pk=store.pk).exists():
+        raise StoreNotLive(
+            f"{store.code} does not offer {service} for {order.channel.code} today",
+            detail={"store": store.code, "service": str(service), "channel": order.channel.code},
         )
 
 

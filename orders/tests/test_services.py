@@ -20,7 +20,13 @@ from inventory.models import (
     StockMove,
 )
 from omni.models import Channel, ShelfProtection
-from orders.errors import ExternalIdReused, ModeNotAllowed, OrderInvalidState, StoreNotLive
+from orders.errors import (
+    ChannelNotLive,
+    ExternalIdReused,
+    ModeNotAllowed,
+    OrderInvalidState,
+    StoreNotLive,
+)
 from orders.models import Order, OrderStatus, PaymentStatus
 from orders.services import (
     DeliveryPoint,
@@ -276,3 +282,17 @@ def test_counter_sale_only_from_the_pos_channel(
 ) -> None:
     with pytest.raises(ModeNotAllowed):
         place(web, "x", {skus[0]: 1}, mode="store_sale", store=store)
+
+
+def test_a_channel_not_live_in_the_city_takes_no_orders(
+    web: Channel, dc: Location, skus: tuple[Product, ...]
+) -> None:
+    from datetime import date
+
+    from omni.models import ChannelCity
+
+    stock(dc, {"A": 5})
+    ChannelCity.objects.filter(channel=web).update(starts_on=date.today() + timedelta(days=3))
+    with pytest.raises(ChannelNotLive):
+        place(web, "w1", {skus[0]: 1})
+    assert not Order.objects.exists()
