@@ -9,7 +9,6 @@ while holding stock-level locks, so the two kinds of lock never wait on each oth
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -718,9 +717,9 @@ def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
 
 
 def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) -> int:
-    """Expire unpaid orders whose hold ran out and give their stock back. Safe to run twice
-    at once: an order changes status in one conditional UPDATE, and only the run whose UPDATE
-    changed it releases its holds."""
+    """Expire unpaid orders whose hold ran out and give their stock back, batch after batch
+    until none is due. Safe to run twice at once: an order changes status in one conditional
+    UPDATE, and only the run whose UPDATE changed it releases its holds."""
     now = now or timezone.now()
     due = Q(
         payment_status=PaymentStatus.UNPAID,
@@ -728,28 +727,22 @@ def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) 
         hold_expires_at__lte=now,
     )
     expired = 0
-    ids = list(
-        Order.objects.filter(due)
-        .order_by("hold_expires_at", "id")
-        .values_list("id", flat=True)[:batch_size]
-    )
-    for order_id in ids:
-        with transaction.atomic():
-            won = Order.objects.filter(due, pk=order_id).update(
-                status=OrderStatus.EXPIRED, updated_at=now
-            )
-            if not won:
-                continue
-            _release_holds(Order(pk=order_id), reason="unpaid hold expired", actor=None)
-            expired += 1
-    return expired
-
-
-def allocations_by_location(orders: Sequence[Order]) -> dict[str, int]:
-    """Units sourced per location code over ``orders`` (for summaries)."""
-    totals: dict[str, int] = defaultdict(int)
-    for code, quantity in Allocation.objects.filter(line__order__in=orders).values_list(
-        "location__code", "quantity"
-    ):
-        totals[code] += quantity
-    return dict(totals)
+    while True:
+        ids = list(
+            Order.objects.filter(due)
+            .order_by("hold_expires_at", "id")
+            .values_list("id", flat=True)[:batch_size]
+        )
+        won_this_batch = 0
+        for order_id in ids:
+            with transaction.atomic():
+                won = Order.objects.filter(due, pk=order_id).update(
+                    status=OrderStatus.EXPIRED, updated_at=now
+                )
+                if not won:
+                    continue
+                _release_holds(Order(pk=order_id), reason="unpaid hold expired", actor=None)
+                won_this_batch += 1
+        expired += won_this_batch
+        if len(ids) < batch_size or not won_this_batch:
+            return expired

@@ -233,10 +233,11 @@ def test_unpaid_holds_expire_once(web: Channel, dc: Location, skus: tuple[Produc
     a, _, _ = skus
     stock(dc, {"A": 10})
     unpaid = place(web, "w1", {a: 2}, delivery=NEAR_DC)
+    place(web, "w0", {a: 1}, delivery=NEAR_DC)
     paid = order_pay(order=place(web, "w2", {a: 3}, delivery=NEAR_DC))
     later = timezone.now() + timedelta(minutes=web.hold_minutes + 1)
     assert orders_expire_unpaid(now=timezone.now()) == 0
-    assert orders_expire_unpaid(now=later) == 1
+    assert orders_expire_unpaid(now=later, batch_size=1) == 2  # batch after batch
     assert orders_expire_unpaid(now=later) == 0
     unpaid.refresh_from_db()
     paid.refresh_from_db()
