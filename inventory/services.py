@@ -292,6 +292,50 @@ def stock_receive(
     return receipt
 
 
+@transaction.atomic
+def stock_return(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    scrap: bool = False,
+    reference: str = "",
+    note: str = "",
+    actor: User | None = None,
+) -> list[StockMove]:
+    """Goods back from a customer: ``customer`` → location (``return``), and on to ``scrap``
+    when they cannot be sold again."""
+    _check_stock_location(location)
+    check_quantity(quantity)
+    lock_stock_levels([(location.pk, product.pk)])
+    moves = [
+        _record_move(
+            product=product,
+            from_location=virtual_location(LocationKind.CUSTOMER),
+            to_location=location,
+            quantity=quantity,
+            reason=MoveReason.RETURN,
+            reference=reference,
+            note=note,
+            actor=actor,
+        )
+    ]
+    if scrap:
+        moves.append(
+            _record_move(
+                product=product,
+                from_location=location,
+                to_location=virtual_location(LocationKind.SCRAP),
+                quantity=quantity,
+                reason=MoveReason.SCRAP,
+                reference=reference,
+                note=note,
+                actor=actor,
+            )
+        )
+    return moves
+
+
 # --------------------------------------------------------------------------- counts
 
 
@@ -575,6 +619,70 @@ def reservation_release(
             detail={"reservation": reservation.pk, "status": reservation.status},
         )
     return reservation
+
+
+@transaction.atomic
+def reservation_shrink(
+    *, reservation: Reservation, to_quantity: int, reason: str, actor: User | None = None
+) -> Reservation:
+    """Hold fewer units (a short pick, a smaller transfer line): the difference goes back to
+    ``available``. Shrinking to zero releases the hold."""
+    check_quantity(to_quantity, field="to_quantity", allow_zero=True)
+    lock_stock_levels([(reservation.location_id, reservation.product_id)])
+    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    if current.status != ReservationStatus.ACTIVE:
+        raise ReservationNotActive(
+            f"reservation {current.pk} is {current.status}, not active",
+            detail={"reservation": current.pk, "status": current.status},
+        )
+    if to_quantity > current.quantity:
+        raise InvalidInput(
+            f"a hold of {current.quantity} cannot grow to {to_quantity} this way",
+            detail={"reservation": current.pk, "held": current.quantity},
+        )
+    if to_quantity == 0:
+        _close_reservation(current, ReservationStatus.RELEASED, reason=reason, actor=actor)
+    elif to_quantity < current.quantity:
+        freed = current.quantity - to_quantity
+        Reservation.objects.filter(pk=current.pk).update(quantity=to_quantity)
+        StockLevel.objects.filter(
+            product_id=current.product_id, location_id=current.location_id, reserved__gte=freed
+        ).update(reserved=F("reserved") - freed)
+    reservation.refresh_from_db()
+    return reservation
+
+
+@transaction.atomic
+def transfer_line_reduce(
+    *, line: TransferLine, quantity: int, reason: str, actor: User | None = None
+) -> TransferLine:
+    """Send fewer units on an approved transfer line (the picker found fewer). Reduced to zero,
+    the line leaves the transfer; a transfer left without lines is cancelled."""
+    transfer = Transfer.objects.select_for_update().get(pk=line.transfer_id)
+    if transfer.status != TransferStatus.APPROVED:
+        raise TransferInvalidState(
+            f"transfer {transfer.pk} is {transfer.status}; only an approved one can change",
+            detail={"transfer": transfer.pk, "status": transfer.status},
+        )
+    line = TransferLine.objects.select_related("reservation").get(pk=line.pk)
+    check_quantity(quantity, allow_zero=True)
+    if quantity >= line.quantity:
+        return line
+    assert line.reservation is not None, "an approved transfer line always holds stock"
+    reservation_shrink(
+        reservation=line.reservation, to_quantity=quantity, reason=reason, actor=actor
+    )
+    if quantity:
+        TransferLine.objects.filter(pk=line.pk).update(quantity=quantity)
+        line.refresh_from_db()
+        return line
+    # Nothing found: the line leaves the transfer, and a transfer left empty is cancelled.
+    TransferLine.objects.filter(pk=line.pk).delete()
+    if not transfer.lines.exists():
+        _set_transfer_status(
+            transfer, expected=TransferStatus.APPROVED, to=TransferStatus.CANCELLED
+        )
+    return line
 
 
 @transaction.atomic

@@ -16,6 +16,7 @@ from ninja.parser import Parser
 from ninja.types import DictStrAny
 
 from inventory.api import router as inventory_router
+from fulfillment.api import router as fulfillment_router
 from orders.api import router as orders_router
 
 from .auth import api_auth
@@ -48,6 +49,7 @@ api = NinjaAPI(
 )
 api.add_router("/v1/", inventory_router)
 api.add_router("/v1/", orders_router)
+api.add_router("/v1/", fulfillment_router)
 
 
 def error_response(

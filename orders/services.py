@@ -208,7 +208,12 @@ def _order_point(order: Order) -> tuple[float, float] | None:
 
 
 def _source(
-    order: Order, missing: Mapping[OrderLine, int], *, what: str, allow_backorder: bool
+    order: Order,
+    missing: Mapping[OrderLine, int],
+    *,
+    what: str,
+    allow_backorder: bool,
+    exclude: Sequence[int] = (),
 ) -> Plan:
     """Source and reserve ``missing`` units of each line (the caller holds the order). Raises
     ``InsufficientStock`` if the plan is incomplete and backorders are not allowed."""
@@ -220,14 +225,19 @@ def _source(
         store = order.pickup_store
         assert store is not None
         locations = [store]
+        if store.pk in exclude:
+            plan = Plan(short=dict(wanted), reason=f"{store.code} is short; the rest waits there")
+            _record_decision(order, plan, [], what, _skus(missing))
+            return plan
         (node,) = _candidates(
             order=order, locations=locations, product_ids=list(wanted), protect_shelf=False
         )
         plan = plan_single_node(wanted, node, allow_backorder=allow_backorder)
         candidates = [node]
     else:
-        locations = list(live_locations(city=order.city, service=service, channel=order.channel))
-        if not locations:
+        live = live_locations(city=order.city, service=service, channel=order.channel)
+        locations = [loc for loc in live if loc.pk not in exclude]
+        if not locations and not exclude:
             raise ChannelNotLive(
                 f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
                 detail={"channel": order.channel.code, "city": order.city.code},
@@ -236,9 +246,7 @@ def _source(
             order=order, locations=locations, product_ids=list(wanted), protect_shelf=True
         )
         plan = plan_delivery(wanted, candidates, allow_backorder=allow_backorder)
-    _record_decision(
-        order, plan, candidates, what, {line.product_id: line.product.sku for line in missing}
-    )
+    _record_decision(order, plan, candidates, what, _skus(missing))
     if plan.short and not allow_backorder:
         raise _refusal(order, plan, candidates, missing)
     if plan.picks:
@@ -270,6 +278,10 @@ def _source(
             ]
         )
     return plan
+
+
+def _skus(lines: Mapping[OrderLine, int]) -> dict[int, str]:
+    return {line.product_id: line.product.sku for line in lines}
 
 
 def _refusal(
@@ -572,9 +584,15 @@ def _order_holds(store: Location, product_id: int) -> list[Reservation]:
 
 
 @transaction.atomic
-def order_lines_resource(*, line_ids: Sequence[int]) -> list[Order]:
-    """Source again what lines lost (their hold was taken by a counter sale). What cannot be
-    found is backordered and the order flagged."""
+def order_lines_resource(
+    *,
+    line_ids: Sequence[int],
+    why: str = "a counter sale took its stock",
+    exclude: Sequence[int] = (),
+) -> list[Order]:
+    """Source again what lines lost (a counter sale took their hold, a picker found the shelf
+    short), away from the ``exclude`` locations. What cannot be found is backordered and the
+    order flagged with ``why``."""
     orders = []
     order_ids = sorted(
         set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True))
@@ -587,15 +605,26 @@ def order_lines_resource(*, line_ids: Sequence[int]) -> list[Order]:
         missing = {line: line.quantity - line_held(line) for line in lines}
         if not any(missing.values()):
             continue
-        plan = _source(order, missing, what="re-sourced after a counter sale", allow_backorder=True)
+        plan = _source(
+            order, missing, what=f"re-sourced: {why}", allow_backorder=True, exclude=exclude
+        )
         if plan.short:
-            order.flagged = "stock taken by a counter sale; waiting for stock"[:255]
+            order.flagged = f"{why}; waiting for stock"[:255]
             _set_status(order, OrderStatus.BACKORDERED)
         elif order.status == OrderStatus.BACKORDERED:
             _set_status(order, OrderStatus.RESERVED)
         order.save()
         orders.append(order)
     return orders
+
+
+@transaction.atomic
+def order_set_status(*, order: Order, to: OrderStatus) -> Order:
+    """Move an order along the transition table (fulfillment calls this as work proceeds)."""
+    order = _lock_order(order)
+    _set_status(order, to)
+    order.save(update_fields=["status", "updated_at"])
+    return order
 
 
 # --------------------------------------------------------------------------- pay, cancel, change

@@ -12,6 +12,10 @@ def orders_expire_unpaid_task() -> int:
 
 
 @shared_task
-def order_lines_resource_task(line_ids: list[int]) -> int:
-    """Source again the lines whose holds a counter sale took."""
-    return len(order_lines_resource(line_ids=line_ids))
+def order_lines_resource_task(
+    line_ids: list[int],
+    why: str = "a counter sale took its stock",
+    exclude: list[int] | None = None,
+) -> int:
+    """Source again the lines that lost their holds (counter sale, short pick)."""
+    return len(order_lines_resource(line_ids=line_ids, why=why, exclude=exclude or []))

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_htmx",
     "omni",
     "inventory",
     "orders",
@@ -47,11 +48,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "omni.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "omni.urls"
@@ -104,7 +107,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
-LOGIN_URL = "/admin/login/"
+# The staff pages' login; the admin keeps its own at /admin/login/.
+LOGIN_URL = "/staff/login/"
+LOGIN_REDIRECT_URL = "/staff/"
 
 # Celery: eager (in-process) unless a broker is configured.
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -119,11 +124,25 @@ CELERY_BEAT_SCHEDULE = {
     "reservations-expire": {"task": "inventory.tasks.reservations_expire_task", "schedule": 60.0},
     "idempotency-purge": {"task": "omni.tasks.idempotency_purge_task", "schedule": 3600.0},
     "orders-expire-unpaid": {"task": "orders.tasks.orders_expire_unpaid_task", "schedule": 60.0},
+    "pickups-expire-no-shows": {
+        "task": "fulfillment.tasks.pickups_expire_no_shows_task",
+        "schedule": 300.0,
+    },
 }
 
 NINJA_PAGINATION_CLASS = "omni.pagination.CursorPagination"
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_MAX_PER_PAGE_SIZE = 500
+
+# Pickup codes are signed with this Ed25519 key (base64 of 32 bytes, or PEM). Unset, a key is
+# derived from SECRET_KEY: fine for a demo, refused by the production settings.
+OMNI_SIGNING_KEY = os.environ.get("OMNI_SIGNING_KEY", "")
+# How long a pickup waits at the store once ready, before it goes back to stock.
+OMNI_PICKUP_HOLD_HOURS = int(os.environ.get("OMNI_PICKUP_HOLD_HOURS", "72"))
+DEFAULT_FROM_EMAIL = os.environ.get("OMNI_FROM_EMAIL", "omni@localhost")
+EMAIL_BACKEND = os.environ.get(
+    "OMNI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
 
 # Sourcing: units of each SKU a store keeps for its counter unless the rollout says otherwise,
 # and what a kilometre between node and customer costs when nodes are compared.
@@ -142,5 +161,9 @@ LOGGING = {
         "omni": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
         "inventory": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
         "orders": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
+        "fulfillment": {
+            "handlers": ["console"],
+            "level": os.environ.get("OMNI_LOG_LEVEL", "INFO"),
+        },
     },
 }

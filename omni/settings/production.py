@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, SECRET_KEY, env_bool
+from .base import ALLOWED_HOSTS, OMNI_SIGNING_KEY, SECRET_KEY, env_bool
 
 if SECRET_KEY.startswith("omni-insecure"):
     raise RuntimeError("Set OMNI_SECRET_KEY to a long random value in production.")
+if not OMNI_SIGNING_KEY:
+    raise RuntimeError("Set OMNI_SIGNING_KEY (Ed25519, base64 of 32 bytes) for pickup codes.")
 
 DEBUG = False
 ALLOWED_HOSTS = [h for h in ALLOWED_HOSTS if h != "testserver"]

@@ -1,0 +1,299 @@
+"""The fulfillment router: waves and picking, packing and shipping, store pickup codes and
+returns. Thin: validate, check access, call one service, map the result.
+
+No ``from __future__ import annotations``: ninja reads the annotations.
+"""
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Query, Router, Status
+from ninja.decorators import decorate_view
+from ninja.pagination import paginate
+
+from inventory import selectors as stock_selectors
+from omni.access import current_user, require_stock_write
+from omni.errors import PermissionDenied
+from omni.idempotency import idempotent
+from omni.models import Role, User
+from omni.pagination import CursorPagination
+from omni.schemas import ErrorOut, QuerySchema
+from orders import selectors as order_selectors
+from orders.errors import UnknownOrder
+from orders.models import Order
+
+from . import pickup_codes, selectors, services
+from .errors import UnknownPickList
+from .models import Package, PickLine, PickList, PickupCode, Return
+from .qr import qr_png, qr_svg
+from .schemas import (
+    PackageIn,
+    PackageOut,
+    PickIn,
+    PickListOut,
+    PickupCodeOut,
+    PickWaveIn,
+    PublicKeyOut,
+    RedeemIn,
+    ReturnIn,
+    ReturnOut,
+    ShipIn,
+    ShortIn,
+)
+
+router = Router(tags=["fulfillment"])
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+
+
+# --------------------------------------------------------------------------- pick lists
+
+
+class PickListFilter(QuerySchema):
+    location: str | None = None
+    status: str | None = None
+
+
+@router.get("/pick-lists", response=list[PickListOut])
+@paginate(CursorPagination, ordering=("-id",))
+def pick_list_list(request: HttpRequest, filters: Query[PickListFilter]) -> object:
+    return selectors.pick_list_list(user=current_user(request), **filters.dict())
+
+
+@router.get("/pick-lists/{pick_list_id}", response={200: PickListOut, **ERRORS})
+def pick_list_detail(request: HttpRequest, pick_list_id: int) -> PickList:
+    return selectors.pick_list_visible(current_user(request), pick_list_id)
+
+
+@router.post("/pick-lists", response={201: PickListOut, **ERRORS})
+@decorate_view(idempotent)
+def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
+    """A wave: one pick list of everything waiting at a location (or of the given orders)."""
+    user = current_user(request)
+    location = stock_selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    assignee = None
+    if payload.assign_to:
+        assignee = User.objects.filter(username=payload.assign_to, locations=location).first()
+        if assignee is None:
+            raise PermissionDenied(f"{payload.assign_to} does not work at {location.code}")
+    orders = None
+    if payload.orders is not None:
+        orders = list(Order.objects.filter(pk__in=payload.orders))
+        if len(orders) != len(set(payload.orders)):
+            raise UnknownOrder("some of those orders do not exist")
+    pick_list = services.pick_wave_create(
+        location=location, actor=user, assign_to=assignee, orders=orders
+    )
+    return Status(201, selectors.pick_list_visible(user, pick_list.pk))
+
+
+def _writable_pick_line(user: User, pick_list_id: int, line_id: int) -> PickLine:
+    pick_list = selectors.pick_list_visible(user, pick_list_id)
+    require_stock_write(user, pick_list.location_id)
+    line = pick_list.lines.filter(pk=line_id).first()
+    if line is None:
+        raise UnknownPickList(f"no line {line_id} on pick list {pick_list_id}")
+    return line
+
+
+@router.post(
+    "/pick-lists/{pick_list_id}/lines/{line_id}/pick", response={200: PickListOut, **ERRORS}
+)
+@decorate_view(idempotent)
+def pick_line_pick(
+    request: HttpRequest, pick_list_id: int, line_id: int, payload: PickIn
+) -> PickList:
+    """Confirm a pick by scanning the item's barcode or SKU; a wrong item changes nothing."""
+    user = current_user(request)
+    line = _writable_pick_line(user, pick_list_id, line_id)
+    services.pick_line_confirm(
+        pick_line=line,
+        scanned=payload.scan,
+        quantity=payload.quantity,
+        actor=user,
+    )
+    return selectors.pick_list_visible(user, pick_list_id)
+
+
+@router.post(
+    "/pick-lists/{pick_list_id}/lines/{line_id}/short", response={200: PickListOut, **ERRORS}
+)
+@decorate_view(idempotent)
+def pick_line_short(
+    request: HttpRequest, pick_list_id: int, line_id: int, payload: ShortIn
+) -> PickList:
+    """The shelf had fewer: ``found`` units in all. The rest is re-sourced or backordered."""
+    user = current_user(request)
+    line = _writable_pick_line(user, pick_list_id, line_id)
+    services.pick_line_short(pick_line=line, found=payload.found, actor=user)
+    return selectors.pick_list_visible(user, pick_list_id)
+
+
+# --------------------------------------------------------------------------- pack and ship
+
+
+@router.post("/orders/{order_id}/packages", response={201: PackageOut, **ERRORS})
+@decorate_view(idempotent)
+def package_create(request: HttpRequest, order_id: int, payload: PackageIn) -> Status:
+    """Pack picked units of a delivery (all picked units when ``lines`` is left out)."""
+    user = current_user(request)
+    order = order_selectors.order_visible(user, order_id)
+    location = stock_selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    lines = None
+    if payload.lines is not None:
+        products = stock_selectors.products_by_sku(ln.sku for ln in payload.lines)
+        lines = [services.PackLine(products[ln.sku], ln.quantity) for ln in payload.lines]
+    package = services.package_create(
+        order=order,
+        location=location,
+        lines=lines,
+        carrier=payload.carrier,
+        tracking_number=payload.tracking_number,
+        actor=user,
+    )
+    return Status(201, selectors.package_visible(user, package.pk))
+
+
+@router.get("/packages/{package_id}", response={200: PackageOut, **ERRORS})
+def package_detail(request: HttpRequest, package_id: int) -> Package:
+    return selectors.package_visible(current_user(request), package_id)
+
+
+@router.post("/packages/{package_id}/ship", response={200: PackageOut, **ERRORS})
+@decorate_view(idempotent)
+def package_ship(request: HttpRequest, package_id: int, payload: ShipIn) -> Package:
+    """The parcel leaves: its holds are consumed (location → customer)."""
+    user = current_user(request)
+    package = selectors.package_visible(user, package_id)
+    require_stock_write(user, package.location_id)
+    services.package_ship(
+        package=package,
+        carrier=payload.carrier,
+        tracking_number=payload.tracking_number,
+        actor=user,
+    )
+    return selectors.package_visible(user, package_id)
+
+
+# --------------------------------------------------------------------------- store pickup
+
+
+def _pickup_order(user: User, order_id: int) -> Order:
+    order = order_selectors.order_visible(user, order_id)
+    if order.pickup_store_id is None:
+        raise UnknownOrder(f"order {order_id} is not collected at a store")
+    return order
+
+
+@router.post("/orders/{order_id}/pickup/prepare", response={201: PickListOut, **ERRORS})
+@decorate_view(idempotent)
+def pickup_prepare(request: HttpRequest, order_id: int) -> Status:
+    user = current_user(request)
+    order = _pickup_order(user, order_id)
+    assert order.pickup_store_id is not None
+    require_stock_write(user, order.pickup_store_id)
+    pick_list = services.pickup_prepare(order=order, actor=user)
+    return Status(201, selectors.pick_list_visible(user, pick_list.pk))
+
+
+def _code_out(request: HttpRequest, code: PickupCode) -> dict[str, object]:
+    token = services.pickup_token(code)
+    base = f"/api/v1/orders/{code.order_id}/pickup-code"
+    return {
+        "order_id": code.order_id,
+        "store": code.store.code,
+        "code": token,
+        "expires_at": code.expires_at,
+        "redeemed_at": code.redeemed_at,
+        "qr_svg": f"{base}.svg",
+        "qr_png": f"{base}.png",
+    }
+
+
+@router.post("/orders/{order_id}/pickup/ready", response={200: PickupCodeOut, **ERRORS})
+@decorate_view(idempotent)
+def pickup_ready(request: HttpRequest, order_id: int) -> dict[str, object]:
+    """Everything is on the pickup shelf: the signed code is issued and the customer told."""
+    user = current_user(request)
+    order = _pickup_order(user, order_id)
+    assert order.pickup_store_id is not None
+    require_stock_write(user, order.pickup_store_id)
+    return _code_out(request, services.pickup_mark_ready(order=order, actor=user))
+
+
+def _code_for(user: User, order_id: int) -> PickupCode:
+    """The customer's code: for the order's channel, admins and staff of its store only."""
+    order = _pickup_order(user, order_id)
+    allowed = (
+        user.is_admin_role
+        or (user.role == Role.CHANNEL and order.channel.user_id == user.pk)
+        or (user.role == Role.STORE and user.works_at(order.pickup_store_id or 0))
+    )
+    code = PickupCode.objects.select_related("store").filter(order=order).first()
+    if not allowed or code is None:
+        raise UnknownOrder(f"order {order_id} has no pickup code for you")
+    return code
+
+
+@router.get("/orders/{order_id}/pickup-code", response={200: PickupCodeOut, **ERRORS})
+def pickup_code(request: HttpRequest, order_id: int) -> dict[str, object]:
+    return _code_out(request, _code_for(current_user(request), order_id))
+
+
+@router.get("/orders/{order_id}/pickup-code.svg", response={200: None, **ERRORS})
+def pickup_code_svg(request: HttpRequest, order_id: int) -> HttpResponse:
+    code = _code_for(current_user(request), order_id)
+    return HttpResponse(qr_svg(services.pickup_token(code)), content_type="image/svg+xml")
+
+
+@router.get("/orders/{order_id}/pickup-code.png", response={200: None, **ERRORS})
+def pickup_code_png(request: HttpRequest, order_id: int) -> HttpResponse:
+    code = _code_for(current_user(request), order_id)
+    return HttpResponse(qr_png(services.pickup_token(code)), content_type="image/png")
+
+
+@router.post("/pickup/redeem", response={200: dict, **ERRORS})
+def pickup_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, object]:
+    """Hand over a pickup against its code: genuine, for this store, in time, once."""
+    user = current_user(request)
+    store = stock_selectors.location_visible(user, payload.store)
+    require_stock_write(user, store.pk)
+    order = services.pickup_redeem(token=payload.code, store=store, actor=user)
+    return {"order_id": order.pk, "status": order.status, "store": store.code}
+
+
+@router.get("/pickup/public-key", response=PublicKeyOut)
+def pickup_public_key(request: HttpRequest) -> dict[str, str]:
+    """What a store device needs to tell a genuine code offline."""
+    return {
+        "algorithm": "Ed25519",
+        "public_key_pem": pickup_codes.public_key_pem(services.public_key()),
+        "token_format": "OMNI1.<base64url JSON {o, s, e, n}>.<base64url signature>",
+    }
+
+
+# --------------------------------------------------------------------------- returns
+
+
+@router.post("/returns", response={201: ReturnOut, **ERRORS})
+@decorate_view(idempotent)
+def return_create(request: HttpRequest, payload: ReturnIn) -> Status:
+    """Goods back from a customer, restocked or scrapped at a store or the DC."""
+    user = current_user(request)
+    location = stock_selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    order = Order.objects.filter(pk=payload.order).first()
+    if order is None:
+        raise UnknownOrder(f"no order {payload.order}", detail={"order": payload.order})
+    products = stock_selectors.products_by_sku(ln.sku for ln in payload.lines)
+    record = services.return_receive(
+        order=order,
+        location=location,
+        lines=[
+            services.ReturnedLine(products[ln.sku], ln.quantity, ln.disposition)
+            for ln in payload.lines
+        ],
+        reason=payload.reason,
+        actor=user,
+    )
+    return Status(201, Return.objects.select_related("location").get(pk=record.pk))

@@ -1,0 +1,266 @@
+"""Fulfillment: pick lists (waves), packages and shipments, store pickup codes, returns, and
+the outbox of customer notifications."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class BinLocation(models.Model):
+    """Where a SKU sits in a location (aisle-bay-shelf); pick lists walk bins in order."""
+
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=32, help_text="e.g. A-03-2; sorted as text")
+
+    class Meta:
+        ordering = ["location_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "product"], name="bin_unique_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.product_id}"
+
+
+class PickListStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DONE = "done", "Done"
+
+
+class PickList(models.Model):
+    """One wave at one location: every allocated order line and approved transfer line that
+    was waiting there when the wave was made."""
+
+    location = models.ForeignKey(
+        "inventory.Location", on_delete=models.PROTECT, related_name="pick_lists"
+    )
+    status = models.CharField(
+        max_length=8, choices=PickListStatus.choices, default=PickListStatus.OPEN
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Pick list {self.pk} at {self.location_id}"
+
+
+class PickLineStatus(models.TextChoices):
+    OPEN = "open", "To pick"
+    PICKED = "picked", "Picked"
+    SHORT = "short", "Short: fewer found"
+
+
+class PickLine(models.Model):
+    """Units of a SKU to take from the shelf for one order allocation or one transfer line."""
+
+    pick_list = models.ForeignKey(PickList, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    bin = models.CharField(max_length=32, blank=True)
+    quantity = models.PositiveIntegerField()
+    picked = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=8, choices=PickLineStatus.choices, default=PickLineStatus.OPEN
+    )
+    allocation = models.ForeignKey(
+        "orders.Allocation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    transfer_line = models.ForeignKey(
+        "inventory.TransferLine",
+        on_delete=models.SET_NULL,  # a line found empty leaves its transfer; the pick stays
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    transfer = models.ForeignKey(
+        "inventory.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    picked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    picked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["bin", "product__sku", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(allocation__isnull=False) ^ Q(transfer__isnull=False),
+                name="pickline_one_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(picked__lte=models.F("quantity")), name="pickline_picked_within"
+            ),
+            models.UniqueConstraint(
+                fields=["allocation"],
+                condition=Q(allocation__isnull=False),
+                name="pickline_allocation_once",
+            ),
+            models.UniqueConstraint(
+                fields=["transfer_line"],
+                condition=Q(transfer_line__isnull=False),
+                name="pickline_transfer_line_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× {self.product_id} ({self.status})"
+
+
+class PackageStatus(models.TextChoices):
+    PACKED = "packed", "Packed"
+    SHIPPED = "shipped", "Shipped"
+
+
+class Package(models.Model):
+    """A parcel of an order leaving a location; shipping it consumes the holds it carries."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="packages")
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=8, choices=PackageStatus.choices, default=PackageStatus.PACKED
+    )
+    carrier = models.CharField(max_length=50, blank=True)
+    tracking_number = models.CharField(max_length=64, blank=True)
+    packed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Package {self.pk} of order {self.order_id}"
+
+
+class PackageLine(models.Model):
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="lines")
+    allocation = models.ForeignKey("orders.Allocation", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="packageline_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× allocation {self.allocation_id}"
+
+
+class PickupCode(models.Model):
+    """The signed pickup token of an order ready at a store. ``payload_hash`` tells a genuine
+    code whose content was altered (tampered) from one this system never issued (forged)."""
+
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="pickup_code"
+    )
+    store = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    nonce = models.CharField(max_length=32, unique=True)
+    payload_hash = models.CharField(max_length=64)
+    issued_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Pickup code of order {self.order_id} at {self.store_id}"
+
+
+class PickupAttempt(models.Model):
+    """Every code shown at a counter, accepted or refused: fraud leaves a trail."""
+
+    code = models.ForeignKey(
+        PickupCode, on_delete=models.PROTECT, null=True, blank=True, related_name="attempts"
+    )
+    store = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    result = models.CharField(max_length=32, help_text="redeemed, or the error code")
+    token_excerpt = models.CharField(max_length=80, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.result} at {self.store_id}"
+
+
+class Notification(models.Model):
+    """The outbox: a message to a customer, written in the transaction that caused it and sent
+    after commit (Django's email backend here; an SMS gateway plugs in the same way)."""
+
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=32)
+    recipient = models.CharField(max_length=255, blank=True)
+    subject = models.CharField(max_length=200)
+    body = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for order {self.order_id}"
+
+
+class ReturnDisposition(models.TextChoices):
+    RESTOCK = "restock", "Back to stock"
+    SCRAP = "scrap", "Scrap"
+
+
+class Return(models.Model):
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="returns")
+    location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=200, blank=True)
+    received_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Return {self.pk} of order {self.order_id}"
+
+
+class ReturnLine(models.Model):
+    ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.ForeignKey("orders.OrderLine", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    disposition = models.CharField(max_length=8, choices=ReturnDisposition.choices)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="returnline_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× line {self.order_line_id} ({self.disposition})"

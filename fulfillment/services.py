@@ -1,0 +1,719 @@
+"""Writes of fulfillment: waves and picking, packing and shipping, store pickup with signed
+codes, no-shows, and returns.
+
+Locking follows ``orders.services``: a service that changes an order locks the order row
+first, then stock levels. A short pick changes stock only; the order is re-sourced after
+commit (``orders.tasks.order_lines_resource_task``), never under the stock locks.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from inventory import services as stock
+from inventory.errors import ReservationNotActive
+from inventory.models import (
+    Location,
+    MoveReason,
+    Product,
+    ReservationStatus,
+    TransferLine,
+    TransferStatus,
+)
+from omni.errors import InvalidInput
+from omni.models import User
+from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
+from orders.services import order_set_status
+
+from . import pickup_codes
+from .errors import (
+    NothingToPick,
+    NotPicked,
+    NotReturnable,
+    OverPick,
+    PackageInvalidState,
+    PickLineClosed,
+    PickupCodeExpired,
+    PickupCodeForged,
+    PickupCodeMalformed,
+    PickupCodeRefused,
+    PickupCodeTampered,
+    PickupCodeUsed,
+    PickupCodeWrongStore,
+    PickupNotReady,
+    WrongItem,
+)
+from .models import (
+    BinLocation,
+    Notification,
+    Package,
+    PackageLine,
+    PackageStatus,
+    PickLine,
+    PickLineStatus,
+    PickList,
+    PickListStatus,
+    PickupAttempt,
+    PickupCode,
+    Return,
+    ReturnDisposition,
+    ReturnLine,
+)
+
+logger = logging.getLogger(__name__)
+
+# Orders whose held stock may go on a pick list: paid deliveries, and pickups (paid or not:
+# the customer may pay at the counter).
+PICKABLE_STATUSES = (OrderStatus.RESERVED, OrderStatus.BACKORDERED, OrderStatus.PROCESSING)
+
+
+# --------------------------------------------------------------------------- waves and picking
+
+
+def _pickable_allocations(location: Location, orders: Sequence[Order] | None) -> list[Allocation]:
+    allocations = Allocation.objects.filter(
+        location=location,
+        reservation__status=ReservationStatus.ACTIVE,
+        line__order__status__in=PICKABLE_STATUSES,
+    ).filter(
+        Q(line__order__payment_status=PaymentStatus.PAID) | Q(line__order__mode=OrderMode.PICKUP)
+    )
+    if orders is not None:
+        allocations = allocations.filter(line__order__in=orders)
+    on_a_list = PickLine.objects.filter(allocation__isnull=False).values("allocation_id")
+    return list(
+        allocations.exclude(pk__in=on_a_list).select_related("line__order", "line__product")
+    )
+
+
+def _pickable_transfer_lines(location: Location) -> list[TransferLine]:
+    on_a_list = PickLine.objects.filter(transfer_line__isnull=False).values("transfer_line_id")
+    return list(
+        TransferLine.objects.filter(
+            transfer__source=location, transfer__status=TransferStatus.APPROVED
+        )
+        .exclude(pk__in=on_a_list)
+        .select_related("product", "transfer")
+    )
+
+
+@transaction.atomic
+def pick_wave_create(
+    *,
+    location: Location,
+    actor: User | None = None,
+    assign_to: User | None = None,
+    orders: Sequence[Order] | None = None,
+    include_transfers: bool = True,
+) -> PickList:
+    """One pick list of everything waiting at ``location``: held order lines (of ``orders``
+    only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs."""
+    allocations = _pickable_allocations(location, orders)
+    transfer_lines = _pickable_transfer_lines(location) if include_transfers and not orders else []
+    if not allocations and not transfer_lines:
+        raise NothingToPick(
+            f"nothing waits to be picked at {location.code}", detail={"location": location.code}
+        )
+    bins = dict(BinLocation.objects.filter(location=location).values_list("product_id", "code"))
+    pick_list = PickList.objects.create(
+        location=location, created_by=actor, assigned_to=assign_to or actor
+    )
+    lines = [
+        PickLine(
+            pick_list=pick_list,
+            product=a.line.product,
+            bin=bins.get(a.line.product_id, ""),
+            quantity=a.quantity,
+            allocation=a,
+        )
+        for a in allocations
+    ] + [
+        PickLine(
+            pick_list=pick_list,
+            product=t.product,
+            bin=bins.get(t.product_id, ""),
+            quantity=t.quantity,
+            transfer_line=t,
+            transfer=t.transfer,
+        )
+        for t in transfer_lines
+    ]
+    PickLine.objects.bulk_create(lines)
+    for order in {a.line.order for a in allocations}:
+        if order.status != OrderStatus.PROCESSING:
+            order_set_status(order=order, to=OrderStatus.PROCESSING)
+    return pick_list
+
+
+def _matches(product: Product, scanned: str) -> bool:
+    code = scanned.strip()
+    return bool(code) and (
+        code.upper() == product.sku.upper()
+        or (product.barcode is not None and code == product.barcode)
+    )
+
+
+def _open_line(pick_line: PickLine) -> PickLine:
+    line = (
+        PickLine.objects.select_for_update()
+        .select_related("product", "pick_list")
+        .get(pk=pick_line.pk)
+    )
+    if line.status != PickLineStatus.OPEN:
+        raise PickLineClosed(
+            f"this line is {line.status} already",
+            detail={"pick_line": line.pk, "status": line.status},
+        )
+    return line
+
+
+@transaction.atomic
+def pick_line_confirm(
+    *, pick_line: PickLine, scanned: str, quantity: int = 1, actor: User | None = None
+) -> PickLine:
+    """The picker scanned an item (barcode or SKU) for this line. A wrong item changes nothing."""
+    line = _open_line(pick_line)
+    if not _matches(line.product, scanned):
+        raise WrongItem(
+            f"scanned {scanned.strip()[:64]!r}, this line wants {line.product.sku}",
+            detail={"expected": line.product.sku, "scanned": scanned.strip()[:64]},
+        )
+    stock.check_quantity(quantity)
+    if line.picked + quantity > line.quantity:
+        raise OverPick(
+            f"{line.picked} of {line.quantity} picked; {quantity} more is too many",
+            detail={"picked": line.picked, "wanted": line.quantity},
+        )
+    line.picked += quantity
+    line.picked_by = actor
+    line.picked_at = timezone.now()
+    if line.picked == line.quantity:
+        line.status = PickLineStatus.PICKED
+    line.save(update_fields=["picked", "picked_by", "picked_at", "status"])
+    _close_list_if_done(line.pick_list)
+    return line
+
+
+@transaction.atomic
+def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = None) -> PickLine:
+    """The shelf holds fewer than the line wants: ``found`` units in all. The missing units
+    leave the hold and the ledger (an adjustment, flagged for a count at this location); an
+    order line is re-sourced elsewhere after commit, or backordered; a transfer line ships less.
+    """
+    line = _open_line(pick_line)
+    stock.check_quantity(found, field="found", allow_zero=True)
+    if not line.picked <= found < line.quantity:
+        raise InvalidInput(
+            f"found must be between {line.picked} (picked already) and {line.quantity - 1}",
+            detail={"picked": line.picked, "wanted": line.quantity},
+        )
+    location = line.pick_list.location
+    missing = line.quantity - found
+    reason = f"short pick on pick list {line.pick_list_id}"
+    stock.lock_stock_levels([(location.pk, line.product_id)])
+    if line.allocation_id is not None:
+        allocation = Allocation.objects.select_related("reservation", "line__order").get(
+            pk=line.allocation_id
+        )
+        stock.reservation_shrink(
+            reservation=allocation.reservation, to_quantity=found, reason=reason, actor=actor
+        )
+        if found:
+            Allocation.objects.filter(pk=allocation.pk).update(quantity=found)
+        reference = allocation.line.order.reference
+        line_id, location_id = allocation.line_id, location.pk
+        from orders.tasks import order_lines_resource_task
+
+        transaction.on_commit(
+            lambda: order_lines_resource_task.delay(
+                [line_id], why=f"short pick at {location.code}", exclude=[location_id]
+            )
+        )
+    else:
+        assert line.transfer_line_id is not None, "a pick line serves an order or a transfer"
+        transfer_line = TransferLine.objects.get(pk=line.transfer_line_id)
+        stock.transfer_line_reduce(line=transfer_line, quantity=found, reason=reason, actor=actor)
+        reference = f"transfer:{transfer_line.transfer_id}"
+    level = stock.lock_stock_levels([(location.pk, line.product_id)])[
+        (location.pk, line.product_id)
+    ]
+    loss = min(missing, level.available)  # never below what other holds still need
+    stock.stock_discrepancy_record(
+        product=line.product,
+        location=location,
+        observed=level.on_hand - loss,
+        reason=f"{reason}: {found} of {line.quantity} found",
+        reference=reference,
+        actor=actor,
+    )
+    line.picked = found
+    line.status = PickLineStatus.SHORT
+    line.picked_by = actor
+    line.picked_at = timezone.now()
+    line.save(update_fields=["picked", "status", "picked_by", "picked_at"])
+    _close_list_if_done(line.pick_list)
+    return line
+
+
+def _close_list_if_done(pick_list: PickList) -> None:
+    if not pick_list.lines.filter(status=PickLineStatus.OPEN).exists():
+        PickList.objects.filter(pk=pick_list.pk, status=PickListStatus.OPEN).update(
+            status=PickListStatus.DONE, completed_at=timezone.now()
+        )
+
+
+# --------------------------------------------------------------------------- pack and ship
+
+
+def _picked_unpacked(order: Order, location: Location) -> dict[int, int]:
+    """Allocation id -> units picked at ``location`` and not yet in a package."""
+    picked = dict(
+        PickLine.objects.filter(allocation__line__order=order, pick_list__location=location)
+        .values_list("allocation_id")
+        .annotate(units=Sum("picked"))
+    )
+    packed = dict(
+        PackageLine.objects.filter(allocation_id__in=picked)
+        .values_list("allocation_id")
+        .annotate(units=Sum("quantity"))
+    )
+    return {a: units - packed.get(a, 0) for a, units in picked.items() if units > packed.get(a, 0)}
+
+
+@dataclass(frozen=True)
+class PackLine:
+    product: Product
+    quantity: int
+
+
+@transaction.atomic
+def package_create(
+    *,
+    order: Order,
+    location: Location,
+    lines: Sequence[PackLine] | None = None,
+    carrier: str = "",
+    tracking_number: str = "",
+    actor: User | None = None,
+) -> Package:
+    """Put picked units of a delivery order into a parcel (all picked units when ``lines``
+    is not given)."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.mode != OrderMode.DELIVERY:
+        raise InvalidInput("only deliveries are packed; pickups are handed over")
+    ready = _picked_unpacked(order, location)
+    allocations = {
+        a.pk: a for a in Allocation.objects.filter(pk__in=ready).select_related("line__product")
+    }
+    wanted: list[tuple[Allocation, int]] = []
+    if lines is None:
+        wanted = [(allocations[a], q) for a, q in ready.items()]
+    else:
+        for pack in lines:
+            stock.check_quantity(pack.quantity)
+            left = pack.quantity
+            for a_id, q in ready.items():
+                allocation = allocations[a_id]
+                if allocation.line.product_id == pack.product.pk and left:
+                    take = min(q, left)
+                    wanted.append((allocation, take))
+                    left -= take
+            if left:
+                raise NotPicked(
+                    f"only {pack.quantity - left} of {pack.product.sku} are picked and unpacked",
+                    detail={"sku": pack.product.sku, "requested": pack.quantity},
+                )
+    if not wanted:
+        raise NotPicked(
+            f"nothing of order {order.pk} is picked and waiting at {location.code}",
+            detail={"order": order.pk, "location": location.code},
+        )
+    package = Package.objects.create(
+        order=order,
+        location=location,
+        carrier=carrier[:50],
+        tracking_number=tracking_number[:64],
+        packed_by=actor,
+    )
+    PackageLine.objects.bulk_create(
+        [PackageLine(package=package, allocation=a, quantity=q) for a, q in wanted]
+    )
+    return package
+
+
+@transaction.atomic
+def package_ship(
+    *, package: Package, carrier: str = "", tracking_number: str = "", actor: User | None = None
+) -> Package:
+    """The parcel leaves: each line consumes its hold into the ledger (location → customer),
+    and the order becomes shipped, or partially shipped while units remain."""
+    order = Order.objects.select_for_update().get(pk=package.order_id)
+    package = Package.objects.select_for_update().get(pk=package.pk)
+    if package.status != PackageStatus.PACKED:
+        raise PackageInvalidState(
+            f"package {package.pk} is {package.status}",
+            detail={"package": package.pk, "status": package.status},
+        )
+    lines = list(package.lines.select_related("allocation__reservation", "allocation__line"))
+    stock.lock_stock_levels((package.location_id, ln.allocation.line.product_id) for ln in lines)
+    for ln in lines:
+        stock.reservation_consume(
+            reservation=ln.allocation.reservation,
+            quantity=ln.quantity,
+            reason=MoveReason.SHIP,
+            reference=order.reference,
+            actor=actor,
+        )
+    package.status = PackageStatus.SHIPPED
+    package.shipped_at = timezone.now()
+    package.carrier = carrier[:50] or package.carrier
+    package.tracking_number = tracking_number[:64] or package.tracking_number
+    package.save(update_fields=["status", "shipped_at", "carrier", "tracking_number"])
+    everything_shipped = all(shipped_units(line) >= line.quantity for line in order.lines.all())
+    to = OrderStatus.SHIPPED if everything_shipped else OrderStatus.PARTIALLY_SHIPPED
+    if order.status != to:
+        order_set_status(order=order, to=to)
+    _notify(
+        order,
+        "shipped" if everything_shipped else "partially_shipped",
+        f"Order {order.external_id} is on its way",
+        f"{package.carrier or 'Our courier'} carries it"
+        + (f", tracking number {package.tracking_number}." if package.tracking_number else "."),
+    )
+    return package
+
+
+def shipped_units(line: OrderLine) -> int:
+    return (
+        PackageLine.objects.filter(
+            allocation__line=line, package__status=PackageStatus.SHIPPED
+        ).aggregate(units=Sum("quantity"))["units"]
+        or 0
+    )
+
+
+# --------------------------------------------------------------------------- store pickup
+
+
+@lru_cache(maxsize=4)
+def _key_for(text: str, secret: str) -> Ed25519PrivateKey:
+    if text:
+        return pickup_codes.private_key_from_text(text)
+    return pickup_codes.private_key_from_seed(("omni pickup codes " + secret).encode())
+
+
+def signing_key() -> Ed25519PrivateKey:
+    return _key_for(settings.OMNI_SIGNING_KEY, settings.SECRET_KEY)
+
+
+def public_key() -> Ed25519PublicKey:
+    return signing_key().public_key()
+
+
+def pickup_token(code: PickupCode) -> str:
+    """The token of an issued code, drawn again from what the database keeps."""
+    return pickup_codes.sign(_payload(code), signing_key())
+
+
+def _payload(code: PickupCode) -> pickup_codes.Payload:
+    return pickup_codes.Payload(
+        order=code.order_id,
+        store=code.store.code,
+        expires=int(code.expires_at.timestamp()),
+        nonce=code.nonce,
+    )
+
+
+@transaction.atomic
+def pickup_prepare(*, order: Order, actor: User | None = None) -> PickList:
+    """Store staff start preparing a pickup: a pick list of this order at its store."""
+    order = Order.objects.select_related("pickup_store").get(pk=order.pk)
+    if order.mode != OrderMode.PICKUP or order.pickup_store is None:
+        raise InvalidInput("only pickup orders are prepared for the counter")
+    return pick_wave_create(location=order.pickup_store, actor=actor, orders=[order])
+
+
+@transaction.atomic
+def pickup_mark_ready(*, order: Order, actor: User | None = None) -> PickupCode:
+    """Everything is on the pickup shelf: issue the signed code and tell the customer."""
+    order = Order.objects.select_for_update().select_related("pickup_store").get(pk=order.pk)
+    if order.mode != OrderMode.PICKUP or order.pickup_store is None:
+        raise InvalidInput("only pickup orders wait at a counter")
+    if order.status == OrderStatus.READY_FOR_PICKUP:
+        return PickupCode.objects.get(order=order)
+    lines = list(order.lines.all())
+    picked = dict(
+        PickLine.objects.filter(
+            allocation__line__order=order, pick_list__location=order.pickup_store
+        )
+        .values_list("allocation__line_id")
+        .annotate(units=Sum("picked"))
+    )
+    short = [ln for ln in lines if picked.get(ln.pk, 0) < ln.quantity]
+    if short:
+        raise PickupNotReady(
+            f"order {order.pk} is not fully picked at {order.pickup_store.code}",
+            detail={"lines": [{"line": ln.pk, "picked": picked.get(ln.pk, 0)} for ln in short]},
+        )
+    order_set_status(order=order, to=OrderStatus.READY_FOR_PICKUP)
+    code = PickupCode.objects.create(
+        order=order,
+        store=order.pickup_store,
+        nonce=secrets.token_urlsafe(12),
+        payload_hash="",
+        expires_at=timezone.now() + timedelta(hours=settings.OMNI_PICKUP_HOLD_HOURS),
+    )
+    code.payload_hash = _payload(code).digest()
+    code.save(update_fields=["payload_hash"])
+    _notify(
+        order,
+        "ready_for_pickup",
+        f"Order {order.external_id} is ready at {order.pickup_store.name}",
+        f"Show your pickup code at {order.pickup_store.name} before "
+        f"{timezone.localtime(code.expires_at):%Y-%m-%d %H:%M}.",
+    )
+    return code
+
+
+def pickup_redeem(*, token: str, store: Location, actor: User | None = None) -> Order:
+    """Hand over a pickup: the code must be genuine, unaltered, for this store, not expired
+    and not used. Atomic and single use: of many simultaneous scans of one code, one wins.
+    Every attempt, refused or not, is logged."""
+    try:
+        return _redeem(token=token, store=store, actor=actor)
+    except PickupCodeRefused as refused:
+        with transaction.atomic():
+            code_id = refused.detail.pop("_code_id", None)
+            PickupAttempt.objects.create(
+                code_id=code_id,
+                store=store,
+                result=str(refused.code),
+                token_excerpt=str(token)[:80],
+                actor=actor,
+            )
+        logger.warning(
+            "pickup code refused at %s: %s (%s)", store.code, refused.code, refused.message
+        )
+        raise
+
+
+@transaction.atomic
+def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
+    try:
+        payload = pickup_codes.verify(token, public_key())
+    except pickup_codes.TokenMalformed as exc:
+        raise PickupCodeMalformed(str(exc)) from exc
+    except pickup_codes.BadSignature as exc:
+        issued = PickupCode.objects.filter(nonce=exc.payload.nonce).first()
+        if issued is not None:
+            raise PickupCodeTampered(
+                "this code was altered after it was issued",
+                detail={"_code_id": issued.pk},
+            ) from exc
+        raise PickupCodeForged("this code was not issued by Omni") from exc
+    code = PickupCode.objects.select_related("store").filter(nonce=payload.nonce).first()
+    if code is None or code.payload_hash != payload.digest():
+        raise PickupCodeForged("this code was not issued by Omni")
+    if payload.store != store.code:
+        raise PickupCodeWrongStore(
+            f"this code is for pickup at {payload.store}, not {store.code}",
+            detail={"store": payload.store, "_code_id": code.pk},
+        )
+    if payload.expires < timezone.now().timestamp():
+        raise PickupCodeExpired(
+            "this code has expired", detail={"expired_at": payload.expires, "_code_id": code.pk}
+        )
+    order = Order.objects.select_for_update().get(pk=code.order_id)
+    now = timezone.now()
+    won = PickupCode.objects.filter(pk=code.pk, redeemed_at__isnull=True).update(
+        redeemed_at=now, redeemed_by=actor
+    )
+    if not won or order.status != OrderStatus.READY_FOR_PICKUP:
+        raise PickupCodeUsed(
+            "this code has been used" if not won else f"order {order.pk} is {order.status}",
+            detail={"_code_id": code.pk, "order_status": order.status},
+        )
+    holds = [
+        a.reservation
+        for a in Allocation.objects.filter(
+            line__order=order, reservation__status=ReservationStatus.ACTIVE
+        ).select_related("reservation")
+    ]
+    stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+    for hold in holds:
+        stock.reservation_consume(
+            reservation=hold, reason=MoveReason.PICKUP, reference=order.reference, actor=actor
+        )
+    if order.payment_status != PaymentStatus.PAID:
+        Order.objects.filter(pk=order.pk).update(payment_status=PaymentStatus.PAID)
+    order_set_status(order=order, to=OrderStatus.COMPLETED)
+    PickupAttempt.objects.create(
+        code=code, store=store, result="redeemed", token_excerpt=token[:80], actor=actor
+    )
+    order.refresh_from_db()
+    return order
+
+
+def pickups_expire_no_shows(*, now: datetime | None = None) -> int:
+    """Pickups nobody collected before their code expired go back to stock. Safe to run
+    twice at once: the order's status changes in one conditional UPDATE."""
+    now = now or timezone.now()
+    expired = 0
+    due = PickupCode.objects.filter(
+        expires_at__lte=now, redeemed_at__isnull=True, order__status=OrderStatus.READY_FOR_PICKUP
+    ).values_list("order_id", flat=True)
+    for order_id in list(due):
+        with transaction.atomic():
+            won = Order.objects.filter(pk=order_id, status=OrderStatus.READY_FOR_PICKUP).update(
+                status=OrderStatus.EXPIRED, updated_at=now
+            )
+            if not won:
+                continue
+            order = Order.objects.get(pk=order_id)
+            holds = [
+                a.reservation
+                for a in Allocation.objects.filter(
+                    line__order=order, reservation__status=ReservationStatus.ACTIVE
+                ).select_related("reservation")
+            ]
+            stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+            for hold in holds:
+                try:
+                    stock.reservation_release(reservation=hold, reason="pickup not collected")
+                except ReservationNotActive:
+                    continue
+            _notify(
+                order,
+                "pickup_expired",
+                f"Order {order.external_id} was not collected",
+                "Your pickup time has passed and the goods went back on the shelf.",
+            )
+            expired += 1
+    return expired
+
+
+# --------------------------------------------------------------------------- returns
+
+
+@dataclass(frozen=True)
+class ReturnedLine:
+    product: Product
+    quantity: int
+    disposition: ReturnDisposition = ReturnDisposition.RESTOCK
+
+
+def delivered_units(line: OrderLine) -> int:
+    """Units of a line the customer has: consumed holds (shipped, picked up, sold)."""
+    return (
+        Allocation.objects.filter(
+            line=line, reservation__status=ReservationStatus.CONSUMED
+        ).aggregate(units=Sum("quantity"))["units"]
+        or 0
+    )
+
+
+def returned_units(line: OrderLine) -> int:
+    return ReturnLine.objects.filter(order_line=line).aggregate(u=Sum("quantity"))["u"] or 0
+
+
+@transaction.atomic
+def return_receive(
+    *,
+    order: Order,
+    location: Location,
+    lines: Sequence[ReturnedLine],
+    reason: str = "",
+    actor: User | None = None,
+) -> Return:
+    """Goods come back from a customer to a store or the DC: restocked (``customer`` →
+    location) or scrapped (then location → ``scrap``). No more than was delivered returns."""
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not location.is_physical or not location.active:
+        raise InvalidInput(
+            f"{location.code} cannot receive returns", detail={"location": location.code}
+        )
+    if not lines:
+        raise InvalidInput("a return needs at least one line")
+    by_product = {ln.product_id: ln for ln in order.lines.select_related("product")}
+    seen: set[int] = set()
+    for ret in lines:
+        stock.check_quantity(ret.quantity)
+        if ret.product.pk in seen:
+            raise InvalidInput(f"{ret.product.sku} appears twice", detail={"sku": ret.product.sku})
+        seen.add(ret.product.pk)
+        line = by_product.get(ret.product.pk)
+        if line is None:
+            raise NotReturnable(
+                f"{ret.product.sku} is not on order {order.pk}", detail={"sku": ret.product.sku}
+            )
+        returnable = delivered_units(line) - returned_units(line)
+        if ret.quantity > returnable:
+            raise NotReturnable(
+                f"{returnable} of {ret.product.sku} can come back, not {ret.quantity}",
+                detail={"sku": ret.product.sku, "returnable": returnable},
+            )
+    stock.lock_stock_levels((location.pk, ret.product.pk) for ret in lines)
+    record = Return.objects.create(
+        order=order, location=location, reason=reason[:200], received_by=actor
+    )
+    for ret in lines:
+        ReturnLine.objects.create(
+            ret=record,
+            order_line=by_product[ret.product.pk],
+            quantity=ret.quantity,
+            disposition=ret.disposition,
+        )
+        stock.stock_return(
+            product=ret.product,
+            location=location,
+            quantity=ret.quantity,
+            scrap=ret.disposition == ReturnDisposition.SCRAP,
+            reference=order.reference,
+            note=f"return {record.pk}: {reason}"[:255],
+            actor=actor,
+        )
+    return record
+
+
+# --------------------------------------------------------------------------- notifications
+
+
+def _notify(order: Order, kind: str, subject: str, body: str) -> Notification:
+    """Write the message to the outbox now; send it once the transaction commits."""
+    recipient = order.customer_phone or order.member_id
+    note = Notification.objects.create(
+        order=order, kind=kind, recipient=recipient, subject=subject[:200], body=body
+    )
+    transaction.on_commit(lambda: notification_send(notification_id=note.pk))
+    return note
+
+
+def notification_send(*, notification_id: int) -> bool:
+    """Send an outbox message once (Django's email backend; the recipient is the customer's
+    phone or member id, which a real gateway maps to SMS or a mini-program message)."""
+    won = Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
+        sent_at=timezone.now()
+    )
+    if not won:
+        return False
+    note = Notification.objects.get(pk=notification_id)
+    send_mail(
+        note.subject,
+        f"To: {note.recipient or 'customer'}\n\n{note.body}",
+        settings.DEFAULT_FROM_EMAIL,
+        [settings.DEFAULT_FROM_EMAIL],
+        fail_silently=True,
+    )
+    return True
