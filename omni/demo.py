@@ -9,6 +9,7 @@ more scripted batch.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -37,6 +38,7 @@ from inventory.models import (
 )
 from inventory.services import ReceivedLine, ReserveLine
 
+from .errors import ApplicationError
 from .models import City, Role, User
 from .rollout import rollout_apply, rollout_load
 
@@ -387,6 +389,96 @@ def order_hour_rows(report: HourReport) -> list[tuple[str, str]]:
         ("unpaid holds expired", str(report.expired)),
         ("counter sales over system stock", f"{report.discrepancies} flagged for a count"),
     ]
+
+
+def run_fulfillment(report: HourReport) -> list[str]:
+    """The warehouse's wave over the hour's paid deliveries at the DC (one shelf found short),
+    packing and shipping; one pickup prepared, made ready and handed over against its signed
+    code; one return to a store."""
+    from fulfillment import services as fulfil
+    from fulfillment.errors import NothingToPick
+    from fulfillment.models import PickLineStatus, ReturnDisposition
+    from orders.models import Order, OrderMode, OrderStatus
+
+    steps: list[str] = []
+    dc, stores = pilot_locations()
+    picker = User.objects.get(username="warehouse")
+    try:
+        wave = fulfil.pick_wave_create(location=dc, actor=picker, include_transfers=False)
+    except NothingToPick:
+        return ["no paid delivery waits at the DC"]
+    short = None
+    for line in wave.lines.select_related("product").order_by("id"):
+        if short is None and line.quantity > 1:
+            short = fulfil.pick_line_short(pick_line=line, found=line.quantity - 1, actor=picker)
+            continue
+        fulfil.pick_line_confirm(
+            pick_line=line,
+            scanned=line.product.barcode or line.product.sku,
+            quantity=line.quantity,
+            actor=picker,
+        )
+    orders = Order.objects.filter(pk__in=wave.lines.values("allocation__line__order"))
+    shipped = 0
+    for n, order in enumerate(orders.order_by("id")):
+        try:
+            package = fulfil.package_create(
+                order=order,
+                location=dc,
+                carrier="SF Express" if n % 2 else "ZTO Express",
+                tracking_number=f"DEMO{order.pk:08d}",
+                actor=picker,
+            )
+        except ApplicationError:
+            continue
+        fulfil.package_ship(package=package, actor=picker)
+        shipped += 1
+    statuses = Counter(orders.values_list("status", flat=True))
+    steps.append(
+        f"warehouse wave at {dc.code}: pick list {wave.pk}, {wave.lines.count()} lines,"
+        f" {wave.lines.filter(status=PickLineStatus.SHORT).count()} short;"
+        f" {shipped} packages shipped; orders "
+        + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
+    )
+
+    pickup = (
+        Order.objects.filter(
+            mode=OrderMode.PICKUP, status=OrderStatus.RESERVED, pk__in=report.order_ids
+        )
+        .select_related("pickup_store")
+        .first()
+    )
+    if pickup is not None and pickup.pickup_store is not None:
+        clerk = pickup.pickup_store.staff.first()
+        pick_list = fulfil.pickup_prepare(order=pickup, actor=clerk)
+        for line in pick_list.lines.select_related("product"):
+            fulfil.pick_line_confirm(
+                pick_line=line, scanned=line.product.sku, quantity=line.quantity, actor=clerk
+            )
+        code = fulfil.pickup_mark_ready(order=pickup, actor=clerk)
+        token = fulfil.pickup_token(code)
+        done = fulfil.pickup_redeem(token=token, store=pickup.pickup_store, actor=clerk)
+        steps.append(
+            f"pickup of order {pickup.pk} at {pickup.pickup_store.code}: prepared, ready,"
+            f" code {token[:24]}… scanned and redeemed → {done.status}"
+        )
+
+    delivered = Order.objects.filter(status=OrderStatus.SHIPPED, pk__in=report.order_ids).first()
+    if delivered is not None:
+        returned = delivered.lines.select_related("product").first()
+        assert returned is not None
+        ret = fulfil.return_receive(
+            order=delivered,
+            location=stores[0],
+            lines=[fulfil.ReturnedLine(returned.product, 1, ReturnDisposition.RESTOCK)],
+            reason="changed mind",
+            actor=stores[0].staff.first(),
+        )
+        steps.append(
+            f"return {ret.pk}: 1 × {returned.product.sku} of order {delivered.pk} restocked at"
+            f" {stores[0].code}"
+        )
+    return steps
 
 
 def summary() -> list[tuple[str, str]]:

@@ -599,7 +599,10 @@ def order_lines_resource(
     )
     for order_id in order_ids:
         order = _lock_order(Order(pk=order_id))
-        if order.status not in OPEN_STATUSES | {OrderStatus.PROCESSING}:
+        if order.status not in OPEN_STATUSES | {
+            OrderStatus.PROCESSING,
+            OrderStatus.PARTIALLY_SHIPPED,
+        }:
             continue
         lines = list(order.lines.select_related("product"))
         missing = {line: line.quantity - line_held(line) for line in lines}
@@ -610,7 +613,8 @@ def order_lines_resource(
         )
         if plan.short:
             order.flagged = f"{why}; waiting for stock"[:255]
-            _set_status(order, OrderStatus.BACKORDERED)
+            if OrderStatus.BACKORDERED in ORDER_TRANSITIONS[order.status]:
+                _set_status(order, OrderStatus.BACKORDERED)
         elif order.status == OrderStatus.BACKORDERED:
             _set_status(order, OrderStatus.RESERVED)
         order.save()

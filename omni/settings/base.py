@@ -140,9 +140,11 @@ OMNI_SIGNING_KEY = os.environ.get("OMNI_SIGNING_KEY", "")
 # How long a pickup waits at the store once ready, before it goes back to stock.
 OMNI_PICKUP_HOLD_HOURS = int(os.environ.get("OMNI_PICKUP_HOLD_HOURS", "72"))
 DEFAULT_FROM_EMAIL = os.environ.get("OMNI_FROM_EMAIL", "omni@localhost")
+# Customer notifications: written to var/mail/ on one machine; set an SMTP backend to send.
 EMAIL_BACKEND = os.environ.get(
-    "OMNI_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+    "OMNI_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
 )
+EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # Sourcing: units of each SKU a store keeps for its counter unless the rollout says otherwise,
 # and what a kilometre between node and customer costs when nodes are compared.

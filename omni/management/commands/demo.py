@@ -35,6 +35,8 @@ class Command(BaseCommand):
         for name, value in demo.order_hour_rows(hour):
             orders.add_row(name, value)
         console.print(orders)
+        for step in demo.run_fulfillment(hour):
+            console.print(f"• {step}")
         call_command("inventory_verify", stdout=self.stdout)
 
         table = Table(title="Omni demo — pilot city")
@@ -51,6 +53,8 @@ class Command(BaseCommand):
             who.add_row(*row)
         console.print(who)
         console.print(
+            "Staff pages: http://127.0.0.1:8000/staff/ (warehouse: pick lists, packing,"
+            " receiving; store1…store8: pickups, stock lookup, reserve, receive, count)\n"
             "Admin: http://127.0.0.1:8000/admin/   API docs: http://127.0.0.1:8000/api/docs\n"
             f"Demo finished in {time.perf_counter() - started:.1f} s."
         )
