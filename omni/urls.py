@@ -3,10 +3,11 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from .api import api
 from .errors import CommonErrorCode
+from .models import Role
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
@@ -17,11 +18,18 @@ def api_not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("/admin/" if request.user.is_authenticated else "/api/docs")
+    """Staff land on their pages; a channel integration's account has none, only the API."""
+    if not request.user.is_authenticated:
+        return redirect("staff:login")
+    if getattr(request.user, "role", None) == Role.CHANNEL:
+        return redirect("/api/docs")
+    return redirect("staff:home")
 
 
 urlpatterns = [
     path("", home),
+    path("staff/", include("fulfillment.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
