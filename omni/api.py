@@ -15,8 +15,8 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
-from inventory.api import router as inventory_router
 from fulfillment.api import router as fulfillment_router
+from inventory.api import router as inventory_router
 from orders.api import router as orders_router
 
 from .auth import api_auth
