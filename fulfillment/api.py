@@ -253,6 +253,7 @@ def pickup_code_png(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @router.post("/pickup/redeem", response={200: dict, **ERRORS})
+@decorate_view(idempotent)
 def pickup_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, object]:
     """Hand over a pickup against its code: genuine, for this store, in time, once."""
     user = current_user(request)

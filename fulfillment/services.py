@@ -28,6 +28,7 @@ from inventory.models import (
     Location,
     MoveReason,
     Product,
+    Reservation,
     ReservationStatus,
     TransferLine,
     TransferStatus,
@@ -35,7 +36,7 @@ from inventory.models import (
 from omni.errors import InvalidInput
 from omni.models import User
 from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
-from orders.services import order_set_status
+from orders.services import OWNER_TYPE, order_set_status
 
 from . import pickup_codes
 from .errors import (
@@ -167,7 +168,7 @@ def _matches(product: Product, scanned: str) -> bool:
 
 def _open_line(pick_line: PickLine) -> PickLine:
     line = (
-        PickLine.objects.select_for_update()
+        PickLine.objects.select_for_update(of=("self",))
         .select_related("product", "pick_list")
         .get(pk=pick_line.pk)
     )
@@ -448,7 +449,12 @@ def pickup_prepare(*, order: Order, actor: User | None = None) -> PickList:
 @transaction.atomic
 def pickup_mark_ready(*, order: Order, actor: User | None = None) -> PickupCode:
     """Everything is on the pickup shelf: issue the signed code and tell the customer."""
-    order = Order.objects.select_for_update().select_related("pickup_store").get(pk=order.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the store join.
+    order = (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("pickup_store")
+        .get(pk=order.pk)
+    )
     if order.mode != OrderMode.PICKUP or order.pickup_store is None:
         raise InvalidInput("only pickup orders wait at a counter")
     if order.status == OrderStatus.READY_FOR_PICKUP:
@@ -615,10 +621,11 @@ class ReturnedLine:
 
 
 def delivered_units(line: OrderLine) -> int:
-    """Units of a line the customer has: consumed holds (shipped, picked up, sold)."""
+    """Units of a line the customer has: its consumed holds (shipped, picked up, sold),
+    counted by owner, because shipping part of a hold splits the consumed part off."""
     return (
-        Allocation.objects.filter(
-            line=line, reservation__status=ReservationStatus.CONSUMED
+        Reservation.objects.filter(
+            owner_type=OWNER_TYPE, owner_id=line.owner_id, status=ReservationStatus.CONSUMED
         ).aggregate(units=Sum("quantity"))["units"]
         or 0
     )

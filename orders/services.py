@@ -89,7 +89,12 @@ def _set_status(order: Order, to: OrderStatus) -> None:
 
 
 def _lock_order(order: Order) -> Order:
-    return Order.objects.select_for_update().select_related("channel", "city").get(pk=order.pk)
+    # Lock the order row only, not the channel and city rows the join reads.
+    return (
+        Order.objects.select_for_update(of=("self",))
+        .select_related("channel", "city")
+        .get(pk=order.pk)
+    )
 
 
 def line_held(line: OrderLine) -> int:
