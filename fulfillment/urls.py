@@ -1,10 +1,10 @@
-"""The staff web pages, under ``/staff/``. Pick, pack and pickup pages come in a later step."""
+"""The staff web pages, under ``/staff/``."""
 
 from __future__ import annotations
 
 from django.urls import path
 
-from .views import auth, counts, home, receiving, reserve, stock
+from .views import auth, counts, home, packing, picking, pickups, receiving, reserve, stock
 
 app_name = "staff"
 
@@ -23,4 +23,20 @@ urlpatterns = [
     ),
     path("receiving/receipt/", receiving.receipt, name="receipt"),
     path("count/", counts.count, name="count"),
+    path("picking/", picking.picking, name="picking"),
+    path("picking/<int:pick_list_id>/", picking.pick_list, name="pick-list"),
+    path(
+        "picking/<int:pick_list_id>/lines/<int:line_id>/short/",
+        picking.pick_line_short_view,
+        name="pick-line-short",
+    ),
+    path("picking/<int:pick_list_id>/print/", picking.pick_list_print, name="pick-list-print"),
+    path("packing/", packing.packing, name="packing"),
+    path("packing/orders/<int:order_id>/ship/", packing.pack_and_ship, name="pack-ship"),
+    path("packing/packages/<int:package_id>/ship/", packing.package_ship_view, name="package-ship"),
+    path("pickups/", pickups.pickups, name="pickups"),
+    path("pickups/handover/", pickups.handover, name="pickup-handover"),
+    path("pickups/<int:order_id>/prepare/", pickups.prepare, name="pickup-prepare"),
+    path("pickups/<int:order_id>/ready/", pickups.mark_ready, name="pickup-ready"),
+    path("pickups/<int:order_id>/code/", pickups.pickup_code, name="pickup-code"),
 ]

@@ -6,26 +6,54 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from inventory.models import Reservation, ReservationStatus, Transfer, TransferStatus
+from orders.models import OrderStatus
 
+from ..models import PickList, PickListStatus
+from ..page_queries import pack_queue, waiting_to_pick
+from ..selectors import pickup_queue
 from .common import Staff, staff_page
 from .reserve import WALK_IN
 
 
 @staff_page("home", needs_location=False)
 def home(request: HttpRequest, staff: Staff) -> HttpResponse:
-    arriving = holds = 0
+    arriving = holds = open_pick_lists = waiting = to_pack = pickups_ready = to_prepare = 0
+    if staff.location is not None:
+        open_pick_lists = PickList.objects.filter(
+            location=staff.location, status=PickListStatus.OPEN
+        ).count()
+        waiting = waiting_to_pick(staff.location)
     if staff.location is not None and staff.moves_stock:
         arriving = Transfer.objects.filter(
             destination=staff.location, status=TransferStatus.DISPATCHED
         ).count()
+        to_pack = len(pack_queue(staff.location))
     if staff.location is not None and staff.serves_counter:
         holds = Reservation.objects.filter(
             location=staff.location,
             owner_type=WALK_IN,
             status=ReservationStatus.ACTIVE,
         ).count()
+        statuses = list(
+            pickup_queue(user=staff.user, store_id=staff.location.pk)
+            .prefetch_related(None)
+            .values_list("status", flat=True)
+        )
+        pickups_ready = statuses.count(OrderStatus.READY_FOR_PICKUP)
+        to_prepare = sum(
+            1 for s in statuses if s in (OrderStatus.RESERVED, OrderStatus.BACKORDERED)
+        )
     return render(
         request,
         "staff/home.html",
-        {"staff": staff, "arriving": arriving, "holds": holds},
+        {
+            "staff": staff,
+            "arriving": arriving,
+            "holds": holds,
+            "open_pick_lists": open_pick_lists,
+            "waiting_to_pick": waiting,
+            "to_pack": to_pack,
+            "pickups_ready": pickups_ready,
+            "pickups_to_prepare": to_prepare,
+        },
     )
