@@ -7,20 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.models import (
     Location,
     Product,
     ReservationStatus,
-    TransferLine,
-    TransferStatus,
 )
-from orders.models import Allocation, Order, OrderMode, OrderStatus, PaymentStatus
+from orders.models import Order, OrderMode, OrderStatus
 
 from .models import Package, PackageLine, PackageStatus, PickLine, PickLineStatus, PickList
-from .services import PICKABLE_STATUSES
+from .services import pickable_allocations, pickable_transfer_lines
 
 # Orders whose picked units may still be packed: not cancelled, expired or already shipped.
 PACKABLE_STATUSES = (
@@ -35,26 +33,8 @@ PACKABLE_STATUSES = (
 
 
 def waiting_to_pick(location: Location) -> int:
-    """Order allocations and transfer lines a new wave at ``location`` would take. The same
-    rule as ``services.pick_wave_create`` (held, paid or a pickup, not on a list yet)."""
-    allocations = (
-        Allocation.objects.filter(
-            location=location,
-            reservation__status=ReservationStatus.ACTIVE,
-            line__order__status__in=PICKABLE_STATUSES,
-        )
-        .filter(
-            Q(line__order__payment_status=PaymentStatus.PAID)
-            | Q(line__order__mode=OrderMode.PICKUP)
-        )
-        .exclude(pk__in=PickLine.objects.filter(allocation__isnull=False).values("allocation_id"))
-    )
-    transfer_lines = TransferLine.objects.filter(
-        transfer__source=location, transfer__status=TransferStatus.APPROVED
-    ).exclude(
-        pk__in=PickLine.objects.filter(transfer_line__isnull=False).values("transfer_line_id")
-    )
-    return allocations.count() + transfer_lines.count()
+    """Order allocations and transfer lines a new wave at ``location`` would take."""
+    return pickable_allocations(location).count() + pickable_transfer_lines(location).count()
 
 
 @dataclass(frozen=True)

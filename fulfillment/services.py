@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
 from inventory import services as stock
@@ -83,7 +83,11 @@ PICKABLE_STATUSES = (OrderStatus.RESERVED, OrderStatus.BACKORDERED, OrderStatus.
 # --------------------------------------------------------------------------- waves and picking
 
 
-def _pickable_allocations(location: Location, orders: Sequence[Order] | None) -> list[Allocation]:
+def pickable_allocations(
+    location: Location, orders: Sequence[Order] | None = None
+) -> QuerySet[Allocation]:
+    """Held order lines a wave at ``location`` would take: paid deliveries and pickups, still
+    held, not on a pick list yet."""
     allocations = Allocation.objects.filter(
         location=location,
         reservation__status=ReservationStatus.ACTIVE,
@@ -94,20 +98,15 @@ def _pickable_allocations(location: Location, orders: Sequence[Order] | None) ->
     if orders is not None:
         allocations = allocations.filter(line__order__in=orders)
     on_a_list = PickLine.objects.filter(allocation__isnull=False).values("allocation_id")
-    return list(
-        allocations.exclude(pk__in=on_a_list).select_related("line__order", "line__product")
-    )
+    return allocations.exclude(pk__in=on_a_list)
 
 
-def _pickable_transfer_lines(location: Location) -> list[TransferLine]:
+def pickable_transfer_lines(location: Location) -> QuerySet[TransferLine]:
+    """Approved transfer lines leaving ``location`` that are not on a pick list yet."""
     on_a_list = PickLine.objects.filter(transfer_line__isnull=False).values("transfer_line_id")
-    return list(
-        TransferLine.objects.filter(
-            transfer__source=location, transfer__status=TransferStatus.APPROVED
-        )
-        .exclude(pk__in=on_a_list)
-        .select_related("product", "transfer")
-    )
+    return TransferLine.objects.filter(
+        transfer__source=location, transfer__status=TransferStatus.APPROVED
+    ).exclude(pk__in=on_a_list)
 
 
 @transaction.atomic
@@ -121,8 +120,14 @@ def pick_wave_create(
 ) -> PickList:
     """One pick list of everything waiting at ``location``: held order lines (of ``orders``
     only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs."""
-    allocations = _pickable_allocations(location, orders)
-    transfer_lines = _pickable_transfer_lines(location) if include_transfers and not orders else []
+    allocations = list(
+        pickable_allocations(location, orders).select_related("line__order", "line__product")
+    )
+    transfer_lines = (
+        list(pickable_transfer_lines(location).select_related("product", "transfer"))
+        if include_transfers and not orders
+        else []
+    )
     if not allocations and not transfer_lines:
         raise NothingToPick(
             f"nothing waits to be picked at {location.code}", detail={"location": location.code}
@@ -158,7 +163,8 @@ def pick_wave_create(
     return pick_list
 
 
-def _matches(product: Product, scanned: str) -> bool:
+def scan_matches(product: Product, scanned: str) -> bool:
+    """A scan names a product by its barcode, or by its SKU in any case."""
     code = scanned.strip()
     return bool(code) and (
         code.upper() == product.sku.upper()
@@ -186,7 +192,7 @@ def pick_line_confirm(
 ) -> PickLine:
     """The picker scanned an item (barcode or SKU) for this line. A wrong item changes nothing."""
     line = _open_line(pick_line)
-    if not _matches(line.product, scanned):
+    if not scan_matches(line.product, scanned):
         raise WrongItem(
             f"scanned {scanned.strip()[:64]!r}, this line wants {line.product.sku}",
             detail={"expected": line.product.sku, "scanned": scanned.strip()[:64]},
@@ -205,6 +211,40 @@ def pick_line_confirm(
     line.save(update_fields=["picked", "picked_by", "picked_at", "status"])
     _close_list_if_done(line.pick_list)
     return line
+
+
+@transaction.atomic
+def pick_list_scan(
+    *, pick_list: PickList, scanned: str, quantity: int = 1, actor: User | None = None
+) -> PickLine:
+    """A scan on a whole pick list: the units go to the first open line (in walking order) of
+    the scanned item with room for them, else its first open line (which then refuses the
+    over-pick). The list's open lines are locked first, so two pickers on one list queue
+    instead of racing for a line. No open line wants the item: ``WrongItem``, nothing changes.
+    """
+    lines = list(
+        PickLine.objects.select_for_update(of=("self",))
+        .filter(pick_list=pick_list, status=PickLineStatus.OPEN)
+        .select_related("product")
+        .order_by("bin", "product__sku", "id")
+    )
+    wanted = [ln for ln in lines if scan_matches(ln.product, scanned)]
+    if not wanted:
+        done = [
+            ln.product.sku
+            for ln in pick_list.lines.select_related("product")
+            if scan_matches(ln.product, scanned)
+        ]
+        raise WrongItem(
+            f"Every {done[0]} on this list is picked already."
+            if done
+            else f"Scanned {scanned.strip()[:64]}: nothing on this list wants it.",
+            detail={"scanned": scanned.strip()[:64], "pick_list": pick_list.pk},
+        )
+    roomy = [ln for ln in wanted if ln.quantity - ln.picked >= quantity]
+    return pick_line_confirm(
+        pick_line=(roomy or wanted)[0], scanned=scanned, quantity=quantity, actor=actor
+    )
 
 
 @transaction.atomic

@@ -17,16 +17,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from inventory.models import Location, Product
+from inventory.models import Location
 from inventory.services import MAX_LINE_QUANTITY
 from omni.errors import ApplicationError, InvalidInput, NotFound
 from orders.models import OrderMode, OrderStatus
 
-from ..errors import WrongItem
-from ..models import PickLine, PickLineStatus, PickList, PickListStatus
+from ..models import PickLineStatus, PickList, PickListStatus
 from ..page_queries import pick_lines, pick_list_summaries, waiting_to_pick
 from ..selectors import pick_list_list, pick_list_visible
-from ..services import pick_line_confirm, pick_line_short, pick_wave_create
+from ..services import pick_line_short, pick_list_scan, pick_wave_create
 from .common import Notice, ScanInput, Staff, render_page, staff_page
 
 RECENT_DONE = 10
@@ -77,14 +76,6 @@ def visible_pick_list(staff: Staff, pick_list_id: int) -> PickList:
         raise Http404(exc.message) from exc
     work_at(staff, pick_list.location)
     return pick_list
-
-
-def matches(product: Product, code: str) -> bool:
-    """The rule of ``services.pick_line_confirm``: the barcode, or the SKU in any case."""
-    code = code.strip()
-    return bool(code) and (
-        code.upper() == product.sku.upper() or (bool(product.barcode) and code == product.barcode)
-    )
 
 
 # --------------------------------------------------------------------------- the lists
@@ -148,27 +139,6 @@ def _form_problem(form: forms.Form) -> InvalidInput:
     return InvalidInput(" ".join(messages), detail={"fields": sorted(form.errors)})
 
 
-def line_for_scan(pick_list: PickList, code: str, quantity: int) -> PickLine:
-    """The open line a scan is for: the first (in walking order) of the scanned product with
-    room for ``quantity`` units, else the first of that product (the service then refuses the
-    over-pick). No open line of that product: ``WrongItem``, nothing changes."""
-    lines = [ln for ln in pick_lines(pick_list) if matches(ln.product, code)]
-    open_lines = [ln for ln in lines if ln.status == PickLineStatus.OPEN]
-    if not open_lines:
-        scanned = code.strip()[:64]
-        if lines:
-            message = gettext("Every %(sku)s on this list is picked already.") % {
-                "sku": lines[0].product.sku
-            }
-        else:
-            message = gettext("Scanned %(code)s: nothing on this list wants it.") % {
-                "code": scanned
-            }
-        raise WrongItem(message, detail={"scanned": scanned, "pick_list": pick_list.pk})
-    roomy = [ln for ln in open_lines if ln.quantity - ln.picked >= quantity]
-    return (roomy or open_lines)[0]
-
-
 def _render_pick(
     request: HttpRequest,
     staff: Staff,
@@ -228,9 +198,10 @@ def pick_list(request: HttpRequest, staff: Staff, pick_list_id: int) -> HttpResp
     code, quantity = form.cleaned_data["code"], form.cleaned_data["quantity"] or 1
     touched = None
     try:
-        line = line_for_scan(pick_list, code, quantity)
+        line = pick_list_scan(
+            pick_list=pick_list, scanned=code, quantity=quantity, actor=staff.user
+        )
         touched = line.pk
-        line = pick_line_confirm(pick_line=line, scanned=code, quantity=quantity, actor=staff.user)
     except ApplicationError as exc:
         notice = Notice.failure(exc)
     else:
