@@ -53,16 +53,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omni_bench_orders")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings.base")
 
-import dj_database_url  # noqa: E402
-import psycopg2  # noqa: E402
-from psycopg2 import sql  # noqa: E402
+from bench.postgres import ensure_database, setup_django  # noqa: E402
 
 if TYPE_CHECKING:
     from inventory.models import Product
@@ -126,36 +124,6 @@ class Placer:
 
 
 # --------------------------------------------------------------------------- database
-
-
-def ensure_database(url: str) -> dict[str, Any]:
-    """Create the database named in ``url`` if it is missing; return its connection settings."""
-    db = dj_database_url.parse(url)
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        raise SystemExit(f"this benchmark needs PostgreSQL, DATABASE_URL is {url}")
-    params: dict[str, Any] = {
-        "host": db["HOST"] or "127.0.0.1",
-        "port": db["PORT"] or 5432,
-        "user": db["USER"],
-        "password": db["PASSWORD"] or None,
-    }
-    admin = psycopg2.connect(dbname="postgres", **params)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (db["NAME"],))
-        if cur.fetchone() is None:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db["NAME"])))
-            print(f"created database {db['NAME']}")
-    admin.close()
-    return {**params, "dbname": db["NAME"]}
-
-
-def setup_django() -> None:
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
 
 
 def prepare() -> tuple[Channel, list[str]]:
