@@ -52,6 +52,8 @@ test-integration: install-dev
 bench: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/python bench/reserve.py
 	$(BIN)/python bench/orders.py
+	$(BIN)/python bench/forecast.py
+	$(BIN)/python bench/allocation.py
 
 clean:
 	rm -rf $(VENV) var build *.egg-info

@@ -1,1 +1,3 @@
-"""Forecasting: demand history and forecast runs. Filled in by the forecasting issue."""
+"""Forecasting: demand history (from the ledger and imported files), forecast runs with
+rolling-origin backtests, forecast storage and accuracy. The pure core is ``forecasting.engine``;
+``python -m forecasting`` is its file interface (docs/forecasting.md)."""

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from .allocation.models import AllocationLine, AllocationRun
 from .models import (
     Location,
     Product,
@@ -168,4 +169,35 @@ class StockDiscrepancyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AllocationRun)
+class AllocationRunAdmin(admin.ModelAdmin):
+    """Read-only: runs are made and decided through the planner's workflow."""
+
+    list_display = ("id", "city", "status", "decision", "objective", "gap", "created_at")
+    list_filter = ("status", "decision")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AllocationLine)
+class AllocationLineAdmin(admin.ModelAdmin):
+    list_display = ("run", "product", "source", "store", "need", "units", "unmet")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

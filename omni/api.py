@@ -15,7 +15,9 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
+from forecasting.api import router as forecasting_router
 from fulfillment.api import router as fulfillment_router
+from inventory.allocation.api import router as allocation_router
 from inventory.api import router as inventory_router
 from orders.api import router as orders_router
 
@@ -50,6 +52,8 @@ api = NinjaAPI(
 api.add_router("/v1/", inventory_router)
 api.add_router("/v1/", orders_router)
 api.add_router("/v1/", fulfillment_router)
+api.add_router("/v1/", forecasting_router)
+api.add_router("/v1/", allocation_router)
 
 
 def error_response(

@@ -481,6 +481,14 @@ def run_fulfillment(report: HourReport) -> list[str]:
     return steps
 
 
+def run_planning() -> list[str]:
+    """The planner's step: allocate the DC's stock across the pilot city's stores (need from
+    the current forecast where there is one), approve, and let the transfers run."""
+    from inventory.allocation.demo import allocation_demo_step
+
+    return allocation_demo_step(PILOT_CITY)
+
+
 def summary() -> list[tuple[str, str]]:
     """A few figures a retailer would look at first."""
     dc_units = (

@@ -128,6 +128,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fulfillment.tasks.pickups_expire_no_shows_task",
         "schedule": 300.0,
     },
+    # Fails forecast runs whose worker died; starts each city's daily run (after 02:00 local).
+    "forecast-runs": {"task": "forecasting.tasks.forecast_runs_tick_task", "schedule": 60.0},
 }
 
 NINJA_PAGINATION_CLASS = "omni.pagination.CursorPagination"
@@ -163,6 +165,10 @@ LOGGING = {
         "omni": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
         "inventory": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
         "orders": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
+        "forecasting": {
+            "handlers": ["console"],
+            "level": os.environ.get("OMNI_LOG_LEVEL", "INFO"),
+        },
         "fulfillment": {
             "handlers": ["console"],
             "level": os.environ.get("OMNI_LOG_LEVEL", "INFO"),

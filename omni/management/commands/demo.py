@@ -37,6 +37,8 @@ class Command(BaseCommand):
         console.print(orders)
         for step in demo.run_fulfillment(hour):
             console.print(f"• {step}")
+        for step in demo.run_planning():
+            console.print(f"• {step}" if not step.startswith(" ") else step)
         call_command("inventory_verify", stdout=self.stdout)
 
         table = Table(title="Omni demo — pilot city")

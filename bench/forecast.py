@@ -1,0 +1,260 @@
+"""Forecasting throughput: a forecast run end to end against the bare statsforecast calls on the
+same models, and the time for 30,000 intermittent daily series.
+
+Not a test: it prints figures and the ratio run/bare, measured in the same run on the same
+series.
+
+1. **Run vs bare** (``--series``, default 2,000 synthetic series of two years; and the 204 M5
+   series when ``../shared/data/m5_subset`` is there). *Run*: the history is in the database
+   (``DemandRecord``); timed from ``forecast_run_start`` to the run's succeeded row — reading
+   the history, hygiene, rolling-origin backtest of every model, the choice per series, the
+   forecast and quantiles, writing every series. *Bare*: what a statsforecast user would call
+   for the same backtest and forecast on the same (prepared) series, with the same models,
+   windows, fit window and processes: ``StatsForecast.cross_validation`` for the forward-
+   capable models (``refit=False``, as the run), again for the others (``refit=True``), then
+   ``StatsForecast.forecast`` — no database, no selection, no quantiles.
+2. **30,000 series** (``--big``; ``--big 0`` skips it): synthetic intermittent daily series of
+   two years, horizon 28, the default models, through the engine a run uses (``run_forecast``,
+   one process per core) — the database part scales with rows written, measured in (1).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni_bench_forecast python bench/forecast.py
+
+The database is created (and migrated) if it does not exist; the bench's own city and data are
+replaced on every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omni_bench_forecast")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings.base")
+
+from forecasting.engine import (  # noqa: E402
+    MODELS,
+    ForecastConfig,
+    History,
+    SeriesHistory,
+    run_forecast,
+)
+from forecasting.engine.hygiene import prepare  # noqa: E402
+
+AS_OF = date(2025, 12, 31)
+DAYS = 730
+HORIZON = 28
+STORES = 10
+BENCH_CITY = "bench-forecast"
+
+
+def synthetic(n: int, *, days: int = DAYS, seed: int = 0) -> History:
+    """Intermittent daily demand like a store's long tail: most items sell on a few days a
+    week, a weekly rhythm, some items fading out or taking off, occasional bulk days."""
+    rng = np.random.default_rng(seed)
+    start = AS_OF - timedelta(days=days - 1)
+    weekday = np.array([(start + timedelta(days=i)).weekday() for i in range(days)])
+    t = np.arange(days) / days
+    series = []
+    for i in range(n):
+        rhythm = 1 + rng.uniform(0, 0.6) * np.sin(2 * np.pi * (weekday + rng.uniform(0, 7)) / 7)
+        trend = np.exp(rng.normal(0, 0.8) * (t - 0.5))
+        chance = np.clip(rng.uniform(0.03, 0.7) * rhythm * trend, 0, 1)
+        size = 1 + rng.negative_binomial(1, 1 / (1 + rng.gamma(1.2, 1.5)), days)
+        values = ((rng.random(days) < chance) * size).astype(float)
+        if rng.random() < 0.05:
+            values[rng.integers(days)] += rng.integers(20, 200)  # a bulk sale
+        series.append(SeriesHistory(f"B-{i:05d}", f"BS{i % STORES:02d}", start, values))
+    return History(series=series, as_of=AS_OF)
+
+
+# --------------------------------------------------------------------------- bare statsforecast
+
+
+def bare(history: History, config: ForecastConfig) -> tuple[float, float]:
+    """Seconds for the bare statsforecast calls (all of them; the backtest alone)."""
+    import pandas as pd
+    from statsforecast import StatsForecast
+
+    arrays = []
+    for s in history.series:
+        values = prepare(s, outlier_k=config.outlier_k, outlier_min_sales=config.outlier_min_sales)
+        arrays.append(values.values)
+    keep = config.backtest_days
+    arrays = [a for a in arrays if a.size >= keep]  # the series a run backtests
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.repeat(np.arange(len(arrays)), [a.size for a in arrays]),
+            "ds": np.concatenate([np.arange(a.size) for a in arrays]),
+            "y": np.concatenate(arrays),
+        }
+    )
+    recent = frame.groupby("unique_id").tail(config.fit_window or len(frame))
+    specs = [MODELS[name] for name in config.models]
+    rolled = [s.model(config.season_length) for s in specs if s.forward]
+    refitted = [s.model(config.season_length) for s in specs if not s.forward]
+    jobs = config.process_count()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        for models, refit in ((rolled, False), (refitted, True)):
+            if models:
+                StatsForecast(models=models, freq=1, n_jobs=jobs).cross_validation(
+                    df=frame,
+                    h=config.horizon,
+                    n_windows=config.windows,
+                    step_size=config.horizon,
+                    input_size=config.fit_window,
+                    refit=refit,
+                )
+        backtest = time.perf_counter() - started
+        all_models = [s.model(config.season_length) for s in specs]
+        StatsForecast(models=all_models, freq=1, n_jobs=jobs).forecast(df=recent, h=config.horizon)
+        total = time.perf_counter() - started
+    return total, backtest
+
+
+# --------------------------------------------------------------------------- through a run
+
+
+def setup_database() -> None:
+    import django
+    from django.core.management import call_command
+
+    url = os.environ["DATABASE_URL"]
+    if url.startswith("postgres"):
+        from bench.postgres import ensure_database
+
+        ensure_database(url)
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def load(history: History) -> Any:
+    """The history as imported demand of the bench city (replacing the last bench's)."""
+    from forecasting.models import DemandImport, DemandRecord, ForecastRun
+    from inventory.models import Location, LocationKind, Product
+    from omni.models import City
+
+    city, _ = City.objects.get_or_create(
+        code=BENCH_CITY, defaults={"name": "Bench", "latitude": 30, "longitude": 120}
+    )
+    ForecastRun.objects.filter(scope=BENCH_CITY).delete()
+    DemandRecord.objects.filter(location__city=city).delete()
+    locations = {}
+    for code in sorted({s.location for s in history.series}):
+        locations[code], _ = Location.objects.get_or_create(
+            code=code, defaults={"name": code, "kind": LocationKind.STORE, "city": city}
+        )
+    skus = sorted({s.sku for s in history.series})
+    existing = set(Product.objects.filter(sku__in=skus).values_list("sku", flat=True))
+    Product.objects.bulk_create(
+        [Product(sku=sku, name=sku) for sku in skus if sku not in existing], batch_size=2000
+    )
+    products = dict(Product.objects.filter(sku__in=skus).values_list("sku", "pk"))
+    batch = DemandImport.objects.create(file_name="bench", rows=0)
+    rows = []
+    for s in history.series:
+        for i in np.flatnonzero(s.values):
+            rows.append(
+                DemandRecord(
+                    product_id=products[s.sku],
+                    location_id=locations[s.location].pk,
+                    day=s.start + timedelta(days=int(i)),
+                    quantity=float(s.values[i]),
+                    source=batch,
+                )
+            )
+    DemandRecord.objects.bulk_create(rows, batch_size=10_000)
+    return city
+
+
+def through_run(history: History, config: ForecastConfig) -> tuple[float, Any]:
+    from forecasting.models import RunStatus
+    from forecasting.services import forecast_run_execute, forecast_run_start
+
+    city = load(history)
+    started = time.perf_counter()
+    run = forecast_run_start(city=city, horizon=config.horizon, as_of=history.as_of, enqueue=False)
+    run = forecast_run_execute(run_id=run.pk, worker="bench")
+    seconds = time.perf_counter() - started
+    if run.status != RunStatus.SUCCEEDED:
+        raise SystemExit(f"the bench run {run.status}: {run.error}")
+    return seconds, run
+
+
+def compare(label: str, history: History, config: ForecastConfig) -> None:
+    n = len(history.series)
+    print(f"\n{label}: {n:,} series, horizon {config.horizon}, {config.process_count()} processes")
+    print(f"  models: {', '.join(config.models)}")
+    bare_total, bare_backtest = bare(history, config)
+    run_seconds, run = through_run(history, config)
+    print(
+        f"  bare statsforecast       {bare_total:8.1f} s  {n / bare_total:8.1f} series/s"
+        f"   (cross_validation alone {bare_backtest:.1f} s)"
+    )
+    print(f"  forecast run, end to end {run_seconds:8.1f} s  {n / run_seconds:8.1f} series/s")
+    print(
+        f"  ratio run / bare         {run_seconds / bare_total:8.2f}   (target <= 1.3; "
+        f"against the bare backtest alone {run_seconds / bare_backtest:.2f})"
+    )
+    improvement = run.summary.get("improvement_pct")
+    if improvement is not None:
+        print(f"  (backtest: selection {improvement:+.1f}% RMSSE vs seasonal naive)")
+
+
+def big(n: int) -> None:
+    config = ForecastConfig(horizon=HORIZON)
+    history = synthetic(n, seed=30)
+    print(
+        f"\n{n:,} synthetic intermittent series, {DAYS} days, horizon {HORIZON}, "
+        f"{config.process_count()} processes, default models: {', '.join(config.models)}"
+    )
+    started = time.perf_counter()
+    last = [started]
+
+    def progress(share: float, message: str) -> None:
+        if time.perf_counter() - last[0] > 60:
+            last[0] = time.perf_counter()
+            print(f"  {time.perf_counter() - started:6.0f} s  {share:5.1%}  {message}", flush=True)
+
+    result = run_forecast(history, config, progress=progress, keep=False)
+    seconds = time.perf_counter() - started
+    summary = result.summary
+    print(
+        f"  {seconds:.0f} s ({seconds / 60:.1f} min), {n / seconds:.1f} series/s; "
+        f"{summary.backtested:,} backtested, {summary.short_history:,} short, "
+        f"{summary.idle:,} idle; selection {summary.improvement or 0:+.1f}% RMSSE vs seasonal "
+        f"naive (target: within 15 min)"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", type=int, default=2000, help="synthetic series for run/bare")
+    parser.add_argument("--big", type=int, default=30_000, help="series of the big run (0: skip)")
+    args = parser.parse_args()
+    setup_database()
+    config = ForecastConfig(horizon=HORIZON)
+    # Warm up (imports, first calls) so neither side pays them.
+    bare(synthetic(20, seed=99), config)
+    compare("synthetic, two years", synthetic(args.series, seed=1), config)
+    from forecasting.evaluate_m5 import M5_FILE, load_m5
+
+    if M5_FILE.exists():
+        compare("M5 subset (real store demand)", load_m5(M5_FILE), config)
+    if args.big:
+        big(args.big)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,367 @@
+"""Reads of demand history and forecasts.
+
+**Demand history** of a (SKU, location) per day is what left the location to customers —
+``sale``, ``ship`` and ``pickup`` moves — less what customers brought back (``return`` moves),
+floored at zero per day, by the location's local day. Days before a series' first ledger sale
+come from imported files (``DemandRecord``): the history Omni inherited; from that day on the
+ledger alone counts, so a re-import can never double what the ledger recorded.
+
+**Current forecasts** are those of the latest succeeded run covering a location (a run of its
+city or of all cities, whichever is newer). Rows of a run still running, failed or cancelled
+are never served.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from inventory.models import PHYSICAL_KINDS, Location, MoveReason, Product, StockMove
+from omni.access import reads_everything
+from omni.errors import NotFound
+from omni.models import City, User
+from orders.models import Allocation, OrderStatus
+
+from .engine import History, HistoryRows, SeriesKey, history_from_rows
+from .errors import ForecastRunNotReady, UnknownCity, UnknownForecastRun
+from .models import ALL_CITIES, DemandRecord, ForecastRun, ForecastSeries, RunStatus
+
+DEMAND_REASONS = (MoveReason.SALE, MoveReason.SHIP, MoveReason.PICKUP)
+# Orders whose lines hold stock somewhere: an item with such an order is never idled.
+OPEN_ORDER_STATUSES = (OrderStatus.RESERVED, OrderStatus.BACKORDERED, OrderStatus.PROCESSING)
+
+
+def city_by_code(code: str) -> City:
+    city = City.objects.filter(code=code).first()
+    if city is None:
+        raise UnknownCity(f"no city {code!r}", detail={"city": code})
+    return city
+
+
+def scope_of(city: City | None) -> str:
+    return city.code if city is not None else ALL_CITIES
+
+
+def scope_locations(city: City | None) -> QuerySet[Location]:
+    """The physical locations a run of ``city`` (None: every city) forecasts."""
+    locations = Location.objects.filter(kind__in=PHYSICAL_KINDS)
+    return locations.filter(city=city) if city is not None else locations
+
+
+def local_today(city: City | None) -> date:
+    zone = zoneinfo.ZoneInfo(city.timezone if city is not None else settings.TIME_ZONE)
+    return timezone.now().astimezone(zone).date()
+
+
+# --------------------------------------------------------------------------- demand history
+
+
+@dataclass
+class DemandHistory:
+    """A run's input: the engine's history plus the ids behind its (SKU, location code) keys."""
+
+    history: History
+    product_ids: dict[str, int]
+    location_ids: dict[str, int]
+
+    def ids(self, key: SeriesKey) -> tuple[int, int]:
+        return self.product_ids[key[0]], self.location_ids[key[1]]
+
+
+def demand_history(
+    *,
+    city: City | None = None,
+    as_of: date | None = None,
+    products: Sequence[int] | None = None,
+    locations: Sequence[int] | None = None,
+) -> DemandHistory:
+    """Daily demand of every (SKU, location) of the scope up to ``as_of``. Without ``as_of``:
+    the last day with any demand in the scope, but never today or later (today is not over)."""
+    scoped = scope_locations(city).select_related("city")
+    if locations is not None:
+        scoped = scoped.filter(pk__in=locations)
+    location_rows = list(scoped)
+    location_codes = {loc.pk: loc.code for loc in location_rows}
+    if not location_rows:
+        return _empty(as_of or local_today(city) - timedelta(days=1))
+
+    imported = _imported(location_codes.keys(), products)
+    ledger = _ledger(location_rows, products)
+    if len(ledger):
+        # From a series' first ledger sale on, only the ledger counts.
+        cutover = ledger.groupby(["product", "location"])["day"].min().rename("cutover")
+        imported = imported.join(cutover, on=["product", "location"])
+        imported = imported[imported["cutover"].isna() | (imported["day"] < imported["cutover"])]
+        imported = imported.drop(columns="cutover")
+    frame = pd.concat([imported, ledger], ignore_index=True)
+    if frame.empty:
+        return _empty(as_of or local_today(city) - timedelta(days=1))
+
+    latest = frame["day"].max().date()
+    yesterday = local_today(city) - timedelta(days=1)
+    resolved = as_of or min(latest, yesterday)
+    product_ids = frame["product"].unique().tolist()
+    skus = dict(Product.objects.filter(pk__in=product_ids).values_list("pk", "sku"))
+    rows = HistoryRows(
+        sku=frame["product"].map(skus).to_numpy(dtype=object),
+        location=frame["location"].map(location_codes).to_numpy(dtype=object),
+        day=frame["day"].to_numpy(dtype="datetime64[D]"),
+        quantity=frame["quantity"].to_numpy(dtype=float),
+        line=np.zeros(len(frame), dtype=np.int64),
+    )
+    return DemandHistory(
+        history=history_from_rows(rows, as_of=resolved),
+        product_ids={sku: pk for pk, sku in skus.items()},
+        location_ids={code: pk for pk, code in location_codes.items()},
+    )
+
+
+def _empty(as_of: date) -> DemandHistory:
+    return DemandHistory(history=History(series=[], as_of=as_of), product_ids={}, location_ids={})
+
+
+def _frame(rows: Iterable[tuple[int, int, date, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_records(
+        list(rows), columns=["product", "location", "day", "quantity"]
+    )
+    frame["day"] = pd.to_datetime(frame["day"])
+    frame["quantity"] = frame["quantity"].astype(float)
+    return frame
+
+
+def _imported(location_ids: Iterable[int], products: Sequence[int] | None) -> pd.DataFrame:
+    records = DemandRecord.objects.filter(location_id__in=list(location_ids))
+    if products is not None:
+        records = records.filter(product_id__in=products)
+    return _frame(records.values_list("product_id", "location_id", "day", "quantity").iterator())
+
+
+def _ledger(locations: list[Location], products: Sequence[int] | None) -> pd.DataFrame:
+    """Net customer demand per (product, location, local day) from the ledger."""
+    by_zone: dict[str, list[int]] = {}
+    for location in locations:
+        zone = location.city.timezone if location.city is not None else settings.TIME_ZONE
+        by_zone.setdefault(zone, []).append(location.pk)
+    parts = []
+    for zone, ids in by_zone.items():
+        day = TruncDate("created_at", tzinfo=zoneinfo.ZoneInfo(zone))
+        moves = StockMove.objects.all()
+        if products is not None:
+            moves = moves.filter(product_id__in=products)
+        out = (
+            moves.filter(reason__in=DEMAND_REASONS, from_location_id__in=ids)
+            .annotate(day=day)
+            .values_list("product_id", "from_location_id", "day")
+            .annotate(total=Sum("quantity"))
+            .order_by()
+        )
+        back = (
+            moves.filter(reason=MoveReason.RETURN, to_location_id__in=ids)
+            .annotate(day=day)
+            .values_list("product_id", "to_location_id", "day")
+            .annotate(total=Sum("quantity"))
+            .order_by()
+        )
+        sold, returned = _frame(out.iterator()), _frame(back.iterator())
+        if sold.empty:
+            continue  # returns of items Omni never sold are no demand signal
+        keys = ["product", "location", "day"]
+        net = sold.set_index(keys)["quantity"].sub(
+            returned.set_index(keys)["quantity"], fill_value=0.0
+        )
+        net = net.clip(lower=0.0).reset_index()
+        # A return before the item's first sale here does not start its series.
+        first_sale = sold.groupby(["product", "location"])["day"].min().rename("first")
+        net = net.join(first_sale, on=["product", "location"])
+        parts.append(net[net["day"] >= net["first"]].drop(columns="first"))
+    if not parts:
+        return _frame([])
+    return pd.concat(parts, ignore_index=True)
+
+
+def has_demand(city: City) -> bool:
+    """Whether any demand of the city was imported or recorded in the ledger."""
+    locations = scope_locations(city)
+    return (
+        DemandRecord.objects.filter(location__in=locations).exists()
+        or StockMove.objects.filter(reason__in=DEMAND_REASONS, from_location__in=locations).exists()
+    )
+
+
+def open_order_series(city: City | None) -> set[tuple[int, int]]:
+    """(product id, location id) of every order line holding stock at a location of the scope
+    for an order that is reserved, backordered or being processed."""
+    allocations = Allocation.objects.filter(
+        line__order__status__in=OPEN_ORDER_STATUSES,
+        location__in=scope_locations(city),
+    )
+    return set(allocations.values_list("line__product_id", "location_id").distinct())
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def forecast_run_get(run_id: int) -> ForecastRun:
+    run = ForecastRun.objects.select_related("city").filter(pk=run_id).first()
+    if run is None:
+        raise UnknownForecastRun(f"no forecast run {run_id}", detail={"run": run_id})
+    return run
+
+
+def require_succeeded(run: ForecastRun) -> None:
+    if run.status != RunStatus.SUCCEEDED:
+        raise ForecastRunNotReady(
+            f"forecast run {run.pk} is {run.status}: its forecasts are not served",
+            detail={"run": run.pk, "status": run.status, "progress": run.progress},
+        )
+
+
+def forecast_run_list(
+    *, status: str | None = None, city: str | None = None
+) -> QuerySet[ForecastRun]:
+    runs = ForecastRun.objects.select_related("city")
+    if status:
+        runs = runs.filter(status=status)
+    if city:
+        runs = runs.filter(scope=city)
+    return runs
+
+
+def current_run_ids() -> dict[str, int]:
+    """The latest succeeded run of each scope (a city's code, or '*' for all cities)."""
+    latest: dict[str, int] = {}
+    rows = (
+        ForecastRun.objects.filter(status=RunStatus.SUCCEEDED)
+        .values_list("scope", "pk")
+        .order_by("scope", "-pk")
+    )
+    for scope, pk in rows:
+        latest.setdefault(scope, pk)
+    return latest
+
+
+def current_run_for(location: Location) -> int | None:
+    """The run whose forecasts are current at ``location``: the newer of the latest succeeded
+    run of its city and the latest of all cities."""
+    latest = current_run_ids()
+    candidates = [latest.get(ALL_CITIES)]
+    if location.city is not None:
+        candidates.append(latest.get(location.city.code))
+    ids = [pk for pk in candidates if pk is not None]
+    return max(ids) if ids else None
+
+
+def _current_condition() -> Q | None:
+    """Rows of the current run of each location, as one condition."""
+    latest = current_run_ids()
+    if not latest:
+        return None
+    everywhere = latest.get(ALL_CITIES)
+    condition = Q()
+    covered: list[str] = []
+    for scope, pk in latest.items():
+        if scope == ALL_CITIES:
+            continue
+        covered.append(scope)
+        condition |= Q(location__city__code=scope, run_id=max(pk, everywhere or 0))
+    if everywhere is not None:
+        condition |= Q(run_id=everywhere) & ~Q(location__city__code__in=covered)
+    return condition
+
+
+def forecast_series_list(
+    *,
+    user: User,
+    skus: Sequence[str] = (),
+    locations: Sequence[str] = (),
+    run: ForecastRun | None = None,
+) -> QuerySet[ForecastSeries]:
+    """Forecasts of the named SKUs at the named locations (none named: all), from ``run`` or
+    else each location's current run. Store and warehouse staff see their locations only: a
+    location of another is as unknown as a missing one."""
+    rows = ForecastSeries.objects.select_related("product", "location", "run")
+    for code in locations:
+        location = Location.objects.filter(code=code).first()
+        if location is None or not (reads_everything(user) or user.works_at(location.pk)):
+            raise NotFound(f"no location {code!r}", detail={"location": code})
+    if not reads_everything(user):
+        rows = rows.filter(location_id__in=user.location_ids())
+    if run is not None:
+        require_succeeded(run)
+        rows = rows.filter(run=run)
+    else:
+        condition = _current_condition()
+        if condition is None:
+            return rows.none()
+        rows = rows.filter(condition)
+    if skus:
+        rows = rows.filter(product__sku__in=list(skus))
+    if locations:
+        rows = rows.filter(location__code__in=list(locations))
+    return rows
+
+
+def forecast_series_of(run: ForecastRun, *, sku: str, location: str) -> ForecastSeries | None:
+    return (
+        ForecastSeries.objects.select_related("product", "location")
+        .filter(run=run, product__sku=sku, location__code=location)
+        .first()
+    )
+
+
+def run_series_list(
+    run: ForecastRun,
+    *,
+    model: str | None = None,
+    method: str | None = None,
+    sku: str | None = None,
+    location: str | None = None,
+) -> QuerySet[ForecastSeries]:
+    rows = ForecastSeries.objects.select_related("product", "location").filter(run=run)
+    if model:
+        rows = rows.filter(model=model)
+    if method:
+        rows = rows.filter(method=method)
+    if sku:
+        rows = rows.filter(product__sku=sku)
+    if location:
+        rows = rows.filter(location__code=location)
+    return rows
+
+
+def run_status_message(run: ForecastRun) -> str:
+    """One line for lists: what the run is doing or how it ended."""
+    if run.status == RunStatus.SUCCEEDED:
+        improvement = (run.summary or {}).get("improvement_pct")
+        done = f"{run.series_total:,} series"
+        return done + (f", {improvement:+.1f}% RMSSE vs seasonal naive" if improvement else "")
+    if run.status == RunStatus.FAILED:
+        return run.error.splitlines()[0] if run.error else "failed"
+    return run.message
+
+
+def demand_series(
+    *, product: Product, location: Location, until: date, days: int
+) -> tuple[date, np.ndarray]:
+    """The last ``days`` days of demand of one series up to ``until`` (for charts)."""
+    result = demand_history(
+        city=location.city, as_of=until, products=[product.pk], locations=[location.pk]
+    )
+    start = until - timedelta(days=days - 1)
+    values = np.zeros(days)
+    for series in result.history.series:
+        offset = (series.start - start).days
+        source = series.values
+        if offset < 0:
+            source, offset = source[-offset:], 0
+        values[offset : offset + len(source)] = source[: days - offset]
+    return start, values

@@ -1,0 +1,248 @@
+"""The planners' forecast pages (under ``/staff/forecasts/``): the runs with their progress, a
+run's accuracy, and for a SKU × store a chart of history, forecast and interval.
+
+Planners and admins only; everyone else signed in gets a 403 page. Pages extend the staff
+layout (``staff/base.html``) and give it the little it reads about the user (``PlannerStaff``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.db.models import F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRefresh
+
+from inventory.models import PHYSICAL_KINDS, Location
+from omni.access import reads_everything
+from omni.errors import ApplicationError
+from omni.models import City, Role, User
+
+from . import selectors, services
+from .charts import HISTORY_DAYS, forecast_chart_svg
+from .models import ForecastRun, ForecastSeries, RunStatus
+
+ROLE_LABELS = {Role.PLANNER: _("Planner"), Role.ADMIN: _("Administrator")}
+
+
+@dataclass
+class PlannerStaff:
+    """What ``staff/base.html`` reads about the user of a page."""
+
+    user: User
+    page: str
+    page_url: str
+    locations: list[Location] = field(default_factory=list)
+    home_locations: list[Location] = field(default_factory=list)
+    location: Location | None = None
+    at_query: str = ""
+    reads_everything: bool = True
+
+    @property
+    def role_label(self) -> str:
+        role = Role.ADMIN if self.user.is_admin_role else self.user.role
+        return str(ROLE_LABELS.get(Role(role), role))
+
+    @property
+    def moves_stock(self) -> bool:
+        return self.user.is_admin_role
+
+    @property
+    def serves_counter(self) -> bool:
+        return self.user.is_admin_role
+
+
+def _planner(request: HttpRequest, page: str) -> PlannerStaff | HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    if not reads_everything(user):
+        return render(
+            request,
+            "forecasting/forbidden.html",
+            {"message": _("Forecasts are for planners and administrators.")},
+            status=403,
+        )
+    return PlannerStaff(user=user, page=page, page_url=request.path)
+
+
+class StartRunForm(forms.Form):
+    city = forms.ChoiceField(label=_("City"), required=False)
+    horizon = forms.IntegerField(label=_("Horizon (days)"), min_value=1, max_value=366, initial=28)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cities = City.objects.filter(locations__kind__in=PHYSICAL_KINDS).distinct()
+        city_field = self.fields["city"]
+        assert isinstance(city_field, forms.ChoiceField)
+        city_field.choices = [("", _("All cities"))] + [(c.code, c.name) for c in cities]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_list(request: HttpRequest) -> HttpResponse:
+    staff = _planner(request, "runs")
+    if isinstance(staff, HttpResponse):
+        return staff
+    form = StartRunForm(request.POST or None)
+    error: ApplicationError | None = None
+    if request.method == "POST" and form.is_valid():
+        code = form.cleaned_data["city"]
+        try:
+            city = selectors.city_by_code(code) if code else None
+            run = services.forecast_run_start(
+                city=city, horizon=form.cleaned_data["horizon"], actor=staff.user
+            )
+            return redirect("forecasting:run", run_id=run.pk)
+        except ApplicationError as exc:
+            error = exc
+    runs = list(selectors.forecast_run_list().select_related("created_by")[:50])
+    return render(
+        request,
+        "forecasting/runs.html",
+        {"staff": staff, "form": form, "runs": runs, "error": error},
+        status=409 if error is not None else 200,
+    )
+
+
+@login_required
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    staff = _planner(request, "run")
+    if isinstance(staff, HttpResponse):
+        return staff
+    run = _run_or_404(run_id)
+    sku = request.GET.get("sku", "").strip()
+    location = request.GET.get("location", "").strip()
+    series: ForecastSeries | None = None
+    chart_error = ""
+    if run.status == RunStatus.SUCCEEDED and sku and location:
+        series = selectors.forecast_series_of(run, sku=sku, location=location)
+        if series is None:
+            chart_error = str(_("This run has no forecast for that SKU at that location."))
+    context: dict[str, Any] = {
+        "staff": staff,
+        "run": run,
+        "summary": run.summary or {},
+        "message": selectors.run_status_message(run),
+        "sku": sku,
+        "location": location,
+        "series": series,
+        "chart": _chart(run, series) if series is not None else "",
+        "day_rows": _day_rows(series) if series is not None else [],
+        "chart_error": chart_error,
+    }
+    if run.status == RunStatus.SUCCEEDED:
+        rows = selectors.run_series_list(run)
+        context["worst"] = list(
+            rows.filter(rmsse__isnull=False, baseline_rmsse__gt=0)
+            .annotate(ratio=F("rmsse") / F("baseline_rmsse"))
+            .order_by("-ratio")[:15]
+        )
+        context["capped"] = list(rows.exclude(capped=[]).order_by("product__sku")[:15])
+        context["locations"] = list(
+            Location.objects.filter(pk__in=rows.values("location_id")).order_by("code")
+        )
+    return render(request, "forecasting/run.html", context)
+
+
+@login_required
+def run_progress(request: HttpRequest, run_id: int) -> HttpResponse:
+    """The progress panel htmx polls while a run is active; once it ends, the page reloads."""
+    staff = _planner(request, "run")
+    if isinstance(staff, HttpResponse):
+        return staff
+    run = _run_or_404(run_id)
+    if not run.is_active and request.GET.get("active"):
+        return HttpResponseClientRefresh()
+    return render(
+        request,
+        "forecasting/_progress.html",
+        {"run": run, "message": selectors.run_status_message(run)},
+    )
+
+
+@login_required
+def run_chart(request: HttpRequest, run_id: int) -> HttpResponse:
+    """``chart.svg?sku=…&location=…``: the chart alone, as an SVG image."""
+    staff = _planner(request, "run")
+    if isinstance(staff, HttpResponse):
+        return staff
+    run = _run_or_404(run_id)
+    series = selectors.forecast_series_of(
+        run, sku=request.GET.get("sku", ""), location=request.GET.get("location", "")
+    )
+    if run.status != RunStatus.SUCCEEDED or series is None:
+        raise Http404("no such forecast")
+    return HttpResponse(_chart(run, series), content_type="image/svg+xml")
+
+
+@login_required
+@require_http_methods(["POST"])
+def run_rerun(request: HttpRequest, run_id: int) -> HttpResponse:
+    staff = _planner(request, "run")
+    if isinstance(staff, HttpResponse):
+        return staff
+    run = _run_or_404(run_id)
+    try:
+        new = services.forecast_run_rerun(run=run, actor=staff.user)
+    except ApplicationError:
+        return redirect("forecasting:run", run_id=run.pk)
+    return redirect("forecasting:run", run_id=new.pk)
+
+
+@login_required
+@require_http_methods(["POST"])
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    staff = _planner(request, "run")
+    if isinstance(staff, HttpResponse):
+        return staff
+    run = _run_or_404(run_id)
+    # A run that ended meanwhile cannot be cancelled; the page shows how it ended.
+    with contextlib.suppress(ApplicationError):
+        services.forecast_run_cancel(run=run, actor=staff.user)
+    return redirect(reverse("forecasting:run", kwargs={"run_id": run.pk}))
+
+
+def _run_or_404(run_id: int) -> ForecastRun:
+    run = ForecastRun.objects.select_related("city", "created_by").filter(pk=run_id).first()
+    if run is None:
+        raise Http404("no such run")
+    return run
+
+
+def _day_rows(series: ForecastSeries) -> list[tuple[date, float, list[float]]]:
+    names = list(series.quantiles)
+    return [
+        (day, series.values[i], [series.quantiles[name][i] for name in names])
+        for i, day in enumerate(series.days())
+    ]
+
+
+def _chart(run: ForecastRun, series: ForecastSeries) -> str:
+    until = series.start - timedelta(days=1)
+    start, history = selectors.demand_series(
+        product=series.product, location=series.location, until=until, days=HISTORY_DAYS
+    )
+    names = list(series.quantiles)
+    band = None
+    if len(names) >= 2:
+        band = (names[0], series.quantiles[names[0]], names[-1], series.quantiles[names[-1]])
+    elif names:
+        band = (names[0], series.quantiles[names[0]], names[0], series.quantiles[names[0]])
+    return forecast_chart_svg(
+        title=f"{series.product.sku} at {series.location.code} · {series.model} · run {run.pk}",
+        history_start=start,
+        history=history,
+        forecast_start=series.start,
+        forecast=series.values,
+        band=band,
+        capped=[date.fromisoformat(c["day"]) for c in series.capped],
+    )

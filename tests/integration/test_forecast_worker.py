@@ -1,0 +1,199 @@
+"""A forecast run on a real Celery worker whose process is killed half way (SIGKILL): the
+half-written run is never served as current — the previous succeeded run is — and once its
+heartbeat has gone stale it is failed, its rows dropped, and a re-run on a fresh worker
+succeeds. PostgreSQL and Redis db 12, on the test database pytest-django created."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from forecasting import selectors
+from forecasting.models import DemandImport, DemandRecord, ForecastRun, RunStatus
+from forecasting.services import forecast_run_rerun, forecast_run_start, forecast_runs_reap
+from inventory.models import Location, LocationKind, Product
+from omni.celery import app as celery_app
+from omni.models import City, User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+STORES = 3
+SKUS = 800  # 2,400 series: a run takes several seconds, its last phase writes in blocks
+DAYS = 120
+AS_OF = date(2024, 6, 30)
+# Cheap candidates: the run is dominated by storing its blocks, the phase the kill aims at.
+MODELS = ["seasonal_naive", "tsb", "adida", "croston_sba"]
+STALE_SECONDS = 3
+
+
+def database_url() -> str:
+    """The test database pytest-django created, for the worker process."""
+    db = connection.settings_dict
+    auth = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture
+def history(db: object) -> City:
+    city = City.objects.create(code="fc-city", name="Forecast City", latitude=30, longitude=120)
+    stores = [
+        Location.objects.create(code=f"FC-S{n}", name=f"S{n}", kind=LocationKind.STORE, city=city)
+        for n in range(STORES)
+    ]
+    products = Product.objects.bulk_create(
+        [Product(sku=f"FC-{n:04d}", name=f"Item {n}") for n in range(SKUS)]
+    )
+    batch = DemandImport.objects.create(file_name="synthetic.csv", rows=0)
+    rng = np.random.default_rng(12)
+    start = AS_OF - timedelta(days=DAYS - 1)
+    records = []
+    for product in products:
+        for store in stores:
+            sold = (rng.random(DAYS) < rng.uniform(0.2, 0.9)) * rng.poisson(rng.uniform(1, 6), DAYS)
+            records += [
+                DemandRecord(
+                    product=product,
+                    location=store,
+                    day=start + timedelta(days=int(i)),
+                    quantity=float(sold[i]),
+                    source=batch,
+                )
+                for i in np.flatnonzero(sold)
+            ]
+    DemandRecord.objects.bulk_create(records, batch_size=5000)
+    return city
+
+
+@pytest.fixture
+def start_worker(
+    transactional_db: object, tmp_path: Path
+) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
+    """Starts real ``celery worker --pool=solo`` processes on the test database; each in its own
+    process group, killed at the end whatever happened."""
+    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL (a real broker)")
+    celery_app.control.purge()
+    workers: list[subprocess.Popen[bytes]] = []
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        node = f"{name}-{os.getpid()}@localhost"
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": settings.REDIS_URL,
+            "OMNI_FORECAST_JOBS": "1",
+        }
+        log_path = tmp_path / f"{name}.log"
+        worker = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("celery")),
+                "-A",
+                "omni",
+                "worker",
+                "--pool=solo",
+                "--loglevel=warning",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                node,
+            ],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: a kill takes all of it
+        )
+        workers.append(worker)
+        deadline = time.monotonic() + 60
+        while not celery_app.control.ping(destination=[node], timeout=1.0):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"worker {name} did not start:\n{log_path.read_text()[-3000:]}")
+        return worker
+
+    try:
+        yield start
+    finally:
+        for worker in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+
+
+def wait_for(run: ForecastRun, done: Callable[[ForecastRun], bool], timeout: float) -> ForecastRun:
+    deadline = time.monotonic() + timeout
+    while True:
+        run.refresh_from_db()
+        if done(run):
+            return run
+        if time.monotonic() > deadline:
+            pytest.fail(f"run {run.pk} stuck: {run.status} {run.progress}% {run.message}")
+        time.sleep(0.02)
+
+
+def served_runs(planner: User) -> set[int]:
+    return set(selectors.forecast_series_list(user=planner).values_list("run_id", flat=True))
+
+
+def test_a_run_killed_mid_way_is_never_served_and_a_rerun_succeeds(
+    history: City, start_worker: Callable[[str], subprocess.Popen[bytes]], settings: object
+) -> None:
+    planner = User.objects.create_user(username="planner", role="planner")
+    first_worker = start_worker("forecast-a")
+
+    # A succeeded run: the current forecast.
+    first = forecast_run_start(city=history, horizon=7, models=MODELS, actor=planner)
+    first = wait_for(first, lambda r: not r.is_active, timeout=180)
+    assert first.status == RunStatus.SUCCEEDED, first.error
+    series = STORES * SKUS
+    assert first.series.count() == series
+    assert served_runs(planner) == {first.pk}
+
+    # The next run is killed with its worker once it has stored part of its forecasts.
+    second = forecast_run_start(city=history, horizon=7, models=MODELS, actor=planner)
+    second = wait_for(second, lambda r: r.series_done > 0 or not r.is_active, timeout=180)
+    os.killpg(first_worker.pid, signal.SIGKILL)
+    first_worker.wait(timeout=10)
+    second.refresh_from_db()
+    assert second.status == RunStatus.RUNNING, "the kill came too late: the run had finished"
+    stored = second.series.count()
+    assert stored > 0  # part (rarely all) of its rows are stored, under its own id
+    print(f"killed at {second.progress}%: {stored:,} of {series:,} series stored")
+
+    # Half written, never served: readers still get the first run, every series of it.
+    assert served_runs(planner) == {first.pk}
+    assert selectors.forecast_series_list(user=planner).count() == series
+    with pytest.raises(Exception, match="not served"):
+        selectors.forecast_series_list(user=planner, run=second)
+
+    # Its heartbeat goes stale; the reaper fails it and drops its rows.
+    settings.OMNI_FORECAST_STALE_SECONDS = STALE_SECONDS  # type: ignore[attr-defined]
+    time.sleep(STALE_SECONDS + 0.5)
+    assert forecast_runs_reap() == 1
+    second.refresh_from_db()
+    assert second.status == RunStatus.FAILED and second.error.startswith("worker lost")
+    assert not second.series.exists()
+    assert served_runs(planner) == {first.pk}
+
+    # A re-run on a fresh worker succeeds and becomes current.
+    start_worker("forecast-b")
+    rerun = forecast_run_rerun(run=second, actor=planner)
+    rerun = wait_for(rerun, lambda r: not r.is_active, timeout=180)
+    assert rerun.status == RunStatus.SUCCEEDED, rerun.error
+    assert rerun.rerun_of_id == second.pk and rerun.series.count() == series
+    assert served_runs(planner) == {rerun.pk}
+    assert rerun.worker.startswith("forecast-b-")
