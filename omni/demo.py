@@ -8,6 +8,7 @@ more scripted batch.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -484,9 +485,77 @@ def run_fulfillment(report: HourReport) -> list[str]:
 def run_planning() -> list[str]:
     """The planner's step: allocate the DC's stock across the pilot city's stores (need from
     the current forecast where there is one), approve, and let the transfers run."""
+    from forecasting.errors import ForecastRunInProgress
+    from forecasting.services import demand_import, forecast_run_execute, forecast_run_start
     from inventory.allocation.demo import allocation_demo_step
 
-    return allocation_demo_step(PILOT_CITY)
+    steps = []
+    city = City.objects.get(code=PILOT_CITY)
+    history = _demo_demand_history()
+    imported = demand_import(path=history)
+    steps.append(
+        f"demand history imported: {imported.rows:,} rows, {imported.series} series"
+        f" ({imported.first_day} … {imported.last_day}; synthetic, seeded)"
+    )
+    try:
+        queued = forecast_run_start(city=city, horizon=28, enqueue=False)
+    except ForecastRunInProgress as exc:
+        steps.append(f"forecast not started: {exc.message}")
+    else:
+        run = forecast_run_execute(run_id=queued.pk)
+        steps.append(
+            f"forecast run {run.pk} for {city.code}: {run.status}, {run.series_done} series,"
+            f" horizon {run.horizon} days"
+        )
+    return steps + allocation_demo_step(PILOT_CITY)
+
+
+DEMO_HISTORY_SKUS = 30
+DEMO_HISTORY_DAYS = 180
+
+
+def _demo_demand_history() -> Path:
+    """A seeded history of daily store sales for the DC's best-stocked SKUs, ending yesterday
+    (the demo's own ledger holds only today): weekly seasonality, intermittent slow movers."""
+    import csv
+    import math
+
+    from django.conf import settings
+
+    from omni.selectors import city_today
+
+    city = City.objects.get(code=PILOT_CITY)
+    dc, stores = pilot_locations()
+    products = list(
+        StockLevel.objects.filter(location=dc)
+        .order_by("-on_hand", "product__sku")
+        .values_list("product__sku", flat=True)[:DEMO_HISTORY_SKUS]
+    )
+    rng = random.Random(2026)
+    end = city_today(city) - timedelta(days=1)
+    path = Path(settings.VAR_DIR) / "demo_demand.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["sku", "location", "date", "quantity"])
+        for n, sku in enumerate(products):
+            for store in stores:
+                level = rng.uniform(0.2, 4.0) if n % 3 else rng.uniform(0.05, 0.4)
+                for back in range(DEMO_HISTORY_DAYS, 0, -1):
+                    day = end - timedelta(days=back - 1)
+                    season = 1.0 + 0.35 * math.sin(2 * math.pi * day.weekday() / 7)
+                    units = _poisson(rng, level * season)
+                    writer.writerow([sku, store.code, day.isoformat(), units])
+    return path
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    limit, k, p = math.exp(-mean), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
 
 
 def summary() -> list[tuple[str, str]]:
