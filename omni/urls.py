@@ -29,6 +29,7 @@ def home(request: HttpRequest) -> HttpResponse:
 urlpatterns = [
     path("", home),
     path("staff/forecasts/", include("forecasting.urls")),
+    path("staff/allocations/", include("inventory.allocation.urls")),
     path("staff/", include("fulfillment.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
