@@ -592,7 +592,7 @@ def _order_holds(store: Location, product_id: int) -> list[Reservation]:
 def order_lines_resource(
     *,
     line_ids: Sequence[int],
-    why: str = "a counter sale took its stock",
+    why: str = "stock taken by a counter sale",
     exclude: Sequence[int] = (),
 ) -> list[Order]:
     """Source again what lines lost (a counter sale took their hold, a picker found the shelf

@@ -14,7 +14,7 @@ def orders_expire_unpaid_task() -> int:
 @shared_task
 def order_lines_resource_task(
     line_ids: list[int],
-    why: str = "a counter sale took its stock",
+    why: str = "stock taken by a counter sale",
     exclude: list[int] | None = None,
 ) -> int:
     """Source again the lines that lost their holds (counter sale, short pick)."""
