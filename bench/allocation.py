@@ -82,12 +82,20 @@ def main() -> None:
         "--sizes", default=",".join(f"{i}x{s}" for i, s in SIZES), help="SKUSxSTORES,..."
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scarcity", type=float, default=0.7, help="DC stock / total need (DESIGN: unstated)"
+    )
     args = parser.parse_args()
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
-    print(f"allocation bench: time limit {args.time_limit:g} s, λ = 0.01, one DC, seed {args.seed}")
+    print(
+        f"allocation bench: time limit {args.time_limit:g} s, λ = 0.01, one DC, "
+        f"seed {args.seed}, scarcity {args.scarcity:g}"
+    )
     results: dict[tuple[int, ...], Plan] = {}
     for skus, stores in sizes:
-        problem = random_problem(skus, stores, seed=args.seed, time_limit=args.time_limit)
+        problem = random_problem(
+            skus, stores, seed=args.seed, scarcity=args.scarcity, time_limit=args.time_limit
+        )
         n = pack_variables(problem)
         t = time.perf_counter()
         model = build_arrays(problem)
