@@ -57,7 +57,7 @@ FOCUS_ON_NEXT_STEP = "(label) => document.activeElement.textContent.trim() === l
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
+        pytest.fail(f"no chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does)")
     driver = sync_playwright().start()
     yield driver
     driver.stop()

@@ -86,7 +86,7 @@ def start_worker(
     """Starts real ``celery worker --pool=solo`` processes on the test database; each in its own
     process group, killed at the end whatever happened."""
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
-        pytest.skip("needs REDIS_URL (a real broker)")
+        pytest.fail("needs REDIS_URL (a real broker): run it with make test-integration")
     celery_app.control.purge()
     workers: list[subprocess.Popen[bytes]] = []
 
