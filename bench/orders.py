@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -113,14 +113,13 @@ class Result:
         return 1000 * statistics.quantiles(self.latencies, n=100, method="inclusive")[p - 1]
 
 
-class Placer:
-    """One client thread's way to place an order: ``place`` answers None or the failure."""
+class Placer(Protocol):
+    """One client thread's way to place an order: ``place`` answers None or the failure;
+    ``close`` lets go of what it holds (the runner closes the thread's DB connection)."""
 
-    def place(self, spec: OrderSpec) -> Failure | None:
-        raise NotImplementedError
+    def place(self, spec: OrderSpec) -> Failure | None: ...
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None: ...
 
 
 # --------------------------------------------------------------------------- database
@@ -243,7 +242,7 @@ def new_order(rng: random.Random, external_id: str, skus: list[str]) -> OrderSpe
     )
 
 
-class HttpPlacer(Placer):
+class HttpPlacer:
     """Orders through the API on one keep-alive connection (reopened when the server closes
     it, as a sync worker does after each response)."""
 
@@ -287,7 +286,7 @@ class HttpPlacer(Placer):
         self.conn.close()
 
 
-class ServicePlacer(Placer):
+class ServicePlacer:
     """The same orders through ``order_place`` on this thread's own database connection."""
 
     def __init__(self, channel_id: int) -> None:
@@ -300,6 +299,11 @@ class ServicePlacer(Placer):
         self.products: dict[str, Product] = {
             p.sku: p for p in Product.objects.filter(sku__startswith="ORD-")
         }
+
+    def close(self) -> None:
+        from django.db import connection
+
+        connection.close()  # this thread's own connection
 
     def place(self, spec: OrderSpec) -> Failure | None:
         from omni.errors import ApplicationError
