@@ -49,6 +49,7 @@ from .models import (
     TransferLine,
     TransferStatus,
 )
+from .signals import announce_available
 
 # Largest quantity one line may carry: far above any real line, far below integer overflow.
 MAX_LINE_QUANTITY = 1_000_000
@@ -183,6 +184,7 @@ def _record_move(
         StockLevel.objects.filter(product=product, location=to_location).update(
             on_hand=F("on_hand") + quantity
         )
+        announce_available([(to_location.pk, product.pk)])
     return StockMove.objects.create(
         product=product,
         from_location=from_location,
@@ -600,6 +602,7 @@ def _close_reservation(
     ).update(reserved=F("reserved") - reservation.quantity)
     if not changed:  # pragma: no cover - the CHECK constraints make this unreachable
         raise RuntimeError(f"stock level out of step with reservation {reservation.pk}")
+    announce_available([(reservation.location_id, reservation.product_id)])
     reservation.status = status
     reservation.closed_at = now
     reservation.close_reason = reason[:64]

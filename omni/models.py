@@ -228,6 +228,18 @@ class LocationService(models.Model):
         default=0,
         help_text="What serving one order here costs (handling); sourcing weighs it with distance.",
     )
+    daily_capacity = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Orders a day this service takes here (ship from store, pickups); "
+        "empty: no limit.",
+    )
+    opens_at = models.TimeField(
+        null=True, blank=True, help_text="Pickups: when the store opens (local time)."
+    )
+    closes_at = models.TimeField(
+        null=True, blank=True, help_text="Pickups: when the store closes (local time)."
+    )
 
     class Meta:
         ordering = ["location_id", "service"]
@@ -266,3 +278,124 @@ class ShelfProtection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id}/{self.product_id or '*'}: {self.quantity}"
+
+
+# --------------------------------------------------------------------------- routing configuration
+
+
+class ChannelBuffer(models.Model):
+    """Units of every SKU a channel may not take at a location: the last units there stay for
+    everyone else (the store's walk-in customers, other channels). A row without a location is
+    the channel's buffer at every location that has no row of its own. The store counter is
+    never buffered: it sells what the customer holds."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="buffers")
+    location = models.ForeignKey(
+        "inventory.Location",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="channel_buffers",
+    )
+    units = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["channel_id", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "location"], name="channelbuffer_unique_location"
+            ),
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=models.Q(location__isnull=True),
+                name="channelbuffer_unique_default",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}@{self.location_id or '*'}: {self.units}"
+
+
+class RoutingProfileStatus(models.TextChoices):
+    DRAFT = "draft", "Draft: never routes"
+    ACTIVE = "active", "Active: routes the channel's orders"
+    RETIRED = "retired", "Retired: replaced by a later version"
+
+
+class RoutingProfile(models.Model):
+    """One version of a channel's routing rules (``omni.routing_rules``), for one city or, with
+    no city, for every city without its own. Only an active version routes; activating one
+    retires the version it replaces. A version's rules never change once saved: a change is a
+    new version, so an order's recorded version says exactly how it was routed."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="routing_profiles")
+    city = models.ForeignKey(
+        City, on_delete=models.CASCADE, null=True, blank=True, related_name="routing_profiles"
+    )
+    version = models.PositiveIntegerField()
+    status = models.CharField(
+        max_length=8, choices=RoutingProfileStatus.choices, default=RoutingProfileStatus.DRAFT
+    )
+    rules = models.JSONField(default=list)
+    when_short = models.CharField(
+        max_length=10,
+        default="park",
+        help_text="An order the rules cannot fill: park (wait for stock), refuse, or backorder.",
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_by = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["channel_id", "city_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "version"], name="routingprofile_version_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "city"],
+                condition=models.Q(status="active", city__isnull=False),
+                name="routingprofile_one_active_per_city",
+            ),
+            models.UniqueConstraint(
+                fields=["channel"],
+                condition=models.Q(status="active", city__isnull=True),
+                name="routingprofile_one_active_default",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(when_short__in=["park", "refuse", "backorder"]),
+                name="routingprofile_when_short_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.city_id or "every city"
+        return f"{self.channel_id} v{self.version} ({where}, {self.status})"
+
+
+class ConfigChange(models.Model):
+    """Who changed a routing setting (a channel buffer, a capacity, a routing profile), when,
+    from what to what. Written by the services that make the change, never edited."""
+
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        User, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    source = models.CharField(max_length=16, help_text="api, admin, page or rollout")
+    kind = models.CharField(max_length=32)
+    target = models.CharField(max_length=128)
+    old = models.JSONField(null=True, blank=True)
+    new = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["kind", "target"], name="configchange_target")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.kind} {self.target}: {self.old} → {self.new}"

@@ -1,6 +1,7 @@
-"""Reads of the rollout: which locations of a city are live for a service (and a channel) on a
-day, and how many units of a SKU a store keeps back for its own counter. Sourcing and
-availability offer only what these return."""
+"""Reads of the rollout and the routing settings: which locations of a city are live for a
+service (and a channel) on a day, how many units of a SKU a store keeps back for its own
+counter, how many a channel may not take, and which routing profile routes a channel's orders.
+Sourcing and availability offer only what these return."""
 
 from __future__ import annotations
 
@@ -9,12 +10,23 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.conf import settings
+from django.db import models
 from django.db.models import Exists, F, QuerySet
 from django.utils import timezone
 
 from inventory.models import Location, LocationKind
 
-from .models import Channel, ChannelCity, City, Service, ShelfProtection
+from .models import (
+    Channel,
+    ChannelBuffer,
+    ChannelCity,
+    ChannelKind,
+    City,
+    RoutingProfile,
+    RoutingProfileStatus,
+    Service,
+    ShelfProtection,
+)
 
 
 def city_today(city: City) -> date:
@@ -81,3 +93,54 @@ def shelf_protected(
         for location_id in location_ids
         for product_id in product_ids
     }
+
+
+def channel_buffers(*, channel: Channel, location_ids: Iterable[int]) -> dict[int, int]:
+    """Units of every SKU ``channel`` may not take per location: the location's own row, else
+    the channel's default row, else none. The store counter has no buffer."""
+    location_ids = list(location_ids)
+    if channel.kind == ChannelKind.STORE_POS:
+        return dict.fromkeys(location_ids, 0)
+    own: dict[int, int] = {}
+    default = 0
+    rows = ChannelBuffer.objects.filter(channel=channel).values_list("location_id", "units")
+    for location_id, units in rows:
+        if location_id is None:
+            default = units
+        else:
+            own[location_id] = units
+    return {loc: own.get(loc, default) for loc in location_ids}
+
+
+def held_back(
+    *,
+    channel: Channel,
+    location_ids: Iterable[int],
+    product_ids: Iterable[int],
+    service: Service,
+) -> dict[tuple[int, int], int]:
+    """Units per (location, product) an order of ``channel`` may not take: the larger of the
+    channel's buffer and, for deliveries, the store's shelf protection. Both keep the same last
+    units on the same shelf for someone else, so they do not add up."""
+    location_ids, product_ids = list(location_ids), list(product_ids)
+    buffers = channel_buffers(channel=channel, location_ids=location_ids)
+    shelf = (
+        shelf_protected(location_ids=location_ids, product_ids=product_ids)
+        if service == Service.SHIP
+        else {}
+    )
+    return {
+        (loc, p): max(buffers.get(loc, 0), shelf.get((loc, p), 0))
+        for loc in location_ids
+        for p in product_ids
+    }
+
+
+def active_routing_profile(*, channel: Channel, city: City) -> RoutingProfile | None:
+    """The profile routing ``channel``'s orders in ``city``: the city's own active version,
+    else the channel's active default; None routes by the default rules."""
+    profiles = RoutingProfile.objects.filter(
+        channel=channel, status=RoutingProfileStatus.ACTIVE
+    ).filter(models.Q(city=city) | models.Q(city__isnull=True))
+    found = sorted(profiles, key=lambda p: p.city_id is None)
+    return found[0] if found else None

@@ -17,6 +17,7 @@ class OrderErrorCode(StrEnum):
     ORDER_INVALID_STATE = "order_invalid_state"
     EXTERNAL_ID_REUSED = "external_id_reused"
     MODE_NOT_ALLOWED = "mode_not_allowed"
+    PICKUP_CAPACITY_FULL = "pickup_capacity_full"
 
 
 class UnknownChannel(NotFound):
@@ -49,3 +50,10 @@ class OrderInvalidState(Conflict):
 
 class ExternalIdReused(Conflict):
     code: ClassVar[str] = OrderErrorCode.EXTERNAL_ID_REUSED
+
+
+class PickupCapacityFull(Conflict):
+    """The store has no pickup slot left in the days ahead; ``detail["alternatives"]`` lists
+    nearby stores that have the goods."""
+
+    code: ClassVar[str] = OrderErrorCode.PICKUP_CAPACITY_FULL

@@ -27,6 +27,7 @@ class PaymentStatus(models.TextChoices):
 
 
 class OrderStatus(models.TextChoices):
+    PARKED = "parked", "Parked: waits for stock, holds nothing yet"
     RESERVED = "reserved", "Reserved: every unit is held"
     BACKORDERED = "backordered", "Backordered: some units wait for stock"
     PROCESSING = "processing", "Being picked or packed"
@@ -41,11 +42,20 @@ class OrderStatus(models.TextChoices):
 S = OrderStatus
 # Where an order may go from each status. Terminal statuses go nowhere.
 ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PARKED: frozenset({S.RESERVED, S.BACKORDERED, S.CANCELLED, S.EXPIRED}),
     S.RESERVED: frozenset(
-        {S.BACKORDERED, S.PROCESSING, S.READY_FOR_PICKUP, S.COMPLETED, S.CANCELLED, S.EXPIRED}
+        {
+            S.PARKED,
+            S.BACKORDERED,
+            S.PROCESSING,
+            S.READY_FOR_PICKUP,
+            S.COMPLETED,
+            S.CANCELLED,
+            S.EXPIRED,
+        }
     ),
     S.BACKORDERED: frozenset(
-        {S.RESERVED, S.PROCESSING, S.PARTIALLY_SHIPPED, S.CANCELLED, S.EXPIRED}
+        {S.PARKED, S.RESERVED, S.PROCESSING, S.PARTIALLY_SHIPPED, S.CANCELLED, S.EXPIRED}
     ),
     S.PROCESSING: frozenset(
         {S.BACKORDERED, S.READY_FOR_PICKUP, S.PARTIALLY_SHIPPED, S.SHIPPED, S.CANCELLED}
@@ -57,7 +67,10 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset(),
     S.EXPIRED: frozenset(),
 }
-OPEN_STATUSES = frozenset({S.RESERVED, S.BACKORDERED})
+OPEN_STATUSES = frozenset({S.PARKED, S.RESERVED, S.BACKORDERED})
+# Waiting for stock: parked (all of it) or backordered (the rest). An order past picking can
+# wait too; ``Order.waiting_since`` is what puts an order in the routing queue.
+WAITING_STATUSES = frozenset({S.PARKED, S.BACKORDERED})
 
 
 class Order(models.Model):
@@ -90,6 +103,23 @@ class Order(models.Model):
         default=dict, blank=True, help_text="The sourcing decision: candidates, choice, reason."
     )
     sourcing_reason = models.CharField(max_length=255, blank=True)
+    promised_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the customer was promised the order (a pickup: ready by); waiting "
+        "orders are served by this, else by age.",
+    )
+    routing_profile = models.ForeignKey(
+        "omni.RoutingProfile",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="orders",
+        help_text="The profile version that last routed the order; empty: simple sourcing.",
+    )
+    waiting_since = models.DateTimeField(
+        null=True, blank=True, help_text="Parked or backordered since; empty when not waiting."
+    )
     flagged = models.CharField(
         max_length=255, blank=True, help_text="Needs a person: why (e.g. stock taken by a sale)."
     )
@@ -117,6 +147,11 @@ class Order(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "payment_status", "hold_expires_at"], name="order_hold"),
+            models.Index(
+                fields=["promised_at", "created_at"],
+                condition=Q(waiting_since__isnull=False),
+                name="order_waiting_queue",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,3 +206,48 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity}× line {self.line_id} at {self.location_id}"
+
+
+class CapacityUse(models.Model):
+    """Orders a location has taken on for a service on a day (its local date). Taken by one
+    conditional UPDATE against the day's limit, so two orders cannot both take the last slot."""
+
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    service = models.CharField(max_length=16)
+    day = models.DateField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day", "location_id", "service"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "service", "day"], name="capacityuse_unique_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.service} {self.day}: {self.used}"
+
+
+class CapacitySlot(models.Model):
+    """The slot an order holds at a location: given back if the order is cancelled, expires or
+    is routed elsewhere before the work is done."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="capacity_slots")
+    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    service = models.CharField(max_length=16)
+    day = models.DateField()
+    released_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "location", "service"],
+                condition=Q(released_at__isnull=True),
+                name="capacityslot_one_open_per_node",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"order {self.order_id} at {self.location_id} {self.service} {self.day}"

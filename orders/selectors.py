@@ -7,19 +7,21 @@ locations (a pickup or counter sale there, or stock held there); planners and ad
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from inventory.models import StockLevel
+from inventory.models import Location, ReservationStatus, StockLevel
 from omni.access import reads_everything
-from omni.models import Channel, City, Role, Service, User
-from omni.selectors import live_locations, shelf_protected
+from omni.models import Channel, City, LocationService, Role, Service, User
+from omni.selectors import channel_buffers, city_today, held_back, live_locations
 
 from .errors import UnknownChannel, UnknownCity, UnknownOrder
-from .models import Order
-from .sourcing import haversine_km
+from .models import CapacityUse, Order, OrderStatus
+from .routing import haversine_km
 
 ORDER_PREFETCH = (
     "lines__product",
@@ -112,21 +114,18 @@ def order_visible(user: User, order_id: int) -> Order:
 def available_to_promise(
     *, channel: Channel, city: City, product_ids: Sequence[int], service: Service = Service.SHIP
 ) -> dict[int, dict[str, Any]]:
-    """Units a channel may promise per product in a city: available minus the stores' shelf
-    protection (deliveries only), summed over the locations live for the service that serve
-    the channel."""
+    """Units a channel may promise per product in a city: available less what routing keeps
+    back from this channel (its buffer, and for deliveries the stores' shelf protection, the
+    larger of the two), summed over the locations live for the service that serve the
+    channel."""
     locations = list(live_locations(city=city, service=service, channel=channel))
     ids = [loc.pk for loc in locations]
     codes = {loc.pk: loc.code for loc in locations}
-    protected = (
-        shelf_protected(location_ids=ids, product_ids=product_ids)
-        if service == Service.SHIP
-        else {}
-    )
+    kept = held_back(channel=channel, location_ids=ids, product_ids=product_ids, service=service)
     result: dict[int, dict[str, Any]] = {p: {"available": 0, "locations": {}} for p in product_ids}
     levels = StockLevel.objects.filter(location_id__in=ids, product_id__in=product_ids)
     for level in levels.only("location_id", "product_id", "on_hand", "reserved"):
-        units = max(0, level.available - protected.get((level.location_id, level.product_id), 0))
+        units = max(0, level.available - kept.get((level.location_id, level.product_id), 0))
         if units:
             entry = result[level.product_id]
             entry["available"] += units
@@ -144,8 +143,8 @@ def stores_with_stock(
     radius_km: float | None = None,
 ) -> list[dict[str, Any]]:
     """Stores live for pickup (for ``channel`` when given; in ``city`` or every city), with
-    what they have of each product, nearest first when a point is given. Stores with none of
-    the products are left out."""
+    what they have of each product (less the channel's buffer), nearest first when a point is
+    given. Stores with none of the products are left out."""
     cities = [city] if city is not None else list(City.objects.all())
     stores = []
     city_of: dict[int, str] = {}
@@ -160,6 +159,12 @@ def stores_with_stock(
             location_id__in=[s.pk for s in stores], product_id__in=product_ids
         ).only("location_id", "product_id", "on_hand", "reserved")
     }
+    # A channel's pickup may not take its buffer: the same units routing would refuse it.
+    kept = (
+        channel_buffers(channel=channel, location_ids=[s.pk for s in stores])
+        if channel is not None
+        else {}
+    )
     for store in stores:
         distance = None
         if (
@@ -174,7 +179,9 @@ def stores_with_stock(
             )
             if radius_km is not None and distance > radius_km:
                 continue
-        have = {p: max(0, available.get((store.pk, p), 0)) for p in product_ids}
+        have = {
+            p: max(0, available.get((store.pk, p), 0) - kept.get(store.pk, 0)) for p in product_ids
+        }
         if not any(have.values()):
             continue
         rows.append(
@@ -191,3 +198,144 @@ def stores_with_stock(
         )
     rows.sort(key=lambda r: (r["distance_km"] is None, r["distance_km"] or 0, r["code"]))
     return rows
+
+
+# --------------------------------------------------------------------------- routing
+
+
+@dataclass(frozen=True)
+class WaitingOrder:
+    """An order in the routing queue, with what it still misses and what that is worth."""
+
+    order: Order
+    missing_units: int
+    missing_value: Decimal
+    position: int  # 1 = served first when stock arrives
+
+
+@dataclass(frozen=True)
+class WaitingSummary:
+    orders: list[WaitingOrder]
+    count: int
+    parked: int
+    backordered: int
+    units: int
+    value: Decimal
+
+
+def waiting_summary(
+    *, user: User | None = None, city: City | None = None, limit: int = 200
+) -> WaitingSummary:
+    """The waiting queue in the order it is served (promised date, else age), the first
+    ``limit`` orders with their missing units and value, and totals over all of it."""
+    from .services import waiting_queue
+
+    queue = waiting_queue(city=city)
+    if user is not None:
+        queue = scope_orders(user, queue)
+    orders = list(
+        queue.select_related("channel", "city", "pickup_store", "routing_profile").prefetch_related(
+            "lines__product", "lines__allocations__reservation"
+        )
+    )
+    rows: list[WaitingOrder] = []
+    units = 0
+    value = Decimal("0")
+    parked = 0
+    for position, order in enumerate(orders, start=1):
+        missing = 0
+        worth = Decimal("0")
+        for line in order.lines.all():
+            held = sum(
+                a.quantity
+                for a in line.allocations.all()
+                if a.reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
+            )
+            short = max(0, line.quantity - held)
+            missing += short
+            worth += short * line.unit_price
+        units += missing
+        value += worth
+        parked += order.status == OrderStatus.PARKED
+        if position <= limit:
+            rows.append(
+                WaitingOrder(
+                    order=order, missing_units=missing, missing_value=worth, position=position
+                )
+            )
+    return WaitingSummary(
+        orders=rows,
+        count=len(orders),
+        parked=parked,
+        backordered=len(orders) - parked,
+        units=units,
+        value=value,
+    )
+
+
+@dataclass(frozen=True)
+class CapacityRow:
+    location: Location
+    service: str
+    limit: int | None
+    used: int
+    opens_at: time | None
+    closes_at: time | None
+
+    @property
+    def left(self) -> int | None:
+        return None if self.limit is None else max(0, self.limit - self.used)
+
+
+def capacity_overview(
+    *, city: City, day: date | None = None, location_ids: Sequence[int] | None = None
+) -> list[CapacityRow]:
+    """Per live location of the city and order service (ship, pickup): the day's limit, what
+    is used and left, and the pickup opening hours."""
+    day = day or city_today(city)
+    services = LocationService.objects.filter(
+        location__city=city,
+        location__active=True,
+        service__in=(Service.SHIP, Service.PICKUP),
+        starts_on__lte=day,
+    ).select_related("location")
+    if location_ids is not None:
+        services = services.filter(location_id__in=list(location_ids))
+    used = {
+        (row.location_id, row.service): row.used
+        for row in CapacityUse.objects.filter(location__city=city, day=day)
+    }
+    return [
+        CapacityRow(
+            location=s.location,
+            service=s.service,
+            limit=s.daily_capacity,
+            used=used.get((s.location_id, s.service), 0),
+            opens_at=s.opens_at,
+            closes_at=s.closes_at,
+        )
+        for s in sorted(services, key=lambda s: (s.location.code, s.service))
+    ]
+
+
+def routing_explain(order: Order) -> dict[str, Any]:
+    """Every routing decision recorded on the order: the profile version, the rules in their
+    order and what each did, every candidate node with why it was used or skipped."""
+    decisions = list((order.sourcing or {}).get("decisions", []))
+    return {
+        "order": order.pk,
+        "status": order.status,
+        "reason": order.sourcing_reason,
+        "waiting_since": order.waiting_since,
+        "promised_at": order.promised_at,
+        "profile": (
+            {
+                "id": order.routing_profile.pk,
+                "version": order.routing_profile.version,
+                "status": order.routing_profile.status,
+            }
+            if order.routing_profile
+            else None
+        ),
+        "decisions": decisions,
+    }

@@ -10,28 +10,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory import services as stock
 from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
 from inventory.models import Location, MoveReason, Product, Reservation, ReservationStatus
-from omni.errors import InvalidInput
-from omni.models import Channel, ChannelKind, City, LocationService, Service, User
-from omni.selectors import live_locations, shelf_protected
+from omni.errors import ApplicationError, InvalidInput
+from omni.models import Channel, ChannelKind, City, LocationService, RoutingProfile, Service, User
+from omni.routing_rules import Rule, parse_rules
+from omni.selectors import active_routing_profile, city_today, held_back, live_locations
 
+from .capacity import Capacity, capacity_of, capacity_release, capacity_take, pickup_ready_at
 from .errors import (
     ChannelNotLive,
     ExternalIdReused,
     ModeNotAllowed,
     OrderInvalidState,
+    PickupCapacityFull,
     StoreNotLive,
     UnknownCity,
 )
@@ -45,7 +49,7 @@ from .models import (
     OrderStatus,
     PaymentStatus,
 )
-from .sourcing import Candidate, Plan, haversine_km, plan_delivery, plan_single_node
+from .routing import DEFAULT_RULES, Candidate, Plan, haversine_km, plan_single_node, route
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +125,40 @@ def _status_after_sourcing(order: Order) -> OrderStatus:
     return OrderStatus.BACKORDERED if missing else OrderStatus.RESERVED
 
 
-# --------------------------------------------------------------------------- sourcing
+def _settle(order: Order, plan: Plan, *, placing: bool = False) -> None:
+    """Set an order's status and place in the waiting queue after routing (the caller holds
+    the order). An open order that holds nothing and was parked is parked; one holding part
+    is backordered; one holding all is reserved. An order past picking that still misses
+    units is backordered where the transition table allows, and waits either way."""
+    after = _status_after_sourcing(order)
+    missing = after == OrderStatus.BACKORDERED
+    if placing or order.status in OPEN_STATUSES:
+        target = after
+        if plan.outcome == "parked" and not _holds_any(order):
+            target = OrderStatus.PARKED
+        if placing:
+            order.status = target
+        else:
+            _set_status(order, target)
+    elif missing and OrderStatus.BACKORDERED in ORDER_TRANSITIONS[order.status]:
+        _set_status(order, OrderStatus.BACKORDERED)
+    if missing:
+        order.waiting_since = order.waiting_since or timezone.now()
+    else:
+        order.waiting_since = None
+
+
+def _holds_any(order: Order) -> bool:
+    return Allocation.objects.filter(
+        line__order=order,
+        reservation__status__in=(ReservationStatus.ACTIVE, ReservationStatus.CONSUMED),
+    ).exists()
+
+
+# --------------------------------------------------------------------------- routing
+
+# Decisions kept on an order: the first (how it was placed) and the latest ones.
+DECISIONS_KEPT = 20
 
 
 def _record_decision(
@@ -130,19 +167,37 @@ def _record_decision(
     candidates: Sequence[Candidate],
     what: str,
     skus: Mapping[int, str],
+    profile: RoutingProfile | None,
 ) -> None:
     codes = {c.location_id: c.code for c in candidates}
     decision = {
         "at": timezone.now().isoformat(),
         "what": what,
+        "profile": (
+            {
+                "id": profile.pk,
+                "version": profile.version,
+                "city": order.city.code if profile.city_id else None,
+                "when_short": profile.when_short,
+            }
+            if profile is not None
+            else None
+        ),
+        "rules": plan.rules,
+        "outcome": plan.outcome,
         "reason": plan.reason,
         "candidates": [
             {
                 "location": c.code,
+                "kind": c.kind,
+                "city": c.city,
                 "distance_km": round(c.distance_km, 2),
                 "cost": round(c.cost, 2),
                 "priority": c.priority,
                 "sellable": {skus.get(p, str(p)): q for p, q in c.sellable.items()},
+                "capacity": c.capacity_note,
+                "used": c.code in plan.nodes,
+                "skipped": plan.skipped.get(c.code, ""),
             }
             for c in sorted(candidates, key=lambda c: c.rank)
         ],
@@ -154,7 +209,9 @@ def _record_decision(
     }
     history = list(order.sourcing.get("decisions", [])) if order.sourcing else []
     history.append(decision)
-    order.sourcing = {"decisions": history}
+    if len(history) > DECISIONS_KEPT:
+        history = history[:1] + history[-(DECISIONS_KEPT - 1) :]
+    order.sourcing = {**(order.sourcing or {}), "decisions": history}
     order.sourcing_reason = plan.reason[:255]
 
 
@@ -163,22 +220,24 @@ def _candidates(
     order: Order,
     locations: Sequence[Location],
     product_ids: Sequence[int],
-    protect_shelf: bool,
-    priorities: Mapping[int, int] | None = None,
+    capacity: Mapping[int, Capacity] | None = None,
 ) -> list[Candidate]:
-    """Lock the stock levels of ``locations`` × products and say what each may give."""
+    """Lock the stock levels of ``locations`` × products and say what each may give the order:
+    available less what the channel's buffer and the store's shelf protection keep back."""
     levels = stock.lock_stock_levels((loc.pk, p) for loc in locations for p in product_ids)
-    protected = (
-        shelf_protected(location_ids=[loc.pk for loc in locations], product_ids=product_ids)
-        if protect_shelf
-        else {}
-    )
     service = SERVICE_FOR_MODE[OrderMode(order.mode)]
+    kept = held_back(
+        channel=order.channel,
+        location_ids=[loc.pk for loc in locations],
+        product_ids=product_ids,
+        service=service,
+    )
     costs = dict(
         LocationService.objects.filter(location__in=locations, service=service).values_list(
             "location_id", "cost_per_order"
         )
     )
+    city_codes = dict(City.objects.values_list("id", "code"))
     per_km = settings.OMNI_SHIP_COST_PER_KM
     point = _order_point(order)
     candidates = []
@@ -187,17 +246,21 @@ def _candidates(
         if point is not None and loc.latitude is not None and loc.longitude is not None:
             distance = haversine_km(point[0], point[1], float(loc.latitude), float(loc.longitude))
         sellable = {
-            p: max(0, levels[(loc.pk, p)].available - protected.get((loc.pk, p), 0))
-            for p in product_ids
+            p: max(0, levels[(loc.pk, p)].available - kept.get((loc.pk, p), 0)) for p in product_ids
         }
+        day = (capacity or {}).get(loc.pk)
         candidates.append(
             Candidate(
                 location_id=loc.pk,
                 code=loc.code,
                 distance_km=distance,
                 cost=distance * per_km + float(costs.get(loc.pk, 0)),
-                priority=(priorities or {}).get(loc.pk, getattr(loc, "channel_priority", 100)),
+                priority=getattr(loc, "channel_priority", 100),
                 sellable=sellable,
+                kind=loc.kind,
+                city=city_codes.get(loc.city_id or 0, ""),
+                capacity_left=day.left if day else None,
+                capacity_note=f"{day.used} of {day.limit} {service} orders today" if day else "",
             )
         )
     return candidates
@@ -212,47 +275,73 @@ def _order_point(order: Order) -> tuple[float, float] | None:
     return None
 
 
+def _routing_for(order: Order) -> tuple[RoutingProfile | None, list[Rule]]:
+    """The channel's active profile in the order's city and its rules, or the default rules."""
+    profile = active_routing_profile(channel=order.channel, city=order.city)
+    if profile is None:
+        return None, list(DEFAULT_RULES)
+    return profile, parse_rules(profile.rules)
+
+
+def _delivery_locations(
+    order: Order, profile: RoutingProfile | None, rules: Sequence[Rule], exclude: Sequence[int]
+) -> list[Location]:
+    """Live ship locations serving the channel: the order's city, and, when a profile routes
+    without ``stay_in_city``, every city the channel is live in."""
+    cities = [order.city]
+    if profile is not None and not any(r.name == "stay_in_city" for r in rules):
+        cities += list(
+            City.objects.filter(channels__channel=order.channel).exclude(pk=order.city_id)
+        )
+    found: list[Location] = []
+    for city in cities:
+        found += [
+            loc
+            for loc in live_locations(city=city, service=Service.SHIP, channel=order.channel)
+            if loc.pk not in exclude
+        ]
+    return found
+
+
 def _source(
     order: Order,
     missing: Mapping[OrderLine, int],
     *,
     what: str,
-    allow_backorder: bool,
+    when_short: str | None = None,
     exclude: Sequence[int] = (),
+    record_idle: bool = True,
 ) -> Plan:
-    """Source and reserve ``missing`` units of each line (the caller holds the order). Raises
-    ``InsufficientStock`` if the plan is incomplete and backorders are not allowed."""
+    """Route and reserve ``missing`` units of each line (the caller holds the order).
+
+    ``when_short`` (park / refuse / backorder) defaults to the profile's, or without a profile
+    to the channel's ``allow_backorder``. Refused raises ``InsufficientStock``; parked reserves
+    nothing. With ``record_idle`` False a plan that takes nothing is not written on the order
+    (a retry that found nothing new)."""
     wanted = {line.product_id: q for line, q in missing.items() if q > 0}
     if not wanted:
         return Plan(reason="nothing to source")
-    service = SERVICE_FOR_MODE[OrderMode(order.mode)]
-    if order.mode == OrderMode.PICKUP:
-        store = order.pickup_store
-        assert store is not None
-        locations = [store]
-        if store.pk in exclude:
-            plan = Plan(short=dict(wanted), reason=f"{store.code} is short; the rest waits there")
-            _record_decision(order, plan, [], what, _skus(missing))
-            return plan
-        (node,) = _candidates(
-            order=order, locations=locations, product_ids=list(wanted), protect_shelf=False
+    profile, rules = _routing_for(order)
+    order.routing_profile = profile
+    if when_short is None:
+        when_short = (
+            profile.when_short
+            if profile is not None
+            else ("backorder" if order.channel.allow_backorder else "refuse")
         )
-        plan = plan_single_node(wanted, node, allow_backorder=allow_backorder)
-        candidates = [node]
+    if order.mode == OrderMode.PICKUP:
+        plan, candidates, locations = _route_pickup(order, wanted, when_short, exclude)
     else:
-        live = live_locations(city=order.city, service=service, channel=order.channel)
-        locations = [loc for loc in live if loc.pk not in exclude]
+        locations = _delivery_locations(order, profile, rules, exclude)
         if not locations and not exclude:
             raise ChannelNotLive(
                 f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
                 detail={"channel": order.channel.code, "city": order.city.code},
             )
-        candidates = _candidates(
-            order=order, locations=locations, product_ids=list(wanted), protect_shelf=True
-        )
-        plan = plan_delivery(wanted, candidates, allow_backorder=allow_backorder)
-    _record_decision(order, plan, candidates, what, _skus(missing))
-    if plan.short and not allow_backorder:
+        plan, candidates = _route_delivery(order, wanted, locations, rules, when_short)
+    if plan.picks or record_idle:
+        _record_decision(order, plan, candidates, what, _skus(missing), profile)
+    if plan.outcome == "refused":
         raise _refusal(order, plan, candidates, missing)
     if plan.picks:
         lines_by_product = {line.product_id: line for line in missing}
@@ -283,6 +372,90 @@ def _source(
             ]
         )
     return plan
+
+
+def _route_delivery(
+    order: Order,
+    wanted: Mapping[int, int],
+    locations: Sequence[Location],
+    rules: Sequence[Rule],
+    when_short: str,
+) -> tuple[Plan, list[Candidate]]:
+    """Route, then take a day's slot at each node used that has a capacity; a node whose last
+    slot went to another order a moment ago counts as full and the order is routed again."""
+    day = city_today(order.city)
+    capacity = capacity_of(
+        location_ids=[loc.pk for loc in locations], service=Service.SHIP, day=day
+    )
+    candidates = _candidates(
+        order=order, locations=locations, product_ids=list(wanted), capacity=capacity
+    )
+    while True:
+        plan = route(wanted, candidates, rules=rules, when_short=when_short, city=order.city.code)
+        full = None
+        for loc_id in {loc for loc, _, _ in plan.picks}:
+            limit = capacity[loc_id].limit if loc_id in capacity else None
+            if not capacity_take(
+                order=order, location_id=loc_id, service=Service.SHIP, day=day, limit=limit
+            ):
+                full = loc_id
+                break
+        if full is None:
+            return plan, candidates
+        candidates = [
+            replace(c, capacity_left=0, capacity_note=f"{c.capacity_note} (taken just now)")
+            if c.location_id == full
+            else c
+            for c in candidates
+        ]
+
+
+def _route_pickup(
+    order: Order, wanted: Mapping[int, int], when_short: str, exclude: Sequence[int]
+) -> tuple[Plan, list[Candidate], list[Location]]:
+    """A pickup comes from the customer's store. Its day's pickup slot decides when it can be
+    ready (``promised_at``): today within opening hours if there is room, else the next day
+    with room."""
+    store = order.pickup_store
+    assert store is not None
+    if store.pk in exclude:
+        plan = Plan(
+            short=dict(wanted),
+            outcome="backordered",
+            reason=f"{store.code} is short; the rest waits there",
+        )
+        return plan, [], [store]
+    (node,) = _candidates(order=order, locations=[store], product_ids=list(wanted))
+    plan = plan_single_node(wanted, node, when_short=when_short)
+    if plan.picks:
+        _take_pickup_slot(order, store)
+    return plan, [node], [store]
+
+
+def _take_pickup_slot(order: Order, store: Location) -> None:
+    service = LocationService.objects.filter(location=store, service=Service.PICKUP).first()
+    limit = service.daily_capacity if service else None
+    for offset in range(settings.OMNI_PICKUP_DAYS_AHEAD):
+        ready = pickup_ready_at(service=service, city=order.city, day_offset=offset)
+        if capacity_take(
+            order=order,
+            location_id=store.pk,
+            service=Service.PICKUP,
+            day=ready.date(),
+            limit=limit,
+        ):
+            if order.promised_at is None or offset:
+                order.promised_at = ready
+            return
+    raise PickupCapacityFull(
+        f"{store.code} has no pickup slot in the next {settings.OMNI_PICKUP_DAYS_AHEAD} days",
+        detail={
+            "store": store.code,
+            "alternatives": pickup_alternatives(
+                order=order, wanted={line.product_id: line.quantity for line in order.lines.all()}
+            ),
+        },
+    )
 
 
 def _skus(lines: Mapping[OrderLine, int]) -> dict[int, str]:
@@ -406,6 +579,7 @@ def order_place(
     customer_name: str = "",
     customer_phone: str = "",
     member_id: str = "",
+    promised_at: datetime | None = None,
     actor: User | None = None,
 ) -> tuple[Order, bool]:
     """Take an order from a channel: source each line, reserve, all in one transaction.
@@ -413,6 +587,12 @@ def order_place(
     Returns ``(order, created)``. The same channel and ``external_id`` again returns the first
     order (``created`` False) whatever the timing of the retries; with other lines it is a
     conflict. A counter sale (``store_sale``) is sold at once (see ``_sell_at_counter``).
+
+    Routing follows the channel's active profile in the city (``omni.RoutingProfile``), else
+    the default rules. An order the rules cannot fill is parked, refused or backordered as the
+    profile says (without a profile: refused, or backordered where the channel allows).
+    ``promised_at`` is the channel's promise to the customer; it puts the order ahead in the
+    waiting queue. A pickup's is set to when the store can have it ready.
     """
     mode = OrderMode(mode)
     if not external_id or len(external_id) > 64:
@@ -454,6 +634,7 @@ def order_place(
                     delivery_address=delivery.address if delivery else "",
                     delivery_latitude=_geo(delivery.latitude) if delivery else None,
                     delivery_longitude=_geo(delivery.longitude) if delivery else None,
+                    promised_at=promised_at,
                     placed_by=actor,
                 )
         except IntegrityError:
@@ -480,13 +661,8 @@ def order_place(
     if mode == OrderMode.STORE_SALE:
         _sell_at_counter(order, created, actor=actor)
     else:
-        _source(
-            order,
-            {line: line.quantity for line in created},
-            what="placed",
-            allow_backorder=channel.allow_backorder,
-        )
-        order.status = _status_after_sourcing(order)
+        plan = _source(order, {line: line.quantity for line in created}, what="placed")
+        _settle(order, plan, placing=True)
         order.hold_expires_at = timezone.now() + timedelta(minutes=channel.hold_minutes)
     order.save()
     return order, True
@@ -614,14 +790,11 @@ def order_lines_resource(
         if not any(missing.values()):
             continue
         plan = _source(
-            order, missing, what=f"re-sourced: {why}", allow_backorder=True, exclude=exclude
+            order, missing, what=f"re-sourced: {why}", when_short="backorder", exclude=exclude
         )
         if plan.short:
             order.flagged = f"{why}; waiting for stock"[:255]
-            if OrderStatus.BACKORDERED in ORDER_TRANSITIONS[order.status]:
-                _set_status(order, OrderStatus.BACKORDERED)
-        elif order.status == OrderStatus.BACKORDERED:
-            _set_status(order, OrderStatus.RESERVED)
+        _settle(order, plan)
         order.save()
         orders.append(order)
     return orders
@@ -681,8 +854,10 @@ def order_cancel(*, order: Order, reason: str = "cancelled", actor: User | None 
         return order  # a retried cancel
     _set_status(order, OrderStatus.CANCELLED)
     _release_holds(order, reason=reason, actor=actor)
+    capacity_release(order=order)
     order.hold_expires_at = None
-    order.save(update_fields=["status", "hold_expires_at", "updated_at"])
+    order.waiting_since = None
+    order.save(update_fields=["status", "hold_expires_at", "waiting_since", "updated_at"])
     return order
 
 
@@ -706,15 +881,14 @@ def order_line_set_quantity(
     line.quantity = quantity
     line.save(update_fields=["quantity"])
     if quantity > held:
-        _source(
-            order,
-            {line: quantity - held},
-            what=f"line {product.sku} raised to {quantity}",
-            allow_backorder=order.channel.allow_backorder,
+        plan = _source(
+            order, {line: quantity - held}, what=f"line {product.sku} raised to {quantity}"
         )
-    elif quantity < held:
-        _shrink_line(line, keep=quantity, actor=actor)
-    order.status = _status_after_sourcing(order)
+    else:
+        plan = Plan(reason=f"line {product.sku} lowered to {quantity}")
+        if quantity < held:
+            _shrink_line(line, keep=quantity, actor=actor)
+    _settle(order, plan)
     order.save()
     return order
 
@@ -775,12 +949,86 @@ def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) 
         for order_id in ids:
             with transaction.atomic():
                 won = Order.objects.filter(due, pk=order_id).update(
-                    status=OrderStatus.EXPIRED, updated_at=now
+                    status=OrderStatus.EXPIRED, waiting_since=None, updated_at=now
                 )
                 if not won:
                     continue
                 _release_holds(Order(pk=order_id), reason="unpaid hold expired", actor=None)
+                capacity_release(order=Order(pk=order_id))
                 won_this_batch += 1
         expired += won_this_batch
         if len(ids) < batch_size or not won_this_batch:
             return expired
+
+
+# --------------------------------------------------------------------------- the waiting queue
+
+
+@dataclass
+class WaitingReport:
+    tried: int = 0
+    filled: int = 0  # every unit now held
+    partly: int = 0  # got some units, still waits for the rest
+    still_waiting: int = 0
+    failed: int = 0  # an error left the order as it was (logged)
+
+
+def waiting_queue(
+    *, product_ids: Sequence[int] | None = None, city: City | None = None
+) -> QuerySet[Order]:
+    """Orders with units waiting for stock, first served first: by promised date, else by when
+    they were placed."""
+    queue = Order.objects.filter(waiting_since__isnull=False)
+    if product_ids is not None:
+        queue = queue.filter(
+            pk__in=OrderLine.objects.filter(product_id__in=list(product_ids)).values("order_id")
+        )
+    if city is not None:
+        queue = queue.filter(city=city)
+    return queue.annotate(served_by=Coalesce("promised_at", "created_at")).order_by(
+        "served_by", "id"
+    )
+
+
+def orders_route_waiting(
+    *, product_ids: Sequence[int] | None = None, city: City | None = None
+) -> WaitingReport:
+    """Route again the orders waiting for stock (of ``product_ids``, or any), in queue order.
+
+    Each order is one transaction taken under its city's row lock, so concurrent runs (two
+    receipts at once) take turns order by order and the queue is served in order; each order
+    is locked and its missing units counted afresh, so a unit is never routed twice. A parked
+    order is routed whole or stays parked; a backordered one takes what there is."""
+    report = WaitingReport()
+    rows = list(waiting_queue(product_ids=product_ids, city=city).values_list("id", "city_id"))
+    for order_id, city_id in rows:
+        report.tried += 1
+        try:
+            with transaction.atomic():
+                list(City.objects.select_for_update().filter(pk=city_id).values_list("id"))
+                order = _lock_order(Order(pk=order_id))
+                if order.waiting_since is None:
+                    continue
+                lines = list(order.lines.select_related("product"))
+                missing = {line: line.quantity - line_held(line) for line in lines}
+                parked = order.status == OrderStatus.PARKED
+                plan = _source(
+                    order,
+                    missing,
+                    what="retried: stock arrived",
+                    when_short="park" if parked else "backorder",
+                    record_idle=False,
+                )
+                _settle(order, plan)
+                order.save()
+        except ApplicationError as exc:
+            report.failed += 1
+            logger.warning("waiting order %s could not be routed: %s", order_id, exc)
+            continue
+        if order.waiting_since is None:
+            report.filled += 1
+        elif plan.picks:
+            report.partly += 1
+        else:
+            report.still_waiting += 1
+    return report

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import order_lines_resource, orders_expire_unpaid
+from .services import order_lines_resource, orders_expire_unpaid, orders_route_waiting
 
 
 @shared_task
@@ -19,3 +19,17 @@ def order_lines_resource_task(
 ) -> int:
     """Source again the lines that lost their holds (counter sale, short pick)."""
     return len(order_lines_resource(line_ids=line_ids, why=why, exclude=exclude or []))
+
+
+@shared_task(acks_late=True)
+def orders_route_waiting_task(product_ids: list[int] | None = None) -> dict[str, int]:
+    """Route again the orders waiting for these products (all waiting orders if none given).
+    Idempotent: each order's missing units are counted afresh under its lock."""
+    report = orders_route_waiting(product_ids=product_ids)
+    return {
+        "tried": report.tried,
+        "filled": report.filled,
+        "partly": report.partly,
+        "still_waiting": report.still_waiting,
+        "failed": report.failed,
+    }

@@ -152,6 +152,10 @@ EMAIL_FILE_PATH = VAR_DIR / "mail"
 # and what a kilometre between node and customer costs when nodes are compared.
 OMNI_SHELF_PROTECTED_DEFAULT = int(os.environ.get("OMNI_SHELF_PROTECTED_DEFAULT", "1"))
 OMNI_SHIP_COST_PER_KM = float(os.environ.get("OMNI_SHIP_COST_PER_KM", "0.5"))
+# A pickup is ready this long after it is placed (within opening hours); with today's pickup
+# slots gone it is promised for the next day with room, looking this many days ahead.
+OMNI_PICKUP_PREP_MINUTES = int(os.environ.get("OMNI_PICKUP_PREP_MINUTES", "60"))
+OMNI_PICKUP_DAYS_AHEAD = int(os.environ.get("OMNI_PICKUP_DAYS_AHEAD", "7"))
 
 # How long a stored Idempotency-Key response is replayed.
 OMNI_IDEMPOTENCY_TTL_HOURS = 24
