@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.utils import timezone
 
 if TYPE_CHECKING:
@@ -389,6 +389,125 @@ def order_hour_rows(report: HourReport) -> list[tuple[str, str]]:
         ("backordered", str(report.backordered)),
         ("unpaid holds expired", str(report.expired)),
         ("counter sales over system stock", f"{report.discrepancies} flagged for a count"),
+    ]
+
+
+@dataclass
+class BusyHour:
+    """The busy hour and what became of the orders it parked."""
+
+    hour: HourReport
+    promoted: list[str]
+    delivered_units: int = 0
+    parked_fate: Counter[str] = field(default_factory=Counter)
+    still_parked_reasons: Counter[str] = field(default_factory=Counter)
+    statuses: Counter[str] = field(default_factory=Counter)
+    unaccounted: int = 0
+
+
+def run_busy_hour(seed: int | None = None, volume: int = 10) -> BusyHour:
+    """The demo hour at ``volume`` × its orders, with a promotion on the DC's eight scarcest
+    SKUs, routed by the rollout's profiles; then the afternoon delivery brings three quarters
+    of what the waiting orders miss and the queue is served. Every order of the hour is
+    accounted for at the end: filled, waiting with a reason, expired or cancelled."""
+    from orders.models import Order, OrderLine, OrderStatus
+    from orders.selectors import waiting_summary
+    from orders.simulation import simulate_hour
+
+    dc, _ = pilot_locations()
+    city = City.objects.get(code=PILOT_CITY)
+    scarce = (
+        StockLevel.objects.filter(location=dc, product__active=True, on_hand__gt=F("reserved"))
+        .annotate(free=F("on_hand") - F("reserved"))
+        .order_by("free", "product__sku")
+        .select_related("product")[:8]
+    )
+    promoted = [level.product for level in scarce]
+    run = Order.objects.count()
+    hour = simulate_hour(
+        city=city,
+        seed=seed if seed is not None else run,
+        volume=volume,
+        tag=f"busy{run}",
+        promoted=promoted,
+        promoted_share=0.3,
+    )
+    busy = BusyHour(hour=hour, promoted=[p.sku for p in promoted])
+
+    # The afternoon delivery: three quarters of the units the waiting orders of the hour miss.
+    waiting = Order.objects.filter(pk__in=hour.order_ids, waiting_since__isnull=False)
+    missing: Counter[int] = Counter()
+    for line in OrderLine.objects.filter(order__in=waiting).prefetch_related(
+        "allocations__reservation"
+    ):
+        held = sum(
+            a.quantity
+            for a in line.allocations.all()
+            if a.reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
+        )
+        missing[line.product_id] += max(0, line.quantity - held)
+    lines = [
+        (Product.objects.get(pk=product_id), math.ceil(units * 0.75))
+        for product_id, units in sorted(missing.items())
+        if units
+    ]
+    if lines:
+        # Goods in commit; waiting orders are routed again as the stock comes free.
+        services.stock_receive(
+            location=dc,
+            lines=lines,
+            supplier="Afternoon delivery",
+            supplier_reference=f"PO-BUSY-{run}",
+            actor=User.objects.get(username="warehouse"),
+        )
+        busy.delivered_units = sum(q for _, q in lines)
+
+    orders = {o.pk: o for o in Order.objects.filter(pk__in=hour.order_ids)}
+    busy.statuses = Counter(o.status for o in orders.values())
+    for order_id in hour.parked_ids:
+        order = orders[order_id]
+        if order.status == OrderStatus.PARKED:
+            busy.parked_fate["still parked"] += 1
+            busy.still_parked_reasons[order.sourcing_reason.split(";")[0]] += 1
+        elif order.waiting_since is not None:
+            busy.parked_fate["partly filled, waiting for the rest"] += 1
+        elif order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+            busy.parked_fate[f"{order.status} before stock came"] += 1
+        else:
+            busy.parked_fate["filled later"] += 1
+    # None lost: every order is settled, or waits with a reason in the queue.
+    queue = {w.order.pk for w in waiting_summary(city=city, limit=10**6).orders}
+    busy.unaccounted = sum(
+        1
+        for o in orders.values()
+        if (o.waiting_since is not None and (o.pk not in queue or not o.sourcing_reason))
+        or (o.status == OrderStatus.PARKED and o.waiting_since is None)
+    )
+    busy.unaccounted += len(hour.order_ids) - len(orders)
+    return busy
+
+
+def busy_hour_rows(busy: BusyHour) -> list[tuple[str, str]]:
+    hour = busy.hour
+    routed = hour.routed_orders
+    delivery = hour.modes.get("delivery", 0)
+    shares = ", ".join(
+        f"{code} {n / routed:.1%}" for code, n in sorted(hour.orders_by_node.items()) if routed
+    )
+    fate = ", ".join(f"{k} {v}" for k, v in sorted(busy.parked_fate.items())) or "none parked"
+    reasons = "; ".join(f"{n} × {why}" for why, n in busy.still_parked_reasons.most_common(3))
+    return [
+        ("orders placed", f"{hour.total_placed} ({routed} routed, the rest counter sales)"),
+        ("promotion SKUs (scarce at the DC)", ", ".join(busy.promoted)),
+        ("parked when placed", f"{hour.parked} ({hour.parked / routed:.1%} of routed orders)"),
+        ("split (deliveries)", f"{hour.split} ({hour.split_rate:.1%} of {delivery})"),
+        ("refused for stock", str(sum(hour.refused.values()))),
+        ("share of routed orders per node", shares),
+        ("afternoon delivery at the DC", f"{busy.delivered_units} units"),
+        ("the parked orders since", fate),
+        ("still parked, why", reasons or "-"),
+        ("status of every order", ", ".join(f"{k} {v}" for k, v in sorted(busy.statuses.items()))),
+        ("orders lost or waiting without a reason", str(busy.unaccounted)),
     ]
 
 

@@ -265,7 +265,15 @@ def _plan(
         if not plan.complete:
             return None
     if limit == 1:
-        return None
+        whole = [n for n in ranked if n.covers(wanted)]
+        if not whole:
+            return None
+        plan = _fill(wanted, whole[:1])
+        plan.reason = (
+            f"the nearer split would use more nodes than max_splits allows; one node serves "
+            f"the whole order: {whole[0].code}"
+        )
+        return plan
     nodes = _fewest_nodes(wanted, ranked, weight, limit)
     if not nodes:
         return None

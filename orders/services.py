@@ -134,7 +134,8 @@ def _settle(order: Order, plan: Plan, *, placing: bool = False) -> None:
     missing = after == OrderStatus.BACKORDERED
     if placing or order.status in OPEN_STATUSES:
         target = after
-        if plan.outcome == "parked" and not _holds_any(order):
+        parked = plan.outcome == "parked" or order.status == OrderStatus.PARKED
+        if missing and parked and not _holds_any(order):
             target = OrderStatus.PARKED
         if placing:
             order.status = target
@@ -374,6 +375,12 @@ def _source(
     return plan
 
 
+class _NodeFull(Exception):
+    def __init__(self, location_id: int) -> None:
+        super().__init__(location_id)
+        self.location_id = location_id
+
+
 def _route_delivery(
     order: Order,
     wanted: Mapping[int, int],
@@ -392,15 +399,18 @@ def _route_delivery(
     )
     while True:
         plan = route(wanted, candidates, rules=rules, when_short=when_short, city=order.city.code)
-        full = None
-        for loc_id in {loc for loc, _, _ in plan.picks}:
-            limit = capacity[loc_id].limit if loc_id in capacity else None
-            if not capacity_take(
-                order=order, location_id=loc_id, service=Service.SHIP, day=day, limit=limit
-            ):
-                full = loc_id
-                break
-        if full is None:
+        try:
+            # One savepoint for the plan's slots: a node found full gives back the others.
+            with transaction.atomic():
+                for loc_id in sorted({loc for loc, _, _ in plan.picks}):
+                    limit = capacity[loc_id].limit if loc_id in capacity else None
+                    if not capacity_take(
+                        order=order, location_id=loc_id, service=Service.SHIP, day=day, limit=limit
+                    ):
+                        raise _NodeFull(loc_id)
+        except _NodeFull as exc:
+            full = exc.location_id
+        else:
             return plan, candidates
         candidates = [
             replace(c, capacity_left=0, capacity_note=f"{c.capacity_note} (taken just now)")
@@ -805,7 +815,9 @@ def order_set_status(*, order: Order, to: OrderStatus) -> Order:
     """Move an order along the transition table (fulfillment calls this as work proceeds)."""
     order = _lock_order(order)
     _set_status(order, to)
-    order.save(update_fields=["status", "updated_at"])
+    if not ORDER_TRANSITIONS[to] or to == OrderStatus.SHIPPED:
+        order.waiting_since = None  # nothing more will be routed for it
+    order.save(update_fields=["status", "waiting_since", "updated_at"])
     return order
 
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from inventory.errors import InsufficientStock
@@ -45,9 +46,11 @@ class HourReport:
     other_errors: Counter[str] = field(default_factory=Counter)  # by error code
     modes: Counter[str] = field(default_factory=Counter)
     units_by_node: Counter[str] = field(default_factory=Counter)
+    orders_by_node: Counter[str] = field(default_factory=Counter)  # orders served from each
     split: int = 0
     multi_line: int = 0
     backordered: int = 0
+    parked_ids: list[int] = field(default_factory=list)  # parked when placed
     expired: int = 0
     discrepancies: int = 0
     order_ids: list[int] = field(default_factory=list)
@@ -55,6 +58,15 @@ class HourReport:
     @property
     def total_placed(self) -> int:
         return sum(self.placed.values())
+
+    @property
+    def parked(self) -> int:
+        return len(self.parked_ids)
+
+    @property
+    def routed_orders(self) -> int:
+        """Delivery and pickup orders (counter sales are sold where they stand)."""
+        return self.modes.get(OrderMode.DELIVERY, 0) + self.modes.get(OrderMode.PICKUP, 0)
 
     @property
     def split_rate(self) -> float:
@@ -73,8 +85,19 @@ def _point_near(rng: random.Random, city: City, radius_km: float) -> tuple[float
     return round(lat, 6), round(lon, 6)
 
 
-def simulate_hour(*, city: City, seed: int = 7, volume: int = 1, tag: str = "sim") -> HourReport:
-    """Place an hour of orders in ``city`` from its live channels; pay most, expire the rest."""
+def simulate_hour(
+    *,
+    city: City,
+    seed: int = 7,
+    volume: int = 1,
+    tag: str = "sim",
+    promoted: Sequence[Product] = (),
+    promoted_share: float = 0.0,
+) -> HourReport:
+    """Place an hour of orders in ``city`` from its live channels; pay most, expire the rest.
+
+    ``promoted`` SKUs (a promotion, a flash sale) go into ``promoted_share`` of the online
+    baskets: a busy hour's demand piles onto a few items, which is when stock runs out."""
     rng = random.Random(seed)
     report = HourReport()
     channels = list(
@@ -116,6 +139,10 @@ def simulate_hour(*, city: City, seed: int = 7, volume: int = 1, tag: str = "sim
             )
             for p in rng.sample(popular, k=rng.choice([1, 1, 2, 2, 3, 4]))
         ]
+        if promoted and channel.kind != ChannelKind.STORE_POS and rng.random() < promoted_share:
+            hot = rng.choice(list(promoted))
+            if all(ln.product.pk != hot.pk for ln in lines):
+                lines[0] = LineIn(product=hot, quantity=lines[0].quantity, unit_price=hot.price)
         store = None
         delivery = None
         lat, lon = _point_near(rng, city, radius_km=18)
@@ -158,6 +185,8 @@ def simulate_hour(*, city: City, seed: int = 7, volume: int = 1, tag: str = "sim
             report.multi_line += 1
         if order.status == "backordered":
             report.backordered += 1
+        if order.status == "parked":
+            report.parked_ids.append(order.pk)
         if mode == OrderMode.DELIVERY and len(_nodes(order)) > 1:
             report.split += 1
         if order.payment_status == "unpaid" and rng.random() < PAID_SHARE:
@@ -169,6 +198,12 @@ def simulate_hour(*, city: City, seed: int = 7, volume: int = 1, tag: str = "sim
         .annotate(units=Sum("quantity"))
     ):
         report.units_by_node[code] = units
+    for code, orders in (
+        Allocation.objects.filter(line__order_id__in=report.order_ids)
+        .values_list("location__code")
+        .annotate(orders=Count("line__order", distinct=True))
+    ):
+        report.orders_by_node[code] = orders
     later = start + timedelta(hours=1, minutes=1)
     report.expired = orders_expire_unpaid(now=later, batch_size=100_000)
     report.discrepancies = StockDiscrepancy.objects.filter(

@@ -128,6 +128,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "fulfillment.tasks.pickups_expire_no_shows_task",
         "schedule": 300.0,
     },
+    # Waiting orders are routed again as stock comes free (on the event); this sweep catches
+    # what no event announces: a new day's capacity, a buffer lowered, a store going live.
+    "orders-route-waiting": {"task": "orders.tasks.orders_route_waiting_task", "schedule": 900.0},
     # Fails forecast runs whose worker died; starts each city's daily run (after 02:00 local).
     "forecast-runs": {"task": "forecasting.tasks.forecast_runs_tick_task", "schedule": 60.0},
 }

@@ -37,6 +37,13 @@ class Command(BaseCommand):
         console.print(orders)
         for step in demo.run_fulfillment(hour):
             console.print(f"• {step}")
+        busy = demo.run_busy_hour(seed=options["seed"])
+        table = Table(title="The busy hour (10× the orders), routed by the rollout's profiles")
+        table.add_column("")
+        table.add_column("")
+        for name, value in demo.busy_hour_rows(busy):
+            table.add_row(name, value)
+        console.print(table)
         for step in demo.run_planning():
             console.print(f"• {step}" if not step.startswith(" ") else step)
         call_command("inventory_verify", stdout=self.stdout)
