@@ -5,27 +5,20 @@ succeeds. PostgreSQL and Redis db 12, on the test database pytest-django created
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
-from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from forecasting import selectors
 from forecasting.models import DemandImport, DemandRecord, ForecastRun, RunStatus
 from forecasting.services import forecast_run_rerun, forecast_run_start, forecast_runs_reap
 from inventory.models import Location, LocationKind, Product
-from omni.celery import app as celery_app
 from omni.models import City, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,15 +30,6 @@ AS_OF = date(2024, 6, 30)
 # Cheap candidates: the run is dominated by storing its blocks, the phase the kill aims at.
 MODELS = ["seasonal_naive", "tsb", "adida", "croston_sba"]
 STALE_SECONDS = 3
-
-
-def database_url() -> str:
-    """The test database pytest-django created, for the worker process."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture
@@ -77,61 +61,6 @@ def history(db: object) -> City:
             ]
     DemandRecord.objects.bulk_create(records, batch_size=5000)
     return city
-
-
-@pytest.fixture
-def start_worker(
-    transactional_db: object, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
-    """Starts real ``celery worker --pool=solo`` processes on the test database; each in its own
-    process group, killed at the end whatever happened."""
-    if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
-        pytest.fail("needs REDIS_URL (a real broker): run it with make test-integration")
-    celery_app.control.purge()
-    workers: list[subprocess.Popen[bytes]] = []
-
-    def start(name: str) -> subprocess.Popen[bytes]:
-        node = f"{name}-{os.getpid()}@localhost"
-        env = {
-            **os.environ,
-            "DATABASE_URL": database_url(),
-            "REDIS_URL": settings.REDIS_URL,
-            "OMNI_FORECAST_JOBS": "1",
-        }
-        log_path = tmp_path / f"{name}.log"
-        worker = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("celery")),
-                "-A",
-                "omni",
-                "worker",
-                "--pool=solo",
-                "--loglevel=warning",
-                "--without-gossip",
-                "--without-mingle",
-                "-n",
-                node,
-            ],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=log_path.open("wb"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: a kill takes all of it
-        )
-        workers.append(worker)
-        deadline = time.monotonic() + 60
-        while not celery_app.control.ping(destination=[node], timeout=1.0):
-            if worker.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"worker {name} did not start:\n{log_path.read_text()[-3000:]}")
-        return worker
-
-    try:
-        yield start
-    finally:
-        for worker in workers:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait(timeout=10)
 
 
 def wait_for(run: ForecastRun, done: Callable[[ForecastRun], bool], timeout: float) -> ForecastRun:
