@@ -5,7 +5,10 @@ would change, and apply it.
 its line and key. ``rollout_diff`` and ``rollout_apply`` share one computation (``_changes``):
 apply writes exactly the changes the diff shows, in one transaction, so a second apply of the
 same file finds nothing to do. The file is the truth for its city: services, channels and
-serving locations the file no longer names are removed from the city.
+serving locations the file no longer names are removed from the city, and so are its daily
+capacities and pickup hours, the channels' buffers at its locations and the channels' routing
+profiles for the city. Those routing settings are written through ``omni.services`` (source
+``rollout``), so each change leaves a ``ConfigChange`` audit row like one made in the admin.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -28,24 +31,47 @@ from inventory.models import Location, LocationKind
 from .errors import RolloutFileInvalid
 from .models import (
     Channel,
+    ChannelBuffer,
     ChannelCity,
     ChannelKind,
     ChannelLocation,
     City,
     LocationService,
     Role,
+    RoutingProfile,
+    RoutingProfileStatus,
     Service,
     ShelfProtection,
     User,
+)
+from .routing_rules import RuleError, check_when_short, parse_rules, rules_as_data
+from .services import (
+    channel_buffer_set,
+    location_capacity_set,
+    routing_profile_activate,
+    routing_profile_create,
+    routing_profile_deactivate,
 )
 
 T = TypeVar("T")
 
 SECTIONS = ("city", "phases", "warehouses", "stores", "channels")
 CITY_KEYS = ("code", "name", "timezone", "latitude", "longitude")
-LOCATION_KEYS = ("code", "name", "latitude", "longitude", "capacity", "services")
-STORE_KEYS = (*LOCATION_KEYS, "protected_default")
-CHANNEL_KEYS = ("code", "name", "kind", "phase", "allow_backorder", "hold_minutes", "serves")
+LOCATION_KEYS = ("code", "name", "latitude", "longitude", "capacity", "services", "orders_per_day")
+STORE_KEYS = (*LOCATION_KEYS, "protected_default", "pickup_hours")
+CHANNEL_KEYS = (
+    "code",
+    "name",
+    "kind",
+    "phase",
+    "allow_backorder",
+    "hold_minutes",
+    "serves",
+    "buffer",
+    "buffers",
+    "routing",
+)
+ROUTING_KEYS = ("rules", "when_short", "note")
 # The file's service names per kind of location; a store's ``ship_from_store`` is ``ship``.
 SERVICES: dict[str, dict[str, Service]] = {
     "warehouses": {"ship": Service.SHIP},
@@ -55,16 +81,22 @@ SERVICES: dict[str, dict[str, Service]] = {
         "store_sale": Service.STORE_SALE,
     },
 }
+# The services a day's order limit applies to (counter sales are never limited).
+ORDERS_PER_DAY = {"warehouses": ("ship",), "stores": ("ship_from_store", "pickup")}
 LOCATION_KINDS = {"warehouses": LocationKind.WAREHOUSE, "stores": LocationKind.STORE}
 CAPACITY_LIMIT = 10**9  # Location.capacity has 9 digits before the point
 INT_LIMIT = 2**31 - 1  # a positive integer column on PostgreSQL
 CHANNEL_USER_PREFIX = "channel-"
+ROLLOUT_SOURCE = "rollout"  # ConfigChange.source of what an apply writes
+# LocationService fields written through ``location_capacity_set`` (audited), not directly.
+CAPACITY_FIELDS = ("daily_capacity", "opens_at", "closes_at")
 
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 _KEY_PART = r"""(?:"(?:[^"\\]|\\.)*"|'[^']*'|[A-Za-z0-9_-]+)"""
 _DOTTED_KEY = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
 _KEY_LINE = re.compile(rf"^\s*({_DOTTED_KEY})\s*=")
 _TABLE_LINE = re.compile(rf"^\s*(\[\[?)\s*({_DOTTED_KEY})\s*\]\]?\s*(?:#.*)?$")
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
 # --------------------------------------------------------------------------- the plan
@@ -104,8 +136,20 @@ class LocationPlan:
     capacity: Decimal | None  # None: unbounded
     services: dict[Service, date]  # service → first day it is offered
     protected_default: int | None  # None: leave the store's default protection as it is
+    orders_per_day: dict[Service, int]  # a service missing here has no daily limit
+    pickup_hours: tuple[time, time] | None  # (opens, closes) of the pickup service; None: any time
     label: str = field(compare=False)  # "stores[2]", to name it in errors
     line: int | None = field(compare=False)  # line of its ``code``
+
+
+@dataclass(frozen=True)
+class RoutingPlan:
+    """The channel's routing profile for the city: ``rules`` as stored (``rules_as_data``), so
+    they compare equal to the active version's when nothing changed."""
+
+    rules: list[dict[str, Any]]
+    when_short: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +161,9 @@ class ChannelPlan:
     allow_backorder: bool | None  # None: as it is (the model default for a new channel)
     hold_minutes: int | None
     serves: tuple[str, ...]  # location codes, most preferred first
+    buffer: int | None  # the channel's default buffer; None: leave it as it is
+    buffers: dict[str, int]  # location code → units, for this city's locations
+    routing: RoutingPlan | None  # None: no profile of its own in this city
     label: str = field(compare=False)
     line: int | None = field(compare=False)
 
@@ -157,7 +204,23 @@ def _show(value: Any) -> str:
         return "—"
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    if isinstance(value, list):  # a routing profile's rules
+        return f"[{', '.join(_show_rule(rule) for rule in value)}]"
     return str(value)
+
+
+def _show_rule(rule: Mapping[str, Any]) -> str:
+    """``max_splits(value=1)``, ``exclude_kinds(kinds=store)``: short enough for one diff line."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, list):
+            return "/".join(str(item) for item in v)
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    params = [f"{k}={value(v)}" for k, v in rule.items() if k != "rule"]
+    return f"{rule['rule']}({', '.join(params)})" if params else str(rule["rule"])
 
 
 # --------------------------------------------------------------------------- loading
@@ -243,7 +306,12 @@ class _LineIndex:
                     block.keys.setdefault(prefix + ".".join(parts[:n]), number)
 
     def line_of(
-        self, section: str, index: int | None, key: str | None, needle: str | None = None
+        self,
+        section: str,
+        index: int | None,
+        key: str | None,
+        needle: str | None = None,
+        nth: int = 1,
     ) -> int | None:
         if not section:  # a top-level key, or a whole table
             assert key is not None
@@ -258,17 +326,19 @@ class _LineIndex:
         for n in range(len(parts), 0, -1):
             line = block.keys.get(".".join(parts[:n]))
             if line is not None:
-                return self._find(needle, line) if needle else line
+                return self._find(needle, line, nth) if needle else line
         return block.line
 
-    def _find(self, needle: str, start: int) -> int:
-        """The line of ``needle`` in the value that starts at line ``start`` (a list may run
-        over several lines)."""
+    def _find(self, needle: str, start: int, nth: int = 1) -> int:
+        """The line of the ``nth`` ``needle`` in the value that starts at line ``start`` (a list
+        may run over several lines, and name the same rule twice)."""
+        seen = 0
         for number in range(start, len(self.lines) + 1):
             raw = self.lines[number - 1]
             if number > start and (_KEY_LINE.match(raw) or _TABLE_LINE.match(raw)):
                 break
-            if needle in raw.split("#")[0]:
+            seen += raw.split("#")[0].count(needle)
+            if seen >= nth:
                 return number
         return start
 
@@ -336,9 +406,11 @@ class _Reader:
         self.index = _LineIndex(text)
         self.issues = parsed.issues
 
-    def issue(self, entry: _Entry, key: str, message: str, *, needle: str | None = None) -> None:
+    def issue(
+        self, entry: _Entry, key: str, message: str, *, needle: str | None = None, nth: int = 1
+    ) -> None:
         line = self.index.line_of(
-            entry.section, entry.index, re.sub(r"\[\d+\]", "", key) or None, needle
+            entry.section, entry.index, re.sub(r"\[\d+\]", "", key) or None, needle, nth
         )
         label = ".".join(part for part in (entry.label, key) if part)
         self.issues.append(RolloutIssue(self.file, line, label, message))
@@ -425,7 +497,11 @@ class _Reader:
         return self.decimal(entry, "longitude", low=-180, high=180, places=6, open_low=False)
 
     def integer(self, entry: _Entry, key: str, *, low: int) -> int | None:
-        value = entry.data.get(key)
+        return self.whole(entry, key, entry.data.get(key), low=low)
+
+    def whole(self, entry: _Entry, key: str, value: Any, *, low: int) -> int | None:
+        """``value`` (found at ``key``, which may be inside an inline table) as a whole number
+        from ``low``; None when absent or wrong."""
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int):
@@ -561,6 +637,8 @@ def _parse_location(
             starts_on := reader.phase(entry, f"services.{key}", value, phases, names)
         ) is not None:
             services[allowed[key]] = starts_on
+    orders_per_day = _parse_orders_per_day(reader, entry, offered)
+    pickup_hours = _parse_pickup_hours(reader, entry, offered) if is_store else None
 
     if len(reader.issues) > before:
         return None
@@ -573,9 +651,61 @@ def _parse_location(
         capacity=capacity,
         services=services,
         protected_default=protected,
+        orders_per_day=orders_per_day,
+        pickup_hours=pickup_hours,
         label=entry.label,
         line=declared[_given(code)].line,
     )
+
+
+def _parse_orders_per_day(
+    reader: _Reader, entry: _Entry, offered: Collection[str]
+) -> dict[Service, int]:
+    value = entry.data.get("orders_per_day", {})
+    if not isinstance(value, dict):
+        reader.issue(entry, "orders_per_day", "must be a table like { pickup = 60 }")
+        return {}
+    kind = "store" if entry.section == "stores" else "warehouse"
+    limited = ORDERS_PER_DAY[entry.section]
+    limits: dict[Service, int] = {}
+    for name, limit in value.items():
+        key = f"orders_per_day.{name}"
+        if name not in limited:
+            expected = ", ".join(limited)
+            reader.issue(
+                entry, key, f"not a service with a daily limit (expected one of: {expected})"
+            )
+        elif name not in offered:
+            # a limit on a service the location does not offer would be dropped silently
+            reader.issue(entry, key, f"the {kind} does not offer {name} (not in its services)")
+        elif (number := reader.whole(entry, key, limit, low=0)) is not None:
+            limits[SERVICES[entry.section][name]] = number
+    return limits
+
+
+def _parse_pickup_hours(
+    reader: _Reader, entry: _Entry, offered: Collection[str]
+) -> tuple[time, time] | None:
+    value = entry.data.get("pickup_hours")
+    if value is None:
+        return None
+    found = _HOURS.match(value) if isinstance(value, str) else None
+    if found is None:
+        reader.issue(entry, "pickup_hours", 'must be opening hours like "10:00-22:00"')
+        return None
+    open_hour, open_minute, close_hour, close_minute = (int(part) for part in found.groups())
+    if max(open_hour, close_hour) > 23 or max(open_minute, close_minute) > 59:
+        reader.issue(entry, "pickup_hours", "must be times of day, from 00:00 to 23:59")
+        return None
+    opens, closes = time(open_hour, open_minute), time(close_hour, close_minute)
+    if opens >= closes:
+        # pickups are ready within one local day: hours past midnight are not supported
+        reader.issue(entry, "pickup_hours", "must open before it closes, on the same day")
+        return None
+    if "pickup" not in offered:
+        reader.issue(entry, "pickup_hours", "the store does not offer pickup (not in its services)")
+        return None
+    return opens, closes
 
 
 def _parse_channel(
@@ -624,6 +754,13 @@ def _parse_channel(
             else:
                 serves.append(served)
 
+    is_counter = kind == ChannelKind.STORE_POS
+    buffer = reader.integer(entry, "buffer", low=0)
+    if is_counter and "buffer" in entry.data:
+        reader.issue(entry, "buffer", COUNTER_HAS_NO_BUFFER)
+    buffers = _parse_buffers(reader, entry, locations, serves, is_counter=is_counter)
+    routing = _parse_routing(reader, entry, is_counter=is_counter)
+
     if len(reader.issues) > before:
         return None
     return ChannelPlan(
@@ -634,9 +771,128 @@ def _parse_channel(
         allow_backorder=allow_backorder,
         hold_minutes=hold_minutes,
         serves=tuple(serves),
+        buffer=buffer,
+        buffers=buffers,
+        routing=routing,
         label=entry.label,
         line=declared[_given(code)].line,
     )
+
+
+COUNTER_HAS_NO_BUFFER = (
+    "a store_pos channel has no buffer: the counter sells what the customer holds"
+)
+
+
+def _parse_buffers(
+    reader: _Reader,
+    entry: _Entry,
+    locations: Mapping[str, _Declared],
+    serves: Collection[str],
+    *,
+    is_counter: bool,
+) -> dict[str, int]:
+    value = entry.data.get("buffers", {})
+    if not isinstance(value, dict):
+        reader.issue(entry, "buffers", 'must be a table like { "HZ-S01" = 5 }')
+        return {}
+    if is_counter and value:
+        reader.issue(entry, "buffers", COUNTER_HAS_NO_BUFFER)
+        return {}
+    buffers: dict[str, int] = {}
+    for code, units in value.items():
+        key = f"buffers.{code}"
+        if code not in locations:
+            reader.issue(entry, key, f"{code!r} is not a warehouse or store of this file")
+        elif code not in serves:
+            # the channel never takes stock there, so the buffer would hold nothing back
+            reader.issue(entry, key, f"{code!r} does not serve this channel (not in serves)")
+        elif (number := reader.whole(entry, key, units, low=0)) is not None:
+            buffers[code] = number
+    return buffers
+
+
+def _parse_routing(reader: _Reader, entry: _Entry, *, is_counter: bool) -> RoutingPlan | None:
+    value = entry.data.get("routing")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        example = '{ rules = ["nearest_first"], when_short = "park" }'
+        reader.issue(entry, "routing", f"must be a table like {example}")
+        return None
+    if is_counter:
+        reader.issue(
+            entry,
+            "routing",
+            "a store_pos channel is not routed: counter sales are sold on the spot",
+        )
+        return None
+    before = len(reader.issues)
+    for key in value:
+        if key not in ROUTING_KEYS:
+            expected = ", ".join(ROUTING_KEYS)
+            reader.issue(entry, f"routing.{key}", f"unknown key (expected one of: {expected})")
+    rules: list[dict[str, Any]] = []
+    if "rules" not in value:
+        reader.issue(entry, "routing.rules", "required")
+    else:
+        rules = _parse_rules(reader, entry, value["rules"])
+    when_short = value.get("when_short", "park")
+    try:
+        check_when_short(when_short, field="routing.when_short")
+    except RuleError as exc:
+        reader.issue(entry, exc.field, exc.message)
+    note = value.get("note", "")
+    if not isinstance(note, str) or len(note) > 255:
+        reader.issue(entry, "routing.note", "must be a string of at most 255 characters")
+    if len(reader.issues) > before:
+        return None
+    return RoutingPlan(rules=rules, when_short=str(when_short), note=note)
+
+
+def _parse_rules(reader: _Reader, entry: _Entry, raw: Any) -> list[dict[str, Any]]:
+    """The rules as ``parse_rules`` checks them for the API, every mistake reported: one rule
+    at a time first (``parse_rules`` stops at the first), then the whole list for a rule
+    listed twice."""
+    if not isinstance(raw, list):
+        example = '["stay_in_city", { rule = "max_splits", value = 1 }]'
+        reader.issue(entry, "routing.rules", f"must be a list of rules, like {example}")
+        return []
+    # Where each rule is written: its name, and how many times the list named it so far.
+    places: list[tuple[str | None, int]] = []
+    seen: dict[str, int] = {}
+    for item in raw:
+        name = item.get("rule") if isinstance(item, dict) else item
+        if isinstance(name, str) and name:
+            seen[name] = seen.get(name, 0) + 1
+            places.append((name, seen[name]))
+        else:
+            places.append((None, 1))
+    mistakes = len(reader.issues)
+    for n, item in enumerate(raw, start=1):
+        try:
+            parse_rules([item], field="rules")
+        except RuleError as exc:
+            needle, nth = places[n - 1]
+            reader.issue(entry, _rule_field(exc.field, n), exc.message, needle=needle, nth=nth)
+    if len(reader.issues) > mistakes:
+        return []
+    try:
+        return rules_as_data(parse_rules(raw, field="rules"))
+    except RuleError as exc:
+        found = re.match(r"rules\[(\d+)\]", exc.field)
+        n = int(found[1]) + 1 if found else 1
+        needle, nth = places[n - 1]
+        reader.issue(entry, _rule_field(exc.field, n), exc.message, needle=needle, nth=nth)
+        return []
+
+
+def _rule_field(field: str, n: int) -> str:
+    """``parse_rules``'s place of a mistake (``rules[0].kinds[0]``, counted from 0) as the file
+    counts, from 1: ``routing.rules[n].kinds[1]``."""
+    rest = re.sub(r"^rules\[\d+\]", "", field)
+    rest = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m[1]) + 1}]", rest)
+    return f"routing.rules[{n}]{rest}"
 
 
 def _database_issues(
@@ -726,15 +982,21 @@ def _deleted(model: type[models.Model], key: str, lookup: dict[str, Any], **old:
 
 def _changes(plan: RolloutPlan) -> list[Change]:
     """Every row to create, update or delete, in an order that can be written as it stands
-    (a city before its locations, a channel before where it is served)."""
+    (a city before its locations, a channel before where it is served). Buffers go before the
+    channels change: a channel turned into a store counter must lose its buffers first, as the
+    counter may have none."""
+    buffers = _buffer_changes(plan)
     return [
         *_city_changes(plan),
         *_location_changes(plan),
         *_service_changes(plan),
         *_protection_changes(plan),
+        *(change for change in buffers if change.action == "delete"),
         *_channel_changes(plan),
         *_channel_city_changes(plan),
         *_serving_changes(plan),
+        *(change for change in buffers if change.action != "delete"),
+        *_routing_changes(plan),
     ]
 
 
@@ -787,26 +1049,39 @@ def _location_values(location: Location) -> dict[str, Any]:
 
 
 def _service_changes(plan: RolloutPlan) -> list[Change]:
-    """The file's services of its locations; a service it no longer names is deleted."""
+    """The file's services of its locations, with their daily limit and pickup hours; a
+    service it no longer names is deleted. A limit or hours the file does not give are
+    cleared: the file is the truth for its city, whoever set them since."""
     rows = LocationService.objects.filter(location__code__in=[loc.code for loc in plan.locations])
     offered = {
-        (code, service): starts_on
-        for code, service, starts_on in rows.values_list("location__code", "service", "starts_on")
+        (row["location__code"], row["service"]): row
+        for row in rows.values("location__code", "service", "starts_on", *CAPACITY_FIELDS)
     }
     changes = []
     for loc in plan.locations:
         for service, starts_on in sorted(loc.services.items()):
             current = offered.pop((loc.code, service), None)
+            hours = loc.pickup_hours if service == Service.PICKUP else None
+            wanted = {
+                "starts_on": starts_on,
+                "daily_capacity": loc.orders_per_day.get(service),
+                "opens_at": hours[0] if hours else None,
+                "closes_at": hours[1] if hours else None,
+            }
+            if current is None:  # a new row has no limit and no hours: name only those set
+                wanted = {f: v for f, v in wanted.items() if f == "starts_on" or v is not None}
             changes += _compare(
                 LocationService,
                 f"{loc.code} {service}",
                 {"location": loc.code, "service": service},
-                None if current is None else {"starts_on": current},
-                {"starts_on": starts_on},
+                current,
+                wanted,
             )
-    for (code, dropped), starts_on in offered.items():
+    for (code, dropped), row in offered.items():
         lookup = {"location": code, "service": dropped}
-        changes.append(_deleted(LocationService, f"{code} {dropped}", lookup, starts_on=starts_on))
+        changes.append(
+            _deleted(LocationService, f"{code} {dropped}", lookup, starts_on=row["starts_on"])
+        )
     return changes
 
 
@@ -854,6 +1129,118 @@ def _channel_changes(plan: RolloutPlan) -> list[Change]:
     return changes
 
 
+def _city_location_codes(plan: RolloutPlan) -> set[str]:
+    """The city's warehouses and stores: the file's, and any the city has that it does not
+    name."""
+    codes = {loc.code for loc in plan.locations}
+    codes.update(Location.objects.filter(city__code=plan.city.code).values_list("code", flat=True))
+    return codes
+
+
+def _buffer_changes(plan: RolloutPlan) -> list[Change]:
+    """Each channel's buffers at the city's locations: exactly the file's ``buffers``. A
+    channel's default buffer (no location) is not the city's: it is set when the file gives
+    ``buffer`` and otherwise left alone, since another city's file may be the one that set it."""
+    rows = ChannelBuffer.objects.filter(location__code__in=_city_location_codes(plan))
+    buffered = {
+        (channel, location): units
+        for channel, location, units in rows.values_list("channel__code", "location__code", "units")
+    }
+    defaults = dict(
+        ChannelBuffer.objects.filter(
+            location__isnull=True, channel__code__in=[c.code for c in plan.channels]
+        ).values_list("channel__code", "units")
+    )
+    changes = []
+    for channel in plan.channels:
+        if channel.buffer is not None:
+            current = defaults.get(channel.code)
+            changes += _compare(
+                ChannelBuffer,
+                f"{channel.code} default",
+                {"channel": channel.code, "location": None},
+                None if current is None else {"units": current},
+                {"units": channel.buffer},
+            )
+        for code, units in channel.buffers.items():
+            current = buffered.pop((channel.code, code), None)
+            changes += _compare(
+                ChannelBuffer,
+                f"{channel.code} at {code}",
+                {"channel": channel.code, "location": code},
+                None if current is None else {"units": current},
+                {"units": units},
+            )
+    for (channel_code, code), units in buffered.items():
+        lookup = {"channel": channel_code, "location": code}
+        changes.append(_deleted(ChannelBuffer, f"{channel_code} at {code}", lookup, units=units))
+    return changes
+
+
+def _routing_changes(plan: RolloutPlan) -> list[Change]:
+    """Each channel's active routing profile for the city. Versions never change once saved:
+    new rules or ``when_short`` make a new version, activated (which retires the one it
+    replaces); the same ones change nothing, whatever the note says. A channel without
+    ``routing`` in the file, or no longer in it, has its profile for the city retired, and
+    routes by its default profile or the default rules."""
+    city = plan.city.code
+    active = {
+        profile.channel.code: profile
+        for profile in RoutingProfile.objects.filter(
+            city__code=city, status=RoutingProfileStatus.ACTIVE
+        ).select_related("channel")
+    }
+    last_version = dict(
+        RoutingProfile.objects.filter(channel__code__in=[c.code for c in plan.channels])
+        .values("channel__code")
+        .annotate(last=models.Max("version"))
+        .values_list("channel__code", "last")
+    )
+    changes = []
+    for channel in plan.channels:
+        current = active.pop(channel.code, None)
+        routing = channel.routing
+        if routing is None:
+            if current is not None:
+                changes.append(_retired(current, city))
+            continue
+        if current is not None and (current.rules, current.when_short) == (
+            routing.rules,
+            routing.when_short,
+        ):
+            continue
+        version = last_version.get(channel.code, 0) + 1  # as routing_profile_create numbers it
+        wanted = {
+            "status": RoutingProfileStatus.ACTIVE.value,
+            "rules": routing.rules,
+            "when_short": routing.when_short,
+        }
+        if routing.note:
+            wanted["note"] = routing.note
+        lookup = {"channel": channel.code, "city": city}
+        key = f"{channel.code} in {city} v{version}"
+        changes.append(Change("create", RoutingProfile, key, lookup, _created(wanted)))
+        if current is not None:
+            changes.append(_retired(current, city))
+    for profile in active.values():
+        changes.append(_retired(profile, city))
+    return changes
+
+
+def _created(wanted: Mapping[str, Any]) -> dict[str, tuple[Any, Any]]:
+    return {f: (None, v) for f, v in wanted.items()}
+
+
+def _retired(profile: RoutingProfile, city: str) -> Change:
+    return Change(
+        "update",
+        RoutingProfile,
+        f"{profile.channel.code} in {city} v{profile.version}",
+        {"channel": profile.channel.code, "city": city, "version": profile.version},
+        {"status": (RoutingProfileStatus.ACTIVE.value, RoutingProfileStatus.RETIRED.value)},
+    )
+
+
 def _channel_city_changes(plan: RolloutPlan) -> list[Change]:
     """When each channel goes live in the city; a channel the file no longer names stops."""
     city = plan.city.code
@@ -878,11 +1265,7 @@ def _channel_city_changes(plan: RolloutPlan) -> list[Change]:
 def _serving_changes(plan: RolloutPlan) -> list[Change]:
     """Which of the city's locations serve each channel, in order: exactly the file's
     ``serves``. Rows at other cities' locations are not touched."""
-    in_city = {loc.code for loc in plan.locations}
-    in_city.update(
-        Location.objects.filter(city__code=plan.city.code).values_list("code", flat=True)
-    )
-    rows = ChannelLocation.objects.filter(location__code__in=in_city)
+    rows = ChannelLocation.objects.filter(location__code__in=_city_location_codes(plan))
     serving = {
         (channel, location): priority
         for channel, location, priority in rows.values_list(
@@ -926,18 +1309,77 @@ def _resolve(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _write(change: Change) -> None:
+    if change.model is ChannelBuffer:
+        _write_buffer(change)
+        return
+    if change.model is RoutingProfile:
+        _write_routing(change)
+        return
     manager = change.model._default_manager
     lookup = _resolve(change.lookup)
     if change.action == "delete":
         manager.filter(**lookup).delete()
         return
     values = _resolve({name: new for name, (_, new) in change.fields.items()})
+    capacity = {f: values.pop(f) for f in CAPACITY_FIELDS if f in values}
     if change.action == "update":
-        manager.filter(**lookup).update(**values)
+        if values:
+            manager.filter(**lookup).update(**values)
+    else:
+        if change.model is Channel:
+            values["user"] = _channel_user(values["user"])
+        manager.create(**lookup, **values)
+    if capacity:
+        _write_capacity(lookup, capacity)
+
+
+def _write_capacity(lookup: Mapping[str, Any], changed: Mapping[str, Any]) -> None:
+    """Through the service, for its audit row. The service sets the limit and both hours at
+    once, so the fields this change leaves alone are passed as they are, read under the row
+    lock the service then takes again in the same transaction."""
+    row = LocationService.objects.select_for_update().get(**lookup)
+    values = {f: getattr(row, f) for f in CAPACITY_FIELDS} | dict(changed)
+    location_capacity_set(
+        location=lookup["location"],
+        service=lookup["service"],
+        daily_capacity=values["daily_capacity"],
+        opens_at=values["opens_at"],
+        closes_at=values["closes_at"],
+        actor=None,
+        source=ROLLOUT_SOURCE,
+    )
+
+
+def _write_buffer(change: Change) -> None:
+    lookup = _resolve(change.lookup)
+    ((_, units),) = change.fields.values()
+    channel_buffer_set(
+        channel=lookup["channel"],
+        location=lookup["location"],
+        units=units,  # None on delete: the service removes the row
+        actor=None,
+        source=ROLLOUT_SOURCE,
+    )
+
+
+def _write_routing(change: Change) -> None:
+    lookup = _resolve(change.lookup)
+    if change.action == "create":
+        draft = routing_profile_create(
+            channel=lookup["channel"],
+            city=lookup["city"],
+            rules=change.fields["rules"][1],
+            when_short=change.fields["when_short"][1],
+            note=change.fields.get("note", (None, ""))[1],
+            actor=None,
+            source=ROLLOUT_SOURCE,
+        )
+        routing_profile_activate(profile=draft, actor=None, source=ROLLOUT_SOURCE)
         return
-    if change.model is Channel:
-        values["user"] = _channel_user(values["user"])
-    manager.create(**lookup, **values)
+    # Retiring: the version a new one replaces was retired when that one was activated (just
+    # before, in the same apply); the service then has nothing left to do.
+    profile = RoutingProfile.objects.get(channel=lookup["channel"], version=lookup["version"])
+    routing_profile_deactivate(profile=profile, actor=None, source=ROLLOUT_SOURCE)
 
 
 def _channel_user(username: str) -> User:

@@ -79,7 +79,7 @@ def channel_buffer_set(
     nothing."""
     if units is not None and (isinstance(units, bool) or units < 0):
         raise InvalidInput("units must be 0 or more", detail={"field": "units"})
-    if channel.kind == ChannelKind.STORE_POS:
+    if channel.kind == ChannelKind.STORE_POS and units is not None:
         raise InvalidInput(
             "the store counter sells what the customer holds; it has no buffer",
             detail={"channel": channel.code},

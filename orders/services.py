@@ -238,7 +238,9 @@ def _candidates(
             "location_id", "cost_per_order"
         )
     )
-    city_codes = dict(City.objects.values_list("id", "code"))
+    city_codes = {order.city_id: order.city.code}
+    if any(loc.city_id not in city_codes for loc in locations):
+        city_codes = dict(City.objects.values_list("id", "code"))
     per_km = settings.OMNI_SHIP_COST_PER_KM
     point = _order_point(order)
     candidates = []

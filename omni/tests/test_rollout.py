@@ -4,7 +4,7 @@ that make sourcing obey the rollout (live locations, shelf protection)."""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,26 @@ from omni import rollout
 from omni.errors import RolloutFileInvalid
 from omni.models import (
     Channel,
+    ChannelBuffer,
     ChannelCity,
     ChannelLocation,
     City,
+    ConfigChange,
     LocationService,
     Role,
+    RoutingProfile,
     Service,
     ShelfProtection,
     User,
 )
 from omni.rollout import Change, rollout_apply, rollout_diff, rollout_load
-from omni.selectors import city_today, live_locations, shelf_protected
+from omni.selectors import active_routing_profile, city_today, live_locations, shelf_protected
+from omni.services import (
+    channel_buffer_set,
+    location_capacity_set,
+    routing_profile_activate,
+    routing_profile_create,
+)
 
 PILOT = Path(__file__).resolve().parents[1] / "rollouts" / "pilot.toml"
 ROLLOUT_MODELS = (
@@ -42,6 +51,9 @@ ROLLOUT_MODELS = (
     Channel,
     ChannelCity,
     ChannelLocation,
+    ChannelBuffer,
+    RoutingProfile,
+    ConfigChange,
     User,
 )
 STORES = [f"HZ-S0{n}" for n in range(1, 9)]
@@ -152,8 +164,52 @@ def test_pilot_file_applied_to_an_empty_database_creates_the_city(pilot):
     assert sorted(defaults.values_list("location__code", "quantity")) == [(c, 2) for c in STORES]
     assert ShelfProtection.objects.count() == 8
 
+    # daily limits: the DC and the ship-from-store stores' deliveries, every store's pickups
+    limits = LocationService.objects.filter(daily_capacity__isnull=False)
+    assert sorted(limits.values_list("location__code", "service", "daily_capacity")) == [
+        ("HZ-DC1", "ship", 2000),
+        *[
+            (code, service, n)
+            for code in STORES[:3]
+            for service, n in (("pickup", 60), ("ship", 25))
+        ],
+        *[(code, "pickup", 40) for code in STORES[3:]],
+    ]
+    hours = LocationService.objects.filter(opens_at__isnull=False)
+    assert sorted(hours.values_list("location__code", "service", "opens_at", "closes_at")) == [
+        (code, "pickup", time(10), time(22)) for code in STORES
+    ]
+    assert list(ChannelBuffer.objects.values_list("channel__code", "location", "units")) == [
+        ("tmall", None, 2)
+    ]
+    profiles = {p.channel.code: p for p in RoutingProfile.objects.select_related("channel")}
+    assert sorted(profiles) == ["mini_program", "tmall", "web", "wholesale"]  # no pos
+    assert {(p.version, p.status, p.city) for p in profiles.values()} == {(1, "active", city)}
+    assert profiles["web"].rules == [
+        {"rule": "stay_in_city"},
+        {"rule": "keep_together"},
+        {"rule": "nearest_first"},
+        {"rule": "max_splits", "value": 1},
+        {"rule": "distance_band", "max_km": 30.0},
+    ]
+    assert profiles["tmall"].rules[1] == {"rule": "exclude_kinds", "kinds": ["store"]}
+    assert {code: p.when_short for code, p in profiles.items()} == {
+        "web": "park",
+        "mini_program": "park",
+        "tmall": "backorder",
+        "wholesale": "park",
+    }
+    # audited as the rollout's: 12 capacities, 1 buffer, a draft and its activation per profile
+    assert ConfigChange.objects.filter(source="rollout", actor=None).count() == 12 + 1 + 4 * 2
+    assert ConfigChange.objects.count() == 12 + 1 + 4 * 2
+
     # one change per row, but a channel's user comes with the channel
-    assert len(pilot) == sum(counts().values()) - _virtual_locations() - User.objects.count()
+    assert len(pilot) == (
+        sum(counts().values())
+        - _virtual_locations()
+        - User.objects.count()
+        - ConfigChange.objects.count()
+    )
 
 
 def _virtual_locations() -> int:
@@ -313,8 +369,11 @@ def test_file_is_the_truth_for_its_city(db, tmp_path, dc):
     assert not LocationService.objects.filter(location__code="T-S01", service="ship").exists()
 
 
-def test_a_failed_apply_writes_nothing(db, tmp_path, monkeypatch):
-    plan = rollout_load(write(tmp_path, SMALL))
+@pytest.mark.parametrize("at_the_last_change", [False, True])
+def test_a_failed_apply_writes_nothing(db, tmp_path, monkeypatch, at_the_last_change):
+    """Nor any audit row: the routing settings' services write in the apply's transaction."""
+    plan = rollout_load(write(tmp_path, ROUTED))
+    fail_after = len(rollout_diff(plan)) if at_the_last_change else 5
     before = dump()
     real_write = rollout._write
     written = []
@@ -322,12 +381,14 @@ def test_a_failed_apply_writes_nothing(db, tmp_path, monkeypatch):
     def write_then_fail(change: Change) -> None:
         real_write(change)
         written.append(change)
-        if len(written) == 5:
+        if len(written) == fail_after:
             raise RuntimeError("disk full")
 
     monkeypatch.setattr(rollout, "_write", write_then_fail)
     with pytest.raises(RuntimeError):
         rollout_apply(plan)
+    # the last write made an audit row: the app's routing profile, or the DC's daily limit
+    assert written[-1].model is (RoutingProfile if at_the_last_change else LocationService)
     assert dump() == before
 
 
@@ -339,6 +400,293 @@ def test_optional_channel_settings_left_alone_when_absent(db, tmp_path):
     (change,) = rollout_apply(rollout_load(write(tmp_path, edited)))
     assert change.fields == {"hold_minutes": (45, 20)}
     assert Channel.objects.get(code="web").allow_backorder is True
+
+
+# --------------------------------------------------------------------------- routing settings
+
+ROUTED = (
+    SMALL.replace(
+        'services = { ship = "pilot" }\n',
+        'services = { ship = "pilot" }\norders_per_day = { ship = 500 }\n',
+    )
+    .replace(
+        'services = { pickup = "pilot", ship_from_store = "pilot", store_sale = "pilot" }\n',
+        'services = { pickup = "pilot", ship_from_store = "pilot", store_sale = "pilot" }\n'
+        "orders_per_day = { ship_from_store = 20, pickup = 30 }\n"
+        'pickup_hours = "09:30-21:00"\n',
+    )
+    .replace(
+        'serves = ["T-DC1", "T-S01", "T-S02"]\n',
+        'serves = ["T-DC1", "T-S01", "T-S02"]\n'
+        "buffer = 3\n"
+        'buffers = { "T-S01" = 5 }\n'
+        "\n"
+        "[channels.routing]\n"
+        'when_short = "park"\n'
+        'note = "pilot rules"\n'
+        "rules = [\n"
+        '  "stay_in_city",\n'
+        '  "keep_together",\n'
+        '  { rule = "max_splits", value = 1 },\n'
+        '  { rule = "distance_band", max_km = 30 },\n'
+        "]\n",
+    )
+)
+# A second routed channel, its rules written inline.
+ROUTED += """
+[[channels]]
+code = "app"
+name = "App"
+kind = "mini_program"
+phase = "pilot"
+serves = ["T-S01", "T-S02"]
+routing = { rules = ["nearest_first", { rule = "exclude_kinds", kinds = ["warehouse"] }], when_short = "refuse" }
+"""  # noqa: E501
+WEB_RULES = [
+    {"rule": "stay_in_city"},
+    {"rule": "keep_together"},
+    {"rule": "max_splits", "value": 1},
+    {"rule": "distance_band", "max_km": 30.0},
+]
+
+
+def audit() -> list[tuple[str, str, Any, Any]]:
+    rows = ConfigChange.objects.order_by("id")
+    assert all(row.source == "rollout" and row.actor is None for row in rows)
+    return [(row.kind, row.target, row.old, row.new) for row in rows]
+
+
+def service(code: str, name: str) -> LocationService:
+    return LocationService.objects.get(location__code=code, service=name)
+
+
+def test_routing_settings_are_applied_audited_and_idempotent(db, tmp_path):
+    changes = rollout_apply(rollout_load(write(tmp_path, ROUTED)))
+
+    assert service("T-DC1", "ship").daily_capacity == 500
+    ship, pickup = service("T-S01", "ship"), service("T-S01", "pickup")
+    assert (ship.daily_capacity, ship.opens_at, ship.closes_at) == (20, None, None)
+    assert (pickup.daily_capacity, pickup.opens_at, pickup.closes_at) == (30, time(9, 30), time(21))
+    assert service("T-S01", "store_sale").daily_capacity is None  # no limit
+    assert service("T-S02", "pickup").daily_capacity is None
+    assert set(ChannelBuffer.objects.values_list("channel__code", "location__code", "units")) == {
+        ("web", None, 3),
+        ("web", "T-S01", 5),
+    }
+    city = City.objects.get(code="testcity")
+    web, app = Channel.objects.get(code="web"), Channel.objects.get(code="app")
+    profile = active_routing_profile(channel=web, city=city)
+    assert profile is not None
+    assert (profile.version, profile.city, profile.rules) == (1, city, WEB_RULES)
+    assert (profile.when_short, profile.note) == ("park", "pilot rules")
+    app_profile = active_routing_profile(channel=app, city=city)
+    assert app_profile is not None and app_profile.when_short == "refuse"
+    assert app_profile.rules == [
+        {"rule": "nearest_first"},
+        {"rule": "exclude_kinds", "kinds": ["warehouse"]},
+    ]
+    assert not RoutingProfile.objects.filter(channel__code="pos").exists()
+
+    capacity = {"daily_capacity": None, "opens_at": None, "closes_at": None}
+    assert audit() == [
+        ("capacity", "T-DC1/ship", capacity, {**capacity, "daily_capacity": 500}),
+        (
+            "capacity",
+            "T-S01/pickup",
+            capacity,
+            {"daily_capacity": 30, "opens_at": "09:30", "closes_at": "21:00"},
+        ),
+        ("capacity", "T-S01/ship", capacity, {**capacity, "daily_capacity": 20}),
+        ("channel_buffer", "web@*", None, 3),
+        ("channel_buffer", "web@T-S01", None, 5),
+        (
+            "routing_profile",
+            "web@testcity v1",
+            None,
+            {"status": "draft", "rules": WEB_RULES, "when_short": "park"},
+        ),
+        ("routing_profile", "web@testcity", None, 1),
+        (
+            "routing_profile",
+            "app@testcity v1",
+            None,
+            {"status": "draft", "rules": app_profile.rules, "when_short": "refuse"},
+        ),
+        ("routing_profile", "app@testcity", None, 1),
+    ]
+    routing_models = (ChannelBuffer, RoutingProfile)
+    assert len([c for c in changes if c.model in routing_models]) == 4
+
+    before = dump()
+    assert rollout_diff(rollout_load(write(tmp_path, ROUTED))) == []
+    assert rollout_apply(rollout_load(write(tmp_path, ROUTED))) == []
+    assert dump() == before  # nothing written, not even an audit row
+
+
+def test_diff_shows_each_routing_setting(db, tmp_path):
+    rollout_apply(rollout_load(write(tmp_path, SMALL)))
+    before = dump()
+
+    changes = rollout_diff(rollout_load(write(tmp_path, ROUTED)))
+
+    assert dump() == before
+    shown = [str(c) for c in changes if c.model is not Channel or c.key != "app"]
+    assert shown == [
+        "update LocationService T-DC1 ship: daily_capacity — → 500",
+        "update LocationService T-S01 pickup: daily_capacity — → 30, opens_at — → 09:30, "
+        "closes_at — → 21:00",
+        "update LocationService T-S01 ship: daily_capacity — → 20",
+        "create ChannelCity app in testcity: starts_on=2026-11-01",
+        "create ChannelLocation app ← T-S01: priority=1",
+        "create ChannelLocation app ← T-S02: priority=2",
+        "create ChannelBuffer web default: units=3",
+        "create ChannelBuffer web at T-S01: units=5",
+        "create RoutingProfile web in testcity v1: status=active, rules=[stay_in_city, "
+        "keep_together, max_splits(value=1), distance_band(max_km=30)], when_short=park, "
+        "note=pilot rules",
+        "create RoutingProfile app in testcity v1: status=active, rules=[nearest_first, "
+        "exclude_kinds(kinds=warehouse)], when_short=refuse",
+    ]
+    assert rollout_apply(rollout_load(write(tmp_path, ROUTED))) == changes
+
+
+def test_a_setting_changed_outside_the_file_is_set_back(db, tmp_path):
+    """The file is the truth for its city: the admin's change shows in the diff and the next
+    apply undoes it."""
+    rollout_apply(rollout_load(write(tmp_path, ROUTED)))
+    s01 = Location.objects.get(code="T-S01")
+    location_capacity_set(
+        location=s01,
+        service=Service.PICKUP,
+        daily_capacity=99,
+        opens_at=time(9, 30),
+        closes_at=time(23),
+        source="admin",
+    )
+    channel_buffer_set(
+        channel=Channel.objects.get(code="web"), location=s01, units=1, source="admin"
+    )
+    audited = ConfigChange.objects.count()
+
+    changes = rollout_apply(rollout_load(write(tmp_path, ROUTED)))
+
+    assert [str(c) for c in changes] == [
+        "update LocationService T-S01 pickup: daily_capacity 99 → 30, closes_at 23:00 → 21:00",
+        "update ChannelBuffer web at T-S01: units 1 → 5",
+    ]
+    pickup = service("T-S01", "pickup")
+    assert (pickup.daily_capacity, pickup.opens_at, pickup.closes_at) == (30, time(9, 30), time(21))
+    assert ChannelBuffer.objects.get(location=s01).units == 5
+    new = ConfigChange.objects.order_by("id")[audited:]
+    assert [(row.source, row.kind, row.target) for row in new] == [
+        ("rollout", "capacity", "T-S01/pickup"),
+        ("rollout", "channel_buffer", "web@T-S01"),
+    ]
+
+
+def test_changed_rules_make_a_new_active_version_and_retire_the_old(db, tmp_path):
+    rollout_apply(rollout_load(write(tmp_path, ROUTED)))
+    audited = ConfigChange.objects.count()
+    edited = ROUTED.replace(
+        '{ rule = "max_splits", value = 1 }', '{ rule = "max_splits", value = 2 }'
+    )
+
+    changes = rollout_apply(rollout_load(write(tmp_path, edited)))
+
+    assert [str(c) for c in changes] == [
+        "create RoutingProfile web in testcity v2: status=active, rules=[stay_in_city, "
+        "keep_together, max_splits(value=2), distance_band(max_km=30)], when_short=park, "
+        "note=pilot rules",
+        "update RoutingProfile web in testcity v1: status active → retired",
+    ]
+    versions = RoutingProfile.objects.filter(channel__code="web").order_by("version")
+    assert [(p.version, p.status) for p in versions] == [(1, "retired"), (2, "active")]
+    assert versions[1].rules[2] == {"rule": "max_splits", "value": 2}
+    assert versions[0].rules == WEB_RULES  # a saved version never changes
+    new = ConfigChange.objects.order_by("id")[audited:]
+    draft = {"status": "draft", "rules": versions[1].rules, "when_short": "park"}
+    assert [(row.kind, row.target, row.old, row.new) for row in new] == [
+        ("routing_profile", "web@testcity v2", None, draft),
+        ("routing_profile", "web@testcity", 1, 2),  # the activation that retired v1
+    ]
+
+    # when_short alone is a change too; the note alone is not (it describes a version)
+    refused = edited.replace('when_short = "park"', 'when_short = "refuse"')
+    assert [c.key for c in rollout_apply(rollout_load(write(tmp_path, refused)))] == [
+        "web in testcity v3",
+        "web in testcity v2",
+    ]
+    renoted = refused.replace('note = "pilot rules"', 'note = "other words"')
+    assert rollout_apply(rollout_load(write(tmp_path, renoted))) == []
+
+
+def test_settings_dropped_from_the_file_are_cleared_but_the_default_buffer_stays(
+    db, tmp_path, city, dc
+):
+    """Limits, hours, buffers at the city's locations and the city's profiles follow the
+    file; the channel's default buffer and profile and its rows in other cities do not."""
+    rollout_apply(rollout_load(write(tmp_path, ROUTED)))
+    web = Channel.objects.get(code="web")
+    # "testcity" is the fixtures' city too: move their DC to a city of its own
+    elsewhere = City.objects.create(code="elsewhere", name="Elsewhere", latitude=1, longitude=1)
+    dc.city = elsewhere
+    dc.save()
+    channel_buffer_set(channel=web, location=dc, units=7)
+    default = routing_profile_create(channel=web, city=None, rules=["lowest_cost"])
+    routing_profile_activate(profile=default)
+    audited = ConfigChange.objects.count()
+
+    changes = rollout_apply(rollout_load(write(tmp_path, SMALL)))
+
+    assert [str(c) for c in changes] == [
+        "update LocationService T-DC1 ship: daily_capacity 500 → —",
+        "update LocationService T-S01 pickup: daily_capacity 30 → —, opens_at 09:30 → —, "
+        "closes_at 21:00 → —",
+        "update LocationService T-S01 ship: daily_capacity 20 → —",
+        "delete ChannelBuffer web at T-S01: units=5",
+        "delete ChannelCity app in testcity: starts_on=2026-11-01",
+        "delete ChannelLocation app ← T-S01: priority=1",
+        "delete ChannelLocation app ← T-S02: priority=2",
+        "update RoutingProfile web in testcity v1: status active → retired",
+        "update RoutingProfile app in testcity v1: status active → retired",
+    ]
+    assert not LocationService.objects.filter(daily_capacity__isnull=False).exists()
+    assert not LocationService.objects.filter(opens_at__isnull=False).exists()
+    assert set(ChannelBuffer.objects.values_list("location__code", "units")) == {
+        ("DC1", 7),
+        (None, 3),  # the channel's default: not this file's to remove
+    }
+    assert not RoutingProfile.objects.filter(city__code="testcity", status="active").exists()
+    # the channel routes by its default profile again
+    assert active_routing_profile(channel=web, city=City.objects.get(code="testcity")) == default
+    new = ConfigChange.objects.order_by("id")[audited:]
+    assert [(row.source, row.kind, row.target, row.old, row.new) for row in new][-3:] == [
+        ("rollout", "channel_buffer", "web@T-S01", 5, None),
+        ("rollout", "routing_profile", "web@testcity", 1, None),
+        ("rollout", "routing_profile", "app@testcity", 1, None),
+    ]
+    assert len(new) == 3 + 3
+    assert rollout_apply(rollout_load(write(tmp_path, SMALL))) == []
+
+
+def test_a_channel_made_a_store_counter_loses_its_buffers_here_first(db, tmp_path):
+    """The counter may have no buffer, so the buffers go before the channel changes kind."""
+    rollout_apply(rollout_load(write(tmp_path, ROUTED)))
+    counter = ROUTED.replace('kind = "web"', 'kind = "store_pos"').replace(
+        'buffer = 3\nbuffers = { "T-S01" = 5 }\n', ""
+    )
+    start = counter.index("[channels.routing]")  # and no routing: a counter is not routed
+    counter = counter[:start] + counter[counter.index("[[channels]]", start) :]
+
+    changes = rollout_apply(rollout_load(write(tmp_path, counter)))
+
+    keys = [(c.action, c.model.__name__, c.key) for c in changes]
+    assert keys.index(("delete", "ChannelBuffer", "web at T-S01")) < keys.index(
+        ("update", "Channel", "web")
+    )
+    assert ("update", "RoutingProfile", "web in testcity v1") in keys
+    assert Channel.objects.get(code="web").kind == "store_pos"
+    assert not ChannelBuffer.objects.filter(location__isnull=False).exists()
 
 
 # --------------------------------------------------------------------------- mistakes
@@ -432,7 +780,7 @@ def test_every_mistake_is_reported_with_its_line_and_key(db, tmp_path):
             "protected_defualt",
             "stores[3].protected_defualt",
             "unknown key (expected one of: code, name, latitude, longitude, capacity, services, "
-            "protected_default)",
+            "orders_per_day, protected_default, pickup_hours)",
         ),
         # a missing key is reported at its table's header
         f"{path}:{line_of(BAD, 'T S04') - 1}: stores[4].latitude: required",
@@ -444,6 +792,197 @@ def test_every_mistake_is_reported_with_its_line_and_key(db, tmp_path):
         ),
         at("hold_minutes", "channels[1].hold_minutes", "must be at least 1"),
         at('"T-S09"', "channels[1].serves[2]", "'T-S09' is not a warehouse or store of this file"),
+    ]
+    assert counts() == before
+
+
+BAD_ROUTING = """\
+[city]
+code = "testcity"
+name = "Test City"
+timezone = "Asia/Shanghai"
+latitude = 30.27
+longitude = 120.15
+
+[phases]
+pilot = 2026-11-01
+
+[[warehouses]]
+code = "T-DC1"
+name = "DC"
+latitude = 30.18
+longitude = 120.26
+services = { ship = "pilot" }
+orders_per_day = { ship = "lots" }
+pickup_hours = "08:00-20:00"
+
+[[stores]]
+code = "T-S01"
+name = "Store 1"
+latitude = 30.27
+longitude = 120.16
+services = { pickup = "pilot", store_sale = "pilot" }
+orders_per_day = { store_sale = 5, ship_from_store = 10, pickup = -1 }
+pickup_hours = "22:00-10:00"
+
+[[stores]]
+code = "T-S02"
+name = "Store 2"
+latitude = 30.25
+longitude = 120.21
+services = { pickup = "pilot" }
+pickup_hours = "10am-10pm"
+
+[[stores]]
+code = "T-S03"
+name = "Store 3"
+latitude = 30.25
+longitude = 120.22
+services = { store_sale = "pilot" }
+pickup_hours = "10:00-22:00"
+
+[[channels]]
+code = "web"
+name = "Web"
+kind = "web"
+phase = "pilot"
+serves = ["T-DC1", "T-S01"]
+buffer = -1
+buffers = { "T-S09" = 2, "T-S02" = 1, "T-S01" = true }
+
+[channels.routing]
+when_short = "wait"
+notes = "typo"
+rules = [
+  "stay_in_city",
+  "nearest",
+  { rule = "distance_band", max_km = -5 },
+  { rule = "exclude_kinds", kinds = ["store", "van"] },
+  { rule = "max_splits" },
+]
+
+[[channels]]
+code = "app"
+name = "App"
+kind = "mini_program"
+phase = "pilot"
+serves = ["T-S01"]
+
+[channels.routing]
+rules = [
+  "keep_together",
+  "nearest_first",
+  "keep_together",
+]
+
+[[channels]]
+code = "pos"
+name = "Counters"
+kind = "store_pos"
+phase = "pilot"
+serves = ["T-S01"]
+buffer = 1
+routing = { rules = ["nearest_first"] }
+
+[[channels]]
+code = "b2b"
+name = "B2B"
+kind = "wholesale"
+phase = "pilot"
+serves = ["T-DC1"]
+routing = { when_short = "park" }
+"""
+
+
+def test_every_routing_setting_mistake_is_reported_with_its_line_and_key(db, tmp_path):
+    path = write(tmp_path, BAD_ROUTING, "bad.toml")
+    before = counts()
+    with pytest.raises(RolloutFileInvalid) as caught:
+        rollout_load(path)
+
+    def at(needle: str, key: str, message: str) -> str:
+        return f"{path}:{line_of(BAD_ROUTING, needle)}: {key}: {message}"
+
+    twice = BAD_ROUTING.rindex('"keep_together"')
+    twice_line = BAD_ROUTING[:twice].count("\n") + 1
+    counter = "a store_pos channel has no buffer: the counter sells what the customer holds"
+    assert caught.value.detail["errors"] == [
+        at('ship = "lots"', "warehouses[1].orders_per_day.ship", "must be a whole number"),
+        at(
+            "08:00-20:00",
+            "warehouses[1].pickup_hours",
+            "unknown key (expected one of: code, name, latitude, longitude, capacity, services, "
+            "orders_per_day)",
+        ),
+        at(
+            "store_sale = 5",
+            "stores[1].orders_per_day.store_sale",
+            "not a service with a daily limit (expected one of: ship_from_store, pickup)",
+        ),
+        at(
+            "store_sale = 5",
+            "stores[1].orders_per_day.ship_from_store",
+            "the store does not offer ship_from_store (not in its services)",
+        ),
+        at("store_sale = 5", "stores[1].orders_per_day.pickup", "must be at least 0"),
+        at(
+            "22:00-10:00",
+            "stores[1].pickup_hours",
+            "must open before it closes, on the same day",
+        ),
+        at("10am", "stores[2].pickup_hours", 'must be opening hours like "10:00-22:00"'),
+        at(
+            '"10:00-22:00"',
+            "stores[3].pickup_hours",
+            "the store does not offer pickup (not in its services)",
+        ),
+        at("buffer = -1", "channels[1].buffer", "must be at least 0"),
+        at(
+            '"T-S09" = 2',
+            "channels[1].buffers.T-S09",
+            "'T-S09' is not a warehouse or store of this file",
+        ),
+        at(
+            '"T-S09" = 2',
+            "channels[1].buffers.T-S02",
+            "'T-S02' does not serve this channel (not in serves)",
+        ),
+        at('"T-S09" = 2', "channels[1].buffers.T-S01", "must be a whole number"),
+        at(
+            'when_short = "wait"',
+            "channels[1].routing.when_short",
+            "must be one of park, refuse, backorder",
+        ),
+        at(
+            "notes =",
+            "channels[1].routing.notes",
+            "unknown key (expected one of: rules, when_short, note)",
+        ),
+        at(
+            '"nearest",',
+            "channels[1].routing.rules[2].rule",
+            "unknown rule 'nearest'; one of ('stay_in_city', 'exclude_kinds', 'distance_band', "
+            "'nearest_first', 'location_rank', 'lowest_cost', 'keep_together', 'max_splits')",
+        ),
+        at("max_km = -5", "channels[1].routing.rules[3].max_km", "cannot be negative"),
+        at(
+            '"van"',
+            "channels[1].routing.rules[4].kinds[2]",
+            "unknown kind 'van'; one of ('warehouse', 'store')",
+        ),
+        at(
+            '{ rule = "max_splits" }',
+            "channels[1].routing.rules[5].value",
+            "max_splits needs value",
+        ),
+        f"{path}:{twice_line}: channels[2].routing.rules[3].rule: keep_together is listed twice",
+        at("buffer = 1", "channels[3].buffer", counter),
+        at(
+            'routing = { rules = ["nearest_first"] }',
+            "channels[3].routing",
+            "a store_pos channel is not routed: counter sales are sold on the spot",
+        ),
+        at('routing = { when_short = "park" }', "channels[4].routing.rules", "required"),
     ]
     assert counts() == before
 
