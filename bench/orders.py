@@ -29,6 +29,26 @@ and shelf protection 0. Only the DC holds stock (topped up to 1,000,000 availabl
 SKU at the start of each run), so each order compares all five nodes and is sourced from the
 DC. Placed orders keep their holds; the ledger invariants are checked at the end, and the exit
 status is non-zero if they fail or if any order failed.
+
+Routing overhead (same run, in-process, after gunicorn has stopped): what a retailer's routing
+profile costs per order against the default rules. Two more cities, ``bench-a`` and
+``bench-b``, are laid out like the bench city (a DC and 4 stores at the same points, live for
+ship) and stocked alike at the start of each run: the DC topped up to 1,000,000 available units
+of each SKU, each store to 500, so orders compare five nodes that all have stock and neither
+city starves. ``bench-a`` routes by the default rules (no profile). ``bench-b`` has an active
+profile of the ``web`` channel for the city: ``stay_in_city``, ``keep_together``,
+``nearest_first``, ``max_splits`` 1, ``distance_band`` 30 km, park when short; web keeps 2
+units of every SKU back at each node (channel buffers); stores 1 and 2 take 40 and 60 more ship
+orders today, warm-up included (``daily_capacity`` is set to today's use plus that), so they
+fill up during the run and are skipped afterwards. One client thread places the same orders
+(same mix as above, one seed for both ways) in both cities, alternating a and b, after an
+untimed warm-up, so neither way sees a warmer cache or a bigger table. Each order's latency is
+timed, and so is the pure ``orders.routing.route`` call inside it (all calls of the order
+summed; a node found full a moment ago routes again), so the reader sees planning against
+database. The overhead is shown as the difference of the two ways' percentiles and as the
+percentiles of the difference within each pair (the same order placed a then b, or b then a),
+the steadier figure on a machine whose load changes. ``--routing-orders 0`` skips the
+section.
 """
 
 from __future__ import annotations
@@ -53,7 +73,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -63,8 +83,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings.base")
 from bench.postgres import ensure_database, setup_django  # noqa: E402
 
 if TYPE_CHECKING:
-    from inventory.models import Product
-    from omni.models import Channel, City, User
+    from inventory.models import Location, Product
+    from omni.models import Channel, City, RoutingProfile, User
 
 THREADS = 8
 SKUS = 200
@@ -79,6 +99,24 @@ CHANNEL = "web"
 CENTRE = (30.27, 120.15)
 ORDERS_PATH = "/api/v1/orders"
 SERVER_START_TIMEOUT = 60.0
+
+# The routing overhead section.
+ROUTING_ORDERS = 400  # per way
+ROUTING_WARMUP = 40  # per way, untimed
+ROUTING_SEED = "routing"
+DEFAULT_CITY = "bench-a"  # the default rules
+PROFILE_CITY = "bench-b"  # a retailer's profile
+STORE_STOCK = 500  # available units of each SKU topped up at each store of those two cities
+PROFILE_RULES: list[object] = [
+    "stay_in_city",
+    "keep_together",
+    "nearest_first",
+    {"rule": "max_splits", "value": 1},
+    {"rule": "distance_band", "max_km": 30},
+]
+PROFILE_WHEN_SHORT = "park"
+BUFFER_UNITS = 2
+SHIP_HEADROOM = {1: 40, 2: 60}  # store number -> ship orders it takes beyond today's use
 
 
 @dataclass(frozen=True)
@@ -125,36 +163,26 @@ class Placer(Protocol):
 # --------------------------------------------------------------------------- database
 
 
-def prepare() -> tuple[Channel, list[str]]:
-    """The bench city, its live nodes, the ``web`` channel and the SKUs, with stock to sell."""
+LONG_AGO = (2020, 1, 1)  # when the bench nodes and channel went live
+
+
+def lay_out_city(code: str, name: str, prefix: str) -> tuple[City, list[Location]]:
+    """A city at the bench centre with a DC and STORES stores (codes ``{prefix}-DC``,
+    ``{prefix}-S1``...), always at the same points, live for ship, no shelf protection.
+    Returns the city and its nodes, DC first."""
     from datetime import date
 
-    from django.db import connection, transaction
+    from inventory.models import Location, LocationKind
+    from omni.models import City, LocationService, Service, ShelfProtection
 
-    from inventory import services as stock
-    from inventory.models import Location, LocationKind, Product, StockLevel
-    from omni.models import (
-        Channel,
-        ChannelCity,
-        ChannelKind,
-        ChannelLocation,
-        City,
-        LocationService,
-        Role,
-        Service,
-        ShelfProtection,
-        User,
-    )
-
-    long_ago = date(2020, 1, 1)
     lat, lon = CENTRE
     city, _ = City.objects.get_or_create(
-        code=CITY, defaults={"name": "Bench City", "latitude": lat, "longitude": lon}
+        code=code, defaults={"name": name, "latitude": lat, "longitude": lon}
     )
     dc, _ = Location.objects.get_or_create(
-        code="BENCH-DC",
+        code=f"{prefix}-DC",
         defaults={
-            "name": "Bench DC",
+            "name": f"{name} DC",
             "kind": LocationKind.WAREHOUSE,
             "city": city,
             "latitude": round(lat - 0.09, 6),
@@ -163,9 +191,9 @@ def prepare() -> tuple[Channel, list[str]]:
     )
     stores = [
         Location.objects.get_or_create(
-            code=f"BENCH-S{n}",
+            code=f"{prefix}-S{n}",
             defaults={
-                "name": f"Bench Store {n}",
+                "name": f"{name} Store {n}",
                 "kind": LocationKind.STORE,
                 "city": city,
                 "latitude": round(lat + 0.03 * (n - 2.5), 6),
@@ -177,21 +205,69 @@ def prepare() -> tuple[Channel, list[str]]:
     nodes = [dc, *stores]
     for node in nodes:
         LocationService.objects.get_or_create(
-            location=node, service=Service.SHIP, defaults={"starts_on": long_ago}
+            location=node, service=Service.SHIP, defaults={"starts_on": date(*LONG_AGO)}
         )
     for store in stores:
         ShelfProtection.objects.update_or_create(
             location=store, product=None, defaults={"quantity": 0}
         )
-    user, _ = User.objects.get_or_create(username="bench-web", defaults={"role": Role.CHANNEL})
-    channel, _ = Channel.objects.get_or_create(
-        code=CHANNEL, defaults={"name": "Web", "kind": ChannelKind.WEB, "user": user}
+    return city, nodes
+
+
+def serve(channel: Channel, city: City, nodes: list[Location]) -> None:
+    """The channel live in the city, served by its nodes in the given order of preference."""
+    from datetime import date
+
+    from omni.models import ChannelCity, ChannelLocation
+
+    ChannelCity.objects.get_or_create(
+        channel=channel, city=city, defaults={"starts_on": date(*LONG_AGO)}
     )
-    ChannelCity.objects.get_or_create(channel=channel, city=city, defaults={"starts_on": long_ago})
     for priority, node in enumerate(nodes, start=1):
         ChannelLocation.objects.get_or_create(
             channel=channel, location=node, defaults={"priority": priority}
         )
+
+
+def ensure_levels(nodes: list[Location], products: list[Product]) -> None:
+    """Every stock level an order locks exists before the clock starts."""
+    from django.db import transaction
+
+    from inventory import services as stock
+
+    with transaction.atomic():
+        stock.lock_stock_levels((node.pk, p.pk) for node in nodes for p in products)
+
+
+def top_up(node: Location, products: list[Product], units: int) -> None:
+    """``units`` available of each product at ``node``: one receipt of what is missing."""
+    from inventory import services as stock
+    from inventory.models import StockLevel
+
+    available = {
+        product_id: on_hand - reserved
+        for product_id, on_hand, reserved in StockLevel.objects.filter(location=node).values_list(
+            "product_id", "on_hand", "reserved"
+        )
+    }
+    short = [
+        (p, units - available.get(p.pk, 0)) for p in products if available.get(p.pk, 0) < units
+    ]
+    if short:
+        stock.stock_receive(location=node, lines=short, supplier="bench")
+
+
+def prepare() -> tuple[Channel, list[str]]:
+    """The bench city, its live nodes, the ``web`` channel and the SKUs, with stock to sell."""
+    from inventory.models import Product
+    from omni.models import Channel, ChannelKind, Role, User
+
+    city, nodes = lay_out_city(CITY, "Bench City", "BENCH")
+    user, _ = User.objects.get_or_create(username="bench-web", defaults={"role": Role.CHANNEL})
+    channel, _ = Channel.objects.get_or_create(
+        code=CHANNEL, defaults={"name": "Web", "kind": ChannelKind.WEB, "user": user}
+    )
+    serve(channel, city, nodes)
 
     skus = [f"ORD-{n:04d}" for n in range(SKUS)]
     existing = set(Product.objects.filter(sku__in=skus).values_list("sku", flat=True))
@@ -203,28 +279,20 @@ def prepare() -> tuple[Channel, list[str]]:
         ]
     )
     products = list(Product.objects.filter(sku__in=skus))
-    # Every stock level an order locks exists before the clock starts.
-    with transaction.atomic():
-        stock.lock_stock_levels((node.pk, p.pk) for node in nodes for p in products)
-    available = {
-        product_id: on_hand - reserved
-        for product_id, on_hand, reserved in StockLevel.objects.filter(location=dc).values_list(
-            "product_id", "on_hand", "reserved"
-        )
-    }
-    top_up = [
-        (p, STOCK_PER_SKU - available.get(p.pk, 0))
-        for p in products
-        if available.get(p.pk, 0) < STOCK_PER_SKU
-    ]
-    if top_up:
-        stock.stock_receive(location=dc, lines=top_up, supplier="bench")
-    with connection.cursor() as cursor:  # start each run from analysed tables
+    ensure_levels(nodes, products)
+    top_up(nodes[0], products, STOCK_PER_SKU)  # only the DC holds stock in the bench city
+    return channel, skus
+
+
+def analyse_tables() -> None:
+    """Start each run from analysed tables."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
         cursor.execute(
             "VACUUM ANALYZE inventory_stocklevel, inventory_reservation, inventory_stockmove,"
             " orders_order, orders_orderline, orders_allocation"
         )
-    return channel, skus
 
 
 # --------------------------------------------------------------------------- the two ways
@@ -289,13 +357,13 @@ class HttpPlacer:
 class ServicePlacer:
     """The same orders through ``order_place`` on this thread's own database connection."""
 
-    def __init__(self, channel_id: int) -> None:
+    def __init__(self, channel_id: int, city: str = CITY) -> None:
         from inventory.models import Product
         from omni.models import Channel, City
 
         self.channel: Channel = Channel.objects.select_related("user").get(pk=channel_id)
         self.actor: User | None = self.channel.user
-        self.city: City = City.objects.get(code=CITY)
+        self.city: City = City.objects.get(code=city)
         self.products: dict[str, Product] = {
             p.sku: p for p in Product.objects.filter(sku__startswith="ORD-")
         }
@@ -495,6 +563,206 @@ def log_tail(log: IO[bytes], limit: int = 4000) -> str:
     return log.read().decode(errors="replace")[-limit:]
 
 
+# --------------------------------------------------------------------------- routing overhead
+
+
+@dataclass
+class RoutingWay:
+    """One way of routing the same orders: the city they are placed in, their latencies, the
+    time spent planning in each, and what they became (first decision's outcome and nodes)."""
+
+    key: str
+    city: str
+    result: Result
+    route_seconds: list[float] = field(default_factory=list)  # route() per placed order
+    by_order: dict[int, float] = field(default_factory=dict)  # order number -> seconds
+    outcomes: Counter[str] = field(default_factory=Counter)
+    nodes: Counter[str] = field(default_factory=Counter)
+
+
+def percentile(values: list[float], p: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1]
+
+
+def prepare_routing(channel: Channel, skus: list[str]) -> RoutingProfile:
+    """The two routing cities, laid out and stocked alike; bench-b's profile, channel buffers
+    and ship capacity. Returns bench-b's active profile."""
+    from inventory.models import Product
+    from omni.models import Service
+    from omni.routing_rules import parse_rules, rules_as_data
+    from omni.selectors import active_routing_profile, city_today
+    from omni.services import (
+        channel_buffer_set,
+        location_capacity_set,
+        routing_profile_activate,
+        routing_profile_create,
+    )
+    from orders.capacity import capacity_of
+
+    products = list(Product.objects.filter(sku__in=skus))
+    laid_out = {}
+    for code in (DEFAULT_CITY, PROFILE_CITY):
+        city, nodes = lay_out_city(code, f"Bench City {code[-1].upper()}", code.upper())
+        serve(channel, city, nodes)
+        ensure_levels(nodes, products)
+        top_up(nodes[0], products, STOCK_PER_SKU)
+        for store in nodes[1:]:
+            top_up(store, products, STORE_STOCK)
+        laid_out[code] = (city, nodes)
+
+    city_a, _ = laid_out[DEFAULT_CITY]
+    if active_routing_profile(channel=channel, city=city_a) is not None:
+        raise SystemExit(
+            f"{DEFAULT_CITY} must route {CHANNEL} by the default rules: retire its profile"
+        )
+    city_b, nodes_b = laid_out[PROFILE_CITY]
+    for node in nodes_b:
+        channel_buffer_set(channel=channel, location=node, units=BUFFER_UNITS, source="bench")
+    used = capacity_of(
+        location_ids=[node.pk for node in nodes_b], service=Service.SHIP, day=city_today(city_b)
+    )
+    for n, headroom in SHIP_HEADROOM.items():
+        store = nodes_b[n]
+        today = used[store.pk].used if store.pk in used else 0
+        location_capacity_set(
+            location=store, service=Service.SHIP, daily_capacity=today + headroom, source="bench"
+        )
+    profile = active_routing_profile(channel=channel, city=city_b)
+    if (
+        profile is None
+        or profile.city_id != city_b.pk
+        or profile.rules != rules_as_data(parse_rules(PROFILE_RULES))
+        or profile.when_short != PROFILE_WHEN_SHORT
+    ):
+        draft = routing_profile_create(
+            channel=channel,
+            city=city_b,
+            rules=PROFILE_RULES,
+            when_short=PROFILE_WHEN_SHORT,
+            note="bench/orders.py: a retailer's web profile",
+            source="bench",
+        )
+        profile = routing_profile_activate(profile=draft, source="bench")
+    return profile
+
+
+def measure_routing(channel: Channel, skus: list[str], *, orders: int) -> list[RoutingWay]:
+    """Place the same orders (one seed) in the default-rules city and the profile's city, one
+    client thread, alternating which goes first; time each order and the route() calls in it."""
+    from unittest import mock
+
+    from orders import routing, services
+    from orders.models import Order
+
+    ways = [
+        RoutingWay("a", DEFAULT_CITY, Result(f"a: default rules, {DEFAULT_CITY}")),
+        RoutingWay("b", PROFILE_CITY, Result(f"b: profile, {PROFILE_CITY}")),
+    ]
+    placers = {way.key: ServicePlacer(channel.pk, way.city) for way in ways}
+    tag = f"r{time.time_ns():x}"
+    planning = [0.0]
+
+    def timed_route(*args: Any, **kwargs: Any) -> routing.Plan:
+        started = time.perf_counter()
+        try:
+            return routing.route(*args, **kwargs)
+        finally:
+            planning[0] += time.perf_counter() - started
+
+    try:
+        with mock.patch.object(services, "route", timed_route):
+            for phase, count in (("warm", ROUTING_WARMUP), ("timed", orders)):
+                rngs = {way.key: random.Random(f"{ROUTING_SEED}-{phase}") for way in ways}
+                for n in range(count):
+                    for way in ways if n % 2 == 0 else ways[::-1]:
+                        spec = new_order(rngs[way.key], f"{tag}-{way.key}-{phase}-{n}", skus)
+                        planning[0] = 0.0
+                        started = time.perf_counter()
+                        failure = placers[way.key].place(spec)
+                        elapsed = time.perf_counter() - started
+                        if phase == "warm":
+                            continue
+                        if failure is None:
+                            way.result.latencies.append(elapsed)
+                            way.route_seconds.append(planning[0])
+                            way.by_order[n] = elapsed
+                            continue
+                        way.result.failures[failure.kind] += 1
+                        if failure.kind not in {f.kind for f in way.result.samples}:
+                            way.result.samples.append(failure)
+    finally:
+        for placer in placers.values():
+            placer.close()
+
+    for way in ways:
+        decisions = Order.objects.filter(external_id__startswith=f"{tag}-{way.key}-timed-")
+        for sourcing in decisions.values_list("sourcing", flat=True):
+            first = sourcing["decisions"][0]
+            way.outcomes[first["outcome"]] += 1
+            way.nodes.update({pick["location"].rsplit("-", 1)[-1] for pick in first["picks"]})
+    return ways
+
+
+def report_routing(ways: list[RoutingWay], profile: RoutingProfile, orders: int) -> None:
+    from omni.routing_rules import parse_rules
+
+    a, b = ways
+    b.result.label = f"b: profile {CHANNEL}@{PROFILE_CITY} v{profile.version}"
+    print(
+        f"routing overhead: in-process, 1 client thread, {orders:,} orders each way, a and b"
+        " alternating (same seed and mix)"
+    )
+    for way in ways:
+        result = way.result
+        print(
+            f"  {result.label:<34}{len(result.latencies):6,} orders"
+            f"   p50 {result.percentile_ms(50):7.2f} ms   p99 {result.percentile_ms(99):7.2f} ms"
+            f"   route() p50 {1e6 * percentile(way.route_seconds, 50):6.0f} µs"
+            f"   p99 {1e6 * percentile(way.route_seconds, 99):6.0f} µs"
+        )
+        print_failures(result)
+    p50 = (a.result.percentile_ms(50), b.result.percentile_ms(50))
+    p99 = (a.result.percentile_ms(99), b.result.percentile_ms(99))
+    nan = float("nan")
+    # The same order placed both ways, one right after the other: the difference per pair is
+    # the steadiest measure of the overhead on a machine whose load changes during the run.
+    paired = [1000 * (b.by_order[n] - a.by_order[n]) for n in a.by_order if n in b.by_order]
+    print(
+        f"  {'overhead b - a':<46}   p50 {p50[1] - p50[0]:+7.2f} ms"
+        f"   p99 {p99[1] - p99[0]:+7.2f} ms"
+    )
+    print(
+        f"  {'overhead per pair of the same order (b - a)':<46}"
+        f"   p50 {percentile(paired, 50):+7.2f} ms   p99 {percentile(paired, 99):+7.2f} ms"
+    )
+    print(
+        f"  {'ratio b/a':<46}   p50 {p50[1] / p50[0] if p50[0] else nan:7.3f}   "
+        f"   p99 {p99[1] / p99[0] if p99[0] else nan:7.3f}"
+    )
+    shares = []
+    for way in ways:
+        order_p50 = way.result.percentile_ms(50) / 1000
+        if order_p50:
+            shares.append(f"{way.key} {100 * percentile(way.route_seconds, 50) / order_p50:.1f} %")
+    print(f"  route() p50 as a share of the order's p50: {', '.join(shares)}")
+    rules = ", ".join(
+        " ".join([rule.name, *(f"{k}={v}" for k, v in rule.params.items())])
+        for rule in parse_rules(profile.rules)
+    )
+    print(f"  b's rules: {rules}; when short: {profile.when_short}")
+    headroom = ", ".join(f"S{n} {extra} more" for n, extra in SHIP_HEADROOM.items())
+    print(
+        f"  b's settings: {CHANNEL} keeps {BUFFER_UNITS} units of each SKU back at each node;"
+        f" ship orders today: {headroom} (the warm-up's included)"
+    )
+    for way in ways:
+        outcomes = ", ".join(f"{k} {n:,}" for k, n in way.outcomes.most_common())
+        nodes = ", ".join(f"{k} {n:,}" for k, n in sorted(way.nodes.items()))
+        print(f"  {way.key}: {outcomes}; orders served by node: {nodes}")
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -504,6 +772,10 @@ def report(result: Result) -> None:
         f" {result.rate:8,.1f} orders/s   p50 {result.percentile_ms(50):7.1f} ms"
         f"   p99 {result.percentile_ms(99):7.1f} ms"
     )
+    print_failures(result)
+
+
+def print_failures(result: Result) -> None:
     if result.failures:
         kinds = ", ".join(f"{kind}: {n}" for kind, n in result.failures.most_common())
         print(f"    FAILED {sum(result.failures.values()):,} ({kinds})")
@@ -587,6 +859,12 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=4, help="threads per gunicorn worker (1: sync workers)"
     )
+    parser.add_argument(
+        "--routing-orders",
+        type=int,
+        default=ROUTING_ORDERS,
+        help="orders each way in the routing overhead section (0: skip it)",
+    )
     args = parser.parse_args()
 
     ensure_database(os.environ["DATABASE_URL"])
@@ -596,6 +874,8 @@ def main() -> None:
     from inventory.invariants import check_invariants
 
     channel, skus = prepare()
+    profile = prepare_routing(channel, skus) if args.routing_orders else None
+    analyse_tables()
     cursor = connection.cursor()
     cursor.execute("SHOW server_version")
     version = cursor.fetchone()[0]
@@ -630,6 +910,11 @@ def main() -> None:
         if over_http.failures:
             print("gunicorn log (tail):\n" + log_tail(log))
     failed = bool(over_http.failures or in_process.failures)
+
+    if profile is not None:
+        ways = measure_routing(channel, skus, orders=args.routing_orders)
+        report_routing(ways, profile, args.routing_orders)
+        failed = failed or any(way.result.failures for way in ways)
 
     _, violations = check_invariants()
     print(f"invariants after the run: {'ok' if not violations else 'failed'}")

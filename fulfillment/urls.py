@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import auth, counts, home, packing, picking, pickups, receiving, reserve, stock
+from .views import (
+    auth,
+    counts,
+    home,
+    packing,
+    picking,
+    pickups,
+    receiving,
+    reserve,
+    routing,
+    stock,
+)
 
 app_name = "staff"
 
@@ -39,4 +50,17 @@ urlpatterns = [
     path("pickups/<int:order_id>/prepare/", pickups.prepare, name="pickup-prepare"),
     path("pickups/<int:order_id>/ready/", pickups.mark_ready, name="pickup-ready"),
     path("pickups/<int:order_id>/code/", pickups.pickup_code, name="pickup-code"),
+    path("routing/", routing.routing, name="routing"),
+    path("routing/retry/", routing.routing_retry, name="routing-retry"),
+    path(
+        "routing/profiles/<int:profile_id>/activate/",
+        routing.profile_activate,
+        name="routing-profile-activate",
+    ),
+    path(
+        "routing/profiles/<int:profile_id>/deactivate/",
+        routing.profile_deactivate,
+        name="routing-profile-deactivate",
+    ),
+    path("orders/<int:order_id>/routing/", routing.order_routing, name="order-routing"),
 ]

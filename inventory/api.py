@@ -5,7 +5,7 @@ No ``from __future__ import annotations`` here: ninja resolves the parameter ann
 (``Query[...]``) at import time.
 """
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,7 +18,7 @@ from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
 from omni.models import Role
 from omni.pagination import CursorPagination
-from omni.schemas import ErrorOut, QuerySchema
+from omni.schemas import ErrorOut, Instant, QuerySchema
 
 from . import selectors, services
 from .errors import DuplicateLine
@@ -108,8 +108,8 @@ class MoveFilter(QuerySchema):
     location: str | None = None
     reason: str | None = None
     reference: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 @router.get("/moves", response=list[MoveOut])

@@ -20,6 +20,7 @@ from fulfillment.api import router as fulfillment_router
 from inventory.allocation.api import router as allocation_router
 from inventory.api import router as inventory_router
 from orders.api import router as orders_router
+from orders.routing_api import router as routing_router
 
 from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
@@ -50,6 +51,8 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/v1/", inventory_router)
+# Before the orders router: ``/orders/waiting`` is a list, not an order id.
+api.add_router("/v1/", routing_router)
 api.add_router("/v1/", orders_router)
 api.add_router("/v1/", fulfillment_router)
 api.add_router("/v1/", forecasting_router)

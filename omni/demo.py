@@ -412,6 +412,7 @@ def run_busy_hour(seed: int | None = None, volume: int = 10) -> BusyHour:
     accounted for at the end: filled, waiting with a reason, expired or cancelled."""
     from orders.models import Order, OrderLine, OrderStatus
     from orders.selectors import waiting_summary
+    from orders.services import orders_route_waiting
     from orders.simulation import simulate_hour
 
     dc, _ = pilot_locations()
@@ -452,7 +453,6 @@ def run_busy_hour(seed: int | None = None, volume: int = 10) -> BusyHour:
         if units
     ]
     if lines:
-        # Goods in commit; waiting orders are routed again as the stock comes free.
         services.stock_receive(
             location=dc,
             lines=lines,
@@ -461,6 +461,10 @@ def run_busy_hour(seed: int | None = None, volume: int = 10) -> BusyHour:
             actor=User.objects.get(username="warehouse"),
         )
         busy.delivered_units = sum(q for _, q in lines)
+        # The receipt's commit has queued the same run (on a worker, or inline without one);
+        # running it here too makes the figures below final whatever ran first — a second run
+        # finds nothing left to route twice.
+        orders_route_waiting(product_ids=[p.pk for p, _ in lines], city=city)
 
     orders = {o.pk: o for o in Order.objects.filter(pk__in=hour.order_ids)}
     busy.statuses = Counter(o.status for o in orders.values())

@@ -13,6 +13,7 @@ same everywhere: ``rules[2].max_km: must be a number above 0``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,11 +78,20 @@ class Rule:
         return {"rule": self.name, **self.params}
 
 
+# Farther than anything on Earth: a bigger distance is a mistake, not a wide band.
+MAX_KM = 20_100.0
+MAX_SPLITS = 1_000
+
+
 def _number(value: Any, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RuleError(field, "must be a number")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RuleError(field, "must be a finite number")
     if value < 0:
         raise RuleError(field, "cannot be negative")
+    if value > MAX_KM:
+        raise RuleError(field, f"must be at most {MAX_KM:,.0f} km")
     return float(value)
 
 
@@ -89,8 +99,8 @@ def _param(kind: str, value: Any, field: str) -> Any:
     if kind == "km":
         return _number(value, field)
     if kind == "count":
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise RuleError(field, "must be a whole number, 0 or more")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SPLITS:
+            raise RuleError(field, f"must be a whole number from 0 to {MAX_SPLITS}")
         return value
     # kinds
     if not isinstance(value, list) or not value:
@@ -115,7 +125,7 @@ def parse_rules(raw: Any, *, field: str = "rules") -> list[Rule]:
         if not isinstance(item, Mapping) or "rule" not in item:
             raise RuleError(where, 'must be a rule name or a table with "rule"')
         name = item["rule"]
-        if name not in PARAMETERS:
+        if not isinstance(name, str) or name not in PARAMETERS:
             raise RuleError(f"{where}.rule", f"unknown rule {name!r}; one of {RULE_NAMES}")
         if name in seen:
             raise RuleError(f"{where}.rule", f"{name} is listed twice")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, field_validator
 
 
 def _no_nul(value: Any) -> Any:
@@ -13,6 +14,21 @@ def _no_nul(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         raise ValueError("NUL characters are not allowed")
     return value
+
+
+# A time that an offset (or the server's zone, for one without) moves past year 1 or 9999
+# cannot be stored or compared; no offset is a day long, so a day's margin suffices.
+EARLIEST, LATEST = datetime.min + timedelta(days=1), datetime.max - timedelta(days=1)
+
+
+def storable(value: datetime) -> datetime:
+    if not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
+        raise ValueError("out of range: give a time from 0001-01-02 to 9999-12-30")
+    return value
+
+
+# A time a filter or a body may carry: refused (422) when it cannot be stored or compared.
+Instant = Annotated[datetime, AfterValidator(storable)]
 
 
 class QuerySchema(Schema):

@@ -138,7 +138,10 @@ def location_capacity_set(
     if daily_capacity is not None and daily_capacity < 0:
         raise InvalidInput("daily_capacity must be 0 or more", detail={"field": "daily_capacity"})
     if (opens_at is None) != (closes_at is None):
-        raise InvalidInput("give both opens_at and closes_at, or neither", detail={})
+        raise InvalidInput(
+            "give both opens_at and closes_at, or neither",
+            detail={"field": "opens_at" if opens_at is None else "closes_at"},
+        )
     if opens_at is not None and closes_at is not None and opens_at >= closes_at:
         raise InvalidInput("opens_at must be before closes_at", detail={"field": "opens_at"})
     old = _capacity_value(row)

@@ -5,9 +5,9 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from inventory.admin import ReadOnlyInline
+from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
 
-from .models import Allocation, Order, OrderLine
+from .models import Allocation, CapacityUse, Order, OrderLine
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -29,6 +29,9 @@ class OrderAdmin(admin.ModelAdmin):
         "payment_status",
         "pickup_store",
         "sourcing_reason",
+        "routing_profile",
+        "promised_at",
+        "waiting_since",
         "flagged",
         "created_at",
     ]
@@ -59,3 +62,13 @@ class AllocationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(CapacityUse)
+class CapacityUseAdmin(ReadOnlyAdmin):
+    """Orders each location took on per service and day; counted by routing, never edited
+    (a location's limit is set on its service)."""
+
+    list_display = ["day", "location", "service", "used"]
+    list_filter = ["service", "location"]
+    date_hierarchy = "day"

@@ -1,11 +1,11 @@
 """The orders router: place, read, pay, cancel and change orders; availability to promise and
-nearby stores. Thin: validate, check access, call one service, map the result.
+nearby stores. How orders are routed (settings, the waiting queue, explanations) is in
+``routing_api``. Thin: validate, check access, call one service, map the result.
 
 A channel's integration calls with its own token and speaks for its channel only; staff name
 the channel. No ``from __future__ import annotations``: ninja reads the annotations.
 """
 
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated
 
@@ -20,7 +20,7 @@ from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
 from omni.models import Channel, Role, User
 from omni.pagination import CursorPagination
-from omni.schemas import ErrorOut, QuerySchema
+from omni.schemas import ErrorOut, Instant, QuerySchema
 
 from . import selectors, services
 from .errors import UnknownChannel
@@ -104,6 +104,7 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
         customer_name=payload.customer.name,
         customer_phone=payload.customer.phone,
         member_id=payload.customer.member_id,
+        promised_at=payload.promised_at,
         actor=user,
     )
     return Status(201 if created else 200, selectors.order_visible(user, order.pk))
@@ -116,14 +117,15 @@ class OrderFilter(QuerySchema):
     payment_status: str | None = None
     external_id: str | None = None
     location: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
 
 
 @router.get("/orders", response=list[OrderOut])
 @paginate(CursorPagination, ordering=("-id",))
 def order_list(request: HttpRequest, filters: Query[OrderFilter]) -> object:
-    return selectors.order_list(user=current_user(request), **filters.dict())
+    orders = selectors.order_list(user=current_user(request), **filters.dict())
+    return orders.select_related("routing_profile")
 
 
 @router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})

@@ -18,6 +18,7 @@ class OrderErrorCode(StrEnum):
     EXTERNAL_ID_REUSED = "external_id_reused"
     MODE_NOT_ALLOWED = "mode_not_allowed"
     PICKUP_CAPACITY_FULL = "pickup_capacity_full"
+    UNKNOWN_ROUTING_PROFILE = "unknown_routing_profile"
 
 
 class UnknownChannel(NotFound):
@@ -57,3 +58,7 @@ class PickupCapacityFull(Conflict):
     nearby stores that have the goods."""
 
     code: ClassVar[str] = OrderErrorCode.PICKUP_CAPACITY_FULL
+
+
+class UnknownRoutingProfile(NotFound):
+    code: ClassVar[str] = OrderErrorCode.UNKNOWN_ROUTING_PROFILE

@@ -227,9 +227,14 @@ def route(
         if node.code in plan.nodes:
             continue
         if not any(node.sellable.get(p, 0) for p in wanted):
-            plan.skipped[node.code] = "has none of the order's units to give"
+            why = "has none of the order's units to give"
+        elif not plan.picks:
+            why = "has part of the order; the rules need the whole order served"
+        elif "keep_together" in names and not node.covers(wanted):
+            why = f"has only part of the order; keep_together chose {', '.join(plan.nodes)}"
         else:
-            plan.skipped[node.code] = "not needed: better-ranked nodes serve the order"
+            why = "not needed: better-ranked nodes serve the order"
+        plan.skipped[node.code] = why
     plan.rules = log
     return plan
 

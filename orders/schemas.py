@@ -1,14 +1,19 @@
-"""API schemas of orders and availability, in ``XIn`` / ``XOut`` pairs."""
+"""API schemas of orders, availability and routing, in ``XIn`` / ``XOut`` pairs."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
+from pydantic import AfterValidator, AwareDatetime, field_validator
 
 from inventory.schemas import LocationCode, Quantity, Sku
-from omni.schemas import InputSchema
+from omni.models import Service
+from omni.routing_rules import RULE_NAMES, RuleError, parse_rules
+from omni.schemas import InputSchema, storable
 
 from .models import OrderMode
 
@@ -45,6 +50,8 @@ class OrderIn(InputSchema):
     delivery: DeliveryIn | None = None
     customer: CustomerIn = CustomerIn()
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
+    # The channel's promise to the customer; waiting orders are served by it. With an offset.
+    promised_at: Annotated[AwareDatetime, AfterValidator(storable)] | None = None
 
 
 class LineQuantityIn(InputSchema):
@@ -73,6 +80,11 @@ class OrderLineOut(Schema):
         return list(obj.allocations.all())
 
 
+class RoutingProfileRef(Schema):
+    id: int
+    version: int
+
+
 class OrderOut(Schema):
     id: int
     channel: str = Field(alias="channel.code")
@@ -92,12 +104,20 @@ class OrderOut(Schema):
     sourcing_reason: str
     sourcing: dict[str, Any]
     flagged: str
+    promised_at: datetime | None
+    waiting_since: datetime | None
+    routing_profile: RoutingProfileRef | None = None  # the version that last routed the order
     created_at: datetime
     lines: list[OrderLineOut]
 
     @staticmethod
     def resolve_lines(obj: Any) -> list[Any]:
         return list(obj.lines.all())
+
+    @staticmethod
+    def resolve_routing_profile(obj: Any) -> dict[str, int] | None:
+        profile = obj.routing_profile
+        return None if profile is None else {"id": profile.pk, "version": profile.version}
 
 
 class SkuAvailabilityOut(Schema):
@@ -121,3 +141,232 @@ class NearbyStoreOut(Schema):
     longitude: float | None
     distance_km: float | None
     available: dict[str, int]
+
+
+# --------------------------------------------------------------------------- routing settings
+
+# Buffers and daily capacities are counts of units and orders; bigger numbers are typos.
+MAX_SETTING = 1_000_000
+MAX_RULES = 2 * len(RULE_NAMES)  # room for a duplicate, which parse_rules names
+Setting = Annotated[int, Field(strict=True, ge=0, le=MAX_SETTING)]
+WhenShort = Literal["park", "refuse", "backorder"]
+
+
+class ChannelBufferIn(InputSchema):
+    """Both fields are required: ``location`` null is the channel's default at every location
+    without its own row, ``units`` null removes the row."""
+
+    location: LocationCode | None
+    units: Setting | None
+
+
+class LocationBufferOut(Schema):
+    location: str
+    units: int
+
+
+class ChannelBuffersOut(Schema):
+    channel: str
+    default: int | None  # units kept back at every location without its own row
+    locations: list[LocationBufferOut]
+
+
+def _finite_numbers(value: Any) -> bool:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return math.isfinite(float(value))
+        except OverflowError:  # an integer beyond any float
+            return False
+    if isinstance(value, Mapping):
+        return all(_finite_numbers(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_finite_numbers(v) for v in value)
+    return True
+
+
+class RoutingProfileIn(InputSchema):
+    channel: Slug
+    city: Slug | None = None  # none: every city without a profile of its own
+    rules: Annotated[list[Any], Field(max_length=MAX_RULES)]
+    when_short: WhenShort = "park"
+    note: Annotated[str, Field(max_length=255)] = ""
+
+    @field_validator("rules")
+    @classmethod
+    def rules_are_data(cls, rules: list[Any]) -> list[Any]:
+        """What ``parse_rules`` cannot judge: a rule name that is not text, a number that is
+        not finite (JSON's NaN/Infinity) or too big for a float. The rules themselves are
+        checked by the service, so the API, the admin and the rollout file name a mistake the
+        same way."""
+        for n, item in enumerate(rules):
+            if isinstance(item, Mapping) and not isinstance(item.get("rule", ""), str):
+                raise ValueError(f"rules[{n}].rule: must be a rule name")
+            if not _finite_numbers(item):
+                raise ValueError(f"rules[{n}]: numbers must be finite")
+        return rules
+
+
+class RoutingRuleOut(Schema):
+    rule: str
+    params: dict[str, Any]
+    description: str
+
+
+class RoutingProfileOut(Schema):
+    id: int
+    channel: str = Field(alias="channel.code")
+    city: str | None = Field(None, alias="city.code")
+    version: int
+    status: str
+    rules: list[RoutingRuleOut]
+    when_short: str
+    note: str
+    created_by: str | None
+    created_at: datetime
+    activated_by: str | None
+    activated_at: datetime | None
+
+    @staticmethod
+    def resolve_rules(obj: Any) -> list[dict[str, Any]]:
+        try:
+            rules = parse_rules(obj.rules)
+        except RuleError:  # a row written outside the services: show the names as stored
+            stored = obj.rules if isinstance(obj.rules, list) else []
+            return [
+                {
+                    "rule": str(r.get("rule") if isinstance(r, Mapping) else r),
+                    "params": {},
+                    "description": "",
+                }
+                for r in stored
+            ]
+        return [
+            {"rule": r.name, "params": dict(r.params), "description": r.describe()} for r in rules
+        ]
+
+    @staticmethod
+    def resolve_created_by(obj: Any) -> str | None:
+        return obj.created_by.username if obj.created_by_id else None
+
+    @staticmethod
+    def resolve_activated_by(obj: Any) -> str | None:
+        return obj.activated_by.username if obj.activated_by_id else None
+
+
+def _local_time(value: time | None) -> time | None:
+    # Opening hours are the store's local wall clock; an offset has no meaning there.
+    if value is not None and value.tzinfo is not None:
+        raise ValueError("a local time without an offset, e.g. 09:00")
+    return value
+
+
+class LocationCapacityIn(InputSchema):
+    """Every field is required (null clears it): the three settings are set together."""
+
+    service: Service
+    daily_capacity: Setting | None  # orders a day; null: no limit
+    opens_at: time | None  # pickups: local opening hours, both or neither
+    closes_at: time | None
+
+    @field_validator("opens_at", "closes_at")
+    @classmethod
+    def local_time(cls, value: time | None) -> time | None:
+        return _local_time(value)
+
+
+class LocationCapacityOut(Schema):
+    location: str = Field(alias="location.code")
+    service: str
+    starts_on: date
+    daily_capacity: int | None
+    opens_at: time | None
+    closes_at: time | None
+
+
+class CapacityRowOut(Schema):
+    location: str
+    service: str
+    limit: int | None
+    used: int
+    left: int | None
+    opens_at: time | None
+    closes_at: time | None
+
+
+class CapacityOut(Schema):
+    city: str
+    day: date
+    rows: list[CapacityRowOut]
+
+
+class WaitingOrderOut(Schema):
+    position: int  # 1 is served first when stock arrives
+    order: int
+    external_id: str
+    channel: str
+    city: str
+    mode: str
+    status: str
+    reason: str
+    waiting_since: datetime | None
+    promised_at: datetime | None
+    missing_units: int
+    missing_value: float
+
+
+class WaitingOut(Schema):
+    count: int
+    parked: int
+    backordered: int
+    units: int
+    value: float
+    orders: list[WaitingOrderOut]
+
+
+class ProfileStateOut(Schema):
+    id: int
+    version: int
+    status: str
+
+
+class RoutingExplainOut(Schema):
+    order: int
+    status: str
+    reason: str
+    waiting_since: datetime | None
+    promised_at: datetime | None
+    profile: ProfileStateOut | None
+    decisions: list[dict[str, Any]]
+
+
+class ConfigChangeOut(Schema):
+    id: int
+    at: datetime
+    actor: str | None
+    source: str
+    kind: str
+    target: str
+    old: Any
+    new: Any
+
+    @staticmethod
+    def resolve_actor(obj: Any) -> str | None:
+        return obj.actor.username if obj.actor_id else None
+
+
+class RetryIn(InputSchema):
+    city: Slug | None = None
+
+
+class WaitingReportOut(Schema):
+    tried: int
+    filled: int
+    partly: int
+    still_waiting: int
+    failed: int
+
+
+class RetryOut(Schema):
+    queued: bool
+    city: str | None
+    report: WaitingReportOut | None  # when the run finished in this request (no broker)

@@ -17,13 +17,21 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from inventory import services as stock
 from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
-from inventory.models import Location, MoveReason, Product, Reservation, ReservationStatus
+from inventory.models import (
+    PHYSICAL_KINDS,
+    Location,
+    MoveReason,
+    Product,
+    Reservation,
+    ReservationStatus,
+    StockMove,
+)
 from omni.errors import ApplicationError, InvalidInput
 from omni.models import Channel, ChannelKind, City, LocationService, RoutingProfile, Service, User
 from omni.routing_rules import Rule, parse_rules
@@ -437,7 +445,8 @@ def _route_pickup(
             reason=f"{store.code} is short; the rest waits there",
         )
         return plan, [], [store]
-    (node,) = _candidates(order=order, locations=[store], product_ids=list(wanted))
+    today = capacity_of(location_ids=[store.pk], service=Service.PICKUP, day=city_today(order.city))
+    (node,) = _candidates(order=order, locations=[store], product_ids=list(wanted), capacity=today)
     plan = plan_single_node(wanted, node, when_short=when_short)
     if plan.picks:
         _take_pickup_slot(order, store)
@@ -978,6 +987,51 @@ def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) 
 # --------------------------------------------------------------------------- the waiting queue
 
 
+# How often one routing run walks the queue again from its head because stock came in.
+WAITING_RESTARTS = 5
+
+
+@dataclass(frozen=True)
+class _Mark:
+    move_id: int
+    at: datetime
+
+
+def _walk_start(queue: QuerySet[Order]) -> tuple[list[tuple[int, int]], list[int], _Mark]:
+    """The queue as it stands, its products, and a mark to tell later arrivals by."""
+    mark = _Mark(
+        move_id=StockMove.objects.aggregate(last=Max("id"))["last"] or 0, at=timezone.now()
+    )
+    rows = list(queue.values_list("id", "city_id"))
+    products = sorted(
+        set(
+            OrderLine.objects.filter(order_id__in=[r[0] for r in rows]).values_list(
+                "product_id", flat=True
+            )
+        )
+    )
+    return rows, products, mark
+
+
+def _arrived_since(mark: _Mark, products: Sequence[int]) -> bool:
+    """Did stock of ``products`` come in (goods in, a hold given back) after ``mark``?"""
+    if not products:
+        return False
+    came_in = StockMove.objects.filter(
+        pk__gt=mark.move_id,
+        product_id__in=products,
+        to_location__kind__in=PHYSICAL_KINDS,
+    ).exists()
+    return (
+        came_in
+        or Reservation.objects.filter(
+            product_id__in=products,
+            status__in=(ReservationStatus.RELEASED, ReservationStatus.EXPIRED),
+            closed_at__gte=mark.at,
+        ).exists()
+    )
+
+
 @dataclass
 class WaitingReport:
     tried: int = 0
@@ -1010,16 +1064,32 @@ def orders_route_waiting(
     """Route again the orders waiting for stock (of ``product_ids``, or any), in queue order.
 
     Each order is one transaction taken under its city's row lock, so concurrent runs (two
-    receipts at once) take turns order by order and the queue is served in order; each order
-    is locked and its missing units counted afresh, so a unit is never routed twice. A parked
-    order is routed whole or stays parked; a backordered one takes what there is."""
+    receipts at once) take turns order by order; each order is locked and its missing units
+    counted afresh, so a unit is never routed twice. A parked order is routed whole or stays
+    parked; a backordered one takes what there is.
+
+    The queue is served in order: if stock of the queue's products came in since this run
+    started its walk, it walks again from the head before routing the next order, so a newer
+    order never takes units an older one passed over a moment before they arrived (at most
+    ``WAITING_RESTARTS`` times; the run the arrival queued serves it after that)."""
     report = WaitingReport()
-    rows = list(waiting_queue(product_ids=product_ids, city=city).values_list("id", "city_id"))
-    for order_id, city_id in rows:
+    queue = waiting_queue(product_ids=product_ids, city=city)
+    rows, products, mark = _walk_start(queue)
+    restarts = 0
+    position = 0
+    while position < len(rows):
+        order_id, city_id = rows[position]
+        position += 1
         report.tried += 1
         try:
             with transaction.atomic():
                 list(City.objects.select_for_update().filter(pk=city_id).values_list("id"))
+                if restarts < WAITING_RESTARTS and position > 1 and _arrived_since(mark, products):
+                    restarts += 1
+                    report.tried -= 1
+                    rows, products, mark = _walk_start(queue)
+                    position = 0
+                    continue
                 order = _lock_order(Order(pk=order_id))
                 if order.waiting_since is None:
                     continue

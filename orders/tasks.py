@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from omni.models import City
+
 from .services import order_lines_resource, orders_expire_unpaid, orders_route_waiting
 
 
@@ -22,10 +24,14 @@ def order_lines_resource_task(
 
 
 @shared_task(acks_late=True)
-def orders_route_waiting_task(product_ids: list[int] | None = None) -> dict[str, int]:
-    """Route again the orders waiting for these products (all waiting orders if none given).
-    Idempotent: each order's missing units are counted afresh under its lock."""
-    report = orders_route_waiting(product_ids=product_ids)
+def orders_route_waiting_task(
+    product_ids: list[int] | None = None, city_id: int | None = None
+) -> dict[str, int]:
+    """Route again the orders waiting for these products (all if none given), in one city's
+    queue or every city's. Idempotent: each order's missing units are counted afresh under
+    its lock."""
+    city = City.objects.filter(pk=city_id).first() if city_id is not None else None
+    report = orders_route_waiting(product_ids=product_ids, city=city)
     return {
         "tried": report.tried,
         "filled": report.filled,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from django.contrib import admin
@@ -12,6 +13,7 @@ from inventory import services
 from inventory.invariants import assert_invariants
 from inventory.models import StockLevel, StockMove
 from omni.models import ApiToken, User
+from orders.models import Order
 
 pytestmark = pytest.mark.django_db
 
@@ -106,5 +108,12 @@ def test_demo_loads_the_pilot_city_and_keeps_the_books(db):
     text = out.getvalue()
     assert "Hangzhou" in text and "store8" in text and "OK" in text
     assert StockLevel.objects.filter(location__code="HZ-DC1").count() >= 500
-    call_command("demo", "--seed", "8", stdout=io.StringIO())  # a second day on the same data
+    assert re.search(r"orders lost or waiting without a\s+│\s+0\s", text)
+    busy = [o for o in Order.objects.filter(external_id__startswith="busy")]
+    parked = [o for o in busy if o.sourcing["decisions"][0].get("outcome") == "parked"]
+    assert parked and any(o.status == "reserved" for o in parked)  # filled when stock came
+    assert all(o.sourcing_reason for o in busy if o.waiting_since is not None)
+    assert re.search(r"parked when placed\s+│\s+[1-9]", text)  # the busy hour parks some
+    # A second day on the same data, with a smaller busy hour.
+    call_command("demo", "--seed", "8", "--busy-volume", "2", stdout=io.StringIO())
     assert_invariants()

@@ -13,6 +13,7 @@ from ..page_queries import pack_queue, waiting_to_pick
 from ..selectors import pickup_queue
 from .common import Staff, staff_page
 from .reserve import WALK_IN
+from .routing import store_capacity_today, waiting_count
 
 
 @staff_page("home", needs_location=False)
@@ -43,6 +44,11 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
         to_prepare = sum(
             1 for s in statuses if s in (OrderStatus.RESERVED, OrderStatus.BACKORDERED)
         )
+    # The orders-a-day capacity of the location the user works at; planners see every city's
+    # on the routing page, and how many orders wait for stock on its tile.
+    works_here = staff.location is not None and staff.user.works_at(staff.location)
+    store_capacity = store_capacity_today(staff.location) if works_here else []
+    waiting_for_stock = waiting_count() if staff.reads_everything else 0
     return render(
         request,
         "staff/home.html",
@@ -55,5 +61,7 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
             "to_pack": to_pack,
             "pickups_ready": pickups_ready,
             "pickups_to_prepare": to_prepare,
+            "store_capacity": store_capacity,
+            "waiting_for_stock": waiting_for_stock,
         },
     )

@@ -33,6 +33,7 @@ from ..selectors import pickup_queue
 from ..services import pickup_mark_ready, pickup_prepare, pickup_redeem, pickup_token
 from .common import COUNTER_ROLES, Notice, ScanInput, Staff, render_page, staff_page
 from .picking import work_at
+from .routing import store_capacity_today
 
 TOKEN_FIELD_LENGTH = 1024  # far above a real token; the service says what is wrong with it
 
@@ -117,6 +118,10 @@ def _render(
             "notice": notice,
             "handover": handover,
             "now": timezone.now(),
+            # The page's head line; an htmx answer swaps only the queue below it.
+            "store_capacity": (
+                [] if getattr(request, "htmx", False) else store_capacity_today(staff.location)
+            ),
         },
     )
 

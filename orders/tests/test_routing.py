@@ -307,3 +307,18 @@ def test_a_plan_keeps_every_rule_and_never_takes_more_than_a_node_may_give(
         assert all(sum(u for (_, p), u in taken.items() if p == q) == w for q, w in wanted.items())
     # Every node not used says why.
     assert {n.code for n in nodes} - {n.code for n in used} <= set(plan.skipped)
+
+
+@pytest.mark.parametrize(
+    "rules",
+    [
+        [{"rule": []}],
+        [{"rule": "distance_band", "max_km": 10**400}],
+        [{"rule": "distance_band", "max_km": float("nan")}],
+        [{"rule": "distance_band", "max_km": float("inf")}],
+        [{"rule": "max_splits", "value": 10**30}],
+    ],
+)
+def test_values_no_one_means_are_refused_not_crashed_on(rules: object) -> None:
+    with pytest.raises(RuleError):
+        parse_rules(rules)

@@ -18,6 +18,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--seed", type=int, default=None, help="seed of the scripted batch")
+        parser.add_argument(
+            "--busy-volume",
+            type=int,
+            default=10,
+            help="the busy hour's orders as a multiple of the demo hour's (0: no busy hour)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=self.stdout, highlight=False)  # type: ignore[arg-type]
@@ -37,13 +43,15 @@ class Command(BaseCommand):
         console.print(orders)
         for step in demo.run_fulfillment(hour):
             console.print(f"• {step}")
-        busy = demo.run_busy_hour(seed=options["seed"])
-        table = Table(title="The busy hour (10× the orders), routed by the rollout's profiles")
-        table.add_column("")
-        table.add_column("")
-        for name, value in demo.busy_hour_rows(busy):
-            table.add_row(name, value)
-        console.print(table)
+        if options["busy_volume"]:
+            volume = options["busy_volume"]
+            busy = demo.run_busy_hour(seed=options["seed"], volume=volume)
+            table = Table(title=f"The busy hour ({volume}× the orders), routed by the profiles")
+            table.add_column("")
+            table.add_column("")
+            for name, value in demo.busy_hour_rows(busy):
+                table.add_row(name, value)
+            console.print(table)
         for step in demo.run_planning():
             console.print(f"• {step}" if not step.startswith(" ") else step)
         call_command("inventory_verify", stdout=self.stdout)

@@ -1,0 +1,872 @@
+"""The routing API: planners set channel buffers, routing profiles and daily capacity (each
+change audited with its actor and source "api"), everyone else is refused; a draft profile
+routes nothing and an active one is recorded on the orders it routes; parked orders show in the
+waiting queue with what they miss, scoped like every order read; an order's routing is
+explained node by node; bad input is a 4xx in the error shape that writes nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from conftest import ApiClient, make_product, make_user
+from inventory.invariants import assert_invariants
+from inventory.models import Location, Product
+from omni.models import (
+    Channel,
+    ChannelBuffer,
+    ChannelKind,
+    City,
+    ConfigChange,
+    LocationService,
+    Role,
+    RoutingProfile,
+    Service,
+    User,
+)
+from orders.models import Order
+
+from .conftest import make_channel, stock
+
+API = "/api/v1"
+ORDERS = f"{API}/orders"
+PROFILES = f"{API}/routing/profiles"
+NEAR_DC = {"address": "by the DC", "latitude": 30.18, "longitude": 120.26}
+
+Api = Callable[[User | None], ApiClient]
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def put(client: ApiClient, path: str, body: Any = None, *, raw: str | None = None) -> Any:
+    data = raw if raw is not None else json.dumps(body)
+    return client.client.put(
+        path, data=data, content_type="application/json", headers=client.headers
+    )
+
+
+def error(response: Any) -> tuple[int, str]:
+    body = response.json()
+    assert set(body) == {"code", "message", "detail"}, body
+    return response.status_code, body["code"]
+
+
+@pytest.fixture
+def goods(db: Any) -> list[Product]:
+    return [make_product("A", price=10), make_product("B", price=4)]
+
+
+@pytest.fixture
+def planner_api(planner: User, api: Api) -> ApiClient:
+    return api(planner)
+
+
+@pytest.fixture
+def web_api(web: Channel, api: Api) -> ApiClient:
+    assert web.user is not None
+    return api(web.user)
+
+
+def order_body(ext: str, lines: dict[str, int], **over: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "external_id": ext,
+        "mode": "delivery",
+        "delivery": NEAR_DC,
+        "lines": [{"sku": sku, "quantity": q, "unit_price": 10} for sku, q in lines.items()],
+    }
+    body.update(over)
+    return body
+
+
+def held_at(order: dict[str, Any]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in order["lines"]:
+        for a in line["allocations"]:
+            if a["status"] == "active":
+                out[a["location"]] = out.get(a["location"], 0) + a["quantity"]
+    return out
+
+
+def activate_parking_profile(client: ApiClient, rules: list[Any] | None = None) -> int:
+    created = client.post(
+        PROFILES, {"channel": "web", "rules": rules or ["keep_together"], "when_short": "park"}
+    )
+    assert created.status_code == 201, created.json()
+    profile_id: int = created.json()["id"]
+    assert client.post(f"{PROFILES}/{profile_id}/activate").status_code == 200
+    return profile_id
+
+
+# --------------------------------------------------------------------------- channel buffers
+
+
+def test_a_planner_sets_reads_and_removes_buffers_and_each_change_is_audited(
+    planner_api: ApiClient, planner: User, web: Channel, store: Location, goods: list[Product]
+) -> None:
+    path = f"{API}/channels/web/buffers"
+    assert planner_api.get(path).json() == {"channel": "web", "default": None, "locations": []}
+    default = put(planner_api, path, {"location": None, "units": 2})
+    assert default.status_code == 200, default.json()
+    own = put(planner_api, path, {"location": "S01", "units": 5})
+    assert own.json() == {
+        "channel": "web",
+        "default": 2,
+        "locations": [{"location": "S01", "units": 5}],
+    }
+    assert planner_api.get(path).json() == own.json()
+    removed = put(planner_api, path, {"location": "S01", "units": None})
+    assert removed.json()["locations"] == [] and removed.json()["default"] == 2
+    changes = list(ConfigChange.objects.filter(kind="channel_buffer").order_by("id"))
+    assert [(c.target, c.old, c.new, c.actor, c.source) for c in changes] == [
+        ("web@*", None, 2, planner, "api"),
+        ("web@S01", None, 5, planner, "api"),
+        ("web@S01", 5, None, planner, "api"),
+    ]
+
+
+def test_a_buffer_set_over_the_api_applies_to_the_next_availability_read(
+    planner_api: ApiClient, web_api: ApiClient, dc: Location, goods: list[Product]
+) -> None:
+    stock(dc, {"A": 10})
+
+    def available() -> int:
+        response = web_api.get(f"{API}/availability", sku="A", city="testcity")
+        return int(response.json()["skus"][0]["available"])
+
+    assert available() == 10
+    put(planner_api, f"{API}/channels/web/buffers", {"location": "DC1", "units": 4})
+    assert available() == 6
+
+
+@pytest.mark.parametrize("who", ["channel", "store", "warehouse"])
+def test_only_planners_and_admins_touch_buffers(
+    who: str,
+    api: Api,
+    web: Channel,
+    store_user: User,
+    warehouse_user: User,
+    admin_user: User,
+) -> None:
+    user = {"channel": web.user, "store": store_user, "warehouse": warehouse_user}[who]
+    client = api(user)
+    path = f"{API}/channels/web/buffers"
+    assert error(put(client, path, {"location": None, "units": 0})) == (403, "permission_denied")
+    assert error(client.get(path)) == (403, "permission_denied")
+    assert not ChannelBuffer.objects.exists() and not ConfigChange.objects.exists()
+    assert put(api(admin_user), path, {"location": None, "units": 0}).status_code == 200
+
+
+BAD_BUFFERS: dict[str, tuple[str, Any, tuple[int, str]]] = {
+    "unknown channel": ("nope", {"location": None, "units": 1}, (404, "unknown_channel")),
+    "unknown location": ("web", {"location": "S99", "units": 1}, (404, "unknown_location")),
+    "negative units": ("web", {"location": None, "units": -1}, (422, "validation_error")),
+    "units as text": ("web", {"location": None, "units": "3"}, (422, "validation_error")),
+    "huge units": ("web", {"location": None, "units": 10**10}, (422, "validation_error")),
+    "units left out": ("web", {"location": "S01"}, (422, "validation_error")),
+    "unknown field": ("web", {"location": None, "units": 1, "sku": "A"}, (422, "validation_error")),
+    "the counter has none": ("pos", {"location": None, "units": 1}, (422, "validation_error")),
+    "malformed json": ("web", "{units: 1", (400, "malformed_request")),
+    "not an object": ("web", "[1]", (400, "malformed_request")),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_BUFFERS))
+def test_bad_buffer_requests_are_4xx_and_write_nothing(
+    case: str, planner_api: ApiClient, web: Channel, pos: Channel
+) -> None:
+    channel, body, expected = BAD_BUFFERS[case]
+    path = f"{API}/channels/{channel}/buffers"
+    response = (
+        put(planner_api, path, raw=body) if isinstance(body, str) else put(planner_api, path, body)
+    )
+    assert error(response) == expected
+    assert not ChannelBuffer.objects.exists() and not ConfigChange.objects.exists()
+
+
+# --------------------------------------------------------------------------- routing profiles
+
+
+def test_a_profile_is_created_as_a_draft_with_each_rule_described(
+    planner_api: ApiClient, planner: User, web: Channel
+) -> None:
+    rules = [
+        {"rule": "exclude_kinds", "kinds": ["warehouse"]},
+        "nearest_first",
+        {"rule": "distance_band", "max_km": 30},
+    ]
+    created = planner_api.post(PROFILES, {"channel": "web", "rules": rules, "note": "stores"})
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["channel"], body["city"], body["version"], body["status"]) == (
+        "web",
+        None,
+        1,
+        "draft",
+    )
+    assert (body["when_short"], body["note"], body["created_by"]) == ("park", "stores", "plan")
+    assert body["rules"] == [
+        {
+            "rule": "exclude_kinds",
+            "params": {"kinds": ["warehouse"]},
+            "description": "never nodes of these kinds: warehouse",
+        },
+        {"rule": "nearest_first", "params": {}, "description": "try the nearest node first"},
+        {
+            "rule": "distance_band",
+            "params": {"max_km": 30.0},
+            "description": "only nodes within this distance of the customer: 0–30 km",
+        },
+    ]
+    assert planner_api.get(f"{PROFILES}/{body['id']}").json() == body
+    city_one = planner_api.post(PROFILES, {"channel": "web", "city": "testcity", "rules": []})
+    assert city_one.json()["version"] == 2 and city_one.json()["city"] == "testcity"
+    listed = planner_api.get(PROFILES).json()
+    assert [p["version"] for p in listed["results"]] == [2, 1]
+    only_city = planner_api.get(PROFILES, city="testcity", status="draft", channel="web").json()
+    assert [p["version"] for p in only_city["results"]] == [2]
+    assert planner_api.get(PROFILES, status="active").json()["results"] == []
+    audit = ConfigChange.objects.filter(kind="routing_profile").order_by("id").first()
+    assert audit is not None
+    assert (audit.target, audit.actor, audit.source) == ("web@* v1", planner, "api")
+
+
+def test_a_draft_routes_nothing_and_an_active_version_is_recorded_on_orders(
+    planner_api: ApiClient,
+    web_api: ApiClient,
+    planner: User,
+    dc: Location,
+    store: Location,
+    goods: list[Product],
+) -> None:
+    stock(dc, {"A": 5})
+    stock(store, {"A": 5})
+    draft = planner_api.post(
+        PROFILES, {"channel": "web", "rules": [{"rule": "exclude_kinds", "kinds": ["warehouse"]}]}
+    ).json()
+    first = web_api.post(ORDERS, order_body("w1", {"A": 1}))
+    assert first.status_code == 201, first.json()
+    assert first.json()["routing_profile"] is None
+    assert held_at(first.json()) == {"DC1": 1}  # the default rules: the DC next door
+
+    activated = planner_api.post(f"{PROFILES}/{draft['id']}/activate")
+    assert activated.status_code == 200
+    assert (activated.json()["status"], activated.json()["activated_by"]) == ("active", "plan")
+    second = web_api.post(ORDERS, order_body("w2", {"A": 1})).json()
+    assert second["routing_profile"] == {"id": draft["id"], "version": 1}
+    assert "DC1" not in held_at(second)
+    assert web_api.get(f"{ORDERS}/{second['id']}").json()["routing_profile"]["version"] == 1
+    listed = web_api.get(ORDERS).json()["results"]
+    assert {o["external_id"]: o["routing_profile"] for o in listed}["w2"]["version"] == 1
+
+    retired = planner_api.post(f"{PROFILES}/{draft['id']}/deactivate")
+    assert retired.status_code == 200 and retired.json()["status"] == "retired"
+    assert web_api.post(ORDERS, order_body("w3", {"A": 1})).json()["routing_profile"] is None
+    audit = ConfigChange.objects.filter(kind="routing_profile", target="web@*").order_by("id")
+    assert [(c.old, c.new, c.actor, c.source) for c in audit] == [
+        (None, 1, planner, "api"),
+        (1, None, planner, "api"),
+    ]
+    assert_invariants()
+
+
+def test_activating_a_new_version_retires_the_last(planner_api: ApiClient, web: Channel) -> None:
+    v1 = activate_parking_profile(planner_api)
+    v2 = activate_parking_profile(planner_api, ["keep_together", "nearest_first"])
+    assert planner_api.get(f"{PROFILES}/{v1}").json()["status"] == "retired"
+    assert planner_api.get(f"{PROFILES}/{v2}").json()["status"] == "active"
+    again = planner_api.post(f"{PROFILES}/{v2}/activate")  # twice changes nothing
+    assert again.status_code == 200 and again.json()["status"] == "active"
+    assert ConfigChange.objects.filter(kind="routing_profile", target="web@*").count() == 2
+
+
+def bad_rules(rules: Any) -> dict[str, Any]:
+    return {"channel": "web", "rules": rules}
+
+
+BAD_PROFILES: dict[str, tuple[Any, tuple[int, str], str | None]] = {
+    "unknown rule": (bad_rules(["teleport"]), (422, "validation_error"), "rules[0].rule"),
+    "negative distance": (
+        bad_rules(["keep_together", {"rule": "distance_band", "max_km": -5}]),
+        (422, "validation_error"),
+        "rules[1].max_km",
+    ),
+    "missing parameter": (
+        bad_rules([{"rule": "max_splits"}]),
+        (422, "validation_error"),
+        "rules[0].value",
+    ),
+    "rule listed twice": (
+        bad_rules(["keep_together", "keep_together"]),
+        (422, "validation_error"),
+        "rules[1].rule",
+    ),
+    "unknown kind": (
+        bad_rules([{"rule": "exclude_kinds", "kinds": ["moon"]}]),
+        (422, "validation_error"),
+        "rules[0].kinds[0]",
+    ),
+    "rule name not text": (
+        bad_rules([{"rule": ["keep_together"]}]),
+        (422, "validation_error"),
+        None,
+    ),
+    "rules not a list": (bad_rules("keep_together"), (422, "validation_error"), None),
+    "unknown when_short": (
+        {**bad_rules([]), "when_short": "wait"},
+        (422, "validation_error"),
+        None,
+    ),
+    "unknown channel": ({"channel": "nope", "rules": []}, (404, "unknown_channel"), None),
+    "unknown city": ({**bad_rules([]), "city": "atlantis"}, (404, "unknown_city"), None),
+    "counter sales are not routed": (
+        {"channel": "pos", "rules": []},
+        (422, "validation_error"),
+        None,
+    ),
+    "unknown field": ({**bad_rules([]), "colour": "red"}, (422, "validation_error"), None),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_PROFILES))
+def test_bad_profiles_are_refused_naming_the_field(
+    case: str, planner_api: ApiClient, web: Channel, pos: Channel
+) -> None:
+    body, expected, field = BAD_PROFILES[case]
+    response = planner_api.post(PROFILES, body)
+    assert error(response) == expected, response.json()
+    if field is not None:
+        assert response.json()["detail"]["field"] == field
+        assert response.json()["message"]
+    assert not RoutingProfile.objects.exists() and not ConfigChange.objects.exists()
+
+
+def test_non_finite_numbers_and_malformed_json_are_refused(
+    planner_api: ApiClient, web: Channel
+) -> None:
+    for number in ("NaN", "Infinity", "1" + "0" * 400):
+        rule = '{"rule": "distance_band", "max_km": ' + number + "}"
+        raw = '{"channel": "web", "rules": [' + rule + "]}"
+        assert error(planner_api.post(PROFILES, raw=raw)) == (422, "validation_error"), number
+    assert error(planner_api.post(PROFILES, raw='{"channel": "web",')) == (
+        400,
+        "malformed_request",
+    )
+    assert not RoutingProfile.objects.exists()
+
+
+def test_profiles_are_for_planners_and_admins(
+    api: Api, web: Channel, store_user: User, admin_user: User, planner_api: ApiClient
+) -> None:
+    draft = planner_api.post(PROFILES, bad_rules(["keep_together"])).json()["id"]
+    for user in (web.user, store_user):
+        client = api(user)
+        assert error(client.post(PROFILES, bad_rules([]))) == (403, "permission_denied")
+        assert error(client.get(PROFILES)) == (403, "permission_denied")
+        assert error(client.get(f"{PROFILES}/{draft}")) == (403, "permission_denied")
+        assert error(client.post(f"{PROFILES}/{draft}/activate")) == (403, "permission_denied")
+    assert RoutingProfile.objects.get().status == "draft"
+    admin = api(admin_user)
+    assert admin.post(f"{PROFILES}/{draft}/activate").json()["activated_by"] == "boss"
+    assert error(admin.get(f"{PROFILES}/999999")) == (404, "unknown_routing_profile")
+    assert error(admin.post(f"{PROFILES}/999999/deactivate")) == (404, "unknown_routing_profile")
+    assert error(admin.get(PROFILES, status="sleeping")) == (422, "validation_error")
+
+
+# --------------------------------------------------------------------------- capacity and hours
+
+
+def test_a_planner_sets_capacity_and_hours_and_reads_the_day(
+    planner_api: ApiClient,
+    web_api: ApiClient,
+    planner: User,
+    live_city: City,
+    store: Location,
+    goods: list[Product],
+) -> None:
+    path = f"{API}/locations/S01/capacity"
+    body = {"service": "ship", "daily_capacity": 1, "opens_at": None, "closes_at": None}
+    assert put(planner_api, path, body).json() == {
+        "location": "S01",
+        "service": "ship",
+        "starts_on": "2020-01-01",
+        "daily_capacity": 1,
+        "opens_at": None,
+        "closes_at": None,
+    }
+    hours = {"service": "pickup", "daily_capacity": 20, "opens_at": "09:00", "closes_at": "21:30"}
+    assert put(planner_api, path, hours).json()["closes_at"] == "21:30:00"
+    stock(store, {"A": 5})
+    near_store = {"address": "by S01", "latitude": 30.2705, "longitude": 120.161}
+    placed = web_api.post(ORDERS, order_body("w1", {"A": 1}, delivery=near_store))
+    assert held_at(placed.json()) == {"S01": 1}
+
+    day = planner_api.get(f"{API}/routing/capacity", city="testcity").json()
+    assert day["city"] == "testcity" and day["day"]
+    rows = {(r["location"], r["service"]): r for r in day["rows"]}
+    assert set(rows) == {
+        ("DC1", "ship"),
+        ("S01", "pickup"),
+        ("S01", "ship"),
+        ("S02", "pickup"),
+        ("S02", "ship"),
+    }
+    assert rows[("S01", "ship")] == {
+        "location": "S01",
+        "service": "ship",
+        "limit": 1,
+        "used": 1,
+        "left": 0,
+        "opens_at": None,
+        "closes_at": None,
+    }
+    assert (rows[("S01", "pickup")]["opens_at"], rows[("S01", "pickup")]["left"]) == (
+        "09:00:00",
+        20,
+    )
+    assert rows[("S02", "ship")]["limit"] is None and rows[("S02", "ship")]["left"] is None
+    other_day = planner_api.get(f"{API}/routing/capacity", city="testcity", day="2030-01-02")
+    assert {(r["location"], r["used"]) for r in other_day.json()["rows"]} >= {("S01", 0)}
+    audit = ConfigChange.objects.filter(kind="capacity").order_by("id")
+    assert [(c.target, c.actor, c.source) for c in audit] == [
+        ("S01/ship", planner, "api"),
+        ("S01/pickup", planner, "api"),
+    ]
+    assert audit[1].new == {"daily_capacity": 20, "opens_at": "09:00", "closes_at": "21:30"}
+
+
+def test_staff_see_only_their_own_capacity_rows_and_change_none(
+    api: Api,
+    live_city: City,
+    web: Channel,
+    store_user: User,
+    warehouse_user: User,
+) -> None:
+    def locations(user: User | None) -> set[str]:
+        response = api(user).get(f"{API}/routing/capacity", city="testcity")
+        assert response.status_code == 200, response.json()
+        return {row["location"] for row in response.json()["rows"]}
+
+    assert locations(store_user) == {"S01"}
+    assert locations(warehouse_user) == {"DC1"}
+    assert locations(make_user("nowhere", Role.STORE)) == set()
+    channel = api(web.user).get(f"{API}/routing/capacity", city="testcity")
+    assert error(channel) == (403, "permission_denied")
+    body = {"service": "ship", "daily_capacity": 3, "opens_at": None, "closes_at": None}
+    assert error(put(api(store_user), f"{API}/locations/S01/capacity", body)) == (
+        403,
+        "permission_denied",
+    )
+    assert error(put(api(web.user), f"{API}/locations/S01/capacity", body)) == (
+        403,
+        "permission_denied",
+    )
+    assert not ConfigChange.objects.exists()
+
+
+def capacity(**over: Any) -> dict[str, Any]:
+    body = {"service": "pickup", "daily_capacity": 5, "opens_at": "09:00", "closes_at": "18:00"}
+    body.update(over)
+    return body
+
+
+BAD_CAPACITY: dict[str, tuple[str, Any, tuple[int, str]]] = {
+    "opens at closing time": ("S01", capacity(opens_at="18:00"), (422, "validation_error")),
+    "opens after closing": ("S01", capacity(opens_at="19:00"), (422, "validation_error")),
+    "only opening time": ("S01", capacity(closes_at=None), (422, "validation_error")),
+    "time with an offset": ("S01", capacity(opens_at="09:00+08:00"), (422, "validation_error")),
+    "not a time": ("S01", capacity(opens_at="nine"), (422, "validation_error")),
+    "negative capacity": ("S01", capacity(daily_capacity=-1), (422, "validation_error")),
+    "capacity as text": ("S01", capacity(daily_capacity="5"), (422, "validation_error")),
+    "service left out": (
+        "S01",
+        {"daily_capacity": 5, "opens_at": None, "closes_at": None},
+        (422, "validation_error"),
+    ),
+    "unknown service": ("S01", capacity(service="teleport"), (422, "validation_error")),
+    "service not offered": ("DC1", capacity(), (422, "validation_error")),
+    "unknown location": ("S99", capacity(), (404, "unknown_location")),
+    "malformed json": ("S01", "{service", (400, "malformed_request")),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CAPACITY))
+def test_bad_capacity_requests_are_4xx_and_change_nothing(
+    case: str, planner_api: ApiClient, live_city: City, store: Location
+) -> None:
+    code, body, expected = BAD_CAPACITY[case]
+    path = f"{API}/locations/{code}/capacity"
+    response = (
+        put(planner_api, path, raw=body) if isinstance(body, str) else put(planner_api, path, body)
+    )
+    assert error(response) == expected, response.json()
+    row = LocationService.objects.get(location=store, service=Service.PICKUP)
+    assert (row.daily_capacity, row.opens_at, row.closes_at) == (None, None, None)
+    assert not ConfigChange.objects.exists()
+
+
+def test_bad_capacity_queries(planner_api: ApiClient, live_city: City) -> None:
+    path = f"{API}/routing/capacity"
+    assert error(planner_api.get(path, city="atlantis")) == (404, "unknown_city")
+    assert error(planner_api.get(path)) == (422, "validation_error")
+    assert error(planner_api.get(path, city="testcity", day="someday")) == (
+        422,
+        "validation_error",
+    )
+
+
+# --------------------------------------------------------------------------- the waiting queue
+
+
+@pytest.fixture
+def parked(planner_api: ApiClient, web_api: ApiClient, dc: Location, goods: list[Product]) -> int:
+    """A web order for 3 × A (10.00 each) with 1 in stock, parked by the active profile."""
+    stock(dc, {"A": 1})
+    activate_parking_profile(planner_api)
+    placed = web_api.post(ORDERS, order_body("w-park", {"A": 3}))
+    assert placed.status_code == 201, placed.json()
+    body = placed.json()
+    assert body["status"] == "parked" and body["waiting_since"]
+    assert held_at(body) == {} and body["routing_profile"]["version"] == 1
+    order_id: int = body["id"]
+    return order_id
+
+
+def test_the_waiting_queue_lists_a_parked_order_with_what_it_misses(
+    planner_api: ApiClient, web_api: ApiClient, parked: int
+) -> None:
+    promised = (datetime.now(UTC) - timedelta(hours=1)).replace(microsecond=0)  # overdue
+    urgent = web_api.post(
+        ORDERS, order_body("w-urgent", {"A": 2}, promised_at=promised.isoformat())
+    ).json()
+    assert urgent["status"] == "parked"
+    assert datetime.fromisoformat(urgent["promised_at"]) == promised
+
+    queue = planner_api.get(f"{ORDERS}/waiting")
+    assert queue.status_code == 200, queue.json()
+    body = queue.json()
+    assert (body["count"], body["parked"], body["backordered"]) == (2, 2, 0)
+    assert (body["units"], body["value"]) == (5, 50.0)
+    first, second = body["orders"]
+    # An order is served by its promise, else by its age: the overdue one goes first.
+    assert (first["position"], first["order"], first["missing_units"]) == (1, urgent["id"], 2)
+    assert second == {
+        "position": 2,
+        "order": parked,
+        "external_id": "w-park",
+        "channel": "web",
+        "city": "testcity",
+        "mode": "delivery",
+        "status": "parked",
+        "reason": Order.objects.get(pk=parked).sourcing_reason,
+        "waiting_since": second["waiting_since"],
+        "promised_at": None,
+        "missing_units": 3,
+        "missing_value": 30.0,
+    }
+    assert second["reason"] and second["waiting_since"]
+    top = planner_api.get(f"{ORDERS}/waiting", limit=1, city="testcity").json()
+    assert [o["order"] for o in top["orders"]] == [urgent["id"]] and top["count"] == 2
+
+
+def test_the_waiting_queue_is_scoped_like_every_order_read(
+    api: Api, web_api: ApiClient, parked: int, live_city: City, store_user: User
+) -> None:
+    assert [o["order"] for o in web_api.get(f"{ORDERS}/waiting").json()["orders"]] == [parked]
+    app = make_channel("app", ChannelKind.MINI_PROGRAM, live_city, [])
+    others = api(app.user).get(f"{ORDERS}/waiting").json()
+    assert (others["count"], others["orders"]) == (0, [])
+    # A parked delivery holds nothing at the store: not the store's order.
+    assert api(store_user).get(f"{ORDERS}/waiting").json()["count"] == 0
+
+
+def test_bad_waiting_queries(planner_api: ApiClient, parked: int) -> None:
+    assert error(planner_api.get(f"{ORDERS}/waiting", city="atlantis")) == (404, "unknown_city")
+    for limit in (0, 501, "ten"):
+        response = planner_api.get(f"{ORDERS}/waiting", limit=limit)
+        assert error(response) == (422, "validation_error")
+    # The queue's path is not an order id, and an order id still is one.
+    assert planner_api.get(f"{ORDERS}/{parked}").json()["status"] == "parked"
+
+
+def test_a_retry_routes_the_waiting_orders_once_stock_is_free(
+    planner_api: ApiClient, web_api: ApiClient, dc: Location, goods: list[Product]
+) -> None:
+    # The DC's units are all kept back from the web channel, so its order parks. Lowering a
+    # buffer routes nothing by itself (a receipt would): the planner retries.
+    stock(dc, {"A": 3})
+    put(planner_api, f"{API}/channels/web/buffers", {"location": "DC1", "units": 3})
+    activate_parking_profile(planner_api)
+    order = web_api.post(ORDERS, order_body("w-park", {"A": 3})).json()
+    assert order["status"] == "parked"
+    path = f"{API}/routing/retry"
+    idle = planner_api.post(path, {"city": "testcity"})
+    assert idle.status_code == 202, idle.json()
+    assert idle.json() == {
+        "queued": True,
+        "city": "testcity",
+        "report": {"tried": 1, "filled": 0, "partly": 0, "still_waiting": 1, "failed": 0},
+    }
+    put(planner_api, f"{API}/channels/web/buffers", {"location": "DC1", "units": None})
+    assert web_api.get(f"{ORDERS}/{order['id']}").json()["status"] == "parked"
+    City.objects.create(code="elsewhere", name="Elsewhere", latitude=31.2, longitude=121.5)
+    other_city = planner_api.post(path, {"city": "elsewhere"}).json()["report"]
+    assert other_city["tried"] == 0  # another city's queue only
+    assert web_api.get(f"{ORDERS}/{order['id']}").json()["status"] == "parked"
+    done = planner_api.post(path)  # no body: every city
+    assert done.status_code == 202, done.json()
+    assert (done.json()["city"], done.json()["report"]["filled"]) == (None, 1)
+    routed = web_api.get(f"{ORDERS}/{order['id']}").json()
+    assert routed["status"] == "reserved" and routed["waiting_since"] is None
+    assert held_at(routed) == {"DC1": 3}
+    assert planner_api.get(f"{ORDERS}/waiting").json()["count"] == 0
+    assert_invariants()
+
+
+def test_retry_permissions_and_bad_input(
+    api: Api, planner_api: ApiClient, web: Channel, store_user: User
+) -> None:
+    path = f"{API}/routing/retry"
+    assert error(api(web.user).post(path, {})) == (403, "permission_denied")
+    assert error(api(store_user).post(path, {})) == (403, "permission_denied")
+    assert error(planner_api.post(path, {"city": "atlantis"})) == (404, "unknown_city")
+    assert error(planner_api.post(path, {"town": "x"})) == (422, "validation_error")
+    assert error(planner_api.post(path, raw="{city")) == (400, "malformed_request")
+
+
+# --------------------------------------------------------------------------- explanations
+
+
+def test_an_order_explains_its_routing_node_by_node(
+    api: Api,
+    planner_api: ApiClient,
+    web_api: ApiClient,
+    dc: Location,
+    store: Location,
+    store2: Location,
+    store_user: User,
+    goods: list[Product],
+) -> None:
+    stock(dc, {"A": 5})
+    stock(store, {"A": 5})
+    activate_parking_profile(
+        planner_api, [{"rule": "exclude_kinds", "kinds": ["warehouse"]}, "nearest_first"]
+    )
+    order = web_api.post(ORDERS, order_body("w1", {"A": 1})).json()
+    explained = web_api.get(f"{ORDERS}/{order['id']}/routing")
+    assert explained.status_code == 200, explained.json()
+    body = explained.json()
+    assert (body["order"], body["status"], body["reason"]) == (
+        order["id"],
+        "reserved",
+        order["sourcing_reason"],
+    )
+    assert body["profile"] == {
+        "id": order["routing_profile"]["id"],
+        "version": 1,
+        "status": "active",
+    }
+    decision = body["decisions"][0]
+    assert decision["rules"][0]["rule"] == "exclude_kinds"
+    candidates = {c["location"]: c for c in decision["candidates"]}
+    assert candidates["DC1"]["used"] is False
+    assert candidates["DC1"]["skipped"].startswith("exclude_kinds: a warehouse")
+    assert candidates["S01"]["used"] is True and candidates["S01"]["skipped"] == ""
+    assert candidates["S02"]["skipped"] == "has none of the order's units to give"
+    # Someone who may not see the order gets the same answer as for no order at all.
+    app = make_channel("app", ChannelKind.MINI_PROGRAM, City.objects.get(), [])
+    assert error(api(app.user).get(f"{ORDERS}/{order['id']}/routing")) == (404, "unknown_order")
+    assert error(api(store_user).get(f"{ORDERS}/999999/routing")) == (404, "unknown_order")
+    assert planner_api.get(f"{ORDERS}/{order['id']}/routing").status_code == 200
+
+
+# --------------------------------------------------------------------------- the audit
+
+
+def test_the_audit_lists_changes_newest_first_with_filters(
+    planner_api: ApiClient, admin_user: User, api: Api, web: Channel, store_user: User
+) -> None:
+    put(planner_api, f"{API}/channels/web/buffers", {"location": None, "units": 1})
+    put(planner_api, f"{API}/channels/web/buffers", {"location": "S01", "units": 2})
+    draft = planner_api.post(PROFILES, bad_rules(["keep_together"])).json()["id"]
+    api(admin_user).post(f"{PROFILES}/{draft}/activate")
+
+    rows = planner_api.get(f"{API}/routing/changes").json()
+    assert [(r["kind"], r["target"], r["actor"], r["source"]) for r in rows] == [
+        ("routing_profile", "web@*", "boss", "api"),
+        ("routing_profile", "web@* v1", "plan", "api"),
+        ("channel_buffer", "web@S01", "plan", "api"),
+        ("channel_buffer", "web@*", "plan", "api"),
+    ]
+    assert (rows[0]["old"], rows[0]["new"]) == (None, 1)
+    buffers = planner_api.get(f"{API}/routing/changes", kind="channel_buffer", target="web@S")
+    assert [(r["target"], r["new"]) for r in buffers.json()] == [("web@S01", 2)]
+    assert len(planner_api.get(f"{API}/routing/changes", limit=1).json()) == 1
+    assert error(planner_api.get(f"{API}/routing/changes", limit=0)) == (422, "validation_error")
+    assert error(api(web.user).get(f"{API}/routing/changes")) == (403, "permission_denied")
+    assert error(api(store_user).get(f"{API}/routing/changes")) == (403, "permission_denied")
+
+
+# --------------------------------------------------------------------------- orders
+
+
+def test_an_order_takes_a_promise_with_an_offset_only(
+    web_api: ApiClient, dc: Location, goods: list[Product]
+) -> None:
+    stock(dc, {"A": 5})
+    naive = web_api.post(ORDERS, order_body("w1", {"A": 1}, promised_at="2030-01-01T10:00:00"))
+    assert error(naive) == (422, "validation_error")
+    for wrong in ("tomorrow", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"):
+        refused = web_api.post(ORDERS, order_body("w1", {"A": 1}, promised_at=wrong))
+        assert error(refused) == (422, "validation_error"), wrong
+    for since in ("9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00"):
+        assert error(web_api.get(ORDERS, since=since)) == (422, "validation_error"), since
+    assert not Order.objects.exists()
+    placed = web_api.post(
+        ORDERS, order_body("w1", {"A": 1}, promised_at="2030-01-01T10:00:00+08:00")
+    )
+    assert placed.status_code == 201, placed.json()
+    body = placed.json()
+    assert datetime.fromisoformat(body["promised_at"]) == datetime(2030, 1, 1, 2, 0, tzinfo=UTC)
+    assert body["status"] == "reserved" and body["waiting_since"] is None
+    assert body["routing_profile"] is None
+
+
+def test_unauthenticated_calls_are_refused(live_city: City, web: Channel) -> None:
+    client = Client()
+    for path in (f"{API}/routing/profiles", f"{ORDERS}/waiting", f"{API}/routing/changes"):
+        response = client.get(path)
+        assert (response.status_code, response.json()["code"]) == (401, "unauthenticated")
+
+
+# --------------------------------------------------------------------------- the admin
+
+
+@pytest.fixture
+def admin_client(admin_user: User) -> Client:
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client = Client()
+    client.force_login(admin_user)
+    return client
+
+
+def admin_url(model: str, action: str, *args: Any) -> str:
+    from django.urls import reverse
+
+    return reverse(f"admin:omni_{model}_{action}", args=args)
+
+
+def test_buffers_edited_in_the_admin_are_audited(
+    admin_client: Client, admin_user: User, web: Channel, pos: Channel, store: Location
+) -> None:
+    add = admin_url("channelbuffer", "add")
+    added = admin_client.post(add, {"channel": web.pk, "location": store.pk, "units": 3})
+    assert added.status_code == 302
+    row = ChannelBuffer.objects.get()
+    assert (row.channel, row.location, row.units) == (web, store, 3)
+    changed = admin_client.post(admin_url("channelbuffer", "change", row.pk), {"units": 1})
+    assert changed.status_code == 302
+    assert ChannelBuffer.objects.get().units == 1
+    deleted = admin_client.post(admin_url("channelbuffer", "delete", row.pk), {"post": "yes"})
+    assert deleted.status_code == 302 and not ChannelBuffer.objects.exists()
+    audit = ConfigChange.objects.order_by("id")
+    assert [(c.target, c.old, c.new, c.actor, c.source) for c in audit] == [
+        ("web@S01", None, 3, admin_user, "admin"),
+        ("web@S01", 3, 1, admin_user, "admin"),
+        ("web@S01", 1, None, admin_user, "admin"),
+    ]
+    refused = admin_client.post(add, {"channel": pos.pk, "location": "", "units": 2}, follow=True)
+    assert "it has no buffer" in refused.content.decode()
+    assert not ChannelBuffer.objects.exists() and ConfigChange.objects.count() == 3
+
+
+def test_profiles_in_the_admin_are_versions_activated_by_action(
+    admin_client: Client, admin_user: User, web: Channel
+) -> None:
+    add = admin_url("routingprofile", "add")
+    body = {"channel": web.pk, "city": "", "when_short": "park", "note": "stores first"}
+    bad = admin_client.post(add, {**body, "rules": '["keep_together", {"rule": "nope"}]'})
+    assert bad.status_code == 200 and "rules[1].rule" in bad.content.decode()
+    huge = '[{"rule": "distance_band", "max_km": 1' + "0" * 400 + "}]"
+    for junk in ('[{"rule": ["keep_together"]}]', huge):
+        assert admin_client.post(add, {**body, "rules": junk}).status_code == 200, junk
+    assert not RoutingProfile.objects.exists()
+    created = admin_client.post(add, {**body, "rules": '["keep_together"]'})
+    assert created.status_code == 302
+    profile = RoutingProfile.objects.get()
+    assert (profile.version, profile.status, profile.created_by) == (1, "draft", admin_user)
+    page = admin_client.get(admin_url("routingprofile", "change", profile.pk)).content.decode()
+    assert "the fewest nodes win over rank" in page and f"?from={profile.pk}" in page
+    # A saved version cannot be changed or deleted; a new version starts from it.
+    edit = admin_client.post(
+        admin_url("routingprofile", "change", profile.pk), {**body, "rules": "[]"}
+    )
+    assert edit.status_code == 403
+    assert RoutingProfile.objects.get().rules == [{"rule": "keep_together"}]
+    start = admin_client.get(add, {"from": profile.pk}).content.decode()
+    assert "keep_together" in start and "stores first" in start
+    changelist = admin_url("routingprofile", "changelist")
+    admin_client.post(changelist, {"action": "activate", "_selected_action": [profile.pk]})
+    assert RoutingProfile.objects.get().status == "active"
+    admin_client.post(changelist, {"action": "retire", "_selected_action": [profile.pk]})
+    assert RoutingProfile.objects.get().status == "retired"
+    audit = ConfigChange.objects.order_by("id")
+    assert [(c.target, c.old, c.new) for c in audit][1:] == [
+        ("web@*", None, 1),
+        ("web@*", 1, None),
+    ]
+    assert {(c.source, c.actor) for c in audit} == {("admin", admin_user)}
+
+
+def test_capacity_edited_in_the_admin_goes_through_the_service(
+    admin_client: Client, admin_user: User, live_city: City, store: Location
+) -> None:
+    row = LocationService.objects.get(location=store, service=Service.PICKUP)
+    url = admin_url("locationservice", "change", row.pk)
+    form = {
+        "location": store.pk,
+        "service": "pickup",
+        "starts_on": "2020-01-01",
+        "cost_per_order": "0",
+        "daily_capacity": "8",
+        "opens_at": "10:00",
+        "closes_at": "20:00",
+    }
+    assert admin_client.post(url, form).status_code == 302
+    row.refresh_from_db()
+    assert (row.daily_capacity, str(row.opens_at), str(row.closes_at)) == (
+        8,
+        "10:00:00",
+        "20:00:00",
+    )
+    change = ConfigChange.objects.get()
+    assert (change.kind, change.target, change.actor, change.source) == (
+        "capacity",
+        "S01/pickup",
+        admin_user,
+        "admin",
+    )
+    refused = admin_client.post(url, {**form, "opens_at": "21:00"}, follow=True)
+    assert "opens_at must be before closes_at" in refused.content.decode().lower()
+    row.refresh_from_db()
+    assert str(row.opens_at) == "10:00:00" and ConfigChange.objects.count() == 1
+    # Another field of the row is saved as before, with no capacity audit.
+    assert admin_client.post(url, {**form, "cost_per_order": "2.50"}).status_code == 302
+    assert ConfigChange.objects.count() == 1
+
+
+def test_the_audit_and_capacity_use_are_read_only_in_the_admin(admin_client: Client) -> None:
+    from django.urls import reverse
+
+    assert admin_client.get(admin_url("configchange", "add")).status_code == 403
+    assert admin_client.get(reverse("admin:orders_capacityuse_add")).status_code == 403
+    assert admin_client.get(admin_url("configchange", "changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:orders_capacityuse_changelist")).status_code == 200
