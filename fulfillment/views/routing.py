@@ -657,20 +657,9 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-# The routing core words every ranked node it did not use as "not needed"; when the order took
-# nothing (parked, refused) no node served it, so the page says what happened instead.
-NOT_NEEDED = "not needed:"
-NOTHING_TAKEN: dict[str, Any] = {
-    "parked": _("nothing taken: the order waits until it can be served in full"),
-    "refused": _("nothing taken: the order was refused"),
-}
-
-
-def _candidate(entry: dict[str, Any], outcome: str) -> CandidateLine:
+def _candidate(entry: dict[str, Any]) -> CandidateLine:
     sellable = entry.get("sellable") or {}
     skipped = str(entry.get("skipped") or "")
-    if outcome in NOTHING_TAKEN and skipped.startswith(NOT_NEEDED):
-        skipped = str(NOTHING_TAKEN[outcome])
     return CandidateLine(
         location=str(entry.get("location", "")),
         kind=_label(KIND_LABELS, entry.get("kind")),
@@ -704,9 +693,7 @@ def _decision(number: int, entry: dict[str, Any]) -> DecisionView:
         outcome=outcome,
         outcome_label=_label(OUTCOME_LABELS, outcome),
         reason=reason,
-        candidates=[
-            _candidate(c, outcome) for c in entry.get("candidates", []) if isinstance(c, dict)
-        ],
+        candidates=[_candidate(c) for c in entry.get("candidates", []) if isinstance(c, dict)],
         picks=[p for p in entry.get("picks", []) if isinstance(p, dict)],
         short=sorted((str(sku), int(units)) for sku, units in (entry.get("short") or {}).items()),
     )
