@@ -76,8 +76,16 @@ from .models import (
 logger = logging.getLogger(__name__)
 
 # Orders whose held stock may go on a pick list: paid deliveries, and pickups (paid or not:
-# the customer may pay at the counter).
-PICKABLE_STATUSES = (OrderStatus.RESERVED, OrderStatus.BACKORDERED, OrderStatus.PROCESSING)
+# the customer may pay at the counter). A partly shipped order's rest, routed again after a short
+# pick or a wait, is picked where it is now held.
+PICKABLE_STATUSES = (
+    OrderStatus.RESERVED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.PROCESSING,
+    OrderStatus.PARTIALLY_SHIPPED,
+)
+# Statuses a wave leaves as they are: the order is being worked on already.
+WORKED_ON_STATUSES = (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED)
 
 
 # --------------------------------------------------------------------------- waves and picking
@@ -158,7 +166,7 @@ def pick_wave_create(
     ]
     PickLine.objects.bulk_create(lines)
     for order in {a.line.order for a in allocations}:
-        if order.status != OrderStatus.PROCESSING:
+        if order.status not in WORKED_ON_STATUSES:
             order_set_status(order=order, to=OrderStatus.PROCESSING)
     return pick_list
 

@@ -188,6 +188,33 @@ def test_short_pick_resources_the_rest_elsewhere(
     assert_invariants()
 
 
+def test_the_rest_of_a_partly_shipped_order_is_picked_where_it_was_re_sourced(
+    web: Channel,
+    dc: Location,
+    store: Location,
+    goods: tuple[Product, Product],
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    a, _ = goods
+    stock(dc, {"A": 5})
+    stock(store, {"A": 9})
+    order = paid_delivery(web, "w1", {a: 5})
+    line = services.pick_wave_create(location=dc).lines.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.pick_line_short(pick_line=line, found=2)  # the other 3 are re-sourced to S01
+    services.package_ship(package=services.package_create(order=order, location=dc))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_SHIPPED
+    wave = services.pick_wave_create(location=store)
+    assert [(ln.product.sku, ln.quantity) for ln in wave.lines.all()] == [("A", 3)]
+    pick_all(wave)
+    services.package_ship(package=services.package_create(order=order, location=store))
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+    assert level(store, a) == (6, 0)
+    assert_invariants()
+
+
 def test_short_pick_with_nowhere_else_backorders(
     web: Channel,
     dc: Location,
