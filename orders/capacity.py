@@ -60,25 +60,23 @@ def capacity_take(
     *, order: Order, location_id: int, service: Service, day: date, limit: int | None
 ) -> bool:
     """Give ``order`` a slot at the location for the day; False if the day is full. An order
-    holding a slot there already keeps it (a retry routes more units to the same node)."""
+    holding a slot there already keeps it (a retry routes more units to the same node). A
+    location without a limit keeps no count: nothing to take, and no hot row for every order."""
+    if limit is None:
+        return True
     if CapacitySlot.objects.filter(
         order=order, location_id=location_id, service=service, released_at__isnull=True
     ).exists():
         return True
-    if limit is not None:
-        if not CapacityUse.objects.filter(
-            location_id=location_id, service=service, day=day
-        ).exists():
-            try:
-                with transaction.atomic():
-                    CapacityUse.objects.create(location_id=location_id, service=service, day=day)
-            except IntegrityError:
-                pass  # created a moment ago by another order
-        taken = CapacityUse.objects.filter(
-            location_id=location_id, service=service, day=day, used__lt=limit
-        ).update(used=F("used") + 1)
-        if not taken:
-            return False
+    day_row = CapacityUse.objects.filter(location_id=location_id, service=service, day=day)
+    if not day_row.exists():
+        try:
+            with transaction.atomic():
+                CapacityUse.objects.create(location_id=location_id, service=service, day=day)
+        except IntegrityError:
+            pass  # created a moment ago by another order
+    if not day_row.filter(used__lt=limit).update(used=F("used") + 1):
+        return False
     CapacitySlot.objects.create(order=order, location_id=location_id, service=service, day=day)
     return True
 

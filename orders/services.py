@@ -409,6 +409,8 @@ def _route_delivery(
     )
     while True:
         plan = route(wanted, candidates, rules=rules, when_short=when_short, city=order.city.code)
+        if not any(loc in capacity for loc, _, _ in plan.picks):
+            return plan, candidates  # no node of the plan has a daily limit
         try:
             # One savepoint for the plan's slots: a node found full gives back the others.
             with transaction.atomic():
