@@ -265,10 +265,6 @@ class RoutingProfileForm(forms.ModelForm):
             parse_rules(rules)
         except RuleError as exc:
             raise forms.ValidationError(str(exc)) from exc
-        except (TypeError, OverflowError) as exc:  # a rule name that is not text, a huge number
-            raise forms.ValidationError(
-                'rules: each rule is a name or a table with a text "rule" and numbers'
-            ) from exc
         return rules
 
     def clean_when_short(self) -> str:

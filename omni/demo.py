@@ -441,12 +441,7 @@ def run_busy_hour(seed: int | None = None, volume: int = 10) -> BusyHour:
     for line in OrderLine.objects.filter(order__in=waiting).prefetch_related(
         "allocations__reservation"
     ):
-        held = sum(
-            a.quantity
-            for a in line.allocations.all()
-            if a.reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
-        )
-        missing[line.product_id] += max(0, line.quantity - held)
+        missing[line.product_id] += line.units_missing
     lines = [
         (Product.objects.get(pk=product_id), math.ceil(units * 0.75))
         for product_id, units in sorted(missing.items())

@@ -14,6 +14,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from inventory.models import ReservationStatus
+
+# A hold that counts for its line: still held, or already taken (picked and shipped, sold).
+HELD_STATUSES = (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
+
 
 class OrderMode(models.TextChoices):
     DELIVERY = "delivery", "Delivery"
@@ -68,9 +73,6 @@ ORDER_TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset(),
 }
 OPEN_STATUSES = frozenset({S.PARKED, S.RESERVED, S.BACKORDERED})
-# Waiting for stock: parked (all of it) or backordered (the rest). An order past picking can
-# wait too; ``Order.waiting_since`` is what puts an order in the routing queue.
-WAITING_STATUSES = frozenset({S.PARKED, S.BACKORDERED})
 
 
 class Order(models.Model):
@@ -183,6 +185,25 @@ class OrderLine(models.Model):
     def owner_id(self) -> str:
         """The reservation owner id of this line's holds (``owner_type`` ``order_line``)."""
         return str(self.pk)
+
+    def held_allocations(self) -> list[Allocation]:
+        """Its allocations whose hold is active or already taken (consumed). Reads prefetched
+        ``allocations__reservation`` when the caller prefetched them, else one query."""
+        if "allocations" in getattr(self, "_prefetched_objects_cache", {}):
+            allocations = list(self.allocations.all())
+        else:
+            allocations = list(self.allocations.select_related("reservation", "location"))
+        return [a for a in allocations if a.reservation.status in HELD_STATUSES]
+
+    @property
+    def units_held(self) -> int:
+        """Units of the line held or already taken."""
+        return sum(a.quantity for a in self.held_allocations())
+
+    @property
+    def units_missing(self) -> int:
+        """Units of the line neither held nor taken: what it waits for."""
+        return max(0, self.quantity - self.units_held)
 
 
 class Allocation(models.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
@@ -171,39 +170,12 @@ class ChannelBuffersOut(Schema):
     locations: list[LocationBufferOut]
 
 
-def _finite_numbers(value: Any) -> bool:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
-            return math.isfinite(float(value))
-        except OverflowError:  # an integer beyond any float
-            return False
-    if isinstance(value, Mapping):
-        return all(_finite_numbers(v) for v in value.values())
-    if isinstance(value, list):
-        return all(_finite_numbers(v) for v in value)
-    return True
-
-
 class RoutingProfileIn(InputSchema):
     channel: Slug
     city: Slug | None = None  # none: every city without a profile of its own
     rules: Annotated[list[Any], Field(max_length=MAX_RULES)]
     when_short: WhenShort = "park"
     note: Annotated[str, Field(max_length=255)] = ""
-
-    @field_validator("rules")
-    @classmethod
-    def rules_are_data(cls, rules: list[Any]) -> list[Any]:
-        """What ``parse_rules`` cannot judge: a rule name that is not text, a number that is
-        not finite (JSON's NaN/Infinity) or too big for a float. The rules themselves are
-        checked by the service, so the API, the admin and the rollout file name a mistake the
-        same way."""
-        for n, item in enumerate(rules):
-            if isinstance(item, Mapping) and not isinstance(item.get("rule", ""), str):
-                raise ValueError(f"rules[{n}].rule: must be a rule name")
-            if not _finite_numbers(item):
-                raise ValueError(f"rules[{n}]: numbers must be finite")
-        return rules
 
 
 class RoutingRuleOut(Schema):

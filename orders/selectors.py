@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from inventory.models import Location, ReservationStatus, StockLevel
+from inventory.models import Location, StockLevel
 from omni.access import reads_everything
 from omni.models import Channel, City, LocationService, Role, Service, User
 from omni.selectors import channel_buffers, city_today, held_back, live_locations
@@ -246,12 +246,7 @@ def waiting_summary(
         missing = 0
         worth = Decimal("0")
         for line in order.lines.all():
-            held = sum(
-                a.quantity
-                for a in line.allocations.all()
-                if a.reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
-            )
-            short = max(0, line.quantity - held)
+            short = line.units_missing
             missing += short
             worth += short * line.unit_price
         units += missing

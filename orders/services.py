@@ -48,6 +48,7 @@ from .errors import (
     UnknownCity,
 )
 from .models import (
+    HELD_STATUSES,
     OPEN_STATUSES,
     ORDER_TRANSITIONS,
     Allocation,
@@ -109,21 +110,12 @@ def _lock_order(order: Order) -> Order:
     )
 
 
-def line_held(line: OrderLine) -> int:
-    """Units of a line that are held or already taken (active or consumed holds)."""
-    return sum(
-        a.quantity
-        for a in line.allocations.select_related("reservation")
-        if a.reservation.status in (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
-    )
-
-
 def _status_after_sourcing(order: Order) -> OrderStatus:
     """Reserved when every line is held in full, else backordered (one query)."""
     held = dict(
         Allocation.objects.filter(
             line__order=order,
-            reservation__status__in=(ReservationStatus.ACTIVE, ReservationStatus.CONSUMED),
+            reservation__status__in=HELD_STATUSES,
         )
         .values_list("line_id")
         .annotate(units=Sum("quantity"))
@@ -160,7 +152,7 @@ def _settle(order: Order, plan: Plan, *, placing: bool = False) -> None:
 def _holds_any(order: Order) -> bool:
     return Allocation.objects.filter(
         line__order=order,
-        reservation__status__in=(ReservationStatus.ACTIVE, ReservationStatus.CONSUMED),
+        reservation__status__in=HELD_STATUSES,
     ).exists()
 
 
@@ -809,7 +801,7 @@ def order_lines_resource(
         }:
             continue
         lines = list(order.lines.select_related("product"))
-        missing = {line: line.quantity - line_held(line) for line in lines}
+        missing = {line: line.units_missing for line in lines}
         if not any(missing.values()):
             continue
         plan = _source(
@@ -902,7 +894,7 @@ def order_line_set_quantity(
     line = order.lines.select_related("product").filter(product=product).first()
     if line is None:
         raise InvalidInput(f"{product.sku} is not on order {order.pk}", detail={"sku": product.sku})
-    held = line_held(line)
+    held = line.units_held
     line.quantity = quantity
     line.save(update_fields=["quantity"])
     if quantity > held:
@@ -927,7 +919,7 @@ def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
         .order_by("-id")
     )
     stock.lock_stock_levels((a.location_id, line.product_id) for a in allocations)
-    excess = line_held(line) - keep
+    excess = line.units_held - keep
     for allocation in allocations:
         if excess <= 0:
             break
@@ -1096,7 +1088,7 @@ def orders_route_waiting(
                 if order.waiting_since is None:
                     continue
                 lines = list(order.lines.select_related("product"))
-                missing = {line: line.quantity - line_held(line) for line in lines}
+                missing = {line: line.units_missing for line in lines}
                 parked = order.status == OrderStatus.PARKED
                 plan = _source(
                     order,

@@ -31,7 +31,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
-from inventory.models import Location, LocationKind, ReservationStatus
+from inventory.models import Location, LocationKind
 from omni.errors import ApplicationError, NotFound
 from omni.models import (
     Channel,
@@ -64,7 +64,6 @@ from .picking import ORDER_MODE_LABELS, order_status_label
 PLANNER_ROLES = frozenset({Role.PLANNER, Role.ADMIN})
 QUEUE_ROWS = 100
 AUDIT_ROWS = 50
-HELD = (ReservationStatus.ACTIVE, ReservationStatus.CONSUMED)
 
 
 @dataclass
@@ -716,7 +715,7 @@ def _lines(order: Order) -> list[LineView]:
     """The order's lines with what is held (or taken) and where, from the prefetched holds."""
     views = []
     for line in order.lines.all():
-        holds = [a for a in line.allocations.all() if a.reservation.status in HELD]
+        holds = line.held_allocations()
         views.append(
             LineView(
                 sku=line.product.sku,
