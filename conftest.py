@@ -8,11 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from inventory.models import Location, LocationKind, Product
 from omni.models import City, Role, User
 from omni.services import api_token_create
+
+# Each app's fixtures, as plugins: any test may use them, none imports them.
+pytest_plugins = ["orders.tests.fixtures", "forecasting.tests.fixtures"]
+
+# Staff users are made in hundreds of fixtures; the production hasher's million PBKDF2 rounds cost
+# most of the suite's CPU time and test nothing of ours.
+settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Build and solve seconds of the allocation optimizer against a naive per-variable PuLP build.
 
 Not a test: it prints figures and the ratio PuLP build / array build, measured in the same run
-on the same random instances (``inventory.allocation.instances``: packs 1-12, half the stores
+on the same random instances (``allocation.instances``: packs 1-12, half the stores
 capacity-bound, λ = 0.01, one DC). No database.
 
 For each size: how the plan was made (exact MIP or the fast path), the build and solve
@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from inventory.allocation.instances import random_problem  # noqa: E402
-from inventory.allocation.model import (  # noqa: E402
+from allocation.instances import random_problem  # noqa: E402
+from allocation.optimizer import (  # noqa: E402
     Plan,
     Problem,
     build_arrays,

@@ -84,7 +84,8 @@ from bench.postgres import ensure_database, setup_django  # noqa: E402
 
 if TYPE_CHECKING:
     from inventory.models import Location, Product
-    from omni.models import Channel, City, RoutingProfile, User
+    from network.models import Channel, RoutingProfile
+    from omni.models import City, User
 
 THREADS = 8
 SKUS = 200
@@ -173,7 +174,8 @@ def lay_out_city(code: str, name: str, prefix: str) -> tuple[City, list[Location
     from datetime import date
 
     from inventory.models import Location, LocationKind
-    from omni.models import City, LocationService, Service, ShelfProtection
+    from network.models import LocationService, Service, ShelfProtection
+    from omni.models import City
 
     lat, lon = CENTRE
     city, _ = City.objects.get_or_create(
@@ -218,7 +220,7 @@ def serve(channel: Channel, city: City, nodes: list[Location]) -> None:
     """The channel live in the city, served by its nodes in the given order of preference."""
     from datetime import date
 
-    from omni.models import ChannelCity, ChannelLocation
+    from network.models import ChannelCity, ChannelLocation
 
     ChannelCity.objects.get_or_create(
         channel=channel, city=city, defaults={"starts_on": date(*LONG_AGO)}
@@ -260,7 +262,8 @@ def top_up(node: Location, products: list[Product], units: int) -> None:
 def prepare() -> tuple[Channel, list[str]]:
     """The bench city, its live nodes, the ``web`` channel and the SKUs, with stock to sell."""
     from inventory.models import Product
-    from omni.models import Channel, ChannelKind, Role, User
+    from network.models import Channel, ChannelKind
+    from omni.models import Role, User
 
     city, nodes = lay_out_city(CITY, "Bench City", "BENCH")
     user, _ = User.objects.get_or_create(username="bench-web", defaults={"role": Role.CHANNEL})
@@ -359,7 +362,8 @@ class ServicePlacer:
 
     def __init__(self, channel_id: int, city: str = CITY) -> None:
         from inventory.models import Product
-        from omni.models import Channel, City
+        from network.models import Channel
+        from omni.models import City
 
         self.channel: Channel = Channel.objects.select_related("user").get(pk=channel_id)
         self.actor: User | None = self.channel.user
@@ -590,15 +594,16 @@ def prepare_routing(channel: Channel, skus: list[str]) -> RoutingProfile:
     """The two routing cities, laid out and stocked alike; bench-b's profile, channel buffers
     and ship capacity. Returns bench-b's active profile."""
     from inventory.models import Product
-    from omni.models import Service
-    from omni.routing_rules import parse_rules, rules_as_data
-    from omni.selectors import active_routing_profile, city_today
-    from omni.services import (
+    from network.models import Service
+    from network.routing_rules import parse_rules, rules_as_data
+    from network.selectors import active_routing_profile
+    from network.services import (
         channel_buffer_set,
         location_capacity_set,
         routing_profile_activate,
         routing_profile_create,
     )
+    from omni.selectors import city_today
     from orders.capacity import capacity_of
 
     products = list(Product.objects.filter(sku__in=skus))
@@ -706,7 +711,7 @@ def measure_routing(channel: Channel, skus: list[str], *, orders: int) -> list[R
 
 
 def report_routing(ways: list[RoutingWay], profile: RoutingProfile, orders: int) -> None:
-    from omni.routing_rules import parse_rules
+    from network.routing_rules import parse_rules
 
     a, b = ways
     b.result.label = f"b: profile {CHANNEL}@{PROFILE_CITY} v{profile.version}"

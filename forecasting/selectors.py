@@ -25,11 +25,18 @@ from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from inventory.models import PHYSICAL_KINDS, Location, MoveReason, Product, StockMove
+from inventory.models import (
+    PHYSICAL_KINDS,
+    Location,
+    MoveReason,
+    Product,
+    Reservation,
+    ReservationStatus,
+    StockMove,
+)
 from omni.access import reads_everything
 from omni.errors import NotFound
 from omni.models import City, User
-from orders.models import Allocation, OrderStatus
 
 from .engine import History, HistoryRows, SeriesKey, history_from_rows
 from .errors import ForecastRunNotReady, UnknownCity, UnknownForecastRun
@@ -37,7 +44,6 @@ from .models import ALL_CITIES, DemandRecord, ForecastRun, ForecastSeries, RunSt
 
 DEMAND_REASONS = (MoveReason.SALE, MoveReason.SHIP, MoveReason.PICKUP)
 # Orders whose lines hold stock somewhere: an item with such an order is never idled.
-OPEN_ORDER_STATUSES = (OrderStatus.RESERVED, OrderStatus.BACKORDERED, OrderStatus.PROCESSING)
 
 
 def city_by_code(code: str) -> City:
@@ -197,14 +203,14 @@ def has_demand(city: City) -> bool:
     )
 
 
-def open_order_series(city: City | None) -> set[tuple[int, int]]:
-    """(product id, location id) of every order line holding stock at a location of the scope
-    for an order that is reserved, backordered or being processed."""
-    allocations = Allocation.objects.filter(
-        line__order__status__in=OPEN_ORDER_STATUSES,
-        location__in=scope_locations(city),
+def open_hold_series(city: City | None) -> set[tuple[int, int]]:
+    """(product id, location id) of every active hold of stock at a location of the scope: an
+    order line, a pickup or a transfer waiting for its goods. Read from inventory's
+    reservations, so forecasting knows nothing of orders."""
+    holds = Reservation.objects.filter(
+        status=ReservationStatus.ACTIVE, location__in=scope_locations(city)
     )
-    return set(allocations.values_list("line__product_id", "location_id").distinct())
+    return set(holds.values_list("product_id", "location_id").distinct())
 
 
 # --------------------------------------------------------------------------- runs

@@ -555,7 +555,7 @@ def _execute(run: ForecastRun, reporter: _RunReporter) -> None:
             "(manage.py demand_import) or sell something first"
         )
     open_orders = {
-        (sku, code) for sku, code in _keys_of(selectors.open_order_series(run.city), demand)
+        (sku, code) for sku, code in _keys_of(selectors.open_hold_series(run.city), demand)
     }
     ForecastRun.objects.filter(pk=run.pk).update(
         as_of=history.as_of, series_total=len(history.series)

@@ -5,7 +5,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .allocation.models import AllocationLine, AllocationRun
+from omni.admin import ReadOnlyAdmin, ReadOnlyInline
+
 from .models import (
     Location,
     Product,
@@ -20,30 +21,6 @@ from .models import (
     Transfer,
     TransferLine,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Stock changes only through services, which write the ledger; the admin only reads."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Product)
@@ -169,35 +146,4 @@ class StockDiscrepancyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-@admin.register(AllocationRun)
-class AllocationRunAdmin(admin.ModelAdmin):
-    """Read-only: runs are made and decided through the planner's workflow."""
-
-    list_display = ("id", "city", "status", "decision", "objective", "gap", "created_at")
-    list_filter = ("status", "decision")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(AllocationLine)
-class AllocationLineAdmin(admin.ModelAdmin):
-    list_display = ("run", "product", "source", "store", "need", "units", "unmet")
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

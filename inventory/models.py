@@ -419,6 +419,3 @@ class StockDiscrepancy(models.Model):
     @property
     def difference(self) -> int:
         return self.observed_quantity - self.system_quantity
-
-
-from inventory.allocation.models import AllocationLine, AllocationRun  # noqa: E402, F401

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -994,3 +995,14 @@ def transfer_cancel(*, transfer: Transfer, actor: User | None = None) -> Transfe
                     actor=actor,
                 )
     return transfer
+
+
+@transaction.atomic
+def location_save(*, code: str, **fields: Any) -> Location:
+    """Create the location ``code`` or update the ``fields`` given (name, kind, city, latitude,
+    longitude, capacity, active). Stock never moves here: a location's stock is the ledger's."""
+    location, created = Location.objects.get_or_create(code=code, defaults=fields)
+    if not created and fields:
+        Location.objects.filter(pk=location.pk).update(**fields)
+        location.refresh_from_db()
+    return location

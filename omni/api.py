@@ -15,9 +15,9 @@ from ninja.errors import AuthenticationError, AuthorizationError, HttpError, Val
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
+from allocation.api import router as allocation_router
 from forecasting.api import router as forecasting_router
 from fulfillment.api import router as fulfillment_router
-from inventory.allocation.api import router as allocation_router
 from inventory.api import router as inventory_router
 from orders.api import router as orders_router
 from orders.routing_api import router as routing_router

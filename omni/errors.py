@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 class CommonErrorCode(StrEnum):
     NOT_FOUND = "not_found"
+    UNKNOWN_CITY = "unknown_city"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"
     VALIDATION_ERROR = "validation_error"
@@ -70,15 +71,10 @@ class IdempotencyKeyInvalid(ApplicationError):
     http_status = 400
 
 
-# --------------------------------------------------------------------------- rollout files
+class UnknownCity(NotFound):
+    """No city has this code."""
 
+    code: ClassVar[str] = CommonErrorCode.UNKNOWN_CITY
 
-class RolloutErrorCode(StrEnum):
-    ROLLOUT_FILE_INVALID = "rollout_file_invalid"
-
-
-class RolloutFileInvalid(InvalidInput):
-    """A rollout file with mistakes. ``detail["errors"]`` lists every one of them, each as
-    ``file:line: key: message``; nothing was written."""
-
-    code: ClassVar[str] = RolloutErrorCode.ROLLOUT_FILE_INVALID
+    def __init__(self, city_code: str, message: str | None = None) -> None:
+        super().__init__(message or f"no city {city_code!r}", detail={"city": city_code})

@@ -28,9 +28,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", home),
-    path("staff/forecasts/", include("forecasting.urls")),
-    path("staff/allocations/", include("inventory.allocation.urls")),
-    path("staff/", include("fulfillment.urls")),
+    path("staff/forecasts/", include("staff.urls_forecasts")),
+    path("staff/allocations/", include("staff.urls_allocations")),
+    path("staff/", include("staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from inventory.admin import ReadOnlyAdmin, ReadOnlyInline
+from omni.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import Allocation, CapacityUse, Order, OrderLine
 

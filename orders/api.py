@@ -15,10 +15,11 @@ from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
 from inventory import selectors as stock_selectors
+from network.models import Channel
 from omni.access import current_user
 from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
-from omni.models import Channel, Role, User
+from omni.models import Role, User
 from omni.pagination import CursorPagination
 from omni.schemas import ErrorOut, Instant, QuerySchema
 

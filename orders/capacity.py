@@ -20,7 +20,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from omni.models import City, LocationService, Service
+from network.models import LocationService, Service
+from omni.models import City
 
 from .models import CapacitySlot, CapacityUse, Order
 

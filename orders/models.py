@@ -76,7 +76,7 @@ OPEN_STATUSES = frozenset({S.PARKED, S.RESERVED, S.BACKORDERED})
 
 
 class Order(models.Model):
-    channel = models.ForeignKey("omni.Channel", on_delete=models.PROTECT, related_name="orders")
+    channel = models.ForeignKey("network.Channel", on_delete=models.PROTECT, related_name="orders")
     external_id = models.CharField(max_length=64, help_text="The channel's own order number.")
     city = models.ForeignKey("omni.City", on_delete=models.PROTECT, related_name="orders")
     mode = models.CharField(max_length=16, choices=OrderMode.choices)
@@ -112,7 +112,7 @@ class Order(models.Model):
         "orders are served by this, else by age.",
     )
     routing_profile = models.ForeignKey(
-        "omni.RoutingProfile",
+        "network.RoutingProfile",
         on_delete=models.PROTECT,
         null=True,
         blank=True,

@@ -13,27 +13,16 @@ nodes. Every plan says why, in words a planner can read, and which node was skip
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
-from omni.routing_rules import FILTERS, Rule, parse_rules
+from network.routing_rules import FILTERS, Rule, parse_rules
 
-EARTH_RADIUS_KM = 6371.0088
 # Above this many candidates the exact search for the fewest nodes gives way to greedy cover.
 EXACT_SPLIT_MAX_CANDIDATES = 12
 DEFAULT_RULES = parse_rules(["keep_together", "lowest_cost", "location_rank"])
-
-
-def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance between two points in kilometres."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True)

@@ -21,19 +21,18 @@ from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
 from inventory import selectors as stock_selectors
-from omni import services as settings_services
-from omni.access import current_user, reads_everything
-from omni.errors import PermissionDenied
-from omni.idempotency import idempotent
-from omni.models import (
+from network import services as settings_services
+from network.models import (
     Channel,
     ConfigChange,
     LocationService,
-    Role,
     RoutingProfile,
     RoutingProfileStatus,
-    User,
 )
+from omni.access import current_user, reads_everything
+from omni.errors import PermissionDenied
+from omni.idempotency import idempotent
+from omni.models import Role, User
 from omni.pagination import CursorPagination
 from omni.schemas import ErrorOut, QuerySchema
 from omni.selectors import city_today

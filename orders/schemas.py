@@ -10,8 +10,8 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime, field_validator
 
 from inventory.schemas import LocationCode, Quantity, Sku
-from omni.models import Service
-from omni.routing_rules import RULE_NAMES, RuleError, parse_rules
+from network.models import Service
+from network.routing_rules import RULE_NAMES, RuleError, parse_rules
 from omni.schemas import InputSchema, storable
 
 from .models import OrderMode

@@ -14,14 +14,16 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from inventory.geo import haversine_km
 from inventory.models import Location, StockLevel
+from network.models import Channel, LocationService, Service
+from network.selectors import channel_buffers, held_back, live_locations
 from omni.access import reads_everything
-from omni.models import Channel, City, LocationService, Role, Service, User
-from omni.selectors import channel_buffers, city_today, held_back, live_locations
+from omni.models import City, Role, User
+from omni.selectors import city_today
 
 from .errors import UnknownChannel, UnknownCity, UnknownOrder
 from .models import CapacityUse, Order, OrderStatus
-from .routing import haversine_km
 
 ORDER_PREFETCH = (
     "lines__product",

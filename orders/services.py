@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from inventory import services as stock
 from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
+from inventory.geo import haversine_km
 from inventory.models import (
     PHYSICAL_KINDS,
     Location,
@@ -32,10 +33,12 @@ from inventory.models import (
     ReservationStatus,
     StockMove,
 )
+from network.models import Channel, ChannelKind, LocationService, RoutingProfile, Service
+from network.routing_rules import Rule, parse_rules
+from network.selectors import active_routing_profile, held_back, live_locations
 from omni.errors import ApplicationError, InvalidInput
-from omni.models import Channel, ChannelKind, City, LocationService, RoutingProfile, Service, User
-from omni.routing_rules import Rule, parse_rules
-from omni.selectors import active_routing_profile, city_today, held_back, live_locations
+from omni.models import City, User
+from omni.selectors import city_today
 
 from .capacity import Capacity, capacity_of, capacity_release, capacity_take, pickup_ready_at
 from .errors import (
@@ -58,7 +61,7 @@ from .models import (
     OrderStatus,
     PaymentStatus,
 )
-from .routing import DEFAULT_RULES, Candidate, Plan, haversine_km, plan_single_node, route
+from .routing import DEFAULT_RULES, Candidate, Plan, plan_single_node, route
 
 logger = logging.getLogger(__name__)
 

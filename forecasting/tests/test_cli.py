@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .conftest import AS_OF, csv_text, weekly_series
+from .fixtures import AS_OF, csv_text, weekly_series
 
 ROOT = Path(__file__).resolve().parents[2]
 

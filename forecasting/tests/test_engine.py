@@ -28,7 +28,7 @@ from forecasting.engine.hygiene import demand_class, outlier_threshold
 from forecasting.engine.metrics import backtest_accuracy
 from forecasting.engine.run import choose_models, model_forecasts
 
-from .conftest import AS_OF, WEEKLY, csv_text, weekly_series
+from .fixtures import AS_OF, WEEKLY, csv_text, weekly_series
 
 FAST = ForecastConfig(horizon=7, jobs=1)
 

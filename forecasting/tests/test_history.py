@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from forecasting.models import DemandImport, DemandRecord
-from forecasting.selectors import demand_history, open_order_series
+from forecasting.selectors import demand_history, open_hold_series
 from inventory.models import LocationKind, MoveReason, StockMove
 from inventory.services import stock_receive, virtual_location
 from orders.services import LineIn, order_place
@@ -92,4 +92,4 @@ def test_open_orders_are_lines_holding_stock_at_a_location(web, store, products)
         store=store,
         lines=[LineIn(product=products[0], quantity=2)],
     )
-    assert open_order_series(store.city) == {(products[0].pk, store.pk)}
+    assert open_hold_series(store.city) == {(products[0].pk, store.pk)}

@@ -24,7 +24,7 @@ from forecasting.services import (
 from inventory.models import Location, LocationKind
 from omni.models import City
 
-from .conftest import AS_OF
+from .fixtures import AS_OF
 
 
 @pytest.fixture

@@ -20,10 +20,11 @@ from fulfillment import pickup_codes, services
 from fulfillment.models import PickLine, PickLineStatus, PickList, PickupAttempt, PickupCode
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, StockLevel, StockMove
-from omni.models import Channel, User
+from network.models import Channel
+from omni.models import User
 from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.conftest import stock
+from orders.tests.fixtures import stock
 
 V1 = "/api/v1"
 NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")

@@ -38,10 +38,10 @@ from fulfillment.models import (
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, StockDiscrepancy, StockLevel, StockMove
 from inventory.services import transfer_approve, transfer_create
-from omni.models import Channel
+from network.models import Channel
 from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.conftest import stock
+from orders.tests.fixtures import stock
 
 NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
 

@@ -39,9 +39,13 @@ INSTALLED_APPS = [
     "django_htmx",
     "omni",
     "inventory",
+    "network",
     "orders",
     "fulfillment",
     "forecasting",
+    "allocation",
+    "staff",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -12,10 +12,11 @@ import pytest
 
 from conftest import ApiClient, make_product, make_user
 from inventory.models import Location, Product, Reservation, StockMove
-from omni.models import Channel, ChannelKind, City, Role, ShelfProtection, User
+from network.models import Channel, ChannelKind, ShelfProtection
+from omni.models import City, Role, User
 from orders.models import Order
 
-from .conftest import make_channel, stock
+from .fixtures import make_channel, stock
 
 ORDERS = "/api/v1/orders"
 
@@ -175,7 +176,7 @@ def test_malformed_json_and_not_an_object(web_api: ApiClient, goods: list[Produc
 def test_a_store_not_live_is_refused_and_never_listed(
     web_api: ApiClient, goods: list[Product], store3: Location, web: Channel
 ) -> None:
-    from omni.models import ChannelLocation
+    from network.models import ChannelLocation
 
     ChannelLocation.objects.create(channel=web, location=store3, priority=9)
     stock(store3, {"A": 50})

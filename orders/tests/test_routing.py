@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omni.routing_rules import RuleError, parse_rules
+from network.routing_rules import RuleError, parse_rules
 from orders.routing import Candidate, Plan, route
 
 

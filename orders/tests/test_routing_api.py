@@ -17,21 +17,19 @@ from django.test import Client
 from conftest import ApiClient, make_product, make_user
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product
-from omni.models import (
+from network.models import (
     Channel,
     ChannelBuffer,
     ChannelKind,
-    City,
     ConfigChange,
     LocationService,
-    Role,
     RoutingProfile,
     Service,
-    User,
 )
+from omni.models import City, Role, User
 from orders.models import Order
 
-from .conftest import make_channel, stock
+from .fixtures import make_channel, stock
 
 API = "/api/v1"
 ORDERS = f"{API}/orders"
@@ -761,7 +759,7 @@ def admin_client(admin_user: User) -> Client:
 def admin_url(model: str, action: str, *args: Any) -> str:
     from django.urls import reverse
 
-    return reverse(f"admin:omni_{model}_{action}", args=args)
+    return reverse(f"admin:network_{model}_{action}", args=args)
 
 
 def test_buffers_edited_in_the_admin_are_audited(

@@ -23,15 +23,15 @@ from inventory.services import (
     transfer_dispatch,
     transfer_receive,
 )
-from omni.models import Channel, ConfigChange, LocationService, RoutingProfile, Service
-from omni.selectors import city_today
-from omni.services import (
+from network.models import Channel, ConfigChange, LocationService, RoutingProfile, Service
+from network.services import (
     channel_buffer_set,
     location_capacity_set,
     routing_profile_activate,
     routing_profile_create,
     routing_profile_deactivate,
 )
+from omni.selectors import city_today
 from orders.capacity import capacity_of
 from orders.errors import PickupCapacityFull
 from orders.models import Order, OrderStatus
@@ -45,7 +45,7 @@ from orders.services import (
     orders_route_waiting,
 )
 
-from .conftest import stock
+from .fixtures import stock
 
 NEAR_S01 = DeliveryPoint(latitude=30.2705, longitude=120.1610, address="near store 1")
 

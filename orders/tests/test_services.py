@@ -19,7 +19,7 @@ from inventory.models import (
     StockLevel,
     StockMove,
 )
-from omni.models import Channel, ShelfProtection
+from network.models import Channel, ShelfProtection
 from orders.errors import (
     ChannelNotLive,
     ExternalIdReused,
@@ -38,7 +38,7 @@ from orders.services import (
     orders_expire_unpaid,
 )
 
-from .conftest import stock
+from .fixtures import stock
 
 NEAR_S01 = DeliveryPoint(latitude=30.2705, longitude=120.1610, address="near store 1")
 NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
@@ -169,7 +169,7 @@ def test_a_store_not_live_is_never_chosen(
     web: Channel, dc: Location, store3: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    from omni.models import ChannelLocation
+    from network.models import ChannelLocation
 
     ChannelLocation.objects.create(channel=web, location=store3, priority=0)
     stock(store3, {"A": 5})
@@ -290,7 +290,7 @@ def test_a_channel_not_live_in_the_city_takes_no_orders(
 ) -> None:
     from datetime import date
 
-    from omni.models import ChannelCity
+    from network.models import ChannelCity
 
     stock(dc, {"A": 5})
     ChannelCity.objects.filter(channel=web).update(starts_on=date.today() + timedelta(days=3))

@@ -8,11 +8,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from allocation import services
+from allocation.models import RunStatus
 from inventory import services as stock
-from inventory.allocation import services
-from inventory.allocation.models import RunStatus
 from inventory.models import LocationKind, Product, Reservation, Transfer, TransferStatus
-from omni.models import City, LocationService, Service
+from network.models import LocationService, Service
+from omni.models import City
 
 from .threads import run_together
 

@@ -22,10 +22,11 @@ from conftest import make_product, make_user
 from fulfillment import services
 from fulfillment.models import BinLocation, PickupCode
 from inventory.models import Location, Product, StockLevel, StockMove
-from omni.models import Channel, ChannelKind, City, Role, Service, ShelfProtection, User
+from network.models import Channel, ChannelKind, Service, ShelfProtection
+from omni.models import City, Role, User
 from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.conftest import go_live, make_channel, stock
+from orders.tests.fixtures import go_live, make_channel, stock
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself
 # (fixtures, ledger checks) are plain synchronous code, which Django then refuses by default.

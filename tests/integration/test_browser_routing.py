@@ -23,20 +23,13 @@ from playwright.sync_api import Page
 
 from conftest import make_user
 from inventory.models import Location, Product, StockLevel
+from network.models import Channel, ConfigChange, RoutingProfile, RoutingProfileStatus, Service
+from network.services import location_capacity_set, routing_profile_activate, routing_profile_create
 from omni.celery import app as celery_app
-from omni.models import (
-    Channel,
-    ConfigChange,
-    Role,
-    RoutingProfile,
-    RoutingProfileStatus,
-    Service,
-    User,
-)
-from omni.services import location_capacity_set, routing_profile_activate, routing_profile_create
+from omni.models import Role, User
 from orders.models import Order, OrderStatus
 from orders.services import LineIn, order_place
-from orders.tests.conftest import stock
+from orders.tests.fixtures import stock
 
 # The browser, its pages and the screenshots are those of the staff pages' browser test.
 from .test_browser import (  # noqa: F401

@@ -31,7 +31,8 @@ from inventory.models import (
     StockLevel,
     StockMove,
 )
-from omni.models import Channel, ChannelKind, City, Service, ShelfProtection
+from network.models import Channel, ChannelKind, Service, ShelfProtection
+from omni.models import City
 from omni.services import api_token_create
 from orders import tasks as order_tasks
 from orders.models import Order, OrderLine, OrderStatus
@@ -43,7 +44,7 @@ from orders.services import (
     order_place,
     orders_expire_unpaid,
 )
-from orders.tests.conftest import go_live, make_channel, stock
+from orders.tests.fixtures import go_live, make_channel, stock
 
 from .threads import run_together
 

@@ -25,10 +25,11 @@ from inventory.models import (
     StockLevel,
     StockMove,
 )
-from omni.models import Channel, ChannelKind, City, Service, ShelfProtection
+from network.models import Channel, ChannelKind, Service, ShelfProtection
+from omni.models import City
 from orders.models import Order, OrderStatus
 from orders.services import LineIn, order_place
-from orders.tests.conftest import go_live, make_channel, stock
+from orders.tests.fixtures import go_live, make_channel, stock
 
 from .threads import run_together
 

@@ -27,14 +27,15 @@ from inventory.errors import InsufficientStock
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, Reservation, ReservationStatus, StockLevel
 from inventory.services import stock_receive
-from omni.models import Channel, ChannelKind, City, RoutingProfile, Service, ShelfProtection
-from omni.selectors import city_today
-from omni.services import (
+from network.models import Channel, ChannelKind, RoutingProfile, Service, ShelfProtection
+from network.services import (
     channel_buffer_set,
     location_capacity_set,
     routing_profile_activate,
     routing_profile_create,
 )
+from omni.models import City
+from omni.selectors import city_today
 from orders import services as order_services
 from orders import tasks as order_tasks
 from orders.models import Allocation, CapacitySlot, CapacityUse, Order, OrderStatus
@@ -46,7 +47,7 @@ from orders.services import (
     order_place,
     orders_route_waiting,
 )
-from orders.tests.conftest import go_live, make_channel
+from orders.tests.fixtures import go_live, make_channel
 
 from .threads import run_together
 

@@ -15,17 +15,16 @@ from django.db.models import Sum
 from conftest import make_product, make_user
 from inventory.models import Location, LocationKind, Reservation, ReservationStatus
 from inventory.services import stock_receive
-from omni.models import (
+from network.models import (
     Channel,
     ChannelCity,
     ChannelKind,
     ChannelLocation,
-    City,
     LocationService,
-    Role,
     Service,
 )
-from omni.services import routing_profile_activate, routing_profile_create
+from network.services import routing_profile_activate, routing_profile_create
+from omni.models import City, Role
 from orders.models import Allocation, Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_place
 

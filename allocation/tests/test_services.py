@@ -1,0 +1,154 @@
+"""Allocation runs from the database: the problem built, the plan saved, approve once."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from allocation import services
+from allocation.models import AllocationRun, RunDecision, RunStatus
+from inventory import services as stock
+from inventory.models import Location, LocationKind, Product, Transfer, TransferStatus
+from network.models import LocationService, Service
+from omni.models import City
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(city: City, dc: Location, store: Location, store2: Location, product: Product):
+    for s in (store, store2):
+        LocationService.objects.create(
+            location=s, service=Service.STORE_SALE, starts_on=date(2020, 1, 1)
+        )
+    Product.objects.filter(pk=product.pk).update(
+        price=Decimal("10"), cost=Decimal("6"), unit_volume=Decimal("0.01")
+    )
+    product.refresh_from_db()
+    stock.stock_receive(location=dc, lines=[(product, 120)])
+    return city, dc, store, store2, product
+
+
+def sell(store: Location, product: Product, units: int) -> None:
+    stock.stock_receive(location=store, lines=[(product, units)])
+    hold = stock.stock_reserve(
+        product=product, location=store, quantity=units, owner_type="test", owner_id="1"
+    )
+    stock.reservation_consume(
+        reservation=hold, to_location=stock.virtual_location(LocationKind.CUSTOMER)
+    )
+
+
+def run_for(city: City, **params) -> AllocationRun:
+    run = services.allocation_run_create(city=city, parameters=params)
+    return services.allocation_run_execute(run=run)
+
+
+def test_problem_from_the_database(setup) -> None:
+    city, _dc, store, _store2, product = setup
+    sell(store, product, 28)  # 1 a day over the last 28 days, on average
+    built = services.allocation_problem_build(city=city, parameters={"service_level": 0.9})
+    p = built.problem
+    assert p.source_ids == ["DC1"] and p.store_ids == ["S01", "S02"]
+    assert p.available[0, 0] == 120
+    assert p.pack[0] == 6 and p.penalty[0] == pytest.approx(4.0)
+    assert built.need_source == "moving_average"
+    # store 1 sold: need = mean over the cover window + safety; store 2 sold nothing
+    assert p.need[0, 0] >= 8 and p.need[0, 1] == 0
+
+
+def test_run_saves_the_plan_and_approve_creates_transfers_once(setup) -> None:
+    city, _dc, store, _store2, product = setup
+    sell(store, product, 28)
+    run = run_for(city)
+    assert run.status == RunStatus.OPTIMAL
+    assert run.fill_rate["S01"] == 1.0 and run.total_fill_rate == 1.0
+    assert run.inputs["stores"][0]["id"] == "S01" and run.progress == 100
+    transfers = services.allocation_run_approve(run=run)
+    assert len(transfers) == 1
+    transfer = transfers[0]
+    assert transfer.status == TransferStatus.APPROVED and transfer.destination == store
+    units = sum(line.quantity for line in transfer.lines.all())
+    assert units % 6 == 0 and units >= run.lines.get(store=store).need
+    again = services.allocation_run_approve(run=run)
+    assert [t.pk for t in again] == [transfer.pk]
+    assert Transfer.objects.count() == 1
+    run.refresh_from_db()
+    assert run.decision == RunDecision.APPROVED
+    with pytest.raises(services.AllocationAlreadyDecided):
+        services.allocation_run_reject(run=run)
+
+
+def test_a_run_without_a_plan_cannot_be_approved(setup) -> None:
+    city, *_ = setup
+    run = services.allocation_run_create(city=city)
+    AllocationRun.objects.filter(pk=run.pk).update(status=RunStatus.TIMEOUT)
+    for status in (RunStatus.TIMEOUT, RunStatus.INFEASIBLE, RunStatus.QUEUED):
+        AllocationRun.objects.filter(pk=run.pk).update(status=status)
+        with pytest.raises(services.AllocationNoPlan):
+            services.allocation_run_approve(run=run)
+    assert Transfer.objects.count() == 0
+
+
+def test_a_solver_timeout_marks_the_run(setup, monkeypatch) -> None:
+    city, _dc, store, _store2, product = setup
+    sell(store, product, 28)
+    from allocation import optimizer as model
+
+    monkeypatch.setattr(
+        model,
+        "solve",
+        lambda p, method=None: model.solve_exact(
+            model.Problem(**{**p.__dict__, "time_limit": 0.0}), warm_start=False
+        ),
+    )
+    run = run_for(city)
+    assert run.status == RunStatus.TIMEOUT and run.lines.filter(units__gt=0).count() == 0
+    with pytest.raises(services.AllocationNoPlan):
+        services.allocation_run_approve(run=run)
+
+
+def test_reject(setup) -> None:
+    city, *_ = setup
+    run = run_for(city)
+    services.allocation_run_reject(run=run)
+    with pytest.raises(services.AllocationAlreadyDecided):
+        services.allocation_run_approve(run=run)
+
+
+def test_api_run_review_approve(
+    setup, api, planner, store_user, django_capture_on_commit_callbacks
+) -> None:
+    city, _dc, store, _store2, product = setup
+    sell(store, product, 28)
+    client = api(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        res = client.post("/api/v1/allocation/runs", {"city": city.code}, key="run-1")
+    assert res.status_code == 202, res.content
+    run_id = res.json()["id"]
+    run = client.get(f"/api/v1/allocation/runs/{run_id}").json()
+    assert run["status"] == "optimal" and run["progress"] == 100  # eager Celery
+    lines = client.get(f"/api/v1/allocation/runs/{run_id}/lines").json()
+    assert any(ln["store"] == "S01" and ln["units"] > 0 for ln in lines)
+    first = client.post(f"/api/v1/allocation/runs/{run_id}/approve")
+    second = client.post(f"/api/v1/allocation/runs/{run_id}/approve")
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json() and len(first.json()) == 1
+    # a store user can neither read nor approve runs
+    other = api(store_user)
+    assert other.get(f"/api/v1/allocation/runs/{run_id}").status_code == 403
+    denied = other.post(f"/api/v1/allocation/runs/{run_id}/approve")
+    assert denied.status_code == 403 and denied.json()["code"]
+    assert client.get("/api/v1/allocation/runs/999999").json()["code"] == "not_found"
+
+
+def test_demo_step(setup) -> None:
+    from demo.allocation import allocation_demo_step
+
+    city, _dc, store, _store2, product = setup
+    sell(store, product, 28)
+    lines = allocation_demo_step(city.code)
+    assert "optimal" in lines[0] and "fill rate 100.0%" in lines[1]
+    assert Transfer.objects.get().status == TransferStatus.RECEIVED

@@ -1,0 +1,468 @@
+"""The staff pages through Django's test client: login, role and location scoping, and that
+every form changes the ledger exactly as the service it calls (or, refused, not at all)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from conftest import make_product, make_user
+from inventory.models import (
+    Location,
+    LocationKind,
+    Reservation,
+    ReservationStatus,
+    StockCountLine,
+    StockLevel,
+    StockMove,
+    Transfer,
+    TransferStatus,
+)
+from inventory.services import (
+    stock_receive,
+    stock_reserve,
+    transfer_approve,
+    transfer_create,
+    transfer_dispatch,
+)
+from network.models import LocationService, Service
+from omni.models import Role, User
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/staff/", "/staff/stock/", "/staff/reserve/", "/staff/receiving/", "/staff/count/"]
+HTMX = {"HX-Request": "true"}
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def level(product, location) -> tuple[int, int]:
+    row = StockLevel.objects.filter(product=product, location=location).first()
+    return (row.on_hand, row.reserved) if row else (0, 0)
+
+
+def text(response) -> str:
+    return response.content.decode()
+
+
+# --------------------------------------------------------------------------- login and access
+
+
+def test_login_page_logs_staff_in_and_lands_on_home(store_user):
+    client = Client()
+    page = client.get("/staff/login/")
+    assert page.status_code == 200 and 'name="password"' in text(page)
+    response = client.post("/staff/login/", {"username": "clerk1", "password": "pw-clerk1"})
+    assert response.status_code == 302 and response["Location"] == "/staff/"
+    home = client.get("/staff/")
+    assert home.status_code == 200 and "clerk1" in text(home) and "S01" in text(home)
+
+
+def test_wrong_password_is_refused_on_the_page(store_user):
+    response = Client().post("/staff/login/", {"username": "clerk1", "password": "nope"})
+    assert response.status_code == 200 and "field-error" in text(response)
+
+
+def test_channel_account_cannot_log_in_to_staff_pages(db):
+    make_user("shop", Role.CHANNEL)
+    response = Client().post("/staff/login/", {"username": "shop", "password": "pw-shop"})
+    assert response.status_code == 200 and "channel integration" in text(response)
+    assert "_auth_user_id" not in Client().session
+
+
+def test_logout_is_a_post_and_ends_the_session(store_user):
+    client = client_for(store_user)
+    response = client.post("/staff/logout/")
+    assert response.status_code == 302 and response["Location"] == "/staff/login/"
+    assert client.get("/staff/").status_code == 302
+
+
+def test_root_sends_staff_home_and_strangers_to_the_login(store_user):
+    assert Client().get("/")["Location"] == "/staff/login/"
+    assert client_for(store_user).get("/")["Location"] == "/staff/"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_need_a_login(path, db):
+    response = Client().get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/staff/login/?next=")
+
+
+def test_an_expired_session_reloads_htmx_requests_at_the_login(db):
+    response = Client().post("/staff/count/", {"code": "X"}, headers=HTMX)
+    assert response["HX-Redirect"].startswith("/staff/login/")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_channel_user_gets_403_on_every_page(path, store):
+    shop = make_user("shop", Role.CHANNEL, [store])
+    client = client_for(shop)
+    assert client.get(path).status_code == 403
+    assert client.post(path, {"code": "SKU-1"}).status_code in (403, 405)
+
+
+@pytest.mark.parametrize("path", PAGES[1:])
+def test_another_stores_location_is_a_404(path, store_user, store2):
+    response = client_for(store_user).get(path, {"at": "S02"})
+    assert response.status_code == 404
+
+
+def test_an_unknown_location_is_the_same_404(store_user):
+    assert client_for(store_user).get("/staff/stock/", {"at": "NOPE"}).status_code == 404
+
+
+def test_warehouse_staff_see_no_store(warehouse_user, store):
+    assert client_for(warehouse_user).get("/staff/count/", {"at": "S01"}).status_code == 404
+
+
+def test_planner_reads_stock_but_gets_403_on_every_write(planner, store, product):
+    stock_receive(location=store, lines=[(product, 5)])
+    client = client_for(planner)
+    lookup = client.get("/staff/stock/", {"at": "S01", "code": "SKU-1"})
+    assert lookup.status_code == 200 and 'data-figure="on_hand">5<' in text(lookup)
+    for path in PAGES[2:]:
+        assert client.get(path, {"at": "S01"}).status_code == 403, path
+    assert client.post("/staff/count/?at=S01", {"code": "SKU-1", "counted": 0}).status_code == 403
+    assert client.post("/staff/receiving/receipt/?at=S01", {"code": "SKU-1"}).status_code == 403
+    assert level(product, store) == (5, 0)
+
+
+def test_warehouse_staff_cannot_use_the_counter_page(warehouse_user):
+    assert client_for(warehouse_user).get("/staff/reserve/").status_code == 403
+
+
+# --------------------------------------------------------------------------- home and nav
+
+
+def test_home_links_follow_the_role(warehouse_user, store_user, planner, dc, store):
+    warehouse = text(client_for(warehouse_user).get("/staff/"))
+    assert "/staff/receiving/" in warehouse and "/staff/count/" in warehouse
+    assert "/staff/reserve/" not in warehouse and "/admin/" not in warehouse
+    shop = text(client_for(store_user).get("/staff/"))
+    for path in ("/staff/stock/", "/staff/reserve/", "/staff/receiving/", "/staff/count/"):
+        assert path in shop
+    plans = text(client_for(planner).get("/staff/"))
+    assert "/staff/stock/" in plans and "/admin/" in plans and "/api/docs" in plans
+    assert "/staff/count/" not in plans and "/staff/reserve/" not in plans
+
+
+def test_home_shows_transfers_arriving(warehouse_user, store_user, dc, store, product):
+    stock_receive(location=dc, lines=[(product, 10)])
+    transfer = transfer_create(source=dc, destination=store, lines=[(product, 4)])
+    transfer_dispatch(transfer=transfer_approve(transfer=transfer))
+    assert "1 transfer arriving" in text(client_for(store_user).get("/staff/"))
+
+
+def test_a_user_at_two_stores_picks_one(store, store2, product):
+    both = make_user("float", Role.STORE, [store, store2])
+    stock_receive(location=store2, lines=[(product, 7)])
+    client = client_for(both)
+    first = client.get("/staff/stock/", {"code": "SKU-1"})
+    assert 'name="at"' in text(first) and 'data-figure="on_hand">0<' in text(first)
+    second = client.get("/staff/stock/", {"code": "SKU-1", "at": "S02"})
+    assert 'data-figure="on_hand">7<' in text(second)
+    assert 'href="/staff/count/?at=S02"' in text(second)
+
+
+# --------------------------------------------------------------------------- stock lookup
+
+
+def test_stock_lookup_shows_figures_here_and_nearby_stores(store_user, store, store2, product):
+    far = Location.objects.create(
+        code="S99",
+        name="Far away",
+        kind=LocationKind.STORE,
+        city=store.city,
+        latitude=31.23,
+        longitude=121.47,
+    )
+    for each in (store2, far):
+        LocationService.objects.create(
+            location=each, service=Service.PICKUP, starts_on=date(2020, 1, 1)
+        )
+    stock_receive(location=store, lines=[(product, 10)])
+    stock_receive(location=store2, lines=[(product, 4)])
+    stock_receive(location=far, lines=[(product, 9)])
+    stock_reserve(product=product, location=store, quantity=3, owner_type="test", owner_id="1")
+    page = client_for(store_user).get("/staff/stock/", {"code": "6900000000017"})
+    body = text(page)
+    assert page.status_code == 200 and "SKU-1" in body
+    assert 'data-figure="on_hand">10<' in body
+    assert 'data-figure="reserved">3<' in body
+    assert 'data-figure="available">7<' in body
+    assert "S02" in body and " km" in body  # 4.9 km away
+    assert "S99" not in body  # outside 20 km
+
+
+def test_stock_lookup_of_an_unknown_code_says_so(store_user, product):
+    page = client_for(store_user).get("/staff/stock/", {"code": "NOPE-1"})
+    assert page.status_code == 200
+    assert "unknown_product" in text(page) and "notice error" in text(page)
+
+
+def test_stock_lookup_suggests_products_for_a_partial_code(store_user, product):
+    page = client_for(store_user).get("/staff/stock/", {"code": "SKU"})
+    assert "unknown_product" in text(page) and "code=SKU-1" in text(page)
+
+
+def test_htmx_gets_only_the_panel(store_user, product):
+    page = client_for(store_user).get("/staff/stock/", {"code": "SKU-1"}, headers=HTMX)
+    assert text(page).startswith('<section id="panel">') and "<html" not in text(page)
+
+
+# --------------------------------------------------------------------------- reserve
+
+
+def reserve_form(**overrides):
+    return {
+        "code": "SKU-1",
+        "quantity": 2,
+        "customer_name": "Li Lei",
+        "customer_phone": "13800000000",
+        "hours": 4,
+        **overrides,
+    }
+
+
+def test_reserve_holds_stock_for_a_walk_in_and_release_gives_it_back(store_user, store, product):
+    stock_receive(location=store, lines=[(product, 5)])
+    client = client_for(store_user)
+    page = client.post("/staff/reserve/", reserve_form())
+    assert page.status_code == 200 and "notice ok" in text(page)
+    hold = Reservation.objects.get(owner_type="walk_in")
+    assert (hold.quantity, hold.status, hold.location) == (2, ReservationStatus.ACTIVE, store)
+    assert hold.owner_id.startswith("W-") and "13800000000" in hold.owner_id
+    assert hold.expires_at is not None
+    assert level(product, store) == (5, 2)
+    listing = text(client.get("/staff/reserve/"))
+    assert "Li Lei" in listing and f"/staff/reserve/{hold.pk}/release/" in listing
+
+    released = client.post(f"/staff/reserve/{hold.pk}/release/?at=S01", headers=HTMX)
+    assert released.status_code == 200 and "notice ok" in text(released)
+    hold.refresh_from_db()
+    assert hold.status == ReservationStatus.RELEASED
+    assert level(product, store) == (5, 0)
+    assert not StockMove.objects.exclude(reason="receipt").exists()  # a hold moves nothing
+    again = client.post(f"/staff/reserve/{hold.pk}/release/")
+    assert "reservation_not_active" in text(again)
+
+
+def test_reserving_more_than_available_is_refused_in_the_page(store_user, store, product):
+    stock_receive(location=store, lines=[(product, 1)])
+    page = client_for(store_user).post("/staff/reserve/", reserve_form(quantity=3))
+    assert page.status_code == 200 and "insufficient_stock" in text(page)
+    assert not Reservation.objects.exists() and level(product, store) == (1, 0)
+
+
+def test_reserve_with_an_unknown_scan_writes_nothing(store_user, store, product):
+    stock_receive(location=store, lines=[(product, 5)])
+    page = client_for(store_user).post("/staff/reserve/", reserve_form(code="NOPE"))
+    assert "unknown_product" in text(page)
+    assert not Reservation.objects.exists()
+
+
+def test_reserve_needs_a_name_or_phone(store_user, store, product):
+    stock_receive(location=store, lines=[(product, 5)])
+    form = reserve_form(customer_name="", customer_phone="")
+    page = client_for(store_user).post("/staff/reserve/", form)
+    assert "field-error" in text(page) and "data-focus" in text(page)
+    assert not Reservation.objects.exists()
+
+
+def test_another_stores_hold_cannot_be_released(store_user, store2, product):
+    stock_receive(location=store2, lines=[(product, 5)])
+    hold = stock_reserve(
+        product=product, location=store2, quantity=1, owner_type="walk_in", owner_id="W-1"
+    )
+    response = client_for(store_user).post(f"/staff/reserve/{hold.pk}/release/")
+    assert response.status_code == 404
+    hold.refresh_from_db()
+    assert hold.status == ReservationStatus.ACTIVE
+
+
+# --------------------------------------------------------------------------- receiving
+
+
+@pytest.fixture
+def arriving(dc, store, product) -> Transfer:
+    stock_receive(location=dc, lines=[(product, 10)])
+    transfer = transfer_create(source=dc, destination=store, lines=[(product, 6)])
+    return transfer_dispatch(transfer=transfer_approve(transfer=transfer))
+
+
+def test_receiving_lists_transfers_arriving_with_expected_quantities(store_user, arriving):
+    page = client_for(store_user).get("/staff/receiving/")
+    line = arriving.lines.get()
+    assert page.status_code == 200
+    assert f"Transfer {arriving.pk} from DC1" in text(page)
+    assert f'name="t{arriving.pk}-received_{line.pk}"' in text(page)
+    assert 'value="6"' in text(page)
+
+
+def test_receiving_a_transfer_in_full(store_user, store, product, arriving):
+    line = arriving.lines.get()
+    page = client_for(store_user).post(
+        f"/staff/receiving/transfers/{arriving.pk}/",
+        {f"t{arriving.pk}-received_{line.pk}": 6, f"t{arriving.pk}-reason_{line.pk}": ""},
+        headers=HTMX,
+    )
+    assert page.status_code == 200 and "notice ok" in text(page)
+    arriving.refresh_from_db()
+    assert arriving.status == TransferStatus.RECEIVED
+    assert level(product, store) == (6, 0)
+
+
+def test_a_short_transfer_needs_a_reason_then_records_the_loss(
+    store_user, store, product, arriving
+):
+    line = arriving.lines.get()
+    url = f"/staff/receiving/transfers/{arriving.pk}/"
+    received, reason = f"t{arriving.pk}-received_{line.pk}", f"t{arriving.pk}-reason_{line.pk}"
+    client = client_for(store_user)
+    refused = client.post(url, {received: 4, reason: ""})
+    assert refused.status_code == 200 and "field-error" in text(refused)
+    arriving.refresh_from_db()
+    assert arriving.status == TransferStatus.DISPATCHED and level(product, store) == (0, 0)
+
+    client.post(url, {received: 4, reason: "2 crushed"})
+    arriving.refresh_from_db()
+    assert arriving.status == TransferStatus.RECEIVED and level(product, store) == (4, 0)
+    loss = StockMove.objects.get(reference=arriving.ledger_reference, reason="adjustment")
+    assert loss.quantity == 2 and "2 crushed" in loss.note
+
+
+def test_a_transfer_to_another_store_is_a_404(store2_user, arriving):
+    response = client_for(store2_user).post(f"/staff/receiving/transfers/{arriving.pk}/", {})
+    assert response.status_code == 404
+
+
+def test_a_supplier_receipt_is_built_scan_by_scan_then_posted(store_user, store, product):
+    make_product("SKU-2", barcode="6900000000024")
+    client = client_for(store_user)
+    url = "/staff/receiving/receipt/"
+    head = {"supplier": "ACME", "reference": "DN-1"}
+    client.post(url, {**head, "code": "6900000000017", "quantity": 3, "action": "add"})
+    client.post(url, {**head, "code": "SKU-1", "quantity": 2}, headers=HTMX)  # Enter
+    page = client.post(url, {**head, "code": "6900000000024", "quantity": 1}, headers=HTMX)
+    assert "2 lines" in text(page) and not StockMove.objects.exists()
+
+    posted = client.post(url, {**head, "code": "", "quantity": "", "action": "post"}, headers=HTMX)
+    assert "notice ok" in text(posted) and "Lines: 2 · units: 6" in text(posted)
+    assert level(product, store) == (5, 0)
+    moves = StockMove.objects.filter(reason="receipt", to_location=store)
+    assert sorted(m.quantity for m in moves) == [1, 5]
+    assert {m.note for m in moves} == {"DN-1"}
+    assert "Scan the delivered items" in text(client.get("/staff/receiving/"))  # draft emptied
+
+
+def test_a_bad_scan_on_a_receipt_shows_an_error_and_writes_nothing(store_user, store, product):
+    client = client_for(store_user)
+    page = client.post(
+        "/staff/receiving/receipt/", {"supplier": "ACME", "code": "NOPE", "action": "post"}
+    )
+    assert "unknown_product" in text(page) and "notice error" in text(page)
+    assert not StockMove.objects.exists()
+
+
+def test_a_receipt_without_a_supplier_is_not_posted(store_user, store, product):
+    client = client_for(store_user)
+    client.post("/staff/receiving/receipt/", {"code": "SKU-1", "quantity": 2})
+    page = client.post("/staff/receiving/receipt/", {"action": "post"})
+    assert "field-error" in text(page) and not StockMove.objects.exists()
+
+
+def test_a_receipt_line_can_be_removed(store_user, store, product):
+    client = client_for(store_user)
+    client.post("/staff/receiving/receipt/", {"code": "SKU-1", "quantity": 2})
+    page = client.post("/staff/receiving/receipt/", {"action": f"remove:{product.pk}"})
+    assert "SKU-1" not in text(page).split('id="receipt"')[1]
+
+
+# --------------------------------------------------------------------------- count
+
+
+def test_count_scan_then_quantity_posts_the_difference(store_user, store, product):
+    stock_receive(location=store, lines=[(product, 10)])
+    client = client_for(store_user)
+    prompt = client.post("/staff/count/", {"code": "6900000000017"}, headers=HTMX)
+    assert "Counting" in text(prompt) and "data-focus" in text(prompt)
+    assert not StockCountLine.objects.exists()
+
+    page = client.post(
+        "/staff/count/", {"code": "6900000000017", "counted": 8, "note": "shelf A"}, headers=HTMX
+    )
+    body = text(page)
+    assert 'data-figure="expected">10<' in body
+    assert 'data-figure="counted">8<' in body
+    assert 'data-figure="difference">-2<' in body
+    assert level(product, store) == (8, 0)
+    move = StockMove.objects.get(reason="count")
+    assert (move.quantity, move.from_location, move.note) == (2, store, "shelf A")
+
+
+def test_counting_below_the_reserved_is_refused_with_the_figure(store_user, store, product):
+    stock_receive(location=store, lines=[(product, 10)])
+    stock_reserve(product=product, location=store, quantity=3, owner_type="test", owner_id="1")
+    client = client_for(store_user)
+    page = client.post("/staff/count/", {"code": "SKU-1", "counted": 1})
+    assert "count_below_reserved" in text(page)
+    assert "3 of SKU-1 are reserved here, you counted 1" in text(page)
+    assert level(product, store) == (10, 3) and not StockMove.objects.filter(reason="count")
+
+    client.post("/staff/count/", {"code": "SKU-1", "counted": 1, "release_holds": "on"})
+    assert level(product, store) == (1, 0)
+
+
+def test_count_with_an_unknown_scan_writes_nothing(store_user, store, product):
+    page = client_for(store_user).post("/staff/count/", {"code": "NOPE", "counted": 3})
+    assert page.status_code == 200 and "unknown_product" in text(page)
+    assert not StockMove.objects.exists()
+
+
+def test_a_count_with_a_bad_quantity_is_shown_with_its_error(store_user, store, product):
+    page = client_for(store_user).post("/staff/count/", {"code": "SKU-1", "counted": -1})
+    assert page.status_code == 200 and "field-error" in text(page)
+    assert not StockMove.objects.exists()
+
+
+def test_admin_counts_anywhere(admin_user, store, product):
+    client = client_for(admin_user)
+    client.post("/staff/count/?at=S01", {"code": "SKU-1", "counted": 2})
+    assert level(product, store) == (2, 0)
+
+
+# --------------------------------------------------------------------------- language
+
+
+def test_chinese_interface_by_accept_language(store_user):
+    page = client_for(store_user).get("/staff/stock/", headers={"Accept-Language": "zh-hans"})
+    assert '<html lang="zh-hans">' in text(page)
+    assert "库存查询" in text(page)
+
+
+def test_chinese_interface_by_language_cookie(store_user):
+    client = client_for(store_user)
+    response = client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/staff/"})
+    assert response.status_code == 302
+    assert "盘点" in text(client.get("/staff/"))
+
+
+def test_a_refusal_to_an_htmx_request_replaces_the_content(planner, store):
+    response = client_for(planner).post("/staff/count/?at=S01", {"code": "X"}, headers=HTMX)
+    assert response.status_code == 403
+    assert response["HX-Retarget"] == "#content" and response["HX-Reswap"] == "innerHTML"
+    assert "<html" not in text(response)
+
+
+def test_enter_without_a_scan_keeps_the_receipt_header_and_adds_nothing(store_user, store):
+    client = client_for(store_user)
+    page = client.post("/staff/receiving/receipt/", {"supplier": "ACME", "code": ""})
+    assert "notice error" not in text(page) and 'value="ACME"' in text(page)
+    assert 'value="ACME"' in text(client.get("/staff/receiving/"))

@@ -1,0 +1,578 @@
+"""The picking, packing and pickup pages through Django's test client: a wave, scans (right and
+wrong), a short pick, the printed list; pack and ship; a store pickup from prepare to handover,
+every refused code by its own code; and who may see and do what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.test import Client
+from django.utils import timezone
+
+from conftest import make_product, make_user
+from fulfillment import pickup_codes, services
+from fulfillment.models import (
+    BinLocation,
+    Package,
+    PackageStatus,
+    PickLine,
+    PickLineStatus,
+    PickList,
+    PickListStatus,
+    PickupAttempt,
+    PickupCode,
+)
+from inventory.invariants import assert_invariants
+from inventory.models import Location, Product, StockDiscrepancy, StockLevel, StockMove
+from inventory.services import transfer_approve, transfer_create
+from network.models import Channel
+from omni.models import Role, User
+from orders.models import Order, OrderStatus
+from orders.services import DeliveryPoint, LineIn, order_pay, order_place
+from orders.tests.fixtures import stock
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HX-Request": "true"}
+NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
+A_BARCODE, B_BARCODE = "6900000000017", "6900000000024"
+
+
+def client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def text(response: Any) -> str:
+    return response.content.decode()
+
+
+def level(location: Location, product: Product) -> tuple[int, int]:
+    row = StockLevel.objects.filter(location=location, product=product).first()
+    return (row.on_hand, row.reserved) if row else (0, 0)
+
+
+@pytest.fixture
+def goods(db: Any) -> tuple[Product, Product]:
+    return make_product("A", barcode=A_BARCODE), make_product("B", barcode=B_BARCODE)
+
+
+def paid_delivery(web: Channel, ext: str, lines: dict[Product, int]) -> Order:
+    order, _ = order_place(
+        channel=web,
+        external_id=ext,
+        mode="delivery",
+        delivery=NEAR_DC,
+        customer_name="Wang Fang",
+        lines=[LineIn(product=p, quantity=q) for p, q in lines.items()],
+    )
+    return order_pay(order=order)
+
+
+def pickup_order(web: Channel, store: Location, product: Product, ext: str = "p1") -> Order:
+    order, _ = order_place(
+        channel=web,
+        external_id=ext,
+        mode="pickup",
+        store=store,
+        customer_name="Li Lei",
+        customer_phone="13800000000",
+        lines=[LineIn(product=product, quantity=2)],
+    )
+    return order
+
+
+def ready_code(web: Channel, store: Location, product: Product, ext: str = "p1") -> PickupCode:
+    order = pickup_order(web, store, product, ext)
+    pick_list = services.pickup_prepare(order=order)
+    for line in pick_list.lines.select_related("product"):
+        services.pick_line_confirm(pick_line=line, scanned=line.product.sku, quantity=line.quantity)
+    return services.pickup_mark_ready(order=order)
+
+
+@pytest.fixture
+def wave(web: Channel, dc: Location, goods: tuple[Product, Product]) -> PickList:
+    """A DC wave of one paid delivery: 3 × A and 1 × B."""
+    a, b = goods
+    stock(dc, {"A": 10, "B": 5})
+    paid_delivery(web, "w1", {a: 3, b: 1})
+    return services.pick_wave_create(location=dc)
+
+
+def scan(client: Client, pick_list: PickList, code: str, quantity: int | str = "") -> Any:
+    return client.post(
+        f"/staff/picking/{pick_list.pk}/", {"code": code, "quantity": quantity}, headers=HTMX
+    )
+
+
+def picked(pick_list: PickList) -> list[tuple[str, int, str]]:
+    return [
+        (ln.product.sku, ln.picked, ln.status)
+        for ln in pick_list.lines.select_related("product").order_by("product__sku")
+    ]
+
+
+# --------------------------------------------------------------------------- picking
+
+
+def test_start_a_wave_from_the_picking_page(warehouse_user, web, dc, goods):
+    a, b = goods
+    stock(dc, {"A": 10, "B": 5})
+    order = paid_delivery(web, "w1", {a: 3, b: 1})
+    client = client_for(warehouse_user)
+    page = client.get("/staff/picking/")
+    assert page.status_code == 200 and "2 lines wait to be picked here." in text(page)
+    assert "Start a wave" in text(page)
+
+    response = client.post("/staff/picking/")
+    pick_list = PickList.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/staff/picking/{pick_list.pk}/?at=DC1"
+    assert pick_list.location == dc and pick_list.assigned_to == warehouse_user
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+
+    listing = text(client.get("/staff/picking/"))
+    assert f"/staff/picking/{pick_list.pk}/?at=DC1" in listing
+    assert f"/staff/picking/{pick_list.pk}/print/?at=DC1" in listing
+    assert "0 lines wait to be picked here." in listing
+
+
+def test_nothing_to_pick_is_a_notice_not_an_error_page(warehouse_user, dc):
+    page = client_for(warehouse_user).post("/staff/picking/")
+    assert page.status_code == 200
+    assert "nothing_to_pick" in text(page) and "notice error" in text(page)
+    assert "<h1>Pick lists</h1>" in text(page) and not PickList.objects.exists()
+
+
+def test_the_pick_page_lists_lines_in_bin_order_with_one_scan_box(warehouse_user, wave):
+    page = text(client_for(warehouse_user).get(f"/staff/picking/{wave.pk}/"))
+    assert page.count('data-scan=""') == 1 and "autofocus" in page
+    assert page.index(">A</strong>") < page.index(">B</strong>")
+    assert A_BARCODE in page and B_BARCODE in page and "Product A" in page
+    assert 'data-figure="picked">0 / 4<' in page
+    assert "Order " in page and "w1" in page
+
+
+def test_scan_to_pick_right_and_wrong_items(warehouse_user, wave, dc, goods):
+    client = client_for(warehouse_user)
+    first = scan(client, wave, A_BARCODE)
+    body = text(first)
+    assert first.status_code == 200 and body.startswith('<section id="pick-lines"')
+    assert "notice ok" in body and "Picked 1 × A Product A: 1 of 3." in body
+    assert 'class="line-open touched"' in body
+    assert picked(wave) == [("A", 1, "open"), ("B", 0, "open")]
+
+    wrong = text(scan(client, wave, "6900000000999"))
+    assert "wrong_item" in wrong and "notice error" in wrong
+    assert "nothing on this list wants it" in wrong
+    assert picked(wave) == [("A", 1, "open"), ("B", 0, "open")]  # nothing changed
+
+    too_many = text(scan(client, wave, "a", 5))
+    assert "over_pick" in too_many and picked(wave)[0] == ("A", 1, "open")
+
+    scan(client, wave, "a", 2)  # the SKU in any case, several units at once
+    assert picked(wave)[0] == ("A", 3, "picked")
+    again = text(scan(client, wave, A_BARCODE))
+    assert "wrong_item" in again and "Every A on this list is picked already." in again
+
+    empty = text(scan(client, wave, ""))
+    assert "validation_error" in empty and picked(wave)[1] == ("B", 0, "open")
+
+    last = text(scan(client, wave, B_BARCODE))
+    assert "Pick list done" in last and 'data-status="done"' in last
+    assert "/staff/packing/?at=DC1" in last
+    assert '<div id="scan-form" hx-swap-oob="true">' in last  # the scan box goes
+    assert "/staff/pickups/" not in last  # a delivery: nothing for the counter
+    wave.refresh_from_db()
+    assert wave.status == PickListStatus.DONE
+    assert level(dc, goods[0]) == (10, 3)  # picking moves no stock
+
+
+def test_a_scan_without_htmx_answers_the_whole_page(warehouse_user, wave):
+    page = client_for(warehouse_user).post(f"/staff/picking/{wave.pk}/", {"code": "A"})
+    assert "<html" in text(page) and "notice ok" in text(page)
+    assert picked(wave)[0] == ("A", 1, "open")
+
+
+def test_short_pick_from_the_page(warehouse_user, wave, dc, goods):
+    a, _ = goods
+    client = client_for(warehouse_user)
+    scan(client, wave, A_BARCODE)
+    line = wave.lines.get(product=a)
+    url = f"/staff/picking/{wave.pk}/lines/{line.pk}/short/"
+    page = text(client.get(f"/staff/picking/{wave.pk}/"))
+    assert url in page and 'min="1"' in page
+
+    refused = text(client.post(url, {"found": 3}, headers=HTMX))
+    assert "validation_error" in refused and "notice error" in refused
+    line.refresh_from_db()
+    assert line.status == PickLineStatus.OPEN
+
+    done = text(client.post(url, {"found": 1}, headers=HTMX))
+    assert "notice ok" in done and "Short pick recorded: 1 of 3 × A found." in done
+    assert 'data-line-status="short"' in done
+    line.refresh_from_db()
+    assert (line.status, line.picked) == (PickLineStatus.SHORT, 1)
+    assert StockDiscrepancy.objects.filter(location=dc, product=a).exists()
+    assert level(dc, a) == (8, 1)  # 2 missing left the ledger; the hold shrank to 1
+    assert_invariants()
+
+
+def test_the_printed_pick_list(warehouse_user, wave):
+    client = client_for(warehouse_user)
+    scan(client, wave, "B")
+    page = client.get(f"/staff/picking/{wave.pk}/print/")
+    body = text(page)
+    assert page.status_code == 200
+    assert 'onclick="window.print()"' in body and 'class="print-list"' in body
+    assert 'class="nav"' not in body and 'data-scan=""' not in body
+    assert body.count('<span class="box') == 2 and body.count('class="box ticked"') == 1
+    assert f"Pick list {wave.pk}" in body and "4 units" in body
+
+
+def test_bins_are_printed_and_walked_in_order(warehouse_user, web, dc, goods):
+    a, b = goods
+    BinLocation.objects.create(location=dc, product=a, code="C-09-1")
+    BinLocation.objects.create(location=dc, product=b, code="A-01-2")
+    stock(dc, {"A": 10, "B": 5})
+    paid_delivery(web, "w1", {a: 3, b: 1})
+    pick_list = services.pick_wave_create(location=dc)
+    body = text(client_for(warehouse_user).get(f"/staff/picking/{pick_list.pk}/print/"))
+    assert body.index("A-01-2") < body.index("C-09-1")
+
+
+# --------------------------------------------------------------------------- pack and ship
+
+
+def pick_everything(client: Client, pick_list: PickList) -> None:
+    for line in pick_list.lines.select_related("product"):
+        scan(client, pick_list, line.product.barcode or line.product.sku, line.quantity)
+
+
+def test_pack_and_ship_in_one_step(warehouse_user, wave, dc, goods):
+    a, b = goods
+    client = client_for(warehouse_user)
+    assert "Nothing picked here waits to be packed." in text(client.get("/staff/packing/"))
+    pick_everything(client, wave)
+    order = Order.objects.get(external_id="w1")
+    page = text(client.get("/staff/packing/"))
+    assert f"Order {order.pk} (w1)" in page and "Wang Fang" in page
+    assert f"/staff/packing/orders/{order.pk}/ship/" in page
+    assert page.count('data-scan=""') == 1  # the first order's tracking number
+
+    url = f"/staff/packing/orders/{order.pk}/ship/?at=DC1"
+    no_tracking = text(client.post(url, {f"o{order.pk}-carrier": "SF Express"}, headers=HTMX))
+    assert "field-error" in no_tracking and "data-focus" in no_tracking
+    assert not Package.objects.exists()
+
+    shipped = client.post(
+        url,
+        {f"o{order.pk}-carrier": "SF Express", f"o{order.pk}-tracking_number": "SF1234567890"},
+        headers=HTMX,
+    )
+    body = text(shipped)
+    package = Package.objects.get()
+    assert body.startswith('<section id="panel">') and "notice ok" in body
+    assert f"Package {package.pk} shipped" in body and 'data-order-status="shipped"' in body
+    assert "SF Express SF1234567890" in body
+    assert (package.status, package.carrier, package.tracking_number) == (
+        PackageStatus.SHIPPED,
+        "SF Express",
+        "SF1234567890",
+    )
+    order.refresh_from_db()
+    assert order.status == OrderStatus.SHIPPED
+    moves = StockMove.objects.filter(reference=order.reference, reason="ship")
+    assert sorted((m.product.sku, m.quantity) for m in moves) == [("A", 3), ("B", 1)]
+    assert level(dc, a) == (7, 0) and level(dc, b) == (4, 0)
+    assert "Nothing picked here waits to be packed." in body
+
+    twice = text(client.post(url, {f"o{order.pk}-carrier": "other"}, headers=HTMX))
+    assert "not_picked" in twice and Package.objects.count() == 1
+    assert_invariants()
+
+
+def test_what_is_picked_ships_and_the_order_is_partially_shipped(warehouse_user, wave):
+    client = client_for(warehouse_user)
+    scan(client, wave, "A", 3)  # B not picked yet
+    order = Order.objects.get(external_id="w1")
+    page = text(
+        client.post(
+            f"/staff/packing/orders/{order.pk}/ship/",
+            {f"o{order.pk}-carrier": "other", f"o{order.pk}-tracking_number": ""},
+        )
+    )
+    assert 'data-order-status="partially_shipped"' in page and "partially shipped" in page
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PARTIALLY_SHIPPED
+    assert Package.objects.get().carrier == ""
+
+
+def test_a_packed_parcel_is_listed_and_shipped_with_its_button(warehouse_user, wave, dc):
+    client = client_for(warehouse_user)
+    pick_everything(client, wave)
+    order = Order.objects.get(external_id="w1")
+    package = services.package_create(order=order, location=dc, carrier="ZTO Express")
+    page = text(client.get("/staff/packing/"))
+    assert (
+        "Packed, not shipped yet" in page and f"/staff/packing/packages/{package.pk}/ship/" in page
+    )
+    assert "Nothing picked here waits to be packed." in page
+
+    shipped = text(
+        client.post(
+            f"/staff/packing/packages/{package.pk}/ship/",
+            {"tracking_number": "ZTO77"},
+            headers=HTMX,
+        )
+    )
+    assert "notice ok" in shipped and 'data-order-status="shipped"' in shipped
+    package.refresh_from_db()
+    assert (package.status, package.tracking_number) == (PackageStatus.SHIPPED, "ZTO77")
+    again = text(client.post(f"/staff/packing/packages/{package.pk}/ship/", headers=HTMX))
+    assert "package_invalid_state" in again
+
+
+# --------------------------------------------------------------------------- store pickup
+
+
+def test_pickup_prepare_pick_ready_and_hand_over_by_code(store_user, web, store, product):
+    stock(store, {"SKU-1": 5})
+    order = pickup_order(web, store, product)
+    client = client_for(store_user)
+    queue = text(client.get("/staff/pickups/"))
+    assert "To prepare" in queue and f"/staff/pickups/{order.pk}/prepare/" in queue
+    assert queue.count('data-scan=""') == 1  # the handover box
+
+    prepared = client.post(f"/staff/pickups/{order.pk}/prepare/?at=S01")
+    pick_list = PickList.objects.get()
+    assert prepared.status_code == 302
+    assert prepared["Location"] == f"/staff/picking/{pick_list.pk}/?at=S01"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PROCESSING
+    being_picked = text(client.get("/staff/pickups/"))
+    assert f"/staff/picking/{pick_list.pk}/" in being_picked
+    assert f"/staff/pickups/{order.pk}/ready/" not in being_picked  # not picked yet
+
+    scan(client, pick_list, "6900000000017")
+    early = text(client.post(f"/staff/pickups/{order.pk}/ready/", headers=HTMX))
+    assert "pickup_not_ready" in early
+    last = text(scan(client, pick_list, "6900000000017"))
+    assert "/staff/pickups/?at=S01" in last  # the done card sends the clerk back
+    ready_button = text(client.get("/staff/pickups/"))
+    assert f"/staff/pickups/{order.pk}/ready/" in ready_button
+
+    ready = text(client.post(f"/staff/pickups/{order.pk}/ready/", headers=HTMX))
+    assert ready.startswith('<section id="pickup-panel">') and "notice ok" in ready
+    assert "is ready for pickup" in ready and "13800000000" in ready and "Li Lei" in ready
+    order.refresh_from_db()
+    assert order.status == OrderStatus.READY_FOR_PICKUP
+
+    code_page = text(client.get(f"/staff/pickups/{order.pk}/code/"))
+    token = services.pickup_token(order.pickup_code)
+    assert "<svg" in code_page and token in code_page
+
+    handed = text(client.post("/staff/pickups/handover/", {"code": token}, headers=HTMX))
+    assert 'data-result="redeemed"' in handed
+    assert f"Hand over order {order.pk}: 2 × SKU-1 Product SKU-1" in handed
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == (OrderStatus.COMPLETED, "paid")
+    assert StockMove.objects.get(reference=order.reference, reason="pickup").quantity == 2
+    assert level(store, product) == (3, 0)
+
+    replay = text(client.post("/staff/pickups/handover/", {"code": token}, headers=HTMX))
+    assert 'data-result="pickup_code_used"' in replay and "Do not hand over" in replay
+    assert level(store, product) == (3, 0)
+    assert_invariants()
+
+
+def test_enter_in_an_empty_handover_box_says_nothing(store_user, store):
+    page = text(client_for(store_user).post("/staff/pickups/handover/", {"code": " "}))
+    assert "data-result" not in page and not PickupAttempt.objects.exists()
+
+
+def refused_tokens(code: PickupCode, store2: Location) -> dict[str, tuple[str, Location | None]]:
+    """Each way a shown code can be wrong, by the error code it must get."""
+    token = services.pickup_token(code)
+    prefix, _body, signature = token.split(".")
+    payload = services._payload(code)
+    forged = pickup_codes.sign(
+        pickup_codes.Payload(payload.order, payload.store, payload.expires, "never-issued"),
+        Ed25519PrivateKey.generate(),
+    )
+    longer = pickup_codes.Payload(
+        payload.order, payload.store, payload.expires + 86400 * 30, payload.nonce
+    )
+    return {
+        "pickup_code_malformed": ("hello", None),
+        "pickup_code_forged": (forged, None),
+        "pickup_code_tampered": (
+            f"{prefix}.{pickup_codes._b64(longer.encode())}.{signature}",
+            None,
+        ),
+        "pickup_code_wrong_store": (token, store2),
+    }
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        "pickup_code_malformed",
+        "pickup_code_forged",
+        "pickup_code_tampered",
+        "pickup_code_wrong_store",
+    ],
+)
+def test_each_refused_code_shows_its_code(refusal, web, store, store2, product, store_user):
+    stock(store, {"SKU-1": 5})
+    code = ready_code(web, store, product)
+    shown, where = refused_tokens(code, store2)[refusal]
+    user = store_user if where is None else make_user("clerk2", Role.STORE, [store2])
+    page = client_for(user).post("/staff/pickups/handover/", {"code": shown}, headers=HTMX)
+    body = text(page)
+    assert page.status_code == 200
+    assert f'data-result="{refusal}"' in body and f'<code class="code">{refusal}</code>' in body
+    assert "handover-result refused" in body and "Do not hand over" in body
+    code.order.refresh_from_db()
+    assert code.order.status == OrderStatus.READY_FOR_PICKUP
+    assert level(store, product) == (5, 2)
+    assert PickupAttempt.objects.get().result == refusal
+
+
+def test_an_expired_code_is_refused_as_expired(web, store, product, store_user):
+    stock(store, {"SKU-1": 5})
+    code = ready_code(web, store, product)
+    code.expires_at = timezone.now() - timedelta(minutes=1)
+    code.payload_hash = services._payload(code).digest()
+    code.save(update_fields=["expires_at", "payload_hash"])
+    client = client_for(store_user)
+    body = text(client.post("/staff/pickups/handover/", {"code": services.pickup_token(code)}))
+    assert 'data-result="pickup_code_expired"' in body and "The pickup time is over" in body
+    assert "badge" in text(client.get("/staff/pickups/"))  # the shelf shows it expired
+
+
+def test_a_ready_pickup_shows_customer_and_expiry(web, store, product, store_user):
+    stock(store, {"SKU-1": 5})
+    code = ready_code(web, store, product)
+    page = text(client_for(store_user).get("/staff/pickups/"))
+    ready_part = page.split("Ready on the pickup shelf")[1].split("Being picked")[0]
+    assert "Li Lei" in ready_part and "13800000000" in ready_part
+    assert timezone.localtime(code.expires_at).strftime("%m-%d %H:%M") in ready_part
+    assert f"/staff/pickups/{code.order_id}/code/?at=S01" in ready_part
+
+
+# --------------------------------------------------------------------------- who may do what
+
+
+def test_another_stores_pick_list_print_page_code_and_handover_are_404(
+    web, store, store2, product, store2_user
+):
+    stock(store, {"SKU-1": 5})
+    code = ready_code(web, store, product)
+    pick_list = PickList.objects.get()
+    line = pick_list.lines.get()
+    token = services.pickup_token(code)
+    other = client_for(store2_user)
+    assert other.get(f"/staff/picking/{pick_list.pk}/").status_code == 404
+    assert other.post(f"/staff/picking/{pick_list.pk}/", {"code": "SKU-1"}).status_code == 404
+    assert other.get(f"/staff/picking/{pick_list.pk}/print/").status_code == 404
+    short = other.post(f"/staff/picking/{pick_list.pk}/lines/{line.pk}/short/", {"found": 0})
+    assert short.status_code == 404
+    assert other.get(f"/staff/pickups/{code.order_id}/code/").status_code == 404
+    assert other.get("/staff/pickups/", {"at": "S01"}).status_code == 404
+    handover = other.post("/staff/pickups/handover/?at=S01", {"code": token})
+    assert handover.status_code == 404
+    assert other.post(f"/staff/pickups/{code.order_id}/ready/").status_code == 404
+    assert other.post(f"/staff/pickups/{code.order_id}/prepare/").status_code == 404
+    assert other.get("/staff/picking/", {"at": "S01"}).status_code == 404
+    code.order.refresh_from_db()
+    assert code.order.status == OrderStatus.READY_FOR_PICKUP
+    assert not PickupAttempt.objects.exists()
+
+
+def test_another_locations_order_cannot_be_shipped(store_user, wave):
+    order = Order.objects.get(external_id="w1")
+    response = client_for(store_user).post(
+        f"/staff/packing/orders/{order.pk}/ship/", {f"o{order.pk}-carrier": "other"}
+    )
+    assert response.status_code == 404 and not Package.objects.exists()
+
+
+def test_planner_views_pick_lists_but_every_post_is_403(planner, wave, dc, goods):
+    client = client_for(planner)
+    page = client.get(f"/staff/picking/{wave.pk}/")
+    assert page.status_code == 200 and 'data-scan=""' not in text(page)
+    assert "Record short" not in text(page)
+    assert client.get("/staff/picking/", {"at": "DC1"}).status_code == 200
+    assert client.get(f"/staff/picking/{wave.pk}/print/").status_code == 200
+    line = wave.lines.first()
+    assert line is not None
+    order = Order.objects.get(external_id="w1")
+    posts = [
+        ("/staff/picking/?at=DC1", {}),
+        (f"/staff/picking/{wave.pk}/", {"code": "A"}),
+        (f"/staff/picking/{wave.pk}/lines/{line.pk}/short/", {"found": 0}),
+        (f"/staff/packing/orders/{order.pk}/ship/?at=DC1", {f"o{order.pk}-carrier": "other"}),
+    ]
+    for path, data in posts:
+        assert client.post(path, data).status_code == 403, path
+    assert client.post("/staff/pickups/handover/?at=S01", {"code": "x"}).status_code == 403
+    assert client.get("/staff/pickups/", {"at": "S01"}).status_code == 403
+    assert picked(wave) == [("A", 0, "open"), ("B", 0, "open")]
+    assert level(dc, goods[0]) == (10, 3)
+
+
+def test_the_code_page_is_for_the_stores_staff_and_admins(web, store, product, admin_user):
+    stock(store, {"SKU-1": 5})
+    code = ready_code(web, store, product)
+    url = f"/staff/pickups/{code.order_id}/code/"
+    assert client_for(admin_user).get(url).status_code == 200
+    floater = make_user("wh-s01", Role.WAREHOUSE, [store])
+    assert client_for(floater).get(url).status_code == 403  # counter pages are not theirs
+    unready = pickup_order(web, store, product, "p2")
+    clerk = make_user("clerk9", Role.STORE, [store])
+    assert client_for(clerk).get(f"/staff/pickups/{unready.pk}/code/").status_code == 404
+
+
+def test_warehouse_staff_have_no_pickup_counter(warehouse_user):
+    assert client_for(warehouse_user).get("/staff/pickups/").status_code == 403
+
+
+# --------------------------------------------------------------------------- home, nav, language
+
+
+def test_home_and_nav_link_the_new_pages_by_role(warehouse_user, store_user, wave):
+    warehouse = text(client_for(warehouse_user).get("/staff/"))
+    assert "/staff/picking/" in warehouse and "/staff/packing/" in warehouse
+    assert "/staff/pickups/" not in warehouse
+    assert "1 open pick list" in warehouse
+    shop = text(client_for(store_user).get("/staff/"))
+    assert shop.index("/staff/pickups/") < shop.index("/staff/picking/")
+    assert "0 ready on the shelf" in shop
+    nav = text(client_for(warehouse_user).get("/staff/packing/")).split('class="nav"')[1]
+    assert 'href="/staff/packing/?at=DC1" aria-current="page"' in nav
+
+
+def test_the_pick_page_in_chinese(warehouse_user, wave):
+    page = text(
+        client_for(warehouse_user).get(
+            f"/staff/picking/{wave.pk}/", headers={"Accept-Language": "zh-hans"}
+        )
+    )
+    assert f"拣货单 {wave.pk}" in page and "扫描商品或输入 SKU" in page
+
+
+def test_a_pick_line_of_a_transfer_says_where_it_goes(warehouse_user, dc, store, goods):
+    a, _ = goods
+    stock(dc, {"A": 4})
+    transfer = transfer_create(source=dc, destination=store, lines=[(a, 2)])
+    transfer_approve(transfer=transfer)
+    pick_list = services.pick_wave_create(location=dc)
+    page = text(client_for(warehouse_user).get(f"/staff/picking/{pick_list.pk}/"))
+    assert f"Transfer {transfer.pk} to S01" in page
+    assert PickLine.objects.get().transfer_id == transfer.pk

@@ -1,0 +1,66 @@
+"""The staff web pages, under ``/staff/``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from staff.views import (
+    auth,
+    counts,
+    home,
+    packing,
+    picking,
+    pickups,
+    receiving,
+    reserve,
+    routing,
+    stock,
+)
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", home.home, name="home"),
+    path("login/", auth.StaffLoginView.as_view(), name="login"),
+    path("logout/", auth.StaffLogoutView.as_view(), name="logout"),
+    path("stock/", stock.stock_lookup, name="stock"),
+    path("reserve/", reserve.reserve, name="reserve"),
+    path("reserve/<int:reservation_id>/release/", reserve.reserve_release, name="reserve-release"),
+    path("receiving/", receiving.receiving, name="receiving"),
+    path(
+        "receiving/transfers/<int:transfer_id>/",
+        receiving.transfer_receive_view,
+        name="transfer-receive",
+    ),
+    path("receiving/receipt/", receiving.receipt, name="receipt"),
+    path("count/", counts.count, name="count"),
+    path("picking/", picking.picking, name="picking"),
+    path("picking/<int:pick_list_id>/", picking.pick_list, name="pick-list"),
+    path(
+        "picking/<int:pick_list_id>/lines/<int:line_id>/short/",
+        picking.pick_line_short_view,
+        name="pick-line-short",
+    ),
+    path("picking/<int:pick_list_id>/print/", picking.pick_list_print, name="pick-list-print"),
+    path("packing/", packing.packing, name="packing"),
+    path("packing/orders/<int:order_id>/ship/", packing.pack_and_ship, name="pack-ship"),
+    path("packing/packages/<int:package_id>/ship/", packing.package_ship_view, name="package-ship"),
+    path("pickups/", pickups.pickups, name="pickups"),
+    path("pickups/handover/", pickups.handover, name="pickup-handover"),
+    path("pickups/<int:order_id>/prepare/", pickups.prepare, name="pickup-prepare"),
+    path("pickups/<int:order_id>/ready/", pickups.mark_ready, name="pickup-ready"),
+    path("pickups/<int:order_id>/code/", pickups.pickup_code, name="pickup-code"),
+    path("routing/", routing.routing, name="routing"),
+    path("routing/retry/", routing.routing_retry, name="routing-retry"),
+    path(
+        "routing/profiles/<int:profile_id>/activate/",
+        routing.profile_activate,
+        name="routing-profile-activate",
+    ),
+    path(
+        "routing/profiles/<int:profile_id>/deactivate/",
+        routing.profile_deactivate,
+        name="routing-profile-deactivate",
+    ),
+    path("orders/<int:order_id>/routing/", routing.order_routing, name="order-routing"),
+]
