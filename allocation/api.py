@@ -18,8 +18,9 @@ from allocation.tasks import allocation_run_task
 from omni.access import current_user, reads_everything
 from omni.errors import NotFound, PermissionDenied
 from omni.idempotency import idempotent
-from omni.models import City, User
+from omni.models import User
 from omni.schemas import ErrorOut
+from omni.selectors import city_by_code
 
 router = Router(tags=["allocation"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
@@ -100,9 +101,7 @@ def _out(run: AllocationRun) -> dict[str, Any]:
 @decorate_view(idempotent)
 def run_start(request: HttpRequest, body: RunIn) -> tuple[int, dict[str, Any]]:
     user = _planner(request)
-    city = City.objects.filter(code=body.city).first()
-    if city is None:
-        raise NotFound(f"no city {body.city!r}", detail={"city": body.city})
+    city = city_by_code(body.city)
     params = {k: v for k, v in body.dict().items() if k != "city" and v is not None}
     with transaction.atomic():
         run = services.allocation_run_create(city=city, parameters=params, actor=user)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from allocation import services
 from inventory import services as stock
-from omni.models import City
+from omni.selectors import city_by_code
 
 
 def allocation_demo_step(city_code: str) -> list[str]:
-    city = City.objects.get(code=city_code)
+    city = city_by_code(city_code)
     run = services.allocation_run_create(city=city, parameters={"time_limit": 30.0})
     run = services.allocation_run_execute(run=run)
     lines = [

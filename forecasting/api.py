@@ -19,6 +19,7 @@ from omni.idempotency import idempotent
 from omni.models import Role, User
 from omni.pagination import CursorPagination
 from omni.schemas import ErrorOut, QuerySchema
+from omni.selectors import city_by_code
 
 from . import selectors, services
 from .models import ForecastRun, RunStatus
@@ -57,7 +58,7 @@ def forecast_run_start(request: HttpRequest, payload: ForecastRunIn) -> Status:
     ``status`` and ``progress`` at ``GET /forecast-runs/{id}``."""
     user = current_user(request)
     require_planner(user)
-    city = selectors.city_by_code(payload.city) if payload.city else None
+    city = city_by_code(payload.city) if payload.city else None
     run = services.forecast_run_start(
         city=city,
         horizon=payload.horizon,

@@ -11,7 +11,6 @@ from omni.errors import Conflict, InvalidInput, NotFound
 class ForecastErrorCode(StrEnum):
     DEMAND_FILE_INVALID = "demand_file_invalid"
     UNKNOWN_FORECAST_RUN = "unknown_forecast_run"
-    UNKNOWN_CITY = "unknown_city"
     UNKNOWN_MODEL = "unknown_model"
     FORECAST_RUN_IN_PROGRESS = "forecast_run_in_progress"
     FORECAST_RUN_NOT_READY = "forecast_run_not_ready"
@@ -29,10 +28,6 @@ class DemandFileInvalid(InvalidInput):
 
 class UnknownForecastRun(NotFound):
     code: ClassVar[str] = ForecastErrorCode.UNKNOWN_FORECAST_RUN
-
-
-class UnknownCity(NotFound):
-    code: ClassVar[str] = ForecastErrorCode.UNKNOWN_CITY
 
 
 class UnknownModel(InvalidInput):

@@ -39,18 +39,11 @@ from omni.errors import NotFound
 from omni.models import City, User
 
 from .engine import History, HistoryRows, SeriesKey, history_from_rows
-from .errors import ForecastRunNotReady, UnknownCity, UnknownForecastRun
+from .errors import ForecastRunNotReady, UnknownForecastRun
 from .models import ALL_CITIES, DemandRecord, ForecastRun, ForecastSeries, RunStatus
 
 DEMAND_REASONS = (MoveReason.SALE, MoveReason.SHIP, MoveReason.PICKUP)
 # Orders whose lines hold stock somewhere: an item with such an order is never idled.
-
-
-def city_by_code(code: str) -> City:
-    city = City.objects.filter(code=code).first()
-    if city is None:
-        raise UnknownCity(f"no city {code!r}", detail={"city": code})
-    return city
 
 
 def scope_of(city: City | None) -> str:

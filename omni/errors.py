@@ -76,5 +76,6 @@ class UnknownCity(NotFound):
 
     code: ClassVar[str] = CommonErrorCode.UNKNOWN_CITY
 
-    def __init__(self, city_code: str, message: str | None = None) -> None:
-        super().__init__(message or f"no city {city_code!r}", detail={"city": city_code})
+    def __init__(self, city_code: str | None = None, *, message: str | None = None) -> None:
+        detail = {"city": city_code} if city_code is not None else {}
+        super().__init__(message or f"no city {city_code!r}", detail=detail)

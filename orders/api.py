@@ -22,6 +22,7 @@ from omni.idempotency import idempotent
 from omni.models import Role, User
 from omni.pagination import CursorPagination
 from omni.schemas import ErrorOut, Instant, QuerySchema
+from omni.selectors import city_by_code
 
 from . import selectors, services
 from .errors import UnknownChannel
@@ -93,7 +94,7 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
             )
             for ln in payload.lines
         ],
-        city=selectors.city_by_code(payload.city) if payload.city else None,
+        city=city_by_code(payload.city) if payload.city else None,
         store=store,
         delivery=services.DeliveryPoint(
             latitude=payload.delivery.latitude,
@@ -189,7 +190,7 @@ def availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> dict[
     """Available to promise per SKU for a channel in a city."""
     user = current_user(request)
     channel = _channel_for(user, query.channel)
-    city = selectors.city_by_code(query.city)
+    city = city_by_code(query.city)
     products = stock_selectors.products_by_sku(query.sku)
     atp = selectors.available_to_promise(
         channel=channel,

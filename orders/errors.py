@@ -11,7 +11,6 @@ from omni.errors import Conflict, InvalidInput, NotFound
 class OrderErrorCode(StrEnum):
     UNKNOWN_CHANNEL = "unknown_channel"
     UNKNOWN_ORDER = "unknown_order"
-    UNKNOWN_CITY = "unknown_city"
     CHANNEL_NOT_LIVE = "channel_not_live"
     STORE_NOT_LIVE = "store_not_live"
     ORDER_INVALID_STATE = "order_invalid_state"
@@ -27,10 +26,6 @@ class UnknownChannel(NotFound):
 
 class UnknownOrder(NotFound):
     code: ClassVar[str] = OrderErrorCode.UNKNOWN_ORDER
-
-
-class UnknownCity(NotFound):
-    code: ClassVar[str] = OrderErrorCode.UNKNOWN_CITY
 
 
 class ChannelNotLive(InvalidInput):

@@ -35,7 +35,7 @@ from omni.idempotency import idempotent
 from omni.models import Role, User
 from omni.pagination import CursorPagination
 from omni.schemas import ErrorOut, QuerySchema
-from omni.selectors import city_today
+from omni.selectors import city_by_code, city_today
 
 from . import selectors
 from .errors import UnknownRoutingProfile
@@ -158,7 +158,7 @@ def routing_profile_create(request: HttpRequest, payload: RoutingProfileIn) -> S
     user = _planner(request)
     profile = settings_services.routing_profile_create(
         channel=selectors.channel_by_code(payload.channel),
-        city=selectors.city_by_code(payload.city) if payload.city else None,
+        city=city_by_code(payload.city) if payload.city else None,
         rules=payload.rules,
         when_short=payload.when_short,
         note=payload.note,
@@ -208,7 +208,7 @@ def routing_capacity(request: HttpRequest, query: Query[CapacityQuery]) -> dict[
     user = current_user(request)
     if user.role == Role.CHANNEL:
         raise PermissionDenied("capacity is for staff", detail={"role": user.role})
-    city = selectors.city_by_code(query.city)
+    city = city_by_code(query.city)
     day = query.day or city_today(city)
     rows = selectors.capacity_overview(
         city=city,
@@ -263,7 +263,7 @@ def orders_waiting(request: HttpRequest, query: Query[WaitingQuery]) -> dict[str
     """Orders waiting for stock in the order they are served, with what each still misses
     and its value; totals over the whole queue the caller may see."""
     user = current_user(request)
-    city = selectors.city_by_code(query.city) if query.city else None
+    city = city_by_code(query.city) if query.city else None
     summary = selectors.waiting_summary(user=user, city=city, limit=query.limit)
     return {
         "count": summary.count,
@@ -304,7 +304,7 @@ def routing_retry(request: HttpRequest, payload: RetryIn | None = None) -> Statu
     next stock arrival. With a broker the run is queued; without one it ran in this request
     and its counts come back."""
     _planner(request)
-    city = selectors.city_by_code(payload.city) if payload and payload.city else None
+    city = city_by_code(payload.city) if payload and payload.city else None
     result = orders_route_waiting_task.delay(city_id=city.pk if city else None)
     report = result.get() if isinstance(result, EagerResult) else None
     return Status(202, {"queued": True, "city": city.code if city else None, "report": report})

@@ -22,7 +22,7 @@ from omni.access import reads_everything
 from omni.models import City, Role, User
 from omni.selectors import city_today
 
-from .errors import UnknownChannel, UnknownCity, UnknownOrder
+from .errors import UnknownChannel, UnknownOrder
 from .models import CapacityUse, Order, OrderStatus
 
 ORDER_PREFETCH = (
@@ -37,13 +37,6 @@ def channel_by_code(code: str) -> Channel:
     if channel is None:
         raise UnknownChannel(f"no channel {code!r}", detail={"channel": code})
     return channel
-
-
-def city_by_code(code: str) -> City:
-    city = City.objects.filter(code=code).first()
-    if city is None:
-        raise UnknownCity(f"no city {code!r}", detail={"city": code})
-    return city
 
 
 def caller_channel(user: User) -> Channel | None:

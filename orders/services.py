@@ -36,7 +36,7 @@ from inventory.models import (
 from network.models import Channel, ChannelKind, LocationService, RoutingProfile, Service
 from network.routing_rules import Rule, parse_rules
 from network.selectors import active_routing_profile, held_back, live_locations
-from omni.errors import ApplicationError, InvalidInput
+from omni.errors import ApplicationError, InvalidInput, UnknownCity
 from omni.models import City, User
 from omni.selectors import city_today
 
@@ -48,7 +48,6 @@ from .errors import (
     OrderInvalidState,
     PickupCapacityFull,
     StoreNotLive,
-    UnknownCity,
 )
 from .models import (
     HELD_STATUSES,
@@ -570,7 +569,7 @@ def _order_city(
     assert point is not None
     cities = list(City.objects.all())
     if not cities:
-        raise UnknownCity("Omni runs in no city yet")
+        raise UnknownCity(message="Omni runs in no city yet")
     return min(
         cities,
         key=lambda c: haversine_km(

@@ -27,8 +27,9 @@ from allocation import services
 from allocation.models import AllocationLine, AllocationRun, RunDecision, RunStatus
 from allocation.tasks import allocation_run_task
 from inventory.models import Location, LocationKind, Transfer
-from omni.errors import ApplicationError
+from omni.errors import ApplicationError, UnknownCity
 from omni.models import City
+from omni.selectors import city_by_code
 from staff.charts.allocation import fill_rate_chart_svg
 from staff.views.common import Notice, Staff, planner_page
 
@@ -74,9 +75,10 @@ def run_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            city = City.objects.filter(code=data["city"]).first()
-            if city is None:
-                raise Http404("no such city")
+            try:
+                city = city_by_code(data["city"])
+            except UnknownCity as exc:
+                raise Http404("no such city") from exc
             parameters = {
                 "service_level": data["service_level"],
                 "time_limit": data["time_limit"],

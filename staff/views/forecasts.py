@@ -25,6 +25,7 @@ from forecasting.models import ForecastRun, ForecastSeries, RunStatus
 from inventory.models import PHYSICAL_KINDS, Location
 from omni.errors import ApplicationError
 from omni.models import City
+from omni.selectors import city_by_code
 from staff.charts.forecast import HISTORY_DAYS, forecast_chart_svg
 from staff.views.common import Staff, planner_page
 
@@ -49,7 +50,7 @@ def run_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["city"]
         try:
-            city = selectors.city_by_code(code) if code else None
+            city = city_by_code(code) if code else None
             run = services.forecast_run_start(
                 city=city, horizon=form.cleaned_data["horizon"], actor=staff.user
             )

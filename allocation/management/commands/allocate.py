@@ -11,8 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from allocation import services
 from allocation.models import AllocationRun
-from omni.errors import ApplicationError
-from omni.models import City
+from omni.errors import ApplicationError, UnknownCity
+from omni.selectors import city_by_code
 
 
 class Command(BaseCommand):
@@ -27,9 +27,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         console = Console(file=self.stdout, highlight=False)  # type: ignore[arg-type]
-        city = City.objects.filter(code=options["city"]).first()
-        if city is None:
-            raise CommandError(f"no city {options['city']!r}")
+        try:
+            city = city_by_code(options["city"])
+        except UnknownCity as exc:
+            raise CommandError(exc.message) from exc
         parameters = {
             key: options[name]
             for key, name in (("time_limit", "time_limit"), ("gap", "gap"), ("solver", "solver"))

@@ -15,9 +15,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from forecasting import selectors, services
+from forecasting import services
 from forecasting.models import ForecastRun, RunStatus
 from omni.errors import ApplicationError
+from omni.selectors import city_by_code
 
 
 class Command(BaseCommand):
@@ -34,7 +35,7 @@ class Command(BaseCommand):
         console = Console(file=self.stdout, highlight=False)  # type: ignore[arg-type]
         eager = bool(settings.CELERY_TASK_ALWAYS_EAGER)
         try:
-            city = selectors.city_by_code(options["city"]) if options["city"] else None
+            city = city_by_code(options["city"]) if options["city"] else None
             run = services.forecast_run_start(
                 city=city,
                 horizon=options["horizon"],

@@ -7,7 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from omni.models import City
+from omni.errors import UnknownCity
+from omni.selectors import city_by_code
 from orders.selectors import waiting_summary
 from orders.services import orders_route_waiting
 
@@ -21,9 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         city = None
         if options["city"]:
-            city = City.objects.filter(code=options["city"]).first()
-            if city is None:
-                raise CommandError(f"no city {options['city']!r}")
+            try:
+                city = city_by_code(options["city"])
+            except UnknownCity as exc:
+                raise CommandError(exc.message) from exc
         report = orders_route_waiting(city=city)
         left = waiting_summary(city=city, limit=0)
         self.stdout.write(
