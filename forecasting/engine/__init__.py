@@ -17,7 +17,7 @@ from .history import (
 )
 from .hygiene import CappedDay
 from .metrics import Accuracy, Scale, accuracy
-from .models import (
+from .model_catalogue import (
     BASELINE_MODEL,
     DEFAULT_MODELS,
     MODELS,

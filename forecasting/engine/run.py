@@ -55,7 +55,7 @@ from .hygiene import (
     prepare,
 )
 from .metrics import Accuracy, Scale, backtest_accuracy, mean_accuracy
-from .models import (
+from .model_catalogue import (
     BASELINE_MODEL,
     DEFAULT_MODELS,
     FALLBACK_MOVING_AVERAGE,
