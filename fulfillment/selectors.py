@@ -3,14 +3,31 @@ pickup is as unknown as a missing one)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
+from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
+
+from inventory.models import (
+    Location,
+    Product,
+    ReservationStatus,
+)
 from omni.access import scope_to_locations
 from omni.models import User
 from orders.models import Order, OrderMode, OrderStatus
 
 from .errors import UnknownPackage, UnknownPickList
-from .models import Package, PickList
+from .models import (
+    Package,
+    PackageLine,
+    PackageStatus,
+    PickLine,
+    PickLineStatus,
+    PickList,
+)
+from .services import pickable_allocations, pickable_transfer_lines
 
 
 def pick_list_list(
@@ -70,3 +87,172 @@ def pickup_queue(*, user: User, store_id: int | None = None) -> QuerySet[Order]:
         .prefetch_related("lines__product")
         .order_by("created_at", "id")
     )
+
+
+# --------------------------------------------------------------------------- the staff pages
+# What waits at one location, shaped for a page. Each function takes a location the caller has
+# already checked the user may see (``staff.views.common.staff_page`` and the location picker).
+
+# Orders whose picked units may still be packed: not cancelled, expired or already shipped.
+PACKABLE_STATUSES = (
+    OrderStatus.PROCESSING,
+    OrderStatus.PARTIALLY_SHIPPED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.RESERVED,
+)
+
+
+# --------------------------------------------------------------------------- picking
+
+
+def waiting_to_pick(location: Location) -> int:
+    """Order allocations and transfer lines a new wave at ``location`` would take."""
+    return pickable_allocations(location).count() + pickable_transfer_lines(location).count()
+
+
+@dataclass(frozen=True)
+class PickListSummary:
+    pick_list: PickList
+    lines: int
+    units: int
+    picked: int
+    open_lines: int
+
+
+def pick_list_summaries(pick_lists: Iterable[PickList]) -> list[PickListSummary]:
+    """Totals of pick lists whose ``lines`` are prefetched (``selectors.pick_list_list``)."""
+    summaries = []
+    for pick_list in pick_lists:
+        lines = list(pick_list.lines.all())
+        summaries.append(
+            PickListSummary(
+                pick_list=pick_list,
+                lines=len(lines),
+                units=sum(ln.quantity for ln in lines),
+                picked=sum(ln.picked for ln in lines),
+                open_lines=sum(1 for ln in lines if ln.status == PickLineStatus.OPEN),
+            )
+        )
+    return summaries
+
+
+def pick_lines(pick_list: PickList) -> list[PickLine]:
+    """The lines in walking order, with what each serves (an order or a transfer)."""
+    return list(
+        pick_list.lines.select_related(
+            "product", "allocation__line__order", "transfer__destination"
+        ).order_by("bin", "product__sku", "id")
+    )
+
+
+# --------------------------------------------------------------------------- packing
+
+
+@dataclass
+class PackItem:
+    product: Product
+    ready: int  # picked here, not yet in a package
+    ordered: int  # the order line's quantity
+
+
+@dataclass
+class PackOrder:
+    order: Order
+    items: list[PackItem] = field(default_factory=list)
+
+    @property
+    def units(self) -> int:
+        return sum(item.ready for item in self.items)
+
+
+def pack_queue(location: Location) -> list[PackOrder]:
+    """Delivery orders with units picked at ``location`` and not packed yet, oldest first."""
+    packed = (
+        PackageLine.objects.filter(allocation=OuterRef("allocation"))
+        .values("allocation")
+        .annotate(units=Sum("quantity"))
+        .values("units")
+    )
+    lines = (
+        PickLine.objects.filter(
+            pick_list__location=location,
+            allocation__isnull=False,
+            allocation__reservation__status=ReservationStatus.ACTIVE,
+            allocation__line__order__mode=OrderMode.DELIVERY,
+            allocation__line__order__status__in=PACKABLE_STATUSES,
+            picked__gt=0,
+        )
+        .annotate(packed=Coalesce(Subquery(packed), 0))
+        .filter(picked__gt=F("packed"))
+        .select_related("product", "allocation__line__order")
+        .order_by("allocation__line__order__created_at", "allocation__line__order_id", "id")
+    )
+    queue: dict[int, PackOrder] = {}
+    for line in lines:
+        assert line.allocation is not None
+        order_line = line.allocation.line
+        entry = queue.setdefault(order_line.order_id, PackOrder(order=order_line.order))
+        ready = line.picked - line.packed
+        for item in entry.items:
+            if item.product.pk == line.product_id:
+                item.ready += ready
+                break
+        else:
+            entry.items.append(
+                PackItem(product=line.product, ready=ready, ordered=order_line.quantity)
+            )
+    return list(queue.values())
+
+
+def packed_packages(location: Location) -> list[Package]:
+    """Parcels packed at ``location`` that have not left yet."""
+    return list(
+        Package.objects.filter(location=location, status=PackageStatus.PACKED)
+        .select_related("order")
+        .prefetch_related("lines__allocation__line__product")
+        .order_by("created_at", "id")
+    )
+
+
+def shipped_recently(location: Location, limit: int = 10) -> list[Package]:
+    return list(
+        Package.objects.filter(location=location, status=PackageStatus.SHIPPED)
+        .select_related("order")
+        .prefetch_related("lines__allocation__line__product")
+        .order_by("-shipped_at", "-id")[:limit]
+    )
+
+
+# --------------------------------------------------------------------------- store pickup
+
+
+@dataclass
+class PickupProgress:
+    pick_list_id: int | None = None  # the newest pick list of the order at its store
+    wanted: int = 0
+    picked: int = 0
+    fully_picked: bool = False
+
+
+def pickup_progress(orders: Sequence[Order], store: Location) -> dict[int, PickupProgress]:
+    """Per pickup order (lines prefetched): how far its picking at ``store`` has come. Fully
+    picked is the rule of ``services.pickup_mark_ready``: every line's units picked there."""
+    rows = PickLine.objects.filter(
+        allocation__line__order__in=orders, pick_list__location=store
+    ).values_list("allocation__line__order_id", "allocation__line_id", "pick_list_id", "picked")
+    picked_by_line: dict[int, int] = {}
+    newest_list: dict[int, int] = {}
+    for order_id, line_id, pick_list_id, picked in rows:
+        picked_by_line[line_id] = picked_by_line.get(line_id, 0) + picked
+        newest_list[order_id] = max(newest_list.get(order_id, 0), pick_list_id)
+    progress = {}
+    for order in orders:
+        lines = list(order.lines.all())
+        progress[order.pk] = PickupProgress(
+            pick_list_id=newest_list.get(order.pk),
+            wanted=sum(ln.quantity for ln in lines),
+            picked=sum(min(picked_by_line.get(ln.pk, 0), ln.quantity) for ln in lines),
+            fully_picked=bool(lines)
+            and all(picked_by_line.get(ln.pk, 0) >= ln.quantity for ln in lines),
+        )
+    return progress

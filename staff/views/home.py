@@ -6,10 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from fulfillment.models import PickList, PickListStatus
-from fulfillment.selectors import pickup_queue
+from fulfillment.selectors import pack_queue, pickup_queue, waiting_to_pick
 from inventory.models import Reservation, ReservationStatus, Transfer, TransferStatus
 from orders.models import OrderStatus
-from staff.page_queries import pack_queue, waiting_to_pick
 from staff.views.common import Staff, staff_page
 from staff.views.reserve import WALK_IN
 from staff.views.routing import store_capacity_today, waiting_count

@@ -12,11 +12,16 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fulfillment.models import Package
-from fulfillment.selectors import package_visible
+from fulfillment.selectors import (
+    PackOrder,
+    pack_queue,
+    package_visible,
+    packed_packages,
+    shipped_recently,
+)
 from fulfillment.services import package_create, package_ship
 from omni.errors import ApplicationError, NotFound
 from orders.selectors import order_visible
-from staff.page_queries import PackOrder, pack_queue, packed_packages, shipped_recently
 from staff.views.common import Notice, Staff, focus_field, render_page, staff_page
 from staff.views.picking import order_status_label
 

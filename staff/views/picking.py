@@ -18,13 +18,18 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fulfillment.models import PickLineStatus, PickList, PickListStatus
-from fulfillment.selectors import pick_list_list, pick_list_visible
+from fulfillment.selectors import (
+    pick_lines,
+    pick_list_list,
+    pick_list_summaries,
+    pick_list_visible,
+    waiting_to_pick,
+)
 from fulfillment.services import pick_line_short, pick_list_scan, pick_wave_create
 from inventory.models import Location
 from inventory.services import MAX_LINE_QUANTITY
 from omni.errors import ApplicationError, InvalidInput, NotFound
 from orders.models import OrderMode, OrderStatus
-from staff.page_queries import pick_lines, pick_list_summaries, waiting_to_pick
 from staff.views.common import Notice, ScanInput, Staff, render_page, staff_page
 
 RECENT_DONE = 10

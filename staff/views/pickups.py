@@ -23,13 +23,12 @@ from django.views.decorators.http import require_POST
 from fulfillment.errors import FulfillmentErrorCode as Code
 from fulfillment.models import PickupCode
 from fulfillment.qr import qr_svg
-from fulfillment.selectors import pickup_queue
+from fulfillment.selectors import PickupProgress, pickup_progress, pickup_queue
 from fulfillment.services import pickup_mark_ready, pickup_prepare, pickup_redeem, pickup_token
 from omni.errors import ApplicationError, InvalidInput, NotFound
 from omni.models import Role
 from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import order_visible
-from staff.page_queries import PickupProgress, pickup_progress
 from staff.views.common import COUNTER_ROLES, Notice, ScanInput, Staff, render_page, staff_page
 from staff.views.picking import work_at
 from staff.views.routing import store_capacity_today
