@@ -53,6 +53,7 @@ from .errors import (
     NoDemandHistory,
     UnknownModel,
 )
+from .locks import lock_forecast_run
 from .models import (
     ACTIVE_STATUSES,
     DemandImport,
@@ -573,7 +574,7 @@ def _execute(run: ForecastRun, reporter: _RunReporter) -> None:
     )
     summary = result.summary.as_dict()
     with transaction.atomic():
-        locked = ForecastRun.objects.select_for_update().get(pk=run.pk)
+        locked = lock_forecast_run(run.pk)
         if locked.status != RunStatus.RUNNING:
             raise RunAbandoned
         improvement = summary.get("improvement_pct")

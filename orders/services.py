@@ -1,9 +1,11 @@
 """Writes of orders: place (source + reserve in one transaction), pay, cancel, change a line,
 expire unpaid holds, and re-source lines whose stock a counter sale took.
 
-Locking: a service that changes an existing order locks the order row first, then stock levels
-(through ``inventory.services.lock_stock_levels``, in the global order). Nothing locks an order
-while holding stock-level locks, so the two kinds of lock never wait on each other in a cycle.
+Locking (docs/locking.md): a service that changes an existing order locks the order row first
+(``orders.locks``), then stock levels (``inventory.locks.lock_stock_levels``, in the global
+order). Nothing locks an order while holding stock-level locks, so the two kinds of lock never
+wait on each other in a cycle. The waiting queue runs under its city's mutex
+(``locks.lock_city_queue``), the coarsest lock of all.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
 from inventory.models import (
@@ -47,6 +50,7 @@ from .errors import (
     StoreNotLive,
     UnknownCity,
 )
+from .locks import lock_city_queue, lock_order
 from .models import (
     HELD_STATUSES,
     OPEN_STATUSES,
@@ -99,15 +103,6 @@ def _set_status(order: Order, to: OrderStatus) -> None:
             detail={"order": order.pk, "status": order.status, "wanted": str(to)},
         )
     order.status = to
-
-
-def _lock_order(order: Order) -> Order:
-    # Lock the order row only, not the channel and city rows the join reads.
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("channel", "city")
-        .get(pk=order.pk)
-    )
 
 
 def _status_after_sourcing(order: Order) -> OrderStatus:
@@ -225,7 +220,7 @@ def _candidates(
 ) -> list[Candidate]:
     """Lock the stock levels of ``locations`` × products and say what each may give the order:
     available less what the channel's buffer and the store's shelf protection keep back."""
-    levels = stock.lock_stock_levels((loc.pk, p) for loc in locations for p in product_ids)
+    levels = stock_locks.lock_stock_levels((loc.pk, p) for loc in locations for p in product_ids)
     service = SERVICE_FOR_MODE[OrderMode(order.mode)]
     kept = held_back(
         channel=order.channel,
@@ -711,7 +706,7 @@ def _sell_at_counter(order: Order, lines: Sequence[OrderLine], *, actor: User | 
     """
     store = order.pickup_store
     assert store is not None
-    levels = stock.lock_stock_levels((store.pk, line.product_id) for line in lines)
+    levels = stock_locks.lock_stock_levels((store.pk, line.product_id) for line in lines)
     broken: set[int] = set()
     for line in lines:
         level = levels[(store.pk, line.product_id)]
@@ -794,7 +789,7 @@ def order_lines_resource(
         set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True))
     )
     for order_id in order_ids:
-        order = _lock_order(Order(pk=order_id))
+        order = lock_order(order_id)
         if order.status not in OPEN_STATUSES | {
             OrderStatus.PROCESSING,
             OrderStatus.PARTIALLY_SHIPPED,
@@ -818,7 +813,7 @@ def order_lines_resource(
 @transaction.atomic
 def order_set_status(*, order: Order, to: OrderStatus) -> Order:
     """Move an order along the transition table (fulfillment calls this as work proceeds)."""
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     _set_status(order, to)
     if not ORDER_TRANSITIONS[to] or to == OrderStatus.SHIPPED:
         order.waiting_since = None  # nothing more will be routed for it
@@ -832,7 +827,7 @@ def order_set_status(*, order: Order, to: OrderStatus) -> Order:
 @transaction.atomic
 def order_pay(*, order: Order, actor: User | None = None) -> Order:
     """Payment arrived: the hold no longer expires. Paying a paid order changes nothing."""
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     if order.payment_status == PaymentStatus.PAID:
         return order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
@@ -853,7 +848,7 @@ def _release_holds(order: Order, *, reason: str, actor: User | None) -> int:
             allocation__line__order=order, status=ReservationStatus.ACTIVE
         ).order_by("location_id", "product_id")
     )
-    stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+    stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
     released = 0
     for hold in holds:
         try:
@@ -866,7 +861,7 @@ def _release_holds(order: Order, *, reason: str, actor: User | None) -> int:
 
 @transaction.atomic
 def order_cancel(*, order: Order, reason: str = "cancelled", actor: User | None = None) -> Order:
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     if order.status == OrderStatus.CANCELLED:
         return order  # a retried cancel
     _set_status(order, OrderStatus.CANCELLED)
@@ -884,7 +879,7 @@ def order_line_set_quantity(
 ) -> Order:
     """Change how many of a SKU the order wants: more is sourced and reserved (or refused, or
     backordered where the channel allows); fewer releases the newest holds first."""
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     if order.status not in OPEN_STATUSES:
         raise OrderInvalidState(
             f"order {order.pk} is {order.status}; only an open order can change",
@@ -918,7 +913,7 @@ def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
         .filter(reservation__status=ReservationStatus.ACTIVE)
         .order_by("-id")
     )
-    stock.lock_stock_levels((a.location_id, line.product_id) for a in allocations)
+    stock_locks.lock_stock_levels((a.location_id, line.product_id) for a in allocations)
     excess = line.units_held - keep
     for allocation in allocations:
         if excess <= 0:
@@ -1057,10 +1052,11 @@ def orders_route_waiting(
 ) -> WaitingReport:
     """Route again the orders waiting for stock (of ``product_ids``, or any), in queue order.
 
-    Each order is one transaction taken under its city's row lock, so concurrent runs (two
-    receipts at once) take turns order by order; each order is locked and its missing units
-    counted afresh, so a unit is never routed twice. A parked order is routed whole or stays
-    parked; a backordered one takes what there is.
+    Each order is one transaction taken under its city's queue mutex
+    (``locks.lock_city_queue``), so concurrent runs (two receipts at once) take turns order by
+    order; each order is locked and its missing units counted afresh, so a unit is never routed
+    twice. A parked order is routed whole or stays parked; a backordered one takes what there
+    is.
 
     The queue is served in order: if stock of the queue's products came in since this run
     started its walk, it walks again from the head before routing the next order, so a newer
@@ -1077,14 +1073,14 @@ def orders_route_waiting(
         report.tried += 1
         try:
             with transaction.atomic():
-                list(City.objects.select_for_update().filter(pk=city_id).values_list("id"))
+                lock_city_queue(city_id)
                 if restarts < WAITING_RESTARTS and position > 1 and _arrived_since(mark, products):
                     restarts += 1
                     report.tried -= 1
                     rows, products, mark = _walk_start(queue)
                     position = 0
                     continue
-                order = _lock_order(Order(pk=order_id))
+                order = lock_order(order_id)
                 if order.waiting_since is None:
                     continue
                 lines = list(order.lines.select_related("product"))
