@@ -13,8 +13,9 @@ belong to one order and are taken after it, each on its own (no path holds two o
 pickup code is never selected for update: redeeming it is one conditional UPDATE, single use,
 made under its order's lock.
 
-So a short pick on a transfer line holds the pick list and line, then takes the transfer, then
-the stock level; nothing holding a pick list locks an order.
+So a wave locks the orders it takes (``lock_orders``), then the transfers (``lock_transfers``),
+and only then writes its new pick list; a short pick on a transfer line holds the pick list and
+line, then takes the transfer, then the stock level; nothing holding a pick list locks an order.
 """
 
 from __future__ import annotations

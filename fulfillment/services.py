@@ -37,7 +37,7 @@ from inventory.models import (
 )
 from omni.errors import InvalidInput
 from omni.models import User
-from orders.locks import lock_order
+from orders.locks import lock_order, lock_orders
 from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
 from orders.services import OWNER_TYPE, order_set_status
 
@@ -131,13 +131,32 @@ def pick_wave_create(
     include_transfers: bool = True,
 ) -> PickList:
     """One pick list of everything waiting at ``location``: held order lines (of ``orders``
-    only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs."""
+    only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs.
+
+    The orders it takes are locked first (in id order), then the transfers, and what waits is
+    read again under those locks: a wave racing another at the same location, or a cancel of
+    one of its orders or transfers, queues and then finds those lines taken or gone."""
+    with_transfers = include_transfers and not orders
+    order_ids = pickable_allocations(location, orders).values_list("line__order_id", flat=True)
+    transfer_ids = (
+        pickable_transfer_lines(location).values_list("transfer_id", flat=True)
+        if with_transfers
+        else []
+    )
+    locked = {order.pk: order for order in lock_orders(order_ids)}
+    locked_transfers = stock_locks.lock_transfers(transfer_ids)
     allocations = list(
-        pickable_allocations(location, orders).select_related("line__order", "line__product")
+        pickable_allocations(location, list(locked.values())).select_related(
+            "line__order", "line__product"
+        )
     )
     transfer_lines = (
-        list(pickable_transfer_lines(location).select_related("product", "transfer"))
-        if include_transfers and not orders
+        list(
+            pickable_transfer_lines(location)
+            .filter(transfer__in=locked_transfers)
+            .select_related("product", "transfer")
+        )
+        if with_transfers
         else []
     )
     if not allocations and not transfer_lines:
@@ -169,7 +188,8 @@ def pick_wave_create(
         for t in transfer_lines
     ]
     PickLine.objects.bulk_create(lines)
-    for order in {a.line.order for a in allocations}:
+    for order_id in sorted({a.line.order_id for a in allocations}):
+        order = locked[order_id]
         if order.status not in WORKED_ON_STATUSES:
             order_set_status(order=order, to=OrderStatus.PROCESSING)
     return pick_list

@@ -1,8 +1,15 @@
-"""A picker reports a transfer line short while, at the same moment, one clerk dispatches the
+"""Pick lists against transfers under real contention on PostgreSQL.
+
+A picker reports a transfer line short while, at the same moment, one clerk dispatches the
 transfer and another cancels it. The short pick changes the transfer (it ships less, or leaves
 it empty and cancelled) and the stock level of the line; dispatch and cancel change the same
 two. All three take the Transfer before the stock level (docs/locking.md), so they queue: no
 deadlock, no database error reaches anyone, and the loser of each race gets a clean refusal.
+
+Two waves start at one location while the transfer waiting there is cancelled: the waves lock
+the orders and transfers they take before writing a pick list, so one wave takes everything,
+the other finds nothing left, and no line of a cancelled transfer goes on a list.
+
 The ledger invariants are checked after every round (and by the folder's conftest)."""
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from django.db.models import Sum
 
 from conftest import make_product
 from fulfillment import services as fulfillment
-from fulfillment.models import PickLine, PickLineStatus
+from fulfillment.models import PickLine, PickLineStatus, PickList
 from inventory import services
 from inventory.invariants import assert_invariants
 from inventory.models import (
@@ -29,6 +36,10 @@ from inventory.models import (
     TransferStatus,
 )
 from omni.errors import ApplicationError
+from omni.models import Channel, ChannelKind, City, Service
+from orders.models import Order, OrderStatus
+from orders.services import DeliveryPoint, LineIn, order_pay, order_place
+from orders.tests.conftest import go_live, make_channel
 
 from .threads import run_together
 
@@ -128,3 +139,66 @@ def test_short_pick_on_a_transfer_line_raced_by_dispatch_and_cancel(
     # Every operation ran ROUNDS times and each time ended one of the clean ways.
     assert sum(n for key, n in seen.items() if key.startswith("short")) == ROUNDS
     assert not Reservation.objects.filter(status=ReservationStatus.ACTIVE).exists()
+
+
+# --------------------------------------------------------------------------- two waves, a cancel
+
+WAVE_ROUNDS = 10
+WAVE, OTHER_WAVE = 0, 1
+NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
+
+
+def test_two_waves_racing_a_transfer_cancel_list_each_line_once(
+    city: City, dc: Location, store: Location
+) -> None:
+    go_live(dc, Service.SHIP)
+    web: Channel = make_channel("web", ChannelKind.WEB, city, [dc])
+    a, b = make_product("A"), make_product("B")
+    services.stock_receive(location=dc, lines=[(a, 1000), (b, 1000)])
+
+    for round_no in range(WAVE_ROUNDS):
+        order, _ = order_place(
+            channel=web,
+            external_id=f"web-{round_no}",
+            mode="delivery",
+            delivery=NEAR_DC,
+            lines=[LineIn(product=a, quantity=1)],
+        )
+        order_pay(order=order)
+        transfer = services.transfer_approve(
+            transfer=services.transfer_create(source=dc, destination=store, lines=[(b, 2)])
+        )
+
+        def work(thread: int, transfer_id: int = transfer.pk) -> str:
+            try:
+                if thread in (WAVE, OTHER_WAVE):
+                    fulfillment.pick_wave_create(location=dc)
+                else:
+                    services.transfer_cancel(transfer=Transfer.objects.get(pk=transfer_id))
+            except ApplicationError as exc:
+                return str(exc.code)
+            except DatabaseError as exc:  # a deadlock, a duplicate pick line: never acceptable
+                return f"database error: {exc!r}"
+            return "done"
+
+        wave, other_wave, cancel = run_together(work, threads=3)
+        outcome = {"wave": wave, "other wave": other_wave, "cancel": cancel}
+        # One wave takes what waits; the other, having waited for it, finds nothing left.
+        assert sorted([wave, other_wave]) == ["done", "nothing_to_pick"], outcome
+        assert cancel == "done", outcome
+
+        order.refresh_from_db()
+        transfer.refresh_from_db()
+        assert order.status == OrderStatus.PROCESSING
+        assert transfer.status == TransferStatus.CANCELLED
+        on_lists = PickLine.objects.filter(allocation__line__order=order)
+        assert on_lists.count() == 1, outcome
+        # A transfer line went on the list only if the wave came before the cancel.
+        for line in PickLine.objects.filter(transfer=transfer):
+            pick_list = PickList.objects.get(pk=line.pick_list_id)
+            assert transfer.cancelled_at is not None
+            assert pick_list.created_at < transfer.cancelled_at, outcome
+        assert PickLine.objects.filter(transfer=transfer).count() <= 1
+        assert_invariants()
+
+    assert Order.objects.filter(status=OrderStatus.PROCESSING).count() == WAVE_ROUNDS
