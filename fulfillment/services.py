@@ -641,14 +641,17 @@ def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
 
 def pickups_expire_no_shows(*, now: datetime | None = None) -> int:
     """Pickups nobody collected before their code expired go back to stock. Safe to run
-    twice at once: the order's status changes in one conditional UPDATE."""
+    twice at once: the order's status changes in one conditional UPDATE.
+
+    Each order is its own transaction, ``durable``: the sweep must be the outermost
+    transaction, or the next order's lock would come after the previous one's stock levels."""
     now = now or timezone.now()
     expired = 0
     due = PickupCode.objects.filter(
         expires_at__lte=now, redeemed_at__isnull=True, order__status=OrderStatus.READY_FOR_PICKUP
     ).values_list("order_id", flat=True)
     for order_id in list(due):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             won = Order.objects.filter(pk=order_id, status=OrderStatus.READY_FOR_PICKUP).update(
                 status=OrderStatus.EXPIRED, updated_at=now
             )

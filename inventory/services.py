@@ -730,7 +730,12 @@ def reservation_consume(
 
 def reservations_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Expire every active hold whose ``expires_at`` has passed. Safe to run twice at once:
-    each hold changes status in a conditional UPDATE, so only one run gives its units back."""
+    each hold changes status in a conditional UPDATE, so only one run gives its units back.
+
+    Each hold is its own transaction when the sweep runs outermost, as its task does. It is not
+    ``durable``: the stock state machine runs it inside a transaction it rolls back after each
+    example, where the holds close one stock level at a time in (location id, product id) order
+    within each batch, so even then no lock is taken out of the global order inside a batch."""
     now = now or timezone.now()
     expired = 0
     while True:

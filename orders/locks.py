@@ -11,7 +11,7 @@ first, then stock levels (``inventory.locks.lock_stock_levels``); nothing locks 
 holding a stock level. A transaction that works on several orders locks them all up front, in
 id order (``lock_orders``), or takes one transaction per order; it never locks the next order
 after the previous one's stock levels. Capacity counters (``orders.capacity``) move in
-conditional UPDATEs after the stock levels.
+conditional UPDATEs after the stock levels, in (location id, service, day) order.
 """
 
 from __future__ import annotations

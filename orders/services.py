@@ -4,7 +4,9 @@ expire unpaid holds, and re-source lines whose stock a counter sale took.
 Locking (docs/locking.md): a service that changes an existing order locks the order row first
 (``orders.locks``), then stock levels (``inventory.locks.lock_stock_levels``, in the global
 order). Nothing locks an order while holding stock-level locks, so the two kinds of lock never
-wait on each other in a cycle. The waiting queue runs under its city's mutex
+wait on each other in a cycle; work on several orders is one transaction per order
+(``durable``: the batch must be the outermost transaction, or the second order's lock would
+come after the first order's stock levels). The waiting queue runs under its city's mutex
 (``locks.lock_city_queue``), the coarsest lock of all.
 """
 
@@ -774,7 +776,6 @@ def _order_holds(store: Location, product_id: int) -> list[Reservation]:
     )
 
 
-@transaction.atomic
 def order_lines_resource(
     *,
     line_ids: Sequence[int],
@@ -783,29 +784,35 @@ def order_lines_resource(
 ) -> list[Order]:
     """Source again what lines lost (a counter sale took their hold, a picker found the shelf
     short), away from the ``exclude`` locations. What cannot be found is backordered and the
-    order flagged with ``why``."""
+    order flagged with ``why``.
+
+    Each order is its own transaction, ``durable``: in one transaction the second order's lock
+    and stock levels would come after the first order's stock levels, out of the global order
+    (docs/locking.md). Call it outside any transaction (its task runs after the commit that
+    queued it)."""
     orders = []
     order_ids = sorted(
         set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True))
     )
     for order_id in order_ids:
-        order = lock_order(order_id)
-        if order.status not in OPEN_STATUSES | {
-            OrderStatus.PROCESSING,
-            OrderStatus.PARTIALLY_SHIPPED,
-        }:
-            continue
-        lines = list(order.lines.select_related("product"))
-        missing = {line: line.units_missing for line in lines}
-        if not any(missing.values()):
-            continue
-        plan = _source(
-            order, missing, what=f"re-sourced: {why}", when_short="backorder", exclude=exclude
-        )
-        if plan.short:
-            order.flagged = f"{why}; waiting for stock"[:255]
-        _settle(order, plan)
-        order.save()
+        with transaction.atomic(durable=True):
+            order = lock_order(order_id)
+            if order.status not in OPEN_STATUSES | {
+                OrderStatus.PROCESSING,
+                OrderStatus.PARTIALLY_SHIPPED,
+            }:
+                continue
+            lines = list(order.lines.select_related("product"))
+            missing = {line: line.units_missing for line in lines}
+            if not any(missing.values()):
+                continue
+            plan = _source(
+                order, missing, what=f"re-sourced: {why}", when_short="backorder", exclude=exclude
+            )
+            if plan.short:
+                order.flagged = f"{why}; waiting for stock"[:255]
+            _settle(order, plan)
+            order.save()
         orders.append(order)
     return orders
 
@@ -943,7 +950,10 @@ def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
 def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) -> int:
     """Expire unpaid orders whose hold ran out and give their stock back, batch after batch
     until none is due. Safe to run twice at once: an order changes status in one conditional
-    UPDATE, and only the run whose UPDATE changed it releases its holds."""
+    UPDATE, and only the run whose UPDATE changed it releases its holds.
+
+    Each order is its own transaction, ``durable`` for the reason ``order_lines_resource``
+    gives: the batch must be the outermost transaction."""
     now = now or timezone.now()
     due = Q(
         payment_status=PaymentStatus.UNPAID,
@@ -959,7 +969,7 @@ def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) 
         )
         won_this_batch = 0
         for order_id in ids:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 won = Order.objects.filter(due, pk=order_id).update(
                     status=OrderStatus.EXPIRED, waiting_since=None, updated_at=now
                 )
@@ -1056,7 +1066,8 @@ def orders_route_waiting(
     (``locks.lock_city_queue``), so concurrent runs (two receipts at once) take turns order by
     order; each order is locked and its missing units counted afresh, so a unit is never routed
     twice. A parked order is routed whole or stays parked; a backordered one takes what there
-    is.
+    is. The transactions are ``durable``: the run must be the outermost transaction, or its
+    next city and order locks would come after the previous order's stock levels.
 
     The queue is served in order: if stock of the queue's products came in since this run
     started its walk, it walks again from the head before routing the next order, so a newer
@@ -1072,7 +1083,7 @@ def orders_route_waiting(
         position += 1
         report.tried += 1
         try:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 lock_city_queue(city_id)
                 if restarts < WAITING_RESTARTS and position > 1 and _arrived_since(mark, products):
                     restarts += 1
