@@ -56,5 +56,11 @@ def lock_city_queue(city_id: int) -> None:
     order by order, and the check "did stock come in since this run started its walk" and the
     routing of the order that follows it happen under one lock, so a newer order never takes
     units an older one was about to get. It is the coarsest lock there is: taken first, before
-    the order it routes and that order's stock levels. Nothing else locks a City row."""
-    list(City.objects.select_for_update().filter(pk=city_id).values_list("pk"))
+    the order it routes and that order's stock levels. Nothing else locks a City row.
+
+    ``FOR NO KEY UPDATE``: placing an order inserts a row referencing its City, and
+    PostgreSQL's foreign-key check takes ``FOR KEY SHARE`` on that City row when the placing
+    transaction commits, already holding its stock levels. A plain ``FOR UPDATE`` here blocks
+    that check while this run waits for those stock levels: a deadlock. ``FOR NO KEY UPDATE``
+    still excludes every other run of the queue but lets the check through."""
+    list(City.objects.select_for_update(no_key=True).filter(pk=city_id).values_list("pk"))
