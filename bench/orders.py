@@ -235,10 +235,10 @@ def ensure_levels(nodes: list[Location], products: list[Product]) -> None:
     """Every stock level an order locks exists before the clock starts."""
     from django.db import transaction
 
-    from inventory import services as stock
+    from inventory.locks import lock_stock_levels
 
     with transaction.atomic():
-        stock.lock_stock_levels((node.pk, p.pk) for node in nodes for p in products)
+        lock_stock_levels((node.pk, p.pk) for node in nodes for p in products)
 
 
 def top_up(node: Location, products: list[Product], units: int) -> None:

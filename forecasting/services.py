@@ -53,6 +53,7 @@ from .errors import (
     NoDemandHistory,
     UnknownModel,
 )
+from .locks import lock_forecast_run
 from .models import (
     ACTIVE_STATUSES,
     DemandImport,
@@ -516,16 +517,21 @@ def forecast_run_execute(
     on_progress: Callable[[float, str], None] | None = None,
 ) -> ForecastRun:
     """Do a queued run (the task's body). Claims it first, so a run is done at most once;
-    returns the run as it ended. ``on_progress(percent, message)`` follows it in-process."""
+    returns the run as it ended. ``on_progress(percent, message)`` follows it in-process.
+
+    It must be the outermost transaction (the claim is ``durable``): the claim, each stored
+    block and every heartbeat commit as they happen, for other workers, the reaper and the
+    progress page to see."""
     now = timezone.now()
-    claimed = ForecastRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
-        status=RunStatus.RUNNING,
-        started_at=now,
-        heartbeat_at=now,
-        worker=worker[:255],
-        progress=0,
-        message="reading demand history",
-    )
+    with transaction.atomic(durable=True):
+        claimed = ForecastRun.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(
+            status=RunStatus.RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker[:255],
+            progress=0,
+            message="reading demand history",
+        )
     run = selectors.forecast_run_get(run_id)
     if not claimed:
         logger.info("forecast run %s is %s; not run again", run_id, run.status)
@@ -573,7 +579,7 @@ def _execute(run: ForecastRun, reporter: _RunReporter) -> None:
     )
     summary = result.summary.as_dict()
     with transaction.atomic():
-        locked = ForecastRun.objects.select_for_update().get(pk=run.pk)
+        locked = lock_forecast_run(run.pk)
         if locked.status != RunStatus.RUNNING:
             raise RunAbandoned
         improvement = summary.get("improvement_pct")

@@ -1,8 +1,9 @@
 """Writes of fulfillment: waves and picking, packing and shipping, store pickup with signed
 codes, no-shows, and returns.
 
-Locking follows ``orders.services``: a service that changes an order locks the order row
-first, then stock levels. A short pick changes stock only; the order is re-sourced after
+Locking follows the one lock order (docs/locking.md; ``fulfillment.locks``): an order first
+(``orders.locks``), then its pick list, package or pickup code, then a transfer, then stock
+levels, then reservations. A short pick changes stock only; the order is re-sourced after
 commit (``orders.tasks.order_lines_resource_task``), never under the stock locks.
 """
 
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
 
+from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import ReservationNotActive
 from inventory.models import (
@@ -35,6 +37,7 @@ from inventory.models import (
 )
 from omni.errors import InvalidInput
 from omni.models import User
+from orders.locks import lock_order, lock_orders
 from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
 from orders.services import OWNER_TYPE, order_set_status
 
@@ -56,6 +59,7 @@ from .errors import (
     PickupNotReady,
     WrongItem,
 )
+from .locks import lock_open_pick_lines, lock_package, lock_pick_line
 from .models import (
     BinLocation,
     Notification,
@@ -127,13 +131,32 @@ def pick_wave_create(
     include_transfers: bool = True,
 ) -> PickList:
     """One pick list of everything waiting at ``location``: held order lines (of ``orders``
-    only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs."""
+    only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs.
+
+    The orders it takes are locked first (in id order), then the transfers, and what waits is
+    read again under those locks: a wave racing another at the same location, or a cancel of
+    one of its orders or transfers, queues and then finds those lines taken or gone."""
+    with_transfers = include_transfers and not orders
+    order_ids = pickable_allocations(location, orders).values_list("line__order_id", flat=True)
+    transfer_ids = (
+        pickable_transfer_lines(location).values_list("transfer_id", flat=True)
+        if with_transfers
+        else []
+    )
+    locked = {order.pk: order for order in lock_orders(order_ids)}
+    locked_transfers = stock_locks.lock_transfers(transfer_ids)
     allocations = list(
-        pickable_allocations(location, orders).select_related("line__order", "line__product")
+        pickable_allocations(location, list(locked.values())).select_related(
+            "line__order", "line__product"
+        )
     )
     transfer_lines = (
-        list(pickable_transfer_lines(location).select_related("product", "transfer"))
-        if include_transfers and not orders
+        list(
+            pickable_transfer_lines(location)
+            .filter(transfer__in=locked_transfers)
+            .select_related("product", "transfer")
+        )
+        if with_transfers
         else []
     )
     if not allocations and not transfer_lines:
@@ -165,7 +188,8 @@ def pick_wave_create(
         for t in transfer_lines
     ]
     PickLine.objects.bulk_create(lines)
-    for order in {a.line.order for a in allocations}:
+    for order_id in sorted({a.line.order_id for a in allocations}):
+        order = locked[order_id]
         if order.status not in WORKED_ON_STATUSES:
             order_set_status(order=order, to=OrderStatus.PROCESSING)
     return pick_list
@@ -181,11 +205,7 @@ def scan_matches(product: Product, scanned: str) -> bool:
 
 
 def _open_line(pick_line: PickLine) -> PickLine:
-    line = (
-        PickLine.objects.select_for_update(of=("self",))
-        .select_related("product", "pick_list")
-        .get(pk=pick_line.pk)
-    )
+    line = lock_pick_line(pick_line)
     if line.status != PickLineStatus.OPEN:
         raise PickLineClosed(
             f"this line is {line.status} already",
@@ -227,15 +247,10 @@ def pick_list_scan(
 ) -> PickLine:
     """A scan on a whole pick list: the units go to the first open line (in walking order) of
     the scanned item with room for them, else its first open line (which then refuses the
-    over-pick). The list's open lines are locked first, so two pickers on one list queue
+    over-pick). The list and its open lines are locked first, so two pickers on one list queue
     instead of racing for a line. No open line wants the item: ``WrongItem``, nothing changes.
     """
-    lines = list(
-        PickLine.objects.select_for_update(of=("self",))
-        .filter(pick_list=pick_list, status=PickLineStatus.OPEN)
-        .select_related("product")
-        .order_by("bin", "product__sku", "id")
-    )
+    lines = lock_open_pick_lines(pick_list)
     wanted = [ln for ln in lines if scan_matches(ln.product, scanned)]
     if not wanted:
         done = [
@@ -271,7 +286,15 @@ def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = Non
     location = line.pick_list.location
     missing = line.quantity - found
     reason = f"short pick on pick list {line.pick_list_id}"
-    stock.lock_stock_levels([(location.pk, line.product_id)])
+    transfer_line = None
+    if line.allocation_id is None:
+        assert line.transfer_line_id is not None, "a pick line serves an order or a transfer"
+        transfer_line = TransferLine.objects.get(pk=line.transfer_line_id)
+        # The transfer before the stock level (docs/locking.md): dispatch and cancel of the
+        # same transfer lock in that order, and a short pick taking the level first deadlocked
+        # with them.
+        stock_locks.lock_transfer(transfer_line.transfer_id)
+    stock_locks.lock_stock_levels([(location.pk, line.product_id)])
     if line.allocation_id is not None:
         allocation = Allocation.objects.select_related("reservation", "line__order").get(
             pk=line.allocation_id
@@ -291,11 +314,10 @@ def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = Non
             )
         )
     else:
-        assert line.transfer_line_id is not None, "a pick line serves an order or a transfer"
-        transfer_line = TransferLine.objects.get(pk=line.transfer_line_id)
+        assert transfer_line is not None
         stock.transfer_line_reduce(line=transfer_line, quantity=found, reason=reason, actor=actor)
         reference = f"transfer:{transfer_line.transfer_id}"
-    level = stock.lock_stock_levels([(location.pk, line.product_id)])[
+    level = stock_locks.lock_stock_levels([(location.pk, line.product_id)])[
         (location.pk, line.product_id)
     ]
     loss = min(missing, level.available)  # never below what other holds still need
@@ -359,7 +381,7 @@ def package_create(
 ) -> Package:
     """Put picked units of a delivery order into a parcel (all picked units when ``lines``
     is not given)."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = lock_order(order.pk)
     if order.mode != OrderMode.DELIVERY:
         raise InvalidInput("only deliveries are packed; pickups are handed over")
     ready = _picked_unpacked(order, location)
@@ -408,15 +430,17 @@ def package_ship(
 ) -> Package:
     """The parcel leaves: each line consumes its hold into the ledger (location → customer),
     and the order becomes shipped, or partially shipped while units remain."""
-    order = Order.objects.select_for_update().get(pk=package.order_id)
-    package = Package.objects.select_for_update().get(pk=package.pk)
+    order = lock_order(package.order_id)
+    package = lock_package(package.pk)
     if package.status != PackageStatus.PACKED:
         raise PackageInvalidState(
             f"package {package.pk} is {package.status}",
             detail={"package": package.pk, "status": package.status},
         )
     lines = list(package.lines.select_related("allocation__reservation", "allocation__line"))
-    stock.lock_stock_levels((package.location_id, ln.allocation.line.product_id) for ln in lines)
+    stock_locks.lock_stock_levels(
+        (package.location_id, ln.allocation.line.product_id) for ln in lines
+    )
     for ln in lines:
         stock.reservation_consume(
             reservation=ln.allocation.reservation,
@@ -497,12 +521,7 @@ def pickup_prepare(*, order: Order, actor: User | None = None) -> PickList:
 @transaction.atomic
 def pickup_mark_ready(*, order: Order, actor: User | None = None) -> PickupCode:
     """Everything is on the pickup shelf: issue the signed code and tell the customer."""
-    # of=("self",): PostgreSQL cannot lock the nullable side of the store join.
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("pickup_store")
-        .get(pk=order.pk)
-    )
+    order = lock_order(order.pk)
     if order.mode != OrderMode.PICKUP or order.pickup_store is None:
         raise InvalidInput("only pickup orders wait at a counter")
     if order.status == OrderStatus.READY_FOR_PICKUP:
@@ -589,7 +608,7 @@ def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
         raise PickupCodeExpired(
             "this code has expired", detail={"expired_at": payload.expires, "_code_id": code.pk}
         )
-    order = Order.objects.select_for_update().get(pk=code.order_id)
+    order = lock_order(code.order_id)
     now = timezone.now()
     won = PickupCode.objects.filter(pk=code.pk, redeemed_at__isnull=True).update(
         redeemed_at=now, redeemed_by=actor
@@ -605,7 +624,7 @@ def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
             line__order=order, reservation__status=ReservationStatus.ACTIVE
         ).select_related("reservation")
     ]
-    stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+    stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
     for hold in holds:
         stock.reservation_consume(
             reservation=hold, reason=MoveReason.PICKUP, reference=order.reference, actor=actor
@@ -622,14 +641,17 @@ def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
 
 def pickups_expire_no_shows(*, now: datetime | None = None) -> int:
     """Pickups nobody collected before their code expired go back to stock. Safe to run
-    twice at once: the order's status changes in one conditional UPDATE."""
+    twice at once: the order's status changes in one conditional UPDATE.
+
+    Each order is its own transaction, ``durable``: the sweep must be the outermost
+    transaction, or the next order's lock would come after the previous one's stock levels."""
     now = now or timezone.now()
     expired = 0
     due = PickupCode.objects.filter(
         expires_at__lte=now, redeemed_at__isnull=True, order__status=OrderStatus.READY_FOR_PICKUP
     ).values_list("order_id", flat=True)
     for order_id in list(due):
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             won = Order.objects.filter(pk=order_id, status=OrderStatus.READY_FOR_PICKUP).update(
                 status=OrderStatus.EXPIRED, updated_at=now
             )
@@ -642,7 +664,7 @@ def pickups_expire_no_shows(*, now: datetime | None = None) -> int:
                     line__order=order, reservation__status=ReservationStatus.ACTIVE
                 ).select_related("reservation")
             ]
-            stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+            stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
             for hold in holds:
                 try:
                     stock.reservation_release(reservation=hold, reason="pickup not collected")
@@ -694,7 +716,7 @@ def return_receive(
 ) -> Return:
     """Goods come back from a customer to a store or the DC: restocked (``customer`` →
     location) or scrapped (then location → ``scrap``). No more than was delivered returns."""
-    order = Order.objects.select_for_update().get(pk=order.pk)
+    order = lock_order(order.pk)
     if not location.is_physical or not location.active:
         raise InvalidInput(
             f"{location.code} cannot receive returns", detail={"location": location.code}
@@ -719,7 +741,7 @@ def return_receive(
                 f"{returnable} of {ret.product.sku} can come back, not {ret.quantity}",
                 detail={"sku": ret.product.sku, "returnable": returnable},
             )
-    stock.lock_stock_levels((location.pk, ret.product.pk) for ret in lines)
+    stock_locks.lock_stock_levels((location.pk, ret.product.pk) for ret in lines)
     record = Return.objects.create(
         order=order, location=location, reason=reason[:200], received_by=actor
     )

@@ -1,10 +1,12 @@
 """Writes to the stock model. Every change of stock is a ledger move plus the matching change
 of the stock levels, in one transaction.
 
-Locking rule (DESIGN.md, "Concurrency rule"): a single-line reservation is one conditional
-UPDATE; anything touching several stock levels locks them first with ``lock_stock_levels``
-(ordered by location id, product id), then touches reservations or transfers. Holding that
-order everywhere is what keeps concurrent writers free of deadlocks.
+Locking rule (DESIGN.md, "Concurrency rule"; docs/locking.md): a single-line reservation is one
+conditional UPDATE; anything touching several stock levels locks them first with
+``locks.lock_stock_levels`` (ordered by location id, product id), then touches reservations.
+A transfer's row comes before its stock levels (``locks.lock_transfer``), and a reservation's
+after its level. Every row lock of this app is a helper in ``inventory.locks``; holding their
+one order everywhere is what keeps concurrent writers free of deadlocks.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from .errors import (
     NotAStockLocation,
     ReservationNotActive,
     TransferInvalidState,
+)
+from .locks import (
+    ensure_stock_levels,
+    lock_reservation,
+    lock_stock_levels,
+    lock_transfer,
 )
 from .models import (
     Location,
@@ -117,37 +125,6 @@ def _check_distinct(keys: Iterable[tuple[int, int]], what: str) -> None:
                 detail={"location_id": key[0], "product_id": key[1]},
             )
         seen.add(key)
-
-
-def ensure_stock_levels(pairs: Iterable[tuple[int, int]]) -> None:
-    """Create missing (location id, product id) stock levels at zero; safe under concurrency."""
-    # Sorted, so two transactions inserting overlapping sets queue instead of deadlocking.
-    StockLevel.objects.bulk_create(
-        [StockLevel(location_id=loc, product_id=prod) for loc, prod in sorted(set(pairs))],
-        ignore_conflicts=True,
-    )
-
-
-def lock_stock_levels(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StockLevel]:
-    """Lock the stock levels of (location id, product id) pairs, creating missing ones, in the
-    one global order (location id, product id). Must run inside a transaction."""
-    keys = sorted(set(pairs))
-    if not keys:
-        return {}
-    ensure_stock_levels(keys)
-    locations = {loc for loc, _ in keys}
-    products = {prod for _, prod in keys}
-    rows = (
-        StockLevel.objects.select_for_update()
-        .filter(location_id__in=locations, product_id__in=products)
-        .order_by("location_id", "product_id")
-    )
-    wanted = set(keys)
-    return {
-        (row.location_id, row.product_id): row
-        for row in rows
-        if (row.location_id, row.product_id) in wanted
-    }
 
 
 def _record_move(
@@ -633,7 +610,7 @@ def reservation_shrink(
     ``available``. Shrinking to zero releases the hold."""
     check_quantity(to_quantity, field="to_quantity", allow_zero=True)
     lock_stock_levels([(reservation.location_id, reservation.product_id)])
-    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    current = lock_reservation(reservation.pk)
     if current.status != ReservationStatus.ACTIVE:
         raise ReservationNotActive(
             f"reservation {current.pk} is {current.status}, not active",
@@ -661,8 +638,11 @@ def transfer_line_reduce(
     *, line: TransferLine, quantity: int, reason: str, actor: User | None = None
 ) -> TransferLine:
     """Send fewer units on an approved transfer line (the picker found fewer). Reduced to zero,
-    the line leaves the transfer; a transfer left without lines is cancelled."""
-    transfer = Transfer.objects.select_for_update().get(pk=line.transfer_id)
+    the line leaves the transfer; a transfer left without lines is cancelled.
+
+    Locks the transfer, then the line's stock level, as dispatch and cancel do: a caller that
+    holds a stock-level lock already must have taken this transfer's lock before it."""
+    transfer = lock_transfer(line.transfer_id)
     if transfer.status != TransferStatus.APPROVED:
         raise TransferInvalidState(
             f"transfer {transfer.pk} is {transfer.status}; only an approved one can change",
@@ -705,7 +685,7 @@ def reservation_consume(
     with exactly one move, and the rest stays active."""
     level_key = (reservation.location_id, reservation.product_id)
     lock_stock_levels([level_key])
-    current = Reservation.objects.select_for_update().get(pk=reservation.pk)
+    current = lock_reservation(reservation.pk)
     if current.status != ReservationStatus.ACTIVE:
         raise ReservationNotActive(
             f"reservation {current.pk} is {current.status}, not active",
@@ -751,7 +731,12 @@ def reservation_consume(
 
 def reservations_expire(*, now: datetime | None = None, batch_size: int = 500) -> int:
     """Expire every active hold whose ``expires_at`` has passed. Safe to run twice at once:
-    each hold changes status in a conditional UPDATE, so only one run gives its units back."""
+    each hold changes status in a conditional UPDATE, so only one run gives its units back.
+
+    Each hold is its own transaction when the sweep runs outermost, as its task does. It is not
+    ``durable``: the stock state machine runs it inside a transaction it rolls back after each
+    example, where the holds close one stock level at a time in (location id, product id) order
+    within each batch, so even then no lock is taken out of the global order inside a batch."""
     now = now or timezone.now()
     expired = 0
     while True:
@@ -836,7 +821,7 @@ def transfer_create(
 @transaction.atomic
 def transfer_approve(*, transfer: Transfer, actor: User | None = None) -> Transfer:
     """Reserve every line at the source, all or nothing."""
-    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    transfer = lock_transfer(transfer.pk)
     if transfer.status != TransferStatus.DRAFT:
         raise TransferInvalidState(
             f"transfer {transfer.pk} is {transfer.status}; only a draft can be approved",
@@ -866,7 +851,7 @@ def transfer_approve(*, transfer: Transfer, actor: User | None = None) -> Transf
 @transaction.atomic
 def transfer_dispatch(*, transfer: Transfer, actor: User | None = None) -> Transfer:
     """Goods leave the source: each line's hold is consumed into ``transit``."""
-    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    transfer = lock_transfer(transfer.pk)
     _set_transfer_status(transfer, expected=TransferStatus.APPROVED, to=TransferStatus.DISPATCHED)
     transit = virtual_location(LocationKind.TRANSIT)
     lines = list(transfer.lines.select_related("reservation"))
@@ -900,7 +885,7 @@ def transfer_receive(
     """Goods arrive: ``transit`` → destination. Lines not given arrived in full. A shortfall
     goes from ``transit`` to ``adjustment``, a surplus from ``adjustment`` to the destination,
     each with its stated reason."""
-    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    transfer = lock_transfer(transfer.pk)
     if transfer.status != TransferStatus.DISPATCHED:
         raise TransferInvalidState(
             f"transfer {transfer.pk} is {transfer.status}; only a dispatched one can be received",
@@ -976,7 +961,7 @@ def transfer_receive(
 @transaction.atomic
 def transfer_cancel(*, transfer: Transfer, actor: User | None = None) -> Transfer:
     """Cancel before dispatch; an approved transfer's holds go back to the source."""
-    transfer = Transfer.objects.select_for_update().get(pk=transfer.pk)
+    transfer = lock_transfer(transfer.pk)
     was_approved = transfer.status == TransferStatus.APPROVED
     _set_transfer_status(
         transfer,

@@ -4,8 +4,8 @@ orders take and give back, and when a pickup can be ready given the store's open
 A location service with ``daily_capacity`` set takes that many orders on a local day: one slot per
 order per location, whatever its size (ship-from-store orders picked in the store, pickups
 prepared there). A slot is taken by one conditional UPDATE against the limit, after the order's
-stock levels are locked (the one lock order of ``orders.services``), and given back when the
-order is cancelled or expires.
+stock levels are locked (the one lock order, docs/locking.md), and given back when the order is
+cancelled or expires; the day counters are always taken in (location, service, day) order.
 """
 
 from __future__ import annotations
@@ -83,9 +83,14 @@ def capacity_take(
 
 
 def capacity_release(*, order: Order) -> int:
-    """Give back every slot the order holds (it was cancelled or expired). Safe to repeat."""
+    """Give back every slot the order holds (it was cancelled or expired). Safe to repeat.
+    The day counters move in (location, service, day) order, as ``capacity_take`` takes them,
+    so two orders giving back the same days never wait on each other in a cycle."""
     released = 0
-    for slot in CapacitySlot.objects.filter(order=order, released_at__isnull=True):
+    slots = CapacitySlot.objects.filter(order=order, released_at__isnull=True).order_by(
+        "location_id", "service", "day", "id"
+    )
+    for slot in slots:
         if not CapacitySlot.objects.filter(pk=slot.pk, released_at__isnull=True).update(
             released_at=timezone.now()
         ):

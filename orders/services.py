@@ -1,9 +1,13 @@
 """Writes of orders: place (source + reserve in one transaction), pay, cancel, change a line,
 expire unpaid holds, and re-source lines whose stock a counter sale took.
 
-Locking: a service that changes an existing order locks the order row first, then stock levels
-(through ``inventory.services.lock_stock_levels``, in the global order). Nothing locks an order
-while holding stock-level locks, so the two kinds of lock never wait on each other in a cycle.
+Locking (docs/locking.md): a service that changes an existing order locks the order row first
+(``orders.locks``), then stock levels (``inventory.locks.lock_stock_levels``, in the global
+order). Nothing locks an order while holding stock-level locks, so the two kinds of lock never
+wait on each other in a cycle; work on several orders is one transaction per order
+(``durable``: the batch must be the outermost transaction, or the second order's lock would
+come after the first order's stock levels). The waiting queue runs under its city's mutex
+(``locks.lock_city_queue``), the coarsest lock of all.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
 from inventory.geo import haversine_km
@@ -49,6 +54,7 @@ from .errors import (
     PickupCapacityFull,
     StoreNotLive,
 )
+from .locks import lock_city_queue, lock_order
 from .models import (
     HELD_STATUSES,
     OPEN_STATUSES,
@@ -101,15 +107,6 @@ def _set_status(order: Order, to: OrderStatus) -> None:
             detail={"order": order.pk, "status": order.status, "wanted": str(to)},
         )
     order.status = to
-
-
-def _lock_order(order: Order) -> Order:
-    # Lock the order row only, not the channel and city rows the join reads.
-    return (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("channel", "city")
-        .get(pk=order.pk)
-    )
 
 
 def _status_after_sourcing(order: Order) -> OrderStatus:
@@ -227,7 +224,7 @@ def _candidates(
 ) -> list[Candidate]:
     """Lock the stock levels of ``locations`` × products and say what each may give the order:
     available less what the channel's buffer and the store's shelf protection keep back."""
-    levels = stock.lock_stock_levels((loc.pk, p) for loc in locations for p in product_ids)
+    levels = stock_locks.lock_stock_levels((loc.pk, p) for loc in locations for p in product_ids)
     service = SERVICE_FOR_MODE[OrderMode(order.mode)]
     kept = held_back(
         channel=order.channel,
@@ -713,7 +710,7 @@ def _sell_at_counter(order: Order, lines: Sequence[OrderLine], *, actor: User | 
     """
     store = order.pickup_store
     assert store is not None
-    levels = stock.lock_stock_levels((store.pk, line.product_id) for line in lines)
+    levels = stock_locks.lock_stock_levels((store.pk, line.product_id) for line in lines)
     broken: set[int] = set()
     for line in lines:
         level = levels[(store.pk, line.product_id)]
@@ -781,7 +778,6 @@ def _order_holds(store: Location, product_id: int) -> list[Reservation]:
     )
 
 
-@transaction.atomic
 def order_lines_resource(
     *,
     line_ids: Sequence[int],
@@ -790,29 +786,35 @@ def order_lines_resource(
 ) -> list[Order]:
     """Source again what lines lost (a counter sale took their hold, a picker found the shelf
     short), away from the ``exclude`` locations. What cannot be found is backordered and the
-    order flagged with ``why``."""
+    order flagged with ``why``.
+
+    Each order is its own transaction, ``durable``: in one transaction the second order's lock
+    and stock levels would come after the first order's stock levels, out of the global order
+    (docs/locking.md). Call it outside any transaction (its task runs after the commit that
+    queued it)."""
     orders = []
     order_ids = sorted(
         set(OrderLine.objects.filter(pk__in=line_ids).values_list("order_id", flat=True))
     )
     for order_id in order_ids:
-        order = _lock_order(Order(pk=order_id))
-        if order.status not in OPEN_STATUSES | {
-            OrderStatus.PROCESSING,
-            OrderStatus.PARTIALLY_SHIPPED,
-        }:
-            continue
-        lines = list(order.lines.select_related("product"))
-        missing = {line: line.units_missing for line in lines}
-        if not any(missing.values()):
-            continue
-        plan = _source(
-            order, missing, what=f"re-sourced: {why}", when_short="backorder", exclude=exclude
-        )
-        if plan.short:
-            order.flagged = f"{why}; waiting for stock"[:255]
-        _settle(order, plan)
-        order.save()
+        with transaction.atomic(durable=True):
+            order = lock_order(order_id)
+            if order.status not in OPEN_STATUSES | {
+                OrderStatus.PROCESSING,
+                OrderStatus.PARTIALLY_SHIPPED,
+            }:
+                continue
+            lines = list(order.lines.select_related("product"))
+            missing = {line: line.units_missing for line in lines}
+            if not any(missing.values()):
+                continue
+            plan = _source(
+                order, missing, what=f"re-sourced: {why}", when_short="backorder", exclude=exclude
+            )
+            if plan.short:
+                order.flagged = f"{why}; waiting for stock"[:255]
+            _settle(order, plan)
+            order.save()
         orders.append(order)
     return orders
 
@@ -820,7 +822,7 @@ def order_lines_resource(
 @transaction.atomic
 def order_set_status(*, order: Order, to: OrderStatus) -> Order:
     """Move an order along the transition table (fulfillment calls this as work proceeds)."""
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     _set_status(order, to)
     if not ORDER_TRANSITIONS[to] or to == OrderStatus.SHIPPED:
         order.waiting_since = None  # nothing more will be routed for it
@@ -834,7 +836,7 @@ def order_set_status(*, order: Order, to: OrderStatus) -> Order:
 @transaction.atomic
 def order_pay(*, order: Order, actor: User | None = None) -> Order:
     """Payment arrived: the hold no longer expires. Paying a paid order changes nothing."""
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     if order.payment_status == PaymentStatus.PAID:
         return order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
@@ -855,7 +857,7 @@ def _release_holds(order: Order, *, reason: str, actor: User | None) -> int:
             allocation__line__order=order, status=ReservationStatus.ACTIVE
         ).order_by("location_id", "product_id")
     )
-    stock.lock_stock_levels((h.location_id, h.product_id) for h in holds)
+    stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
     released = 0
     for hold in holds:
         try:
@@ -868,7 +870,7 @@ def _release_holds(order: Order, *, reason: str, actor: User | None) -> int:
 
 @transaction.atomic
 def order_cancel(*, order: Order, reason: str = "cancelled", actor: User | None = None) -> Order:
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     if order.status == OrderStatus.CANCELLED:
         return order  # a retried cancel
     _set_status(order, OrderStatus.CANCELLED)
@@ -886,7 +888,7 @@ def order_line_set_quantity(
 ) -> Order:
     """Change how many of a SKU the order wants: more is sourced and reserved (or refused, or
     backordered where the channel allows); fewer releases the newest holds first."""
-    order = _lock_order(order)
+    order = lock_order(order.pk)
     if order.status not in OPEN_STATUSES:
         raise OrderInvalidState(
             f"order {order.pk} is {order.status}; only an open order can change",
@@ -920,7 +922,7 @@ def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
         .filter(reservation__status=ReservationStatus.ACTIVE)
         .order_by("-id")
     )
-    stock.lock_stock_levels((a.location_id, line.product_id) for a in allocations)
+    stock_locks.lock_stock_levels((a.location_id, line.product_id) for a in allocations)
     excess = line.units_held - keep
     for allocation in allocations:
         if excess <= 0:
@@ -950,7 +952,10 @@ def _shrink_line(line: OrderLine, *, keep: int, actor: User | None) -> None:
 def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) -> int:
     """Expire unpaid orders whose hold ran out and give their stock back, batch after batch
     until none is due. Safe to run twice at once: an order changes status in one conditional
-    UPDATE, and only the run whose UPDATE changed it releases its holds."""
+    UPDATE, and only the run whose UPDATE changed it releases its holds.
+
+    Each order is its own transaction, ``durable`` for the reason ``order_lines_resource``
+    gives: the batch must be the outermost transaction."""
     now = now or timezone.now()
     due = Q(
         payment_status=PaymentStatus.UNPAID,
@@ -966,7 +971,7 @@ def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) 
         )
         won_this_batch = 0
         for order_id in ids:
-            with transaction.atomic():
+            with transaction.atomic(durable=True):
                 won = Order.objects.filter(due, pk=order_id).update(
                     status=OrderStatus.EXPIRED, waiting_since=None, updated_at=now
                 )
@@ -1059,10 +1064,12 @@ def orders_route_waiting(
 ) -> WaitingReport:
     """Route again the orders waiting for stock (of ``product_ids``, or any), in queue order.
 
-    Each order is one transaction taken under its city's row lock, so concurrent runs (two
-    receipts at once) take turns order by order; each order is locked and its missing units
-    counted afresh, so a unit is never routed twice. A parked order is routed whole or stays
-    parked; a backordered one takes what there is.
+    Each order is one transaction taken under its city's queue mutex
+    (``locks.lock_city_queue``), so concurrent runs (two receipts at once) take turns order by
+    order; each order is locked and its missing units counted afresh, so a unit is never routed
+    twice. A parked order is routed whole or stays parked; a backordered one takes what there
+    is. The transactions are ``durable``: the run must be the outermost transaction, or its
+    next city and order locks would come after the previous order's stock levels.
 
     The queue is served in order: if stock of the queue's products came in since this run
     started its walk, it walks again from the head before routing the next order, so a newer
@@ -1078,15 +1085,15 @@ def orders_route_waiting(
         position += 1
         report.tried += 1
         try:
-            with transaction.atomic():
-                list(City.objects.select_for_update().filter(pk=city_id).values_list("id"))
+            with transaction.atomic(durable=True):
+                lock_city_queue(city_id)
                 if restarts < WAITING_RESTARTS and position > 1 and _arrived_since(mark, products):
                     restarts += 1
                     report.tried -= 1
                     rows, products, mark = _walk_start(queue)
                     position = 0
                     continue
-                order = _lock_order(Order(pk=order_id))
+                order = lock_order(order_id)
                 if order.waiting_since is None:
                     continue
                 lines = list(order.lines.select_related("product"))

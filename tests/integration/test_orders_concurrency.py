@@ -1,7 +1,8 @@
 """Orders under real contention on PostgreSQL: retried creations over HTTP, scarce stock spread
-over several nodes, two expiry runs at once, and a counter sale racing online orders. Every
-thread has its own connection (``threads.run_together``); the ledger invariants are checked
-after each test by the folder's conftest."""
+over several nodes, two expiry runs at once, a counter sale racing online orders, and two
+orders re-sourced while the second is cancelled. Every thread has its own connection
+(``threads.run_together``); the ledger invariants are checked after each test by the folder's
+conftest."""
 
 from __future__ import annotations
 
@@ -34,12 +35,14 @@ from inventory.models import (
 from network.models import Channel, ChannelKind, Service, ShelfProtection
 from omni.models import City
 from omni.services import api_token_create
+from orders import services as order_services
 from orders import tasks as order_tasks
 from orders.models import Order, OrderLine, OrderStatus
 from orders.services import (
     OWNER_TYPE,
     DeliveryPoint,
     LineIn,
+    order_cancel,
     order_lines_resource,
     order_place,
     orders_expire_unpaid,
@@ -517,3 +520,77 @@ def test_a_counter_sale_racing_online_orders_leaves_only_real_holds(
         assert order.status == OrderStatus.BACKORDERED
         assert order.flagged.startswith("stock taken by a counter sale")
     assert level(store, a).reserved == LEFT
+
+
+# --------------------------------------------------------------------------- 6: re-sourcing
+
+
+def test_re_sourcing_two_orders_racing_a_cancel_of_the_second_does_not_deadlock(
+    web: Channel, live: list[Location], skus: dict[str, Product], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two orders each lost a line's hold (a counter sale took it, say) and are re-sourced in
+    one call, the first order first. Re-sourcing the first locks A's stock levels at every node;
+    meanwhile the second order, which still holds A at the DC, is cancelled: the cancel locks
+    the second order, then A at the DC. The re-sourcing must be done with the first order's
+    stock levels before it takes the second order's lock, or each waits for the other. The
+    interleaving is made exact: the cancel starts once the re-sourcing reaches the second order,
+    and the re-sourcing locks it once the cancel holds it."""
+    dc = live[0]
+    a, b = skus["A"], skus["B"]
+    stock(dc, {"A": 10, "B": 10})
+    first, _ = order_place(
+        channel=web,
+        external_id="first",
+        mode="delivery",
+        lines=[LineIn(product=a, quantity=1)],
+        delivery=NEAR_DC,
+    )
+    second, _ = order_place(
+        channel=web,
+        external_id="second",
+        mode="delivery",
+        lines=[LineIn(product=a, quantity=1), LineIn(product=b, quantity=1)],
+        delivery=NEAR_DC,
+    )
+    lost = [first.lines.get(product=a), second.lines.get(product=b)]
+    for line in lost:
+        stock_services.reservation_release(
+            reservation=line.allocations.get().reservation, reason="taken by a counter sale"
+        )
+    monkeypatch.setattr(order_tasks, "orders_route_waiting_task", Queued())
+
+    resourcing_reached_second, cancel_holds_second = threading.Event(), threading.Event()
+    role = threading.local()
+    real_lock_order = order_services.lock_order
+
+    def lock_order(order_id: int) -> Order:
+        if getattr(role, "name", "") == "resource" and order_id == second.pk:
+            resourcing_reached_second.set()
+            assert cancel_holds_second.wait(WAIT)
+        order = real_lock_order(order_id)
+        if getattr(role, "name", "") == "cancel" and order_id == second.pk:
+            cancel_holds_second.set()
+        return order
+
+    monkeypatch.setattr(order_services, "lock_order", lock_order)
+
+    def work(thread: int) -> str:
+        role.name = "resource" if thread == 0 else "cancel"
+        try:
+            if thread == 0:
+                resourced = order_lines_resource(line_ids=[line.pk for line in lost])
+                return ",".join(o.external_id for o in resourced)
+            assert resourcing_reached_second.wait(WAIT)
+            return order_cancel(order=Order.objects.get(pk=second.pk)).status
+        except DatabaseError as exc:  # a deadlock: what this test is about
+            return f"database error: {exc!r}"
+
+    # The first order was sourced again; the second was cancelled before its turn came.
+    assert run_together(work, threads=2) == ["first", OrderStatus.CANCELLED]
+    first.refresh_from_db()
+    assert first.status == OrderStatus.RESERVED
+    assert_allocations_are_real_holds(first)
+    assert not Reservation.objects.filter(
+        allocation__line__order=second, status=ReservationStatus.ACTIVE
+    ).exists()
+    assert (level(dc, a).reserved, level(dc, b).reserved) == (1, 0)

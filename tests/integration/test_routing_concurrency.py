@@ -1,10 +1,10 @@
 """Routing under real contention on PostgreSQL: two receipts racing to fill one parked order,
 two retry runs sharing out too little stock (and stock arriving in the middle of a run), a
 store's daily capacity taken and given back by concurrent orders (and a split order losing a
-node's last slot while it is routed), and a channel buffer changed while orders are placed.
-Every thread has its own connection (``threads.run_together``); where an interleaving must be
-exact, a thread waits at a named point for another. The ledger invariants are checked after
-each test by the folder's conftest."""
+node's last slot while it is routed), a channel buffer changed while orders are placed, and an
+order placed while its city's waiting queue is routed. Every thread has its own connection
+(``threads.run_together``); where an interleaving must be exact, a thread waits at a named point
+for another. The ledger invariants are checked after each test by the folder's conftest."""
 
 from __future__ import annotations
 
@@ -635,4 +635,64 @@ def test_a_buffer_change_racing_orders_is_seen_whole_and_in_lock_order(
     else:
         with pytest.raises(InsufficientStock):
             place(web, "after", {a: 1})
+    assert_no_problems(problems)
+
+
+# --------------------------------------------------------------------------- 5: the city mutex
+
+
+def test_an_order_placed_while_its_citys_queue_is_routed_does_not_deadlock(
+    web: Channel,
+    live: list[Location],
+    monkeypatch: pytest.MonkeyPatch,
+    problems: pytest.LogCaptureFixture,
+) -> None:
+    """A run of the waiting queue holds its city's mutex (the City row) while it routes a
+    parked order; at that moment an order placed in the same city holds the stock levels the
+    run needs next, and on commit PostgreSQL checks the new order's reference to the City row
+    (FOR KEY SHARE). The mutex must let that check through, or each waits for the other. The
+    interleaving is made exact: the new order, its stock levels locked, waits until the run
+    holds the mutex; the run starts once the new order holds its levels."""
+    dc, _, _ = live
+    activate(web, NEAREST, when_short="park")
+    a = make_product("A")
+    stock_receive(location=dc, lines=[(a, 5)])
+    parked = place(web, "parked", {a: 10})
+    assert parked.status == OrderStatus.PARKED
+    monkeypatch.setattr(order_tasks, "orders_route_waiting_task", Queued())
+
+    placing_holds_levels, run_holds_mutex = threading.Event(), threading.Event()
+    role = threading.local()
+    real_route, real_lock_order = order_services.route, order_services.lock_order
+
+    def route(*args: Any, **kwargs: Any) -> Any:
+        if getattr(role, "name", "") == "placing":
+            placing_holds_levels.set()
+            assert run_holds_mutex.wait(WAIT)
+        return real_route(*args, **kwargs)
+
+    def lock_order(order_id: int) -> Order:
+        if getattr(role, "name", "") == "run":
+            run_holds_mutex.set()
+        return real_lock_order(order_id)
+
+    monkeypatch.setattr(order_services, "route", route)
+    monkeypatch.setattr(order_services, "lock_order", lock_order)
+
+    def work(thread: int) -> str:
+        role.name = "placing" if thread == 0 else "run"
+        try:
+            if thread == 0:
+                place(web, "new", {a: 1})
+            else:
+                assert placing_holds_levels.wait(WAIT)
+                orders_route_waiting()
+        except DatabaseError as exc:  # a deadlock: what this test is about
+            return f"database error: {exc!r}"
+        return "done"
+
+    assert run_together(work, threads=2) == ["done", "done"]
+    assert held_at(Order.objects.get(external_id="new")) == {"DC1": 1}
+    parked.refresh_from_db()
+    assert parked.status == OrderStatus.PARKED  # 4 left: still not enough for all 10
     assert_no_problems(problems)
