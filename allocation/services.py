@@ -28,7 +28,10 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from allocation import optimizer as opt
+from allocation.locks import lock_allocation_run
 from allocation.models import AllocationLine, AllocationRun, RunDecision, RunStatus
+from forecasting.models import ForecastSeries
+from forecasting.selectors import current_run_for
 from inventory.geo import haversine_km
 from inventory.models import (
     Location,
@@ -145,12 +148,8 @@ def _moving_average(
 def _forecasts(
     stores: list[Location], product_ids: list[int]
 ) -> tuple[dict[tuple[int, int], Any], str]:
-    """The current forecasting run's series per (product, store), if forecasting has any."""
-    try:
-        from forecasting.models import ForecastSeries
-        from forecasting.selectors import current_run_for
-    except ImportError:  # forecasting not installed: the moving average stands in
-        return {}, ""
+    """The current forecasting run's series per (product, store), where a run has any (else
+    the moving average stands in)."""
     out: dict[tuple[int, int], Any] = {}
     runs: set[int] = set()
     for store in stores:
@@ -430,7 +429,7 @@ def _save_plan(
 
 def _lock_run(run: AllocationRun) -> AllocationRun:
     """The run row, locked until the caller's transaction ends (the caller holds it)."""
-    return AllocationRun.objects.select_for_update().select_related("city").get(pk=run.pk)
+    return lock_allocation_run(run.pk)
 
 
 def allocation_run_transfers(run: AllocationRun) -> list[Transfer]:

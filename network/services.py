@@ -10,6 +10,12 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from inventory.models import Location, Product
+from network.locks import (
+    lock_channel,
+    lock_channel_buffer,
+    lock_location_service,
+    lock_routing_profile,
+)
 from network.models import (
     Channel,
     ChannelBuffer,
@@ -135,9 +141,7 @@ def channel_buffer_set(
             "the store counter sells what the customer holds; it has no buffer",
             detail={"channel": channel.code},
         )
-    row = (
-        ChannelBuffer.objects.select_for_update().filter(channel=channel, location=location).first()
-    )
+    row = lock_channel_buffer(channel, location)
     old = row.units if row else None
     target = f"{channel.code}@{location.code if location else '*'}"
     if units is None:
@@ -176,11 +180,7 @@ def location_capacity_set(
     """Set how many orders a day a location takes for a service (None: no limit) and, for
     pickups, its opening hours. Audited."""
     service = Service(service)
-    row = (
-        LocationService.objects.select_for_update()
-        .filter(location=location, service=service)
-        .first()
-    )
+    row = lock_location_service(location, service)
     if row is None:
         raise InvalidInput(
             f"{location.code} does not offer {service}",
@@ -237,7 +237,7 @@ def routing_profile_create(
             detail={"channel": channel.code},
         )
     # The channel row serialises version numbers.
-    Channel.objects.select_for_update().filter(pk=channel.pk).first()
+    lock_channel(channel.pk)
     last = RoutingProfile.objects.filter(channel=channel).order_by("-version").first()
     profile = RoutingProfile.objects.create(
         channel=channel,
@@ -265,8 +265,8 @@ def routing_profile_activate(
 ) -> RoutingProfile:
     """Make ``profile`` the one that routes its channel's orders in its city (or by default);
     the version it replaces is retired. Activating the active version changes nothing."""
-    Channel.objects.select_for_update().filter(pk=profile.channel_id).first()
-    profile = RoutingProfile.objects.select_for_update().get(pk=profile.pk)
+    lock_channel(profile.channel_id)
+    profile = lock_routing_profile(profile.pk)
     if profile.status == RoutingProfileStatus.ACTIVE:
         return profile
     actives = RoutingProfile.objects.filter(
@@ -301,7 +301,7 @@ def routing_profile_deactivate(
     *, profile: RoutingProfile, actor: User | None = None, source: str = "api"
 ) -> RoutingProfile:
     """Retire the active version: the channel routes by the default rules again."""
-    profile = RoutingProfile.objects.select_for_update().get(pk=profile.pk)
+    profile = lock_routing_profile(profile.pk)
     if profile.status != RoutingProfileStatus.ACTIVE:
         return profile
     profile.status = RoutingProfileStatus.RETIRED

@@ -9,6 +9,7 @@ from django.db import models, transaction
 
 from inventory.models import Location
 from inventory.services import location_save
+from network.locks import lock_location_service
 from network.models import (
     Channel,
     ChannelBuffer,
@@ -105,7 +106,8 @@ def _write_capacity(lookup: Mapping[str, Any], changed: Mapping[str, Any]) -> No
     """Through the service, for its audit row. The service sets the limit and both hours at
     once, so the fields this change leaves alone are passed as they are, read under the row
     lock the service then takes again in the same transaction."""
-    row = LocationService.objects.select_for_update().get(**lookup)
+    row = lock_location_service(lookup["location"], lookup["service"])
+    assert row is not None  # the change was computed from this row, in this transaction
     values = {f: getattr(row, f) for f in CAPACITY_FIELDS} | dict(changed)
     location_capacity_set(
         location=lookup["location"],

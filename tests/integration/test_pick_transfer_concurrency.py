@@ -35,11 +35,12 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
+from network.models import Channel, ChannelKind, Service
 from omni.errors import ApplicationError
-from omni.models import Channel, ChannelKind, City, Service
+from omni.models import City
 from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.conftest import go_live, make_channel
+from orders.tests.fixtures import go_live, make_channel
 
 from .threads import run_together
 
