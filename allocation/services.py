@@ -33,6 +33,7 @@ from allocation.models import AllocationLine, AllocationRun, RunDecision, RunSta
 from forecasting.models import ForecastSeries
 from forecasting.selectors import current_run_for
 from inventory.geo import haversine_km
+from inventory.locks import lock_stock_levels, lock_transfers
 from inventory.models import (
     Location,
     LocationKind,
@@ -460,9 +461,8 @@ def allocation_run_approve(*, run: AllocationRun, actor: User | None = None) -> 
         assert line.source is not None
         by_lane[(line.source.pk, line.store.pk)].append((line.product, line.units))
     locations = Location.objects.in_bulk({pk for lane in by_lane for pk in lane})
-    transfers = []
-    for (source_id, store_id), transfer_lines in sorted(by_lane.items()):
-        transfer = transfer_create(
+    drafts = [
+        transfer_create(
             source=locations[source_id],
             destination=locations[store_id],
             lines=transfer_lines,
@@ -470,7 +470,19 @@ def allocation_run_approve(*, run: AllocationRun, actor: User | None = None) -> 
             note=f"allocation run {run.pk}",
             actor=actor,
         )
-        transfers.append(transfer_approve(transfer=transfer, actor=actor))
+        for (source_id, store_id), transfer_lines in sorted(by_lane.items())
+    ]
+    # One lock order (docs/locking.md): the run, then every transfer, then every stock level
+    # the run reserves at once in (location, product) order; approving lane by lane would take
+    # the DC's stock levels in lane order and could deadlock with a multi-line hold there.
+    lock_transfers(t.pk for t in drafts)
+    lock_stock_levels(
+        (source_id, product.pk)
+        for (source_id, _), transfer_lines in by_lane.items()
+        for product, _ in transfer_lines
+    )
+    for transfer in drafts:
+        transfer_approve(transfer=transfer, actor=actor)
     AllocationRun.objects.filter(pk=run.pk).update(
         decision=RunDecision.APPROVED, decided_by=actor, decided_at=timezone.now()
     )

@@ -18,13 +18,16 @@ from .models import Channel, ChannelBuffer, LocationService, RoutingProfile
 
 
 def lock_channel(channel_id: int) -> None:
-    """The channel row, which serialises its routing profiles' version numbers and activations."""
-    Channel.objects.select_for_update().filter(pk=channel_id).first()
+    """The channel row, which serialises its routing profiles' version numbers and activations.
+    ``FOR NO KEY UPDATE``: orders reference the channel, and an order's foreign-key check at
+    commit must not wait on this lock (see the City mutex in docs/locking.md)."""
+    Channel.objects.select_for_update(no_key=True).filter(pk=channel_id).first()
 
 
 def lock_routing_profile(profile_id: int) -> RoutingProfile:
-    """A routing profile; take its channel first (``lock_channel``) when versions may change."""
-    return RoutingProfile.objects.select_for_update().get(pk=profile_id)
+    """A routing profile; take its channel first (``lock_channel``) when versions may change.
+    ``FOR NO KEY UPDATE``, as orders reference it too."""
+    return RoutingProfile.objects.select_for_update(no_key=True).get(pk=profile_id)
 
 
 def lock_channel_buffer(channel: Channel, location: Location | None) -> ChannelBuffer | None:
