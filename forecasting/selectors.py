@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import PHYSICAL_KINDS, Location, MoveReason, Product, StockMove
 from omni.access import reads_everything
@@ -43,7 +44,7 @@ OPEN_ORDER_STATUSES = (OrderStatus.RESERVED, OrderStatus.BACKORDERED, OrderStatu
 def city_by_code(code: str) -> City:
     city = City.objects.filter(code=code).first()
     if city is None:
-        raise UnknownCity(f"no city {code!r}", detail={"city": code})
+        raise UnknownCity(code)
     return city
 
 
@@ -213,16 +214,13 @@ def open_order_series(city: City | None) -> set[tuple[int, int]]:
 def forecast_run_get(run_id: int) -> ForecastRun:
     run = ForecastRun.objects.select_related("city").filter(pk=run_id).first()
     if run is None:
-        raise UnknownForecastRun(f"no forecast run {run_id}", detail={"run": run_id})
+        raise UnknownForecastRun(run_id)
     return run
 
 
 def require_succeeded(run: ForecastRun) -> None:
     if run.status != RunStatus.SUCCEEDED:
-        raise ForecastRunNotReady(
-            f"forecast run {run.pk} is {run.status}: its forecasts are not served",
-            detail={"run": run.pk, "status": run.status, "progress": run.progress},
-        )
+        raise ForecastRunNotReady(run)
 
 
 def forecast_run_list(
@@ -292,7 +290,9 @@ def forecast_series_list(
     for code in locations:
         location = Location.objects.filter(code=code).first()
         if location is None or not (reads_everything(user) or user.works_at(location.pk)):
-            raise NotFound(f"no location {code!r}", detail={"location": code})
+            raise NotFound.saying(
+                _("no location %(location)r"), detail={"location": code}, location=code
+            )
     if not reads_everything(user):
         rows = rows.filter(location_id__in=user.location_ids())
     if run is not None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
@@ -45,10 +46,10 @@ def _channel_for(user: User, code: str | None) -> Channel:
     own = selectors.caller_channel(user)
     if own is not None:
         if code is not None and code != own.code:
-            raise UnknownChannel(f"no channel {code!r}", detail={"channel": code})
+            raise UnknownChannel(code)
         return own
     if code is None:
-        raise UnknownChannel("name the channel", detail={"field": "channel"})
+        raise UnknownChannel(None)
     return selectors.channel_by_code(code)
 
 
@@ -60,7 +61,7 @@ def _require_order_write(user: User, order: Order) -> None:
         return
     if user.role == Role.STORE and order.pickup_store_id and user.works_at(order.pickup_store_id):
         return
-    raise PermissionDenied(f"the {user.role} role cannot change this order")
+    raise PermissionDenied.saying(_("the %(role)s role cannot change this order"), role=user.role)
 
 
 @router.post("/orders", response={200: OrderOut, 201: OrderOut, **ERRORS})
@@ -70,15 +71,15 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
     order; 201 means this call created it."""
     user = current_user(request)
     if user.role in (Role.PLANNER, Role.WAREHOUSE):
-        raise PermissionDenied(f"the {user.role} role does not place orders")
+        raise PermissionDenied.saying(_("the %(role)s role does not place orders"), role=user.role)
     channel = _channel_for(user, payload.channel)
     store = None
     if payload.store is not None:
         store = stock_selectors.location_by_code(payload.store)
         if user.role == Role.STORE and not user.works_at(store.pk):
-            raise PermissionDenied("store staff place orders for their own store")
+            raise PermissionDenied(_("store staff place orders for their own store"))
     elif user.role == Role.STORE:
-        raise PermissionDenied("store staff place orders for their own store")
+        raise PermissionDenied(_("store staff place orders for their own store"))
     products = stock_selectors.products_by_sku(line.sku for line in payload.lines)
     order, created = services.order_place(
         channel=channel,

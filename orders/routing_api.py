@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from celery.result import EagerResult
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
@@ -23,7 +24,7 @@ from ninja.pagination import paginate
 from inventory import selectors as stock_selectors
 from omni import services as settings_services
 from omni.access import current_user, reads_everything
-from omni.errors import PermissionDenied
+from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import (
     Channel,
@@ -66,9 +67,7 @@ MAX_ROWS = 500
 def _planner(request: HttpRequest) -> User:
     user = current_user(request)
     if not reads_everything(user):
-        raise PermissionDenied(
-            "routing settings are for planners and administrators", detail={"role": user.role}
-        )
+        raise RoleNotAllowed(user, _("routing settings are for planners and administrators"))
     return user
 
 
@@ -125,9 +124,7 @@ def _profiles() -> QuerySet[RoutingProfile]:
 def _profile(profile_id: int) -> RoutingProfile:
     profile = _profiles().filter(pk=profile_id).first()
     if profile is None:
-        raise UnknownRoutingProfile(
-            f"no routing profile {profile_id}", detail={"profile": profile_id}
-        )
+        raise UnknownRoutingProfile(profile_id)
     return profile
 
 
@@ -208,7 +205,7 @@ def routing_capacity(request: HttpRequest, query: Query[CapacityQuery]) -> dict[
     Staff see their own locations only."""
     user = current_user(request)
     if user.role == Role.CHANNEL:
-        raise PermissionDenied("capacity is for staff", detail={"role": user.role})
+        raise RoleNotAllowed(user, _("capacity is for staff"))
     city = selectors.city_by_code(query.city)
     day = query.day or city_today(city)
     rows = selectors.capacity_overview(

@@ -33,14 +33,14 @@ ORDER_PREFETCH = (
 def channel_by_code(code: str) -> Channel:
     channel = Channel.objects.filter(code=code).first()
     if channel is None:
-        raise UnknownChannel(f"no channel {code!r}", detail={"channel": code})
+        raise UnknownChannel(code)
     return channel
 
 
 def city_by_code(code: str) -> City:
     city = City.objects.filter(code=code).first()
     if city is None:
-        raise UnknownCity(f"no city {code!r}", detail={"city": code})
+        raise UnknownCity(code)
     return city
 
 
@@ -104,7 +104,7 @@ def order_visible(user: User, order_id: int) -> Order:
         .first()
     )
     if order is None:
-        raise UnknownOrder(f"no order {order_id}", detail={"order": order_id})
+        raise UnknownOrder(order_id)
     return order
 
 

@@ -20,9 +20,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from inventory import services as stock
-from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
+from inventory.errors import (
+    DuplicateLine,
+    InactiveProduct,
+    NoLines,
+    ReservationNotActive,
+    Shortage,
+)
 from inventory.models import (
     PHYSICAL_KINDS,
     Location,
@@ -43,6 +50,7 @@ from .errors import (
     ExternalIdReused,
     ModeNotAllowed,
     OrderInvalidState,
+    OrderShort,
     PickupCapacityFull,
     StoreNotLive,
     UnknownCity,
@@ -70,6 +78,10 @@ SERVICE_FOR_MODE = {
 }
 # How many other stores a refused pickup suggests.
 PICKUP_ALTERNATIVES = 5
+STORE_NEEDED = {
+    OrderMode.PICKUP: gettext_lazy("a pickup order needs a store"),
+    OrderMode.STORE_SALE: gettext_lazy("a store_sale order needs a store"),
+}
 
 
 @dataclass(frozen=True)
@@ -94,10 +106,7 @@ def _set_status(order: Order, to: OrderStatus) -> None:
     if order.status == to:
         return
     if to not in ORDER_TRANSITIONS[order.status]:
-        raise OrderInvalidState(
-            f"order {order.pk} is {order.status}; it cannot become {to}",
-            detail={"order": order.pk, "status": order.status, "wanted": str(to)},
-        )
+        raise OrderInvalidState(order, to=to)
     order.status = to
 
 
@@ -337,10 +346,7 @@ def _source(
     else:
         locations = _delivery_locations(order, profile, rules, exclude)
         if not locations and not exclude:
-            raise ChannelNotLive(
-                f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
-                detail={"channel": order.channel.code, "city": order.city.code},
-            )
+            raise ChannelNotLive(order.channel, order=order)
         plan, candidates = _route_delivery(order, wanted, locations, rules, when_short)
     if plan.picks or record_idle:
         _record_decision(order, plan, candidates, what, _skus(missing), profile)
@@ -463,13 +469,11 @@ def _take_pickup_slot(order: Order, store: Location) -> None:
                 order.promised_at = ready
             return
     raise PickupCapacityFull(
-        f"{store.code} has no pickup slot in the next {settings.OMNI_PICKUP_DAYS_AHEAD} days",
-        detail={
-            "store": store.code,
-            "alternatives": pickup_alternatives(
-                order=order, wanted={line.product_id: line.quantity for line in order.lines.all()}
-            ),
-        },
+        store,
+        days=settings.OMNI_PICKUP_DAYS_AHEAD,
+        alternatives=pickup_alternatives(
+            order=order, wanted={line.product_id: line.quantity for line in order.lines.all()}
+        ),
     )
 
 
@@ -479,27 +483,23 @@ def _skus(lines: Mapping[OrderLine, int]) -> dict[int, str]:
 
 def _refusal(
     order: Order, plan: Plan, candidates: Sequence[Candidate], missing: Mapping[OrderLine, int]
-) -> InsufficientStock:
+) -> OrderShort:
     lines_by_product = {line.product_id: line for line in missing}
     short = [
-        {
-            "sku": lines_by_product[p].product.sku,
-            "requested": missing[lines_by_product[p]],
-            "available": missing[lines_by_product[p]] - q,
-        }
+        Shortage(
+            sku=lines_by_product[p].product.sku,
+            requested=missing[lines_by_product[p]],
+            available=missing[lines_by_product[p]] - q,
+        )
         for p, q in plan.short.items()
     ]
-    detail: dict[str, Any] = {"lines": short, "reason": plan.reason}
+    alternatives = None
     if order.mode == OrderMode.PICKUP:
-        detail["alternatives"] = pickup_alternatives(
+        alternatives = pickup_alternatives(
             order=order, wanted={p: missing[lines_by_product[p]] for p in lines_by_product}
         )
-    first = short[0]
-    where = f" at {order.pickup_store.code}" if order.pickup_store else ""
-    return InsufficientStock(
-        f"only {first['available']} of {first['sku']} available{where},"
-        f" {first['requested']} requested",
-        detail=detail,
+    return OrderShort(
+        short, store=order.pickup_store, reason=plan.reason, alternatives=alternatives
     )
 
 
@@ -537,21 +537,19 @@ def pickup_alternatives(*, order: Order, wanted: Mapping[int, int]) -> list[dict
 
 def _validate_lines(lines: Sequence[LineIn]) -> None:
     if not lines:
-        raise InvalidInput("an order needs at least one line", detail={"field": "lines"})
+        raise NoLines("order")
     seen: set[int] = set()
     for line in lines:
         stock.check_quantity(line.quantity)
         if line.product.pk in seen:
-            raise DuplicateLine(
-                f"{line.product.sku} appears twice in the order", detail={"sku": line.product.sku}
-            )
+            raise DuplicateLine(product=line.product)
         seen.add(line.product.pk)
         if not line.product.active:
-            raise InactiveProduct(
-                f"{line.product.sku} is not active", detail={"sku": line.product.sku}
-            )
+            raise InactiveProduct(line.product)
         if line.unit_price < 0:
-            raise InvalidInput("unit_price cannot be negative", detail={"sku": line.product.sku})
+            raise InvalidInput(
+                gettext_lazy("unit_price cannot be negative"), detail={"sku": line.product.sku}
+            )
 
 
 def _order_city(
@@ -560,14 +558,19 @@ def _order_city(
     if mode != OrderMode.DELIVERY:
         assert store is not None and store.city is not None
         if city is not None and city.pk != store.city_id:
-            raise InvalidInput(f"{store.code} is not in {city.code}", detail={"store": store.code})
+            raise InvalidInput.saying(
+                gettext_lazy("%(store)s is not in %(city)s"),
+                detail={"store": store.code},
+                store=store.code,
+                city=city.code,
+            )
         return store.city
     if city is not None:
         return city
     assert point is not None
     cities = list(City.objects.all())
     if not cities:
-        raise UnknownCity("Omni runs in no city yet")
+        raise UnknownCity(None)
     return min(
         cities,
         key=lambda c: haversine_km(
@@ -612,24 +615,21 @@ def order_place(
     mode = OrderMode(mode)
     if not external_id or len(external_id) > 64:
         raise InvalidInput(
-            "external_id must be 1 to 64 characters", detail={"field": "external_id"}
+            gettext_lazy("external_id must be 1 to 64 characters"), detail={"field": "external_id"}
         )
     _validate_lines(lines)
     if not channel.active:
-        raise ChannelNotLive(
-            f"channel {channel.code} is not active", detail={"channel": channel.code}
-        )
+        raise ChannelNotLive(channel)
     if (mode == OrderMode.STORE_SALE) != (channel.kind == ChannelKind.STORE_POS):
-        raise ModeNotAllowed(
-            "counter sales come from the store_pos channel, and only counter sales do",
-            detail={"channel": channel.code, "mode": str(mode)},
-        )
+        raise ModeNotAllowed(channel, mode)
     if mode == OrderMode.DELIVERY:
         if delivery is None:
-            raise InvalidInput("a delivery needs a delivery point", detail={"field": "delivery"})
+            raise InvalidInput(
+                gettext_lazy("a delivery needs a delivery point"), detail={"field": "delivery"}
+            )
         store = None
     elif store is None:
-        raise InvalidInput(f"a {mode} order needs a store", detail={"field": "store"})
+        raise InvalidInput(STORE_NEEDED[mode], detail={"field": "store"})
     order_city = _order_city(mode=mode, city=city, store=store, point=delivery)
 
     existing = Order.objects.filter(channel=channel, external_id=external_id).first()
@@ -657,10 +657,7 @@ def order_place(
             existing = Order.objects.get(channel=channel, external_id=external_id)
     if existing is not None:
         if not _same_order(existing, lines, mode):
-            raise ExternalIdReused(
-                f"{channel.code} order {external_id} exists with other lines",
-                detail={"order": existing.pk, "external_id": external_id},
-            )
+            raise ExternalIdReused(existing, channel=channel, external_id=external_id)
         return existing, False
 
     if store is not None:
@@ -692,10 +689,7 @@ def _check_store_live(order: Order, store: Location) -> None:
     service = SERVICE_FOR_MODE[OrderMode(order.mode)]
     live = live_locations(city=order.city, service=service, channel=order.channel)
     if not live.filter(pk=store.pk).exists():
-        raise StoreNotLive(
-            f"{store.code} does not offer {service} for {order.channel.code} today",
-            detail={"store": store.code, "service": str(service), "channel": order.channel.code},
-        )
+        raise StoreNotLive(store, service=service, channel=order.channel)
 
 
 # --------------------------------------------------------------------------- counter sales
@@ -836,10 +830,7 @@ def order_pay(*, order: Order, actor: User | None = None) -> Order:
     if order.payment_status == PaymentStatus.PAID:
         return order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
-        raise OrderInvalidState(
-            f"order {order.pk} is {order.status}; it cannot be paid",
-            detail={"order": order.pk, "status": order.status},
-        )
+        raise OrderInvalidState(order, action="pay")
     order.payment_status = PaymentStatus.PAID
     order.hold_expires_at = None
     order.save(update_fields=["payment_status", "hold_expires_at", "updated_at"])
@@ -886,14 +877,16 @@ def order_line_set_quantity(
     backordered where the channel allows); fewer releases the newest holds first."""
     order = _lock_order(order)
     if order.status not in OPEN_STATUSES:
-        raise OrderInvalidState(
-            f"order {order.pk} is {order.status}; only an open order can change",
-            detail={"order": order.pk, "status": order.status},
-        )
+        raise OrderInvalidState(order, action="change")
     stock.check_quantity(quantity)
     line = order.lines.select_related("product").filter(product=product).first()
     if line is None:
-        raise InvalidInput(f"{product.sku} is not on order {order.pk}", detail={"sku": product.sku})
+        raise InvalidInput.saying(
+            gettext_lazy("%(sku)s is not on order %(order)s"),
+            detail={"sku": product.sku},
+            sku=product.sku,
+            order=order.pk,
+        )
     held = line.units_held
     line.quantity = quantity
     line.save(update_fields=["quantity"])

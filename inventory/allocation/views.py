@@ -207,8 +207,9 @@ def _require_pending(run: AllocationRun) -> None:
     transfers); a planner pressing the button again is told the run was decided already."""
     if run.decision != RunDecision.PENDING:
         raise services.AllocationAlreadyDecided(
-            f"allocation run {run.pk} was already {run.decision}",
+            _("allocation run %(run)s was already %(decision)s"),
             detail={"run": run.pk, "decision": run.decision},
+            params={"run": run.pk, "decision": run.decision},
         )
 
 
