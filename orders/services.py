@@ -66,7 +66,15 @@ from .models import (
     OrderStatus,
     PaymentStatus,
 )
-from .routing import DEFAULT_RULES, Candidate, Plan, haversine_km, plan_single_node, route
+from .routing import (
+    DEFAULT_RULES,
+    Candidate,
+    Plan,
+    Why,
+    haversine_km,
+    plan_single_node,
+    route,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -196,6 +204,8 @@ def _record_decision(
         "rules": plan.rules,
         "outcome": plan.outcome,
         "reason": plan.reason,
+        # The reasons as codes and values too, for the staff pages to word in any language.
+        **({"why": plan.why.as_dict()} if plan.why is not None else {}),
         "candidates": [
             {
                 "location": c.code,
@@ -208,6 +218,12 @@ def _record_decision(
                 "capacity": c.capacity_note,
                 "used": c.code in plan.nodes,
                 "skipped": plan.skipped.get(c.code, ""),
+                **(
+                    {"skipped_why": plan.skipped_why[c.code].as_dict()}
+                    if c.code in plan.skipped_why
+                    else {}
+                ),
+                **({"capacity_why": c.capacity_why.as_dict()} if c.capacity_why else {}),
             }
             for c in sorted(candidates, key=lambda c: c.rank)
         ],
@@ -223,6 +239,10 @@ def _record_decision(
         history = history[:1] + history[-(DECISIONS_KEPT - 1) :]
     order.sourcing = {**(order.sourcing or {}), "decisions": history}
     order.sourcing_reason = plan.reason[:255]
+
+
+def _used(day: Capacity, service: str) -> Why:
+    return Why("capacity_used", {"used": day.used, "limit": day.limit, "service": str(service)})
 
 
 def _candidates(
@@ -272,7 +292,8 @@ def _candidates(
                 kind=loc.kind,
                 city=city_codes.get(loc.city_id or 0, ""),
                 capacity_left=day.left if day else None,
-                capacity_note=f"{day.used} of {day.limit} {service} orders today" if day else "",
+                capacity_note=str(_used(day, service)) if day else "",
+                capacity_why=_used(day, service) if day else None,
             )
         )
     return candidates
@@ -332,7 +353,7 @@ def _source(
     (a retry that found nothing new)."""
     wanted = {line.product_id: q for line, q in missing.items() if q > 0}
     if not wanted:
-        return Plan(reason="nothing to source")
+        return Plan(why=Why("nothing_to_source"))
     profile, rules = _routing_for(order)
     order.routing_profile = profile
     if when_short is None:
@@ -423,7 +444,12 @@ def _route_delivery(
         else:
             return plan, candidates
         candidates = [
-            replace(c, capacity_left=0, capacity_note=f"{c.capacity_note} (taken just now)")
+            replace(
+                c,
+                capacity_left=0,
+                capacity_note=f"{c.capacity_note} (taken just now)",
+                capacity_why=Why("taken_just_now", {"note": c.capacity_why or c.capacity_note}),
+            )
             if c.location_id == full
             else c
             for c in candidates
@@ -442,7 +468,7 @@ def _route_pickup(
         plan = Plan(
             short=dict(wanted),
             outcome="backordered",
-            reason=f"{store.code} is short; the rest waits there",
+            why=Why("store_excluded", {"node": store.code}),
         )
         return plan, [], [store]
     today = capacity_of(location_ids=[store.pk], service=Service.PICKUP, day=city_today(order.city))
@@ -895,7 +921,7 @@ def order_line_set_quantity(
             order, {line: quantity - held}, what=f"line {product.sku} raised to {quantity}"
         )
     else:
-        plan = Plan(reason=f"line {product.sku} lowered to {quantity}")
+        plan = Plan(why=Why("line_lowered", {"sku": product.sku, "quantity": quantity}))
         if quantity < held:
             _shrink_line(line, keep=quantity, actor=actor)
     _settle(order, plan)
