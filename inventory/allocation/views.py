@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -72,6 +73,32 @@ def planner_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
     return wrapper
 
+
+# Labels and progress lines the allocation models and services store in English, for the
+# templates' ``{% translate run.get_status_display %}`` and the like.
+STORED_WORDS = (
+    _("Queued"),
+    _("Running"),
+    _("Optimal"),
+    _("Feasible (gap to the best bound reported)"),
+    _("Infeasible"),
+    _("Timed out without a plan"),
+    _("Failed"),
+    _("Pending review"),
+    _("Approved (transfers created)"),
+    _("Rejected"),
+    pgettext_lazy("transfer status", "Draft"),
+    pgettext_lazy("transfer status", "Approved (reserved at source)"),
+    pgettext_lazy("transfer status", "Dispatched (in transit)"),
+    pgettext_lazy("transfer status", "Received"),
+    pgettext_lazy("transfer status", "Cancelled"),
+    _("reading stock, forecasts and transfers"),
+    _("saving the plan"),
+    _("optimal"),
+    _("feasible"),
+    _("infeasible"),
+    _("timeout"),
+)
 
 METHOD_LABELS = {
     "auto": _("Automatic"),
@@ -335,7 +362,8 @@ def _chart(run: AllocationRun, stores: list[StoreRow]) -> str:
     if not run.has_plan or not charted:
         return ""
     return fill_rate_chart_svg(
-        title=f"Fill rate per store · {run.city.name} · allocation run {run.pk}",
+        title=gettext("Fill rate per store · %(city)s · allocation run %(run)s")
+        % {"city": run.city.name, "run": run.pk},
         stores=[row.code for row in charted],
         fill_rates=[float(row.fill_rate or 0.0) for row in charted],
     )
