@@ -9,12 +9,13 @@ No ``from __future__ import annotations`` here: ninja resolves the parameter ann
 from typing import Annotated, Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
 from omni.access import current_user, reads_everything
-from omni.errors import PermissionDenied
+from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import Role, User
 from omni.pagination import CursorPagination
@@ -40,12 +41,12 @@ MAX_NAMED = 200  # SKUs or locations one forecast query may name
 def require_planner(user: User) -> None:
     """Runs and accuracy are the planners' (and admins')."""
     if not reads_everything(user):
-        raise PermissionDenied("planners and administrators only", detail={"role": user.role})
+        raise RoleNotAllowed(user, _("planners and administrators only"))
 
 
 def require_forecast_reader(user: User) -> None:
     if user.role == Role.CHANNEL and not user.is_admin_role:
-        raise PermissionDenied("forecasts are for staff", detail={"role": user.role})
+        raise RoleNotAllowed(user, _("forecasts are for staff"))
 
 
 # --------------------------------------------------------------------------- runs

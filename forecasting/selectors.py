@@ -13,10 +13,12 @@ are never served.
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +26,8 @@ from django.conf import settings
 from django.db.models import Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import (
     PHYSICAL_KINDS,
@@ -212,16 +216,13 @@ def open_hold_series(city: City | None) -> set[tuple[int, int]]:
 def forecast_run_get(run_id: int) -> ForecastRun:
     run = ForecastRun.objects.select_related("city").filter(pk=run_id).first()
     if run is None:
-        raise UnknownForecastRun(f"no forecast run {run_id}", detail={"run": run_id})
+        raise UnknownForecastRun(run_id)
     return run
 
 
 def require_succeeded(run: ForecastRun) -> None:
     if run.status != RunStatus.SUCCEEDED:
-        raise ForecastRunNotReady(
-            f"forecast run {run.pk} is {run.status}: its forecasts are not served",
-            detail={"run": run.pk, "status": run.status, "progress": run.progress},
-        )
+        raise ForecastRunNotReady(run)
 
 
 def forecast_run_list(
@@ -291,7 +292,9 @@ def forecast_series_list(
     for code in locations:
         location = Location.objects.filter(code=code).first()
         if location is None or not (reads_everything(user) or user.works_at(location.pk)):
-            raise NotFound(f"no location {code!r}", detail={"location": code})
+            raise NotFound.saying(
+                _("no location %(location)r"), detail={"location": code}, location=code
+            )
     if not reads_everything(user):
         rows = rows.filter(location_id__in=user.location_ids())
     if run is not None:
@@ -337,15 +340,64 @@ def run_series_list(
     return rows
 
 
+# The progress lines a run stores (written by the services and the pure engine, in English),
+# matched whole and shown in the language of the moment; a line not listed is shown as stored.
+PROGRESS_TEXT: list[tuple[re.Pattern[str], Any]] = [
+    (re.compile(r"queued"), _("queued")),
+    (re.compile(r"reading demand history"), _("reading demand history")),
+    (re.compile(r"cancelled"), _("cancelled")),
+    (re.compile(r"cancelled by (?P<who>.+)"), _("cancelled by %(who)s")),
+    (re.compile(r"worker lost"), _("worker lost")),
+    (re.compile(r"failed: (?P<error>.+)", re.DOTALL), _("failed: %(error)s")),
+    (
+        re.compile(r"(?P<series>[\d,]+) series, history to (?P<day>\S+)"),
+        _("%(series)s series, history to %(day)s"),
+    ),
+    (
+        re.compile(r"backtesting (?P<series>[\d,]+) series \((?P<models>\d+) models\)"),
+        _("backtesting %(series)s series (%(models)s models)"),
+    ),
+    (
+        re.compile(r"backtested (?P<done>[\d,]+) of (?P<total>[\d,]+) series"),
+        _("backtested %(done)s of %(total)s series"),
+    ),
+    (
+        re.compile(r"forecast (?P<done>[\d,]+) of (?P<total>[\d,]+) series"),
+        _("forecast %(done)s of %(total)s series"),
+    ),
+    (re.compile(r"done: (?P<series>[\d,]+) series"), _("done: %(series)s series")),
+    (
+        re.compile(
+            r"done: (?P<series>[\d,]+) series, (?P<improvement>[+-][\d.]+)% RMSSE vs seasonal naive"
+        ),
+        _("done: %(series)s series, %(improvement)s%% RMSSE vs seasonal naive"),
+    ),
+]
+
+
+def progress_text(message: str) -> str:
+    """A stored progress line in the language of the moment."""
+    for pattern, text in PROGRESS_TEXT:
+        match = pattern.fullmatch(message)
+        if match:
+            return str(text) % match.groupdict()
+    return message
+
+
 def run_status_message(run: ForecastRun) -> str:
     """One line for lists: what the run is doing or how it ended."""
     if run.status == RunStatus.SUCCEEDED:
         improvement = (run.summary or {}).get("improvement_pct")
-        done = f"{run.series_total:,} series"
-        return done + (f", {improvement:+.1f}% RMSSE vs seasonal naive" if improvement else "")
+        series = f"{run.series_total:,}"
+        if improvement:
+            return gettext("%(series)s series, %(improvement)s%% RMSSE vs seasonal naive") % {
+                "series": series,
+                "improvement": f"{improvement:+.1f}",
+            }
+        return gettext("%(series)s series") % {"series": series}
     if run.status == RunStatus.FAILED:
-        return run.error.splitlines()[0] if run.error else "failed"
-    return run.message
+        return run.error.splitlines()[0] if run.error else gettext("failed")
+    return progress_text(run.message)
 
 
 def demand_series(

@@ -32,7 +32,7 @@ import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from inventory.models import PHYSICAL_KINDS, Location, Product
 from omni.models import City, User
@@ -46,6 +46,7 @@ from .engine import (
     run_forecast,
 )
 from .engine import UnknownModel as EngineUnknownModel
+from .engine.model_catalogue import MODELS as ENGINE_MODELS
 from .errors import (
     DemandFileInvalid,
     ForecastRunFinished,
@@ -118,9 +119,7 @@ def demand_mapping_load(path: str | Path) -> DemandMapping:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise DemandFileInvalid(
-            f"{path.name}: cannot read the mapping ({exc})", detail={"errors": [str(exc)]}
-        ) from exc
+        raise DemandFileInvalid.unreadable_mapping(path.name, exc) from exc
     errors: list[str] = []
     columns = data.get("columns", {})
     skus = data.get("skus", {})
@@ -131,7 +130,7 @@ def demand_mapping_load(path: str | Path) -> DemandMapping:
     unknown = set(data) - {"columns", "skus", "locations"}
     errors += [f"{path.name}: unknown section [{name}]" for name in sorted(unknown)]
     if errors:
-        raise DemandFileInvalid(errors[0], detail={"errors": errors})
+        raise DemandFileInvalid(errors)
     ignore = columns.pop("ignore", [])
     bad_columns = set(columns) - {"sku", "location", "date", "quantity"}
     if bad_columns:
@@ -141,7 +140,7 @@ def demand_mapping_load(path: str | Path) -> DemandMapping:
     if skus:
         errors.append(f"{path.name}: [skus] takes 'prefix' and a [skus.map] table only")
     if errors:
-        raise DemandFileInvalid(errors[0], detail={"errors": errors})
+        raise DemandFileInvalid(errors)
     return DemandMapping(
         columns={str(k): str(v) for k, v in columns.items()},
         ignore=tuple(str(c) for c in ignore),
@@ -180,10 +179,7 @@ def demand_import(
     try:
         rows = read_history_rows(path, name=label, columns=mapping.columns, ignore=mapping.ignore)
     except HistoryError as exc:
-        raise DemandFileInvalid(
-            exc.args[0],
-            detail={"file": label, "errors": exc.errors, "error_count": exc.error_count},
-        ) from exc
+        raise DemandFileInvalid(exc.errors, file=label, error_count=exc.error_count) from exc
 
     import pandas as pd
 
@@ -227,11 +223,7 @@ def demand_import(
     if problems:
         problems.sort()
         errors = [f"{label}:{line}: {message}" for line, message in problems]
-        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-        raise DemandFileInvalid(
-            errors[0] + more,
-            detail={"file": label, "errors": errors[:50], "error_count": len(errors)},
-        )
+        raise DemandFileInvalid(errors, file=label)
     days = pd.to_datetime(rows.day)
     report = DemandImportReport(
         batch=None,
@@ -319,7 +311,7 @@ def _engine_config(
             jobs=engine_jobs(),
         )
     except EngineUnknownModel as exc:
-        raise UnknownModel(str(exc), detail={"models": exc.names}) from exc
+        raise UnknownModel(exc.names, known=list(ENGINE_MODELS)) from exc
 
 
 @transaction.atomic
@@ -342,7 +334,7 @@ def forecast_run_start(
     forecast_runs_reap()
     active = ForecastRun.objects.filter(scope=scope, status__in=ACTIVE_STATUSES).first()
     if active is not None:
-        raise _in_progress(active)
+        raise ForecastRunInProgress(active)
     try:
         with transaction.atomic():
             run = ForecastRun.objects.create(
@@ -359,7 +351,7 @@ def forecast_run_start(
             )
     except IntegrityError as exc:  # a start that raced ours won
         other = ForecastRun.objects.filter(scope=scope, status__in=ACTIVE_STATUSES).first()
-        raise _in_progress(other) from exc
+        raise ForecastRunInProgress(other) from exc
     run.task_id = f"forecast-run-{run.pk}"
     run.save(update_fields=["task_id"])
     if enqueue:
@@ -373,22 +365,12 @@ def _send(run_id: int, task_id: str) -> None:
     forecast_run_task.apply_async(args=(run_id,), task_id=task_id)
 
 
-def _in_progress(active: ForecastRun | None) -> ForecastRunInProgress:
-    detail: dict[str, Any] = {}
-    if active is not None:
-        detail = {"run": active.pk, "status": active.status, "progress": active.progress}
-    where = f" (run {active.pk}, {active.status})" if active is not None else ""
-    return ForecastRunInProgress(
-        f"a forecast run of this city is already in progress{where}", detail=detail
-    )
-
-
 def forecast_run_rerun(*, run: ForecastRun, actor: User | None = None) -> ForecastRun:
     """Start a new run with the parameters of a finished one (e.g. one whose worker died)."""
     forecast_runs_reap()
     run.refresh_from_db()
     if run.is_active:
-        raise _in_progress(run)
+        raise ForecastRunInProgress(run)
     return forecast_run_start(
         city=run.city,
         horizon=run.horizon,
@@ -406,10 +388,7 @@ def forecast_run_cancel(*, run: ForecastRun, actor: User | None = None) -> Forec
     ended = _end(run.pk, RunStatus.CANCELLED, message=f"cancelled{who}")
     run.refresh_from_db()
     if not ended:
-        raise ForecastRunFinished(
-            f"forecast run {run.pk} is already {run.status}",
-            detail={"run": run.pk, "status": run.status},
-        )
+        raise ForecastRunFinished(run)
     return run
 
 
@@ -544,8 +523,14 @@ def forecast_run_execute(
         ForecastSeries.objects.filter(run_id=run_id).delete()
     except Exception as exc:
         logger.exception("forecast run %s failed", run_id)
+        # Stored in the default language, whoever's request ran it eagerly.
+        with translation.override(settings.LANGUAGE_CODE):
+            text = str(exc)
         _end(
-            run_id, RunStatus.FAILED, message=f"failed: {exc}", error=f"{type(exc).__name__}: {exc}"
+            run_id,
+            RunStatus.FAILED,
+            message=f"failed: {text}",
+            error=f"{type(exc).__name__}: {text}",
         )
     run.refresh_from_db()
     return run
@@ -556,10 +541,7 @@ def _execute(run: ForecastRun, reporter: _RunReporter) -> None:
     demand = selectors.demand_history(city=run.city, as_of=run.requested_as_of)
     history = demand.history
     if not history.series:
-        raise NoDemandHistory(
-            f"no demand history for {run.city.name if run.city else 'any city'}: import some "
-            "(manage.py demand_import) or sell something first"
-        )
+        raise NoDemandHistory(run.city)
     open_orders = {
         (sku, code) for sku, code in _keys_of(selectors.open_hold_series(run.city), demand)
     }

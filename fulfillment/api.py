@@ -5,6 +5,7 @@ No ``from __future__ import annotations``: ninja reads the annotations.
 """
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
@@ -74,12 +75,16 @@ def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
     if payload.assign_to:
         assignee = User.objects.filter(username=payload.assign_to, locations=location).first()
         if assignee is None:
-            raise PermissionDenied(f"{payload.assign_to} does not work at {location.code}")
+            raise PermissionDenied.saying(
+                _("%(user)s does not work at %(location)s"),
+                user=payload.assign_to,
+                location=location.code,
+            )
     orders = None
     if payload.orders is not None:
         orders = list(Order.objects.filter(pk__in=payload.orders))
         if len(orders) != len(set(payload.orders)):
-            raise UnknownOrder("some of those orders do not exist")
+            raise UnknownOrder.saying(_("some of those orders do not exist"))
     pick_list = services.pick_wave_create(
         location=location, actor=user, assign_to=assignee, orders=orders
     )
@@ -91,7 +96,7 @@ def _writable_pick_line(user: User, pick_list_id: int, line_id: int) -> PickLine
     require_stock_write(user, pick_list.location_id)
     line = pick_list.lines.filter(pk=line_id).first()
     if line is None:
-        raise UnknownPickList(f"no line {line_id} on pick list {pick_list_id}")
+        raise UnknownPickList(pick_list_id, line_id=line_id)
     return line
 
 
@@ -181,7 +186,7 @@ def package_ship(request: HttpRequest, package_id: int, payload: ShipIn) -> Pack
 def _pickup_order(user: User, order_id: int) -> Order:
     order = order_selectors.order_visible(user, order_id)
     if order.pickup_store_id is None:
-        raise UnknownOrder(f"order {order_id} is not collected at a store")
+        raise UnknownOrder.saying(_("order %(order)s is not collected at a store"), order=order_id)
     return order
 
 
@@ -231,7 +236,7 @@ def _code_for(user: User, order_id: int) -> PickupCode:
     )
     code = PickupCode.objects.select_related("store").filter(order=order).first()
     if not allowed or code is None:
-        raise UnknownOrder(f"order {order_id} has no pickup code for you")
+        raise UnknownOrder.saying(_("order %(order)s has no pickup code for you"), order=order_id)
     return code
 
 
@@ -285,7 +290,7 @@ def return_create(request: HttpRequest, payload: ReturnIn) -> Status:
     require_stock_write(user, location.pk)
     order = Order.objects.filter(pk=payload.order).first()
     if order is None:
-        raise UnknownOrder(f"no order {payload.order}", detail={"order": payload.order})
+        raise UnknownOrder(payload.order)
     products = stock_selectors.products_by_sku(ln.sku for ln in payload.lines)
     record = services.return_receive(
         order=order,

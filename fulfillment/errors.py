@@ -1,11 +1,21 @@
-"""Error codes of picking, packing, shipping, pickup codes and returns."""
+"""Error codes of picking, packing, shipping, pickup codes and returns, and the errors built
+from the objects they are about."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from django.utils.translation import gettext_lazy as _
 
 from omni.errors import Conflict, InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from inventory.models import Location, Product
+    from orders.models import Order, OrderLine
+
+    from .models import Package, PickLine, PickList
 
 
 class FulfillmentErrorCode(StrEnum):
@@ -30,69 +40,271 @@ class FulfillmentErrorCode(StrEnum):
 class NothingToPick(Conflict):
     code: ClassVar[str] = FulfillmentErrorCode.NOTHING_TO_PICK
 
+    def __init__(self, location: Location) -> None:
+        data = {"location": location.code}
+        super().__init__(_("nothing waits to be picked at %(location)s"), detail=data, params=data)
+
 
 class WrongItem(InvalidInput):
+    """A scan that no line wants. On a line: ``detail`` has the ``expected`` SKU and what was
+    ``scanned``; on a whole pick list: ``scanned`` and the ``pick_list``, and the message says
+    whether the item was on the list and is picked already (``done``: its SKU)."""
+
     code: ClassVar[str] = FulfillmentErrorCode.WRONG_ITEM
+
+    def __init__(
+        self,
+        scanned: str,
+        *,
+        line: PickLine | None = None,
+        pick_list: PickList | None = None,
+        done: str | None = None,
+    ) -> None:
+        scanned = scanned.strip()[:64]
+        if line is not None:
+            super().__init__(
+                _("scanned %(scanned)r, this line wants %(sku)s"),
+                detail={"expected": line.product.sku, "scanned": scanned},
+                params={"scanned": scanned, "sku": line.product.sku},
+            )
+            return
+        assert pick_list is not None
+        if done is not None:
+            message = _("Every %(sku)s on this list is picked already.")
+        else:
+            message = _("Scanned %(scanned)s: nothing on this list wants it.")
+        super().__init__(
+            message,
+            detail={"scanned": scanned, "pick_list": pick_list.pk},
+            params={"scanned": scanned, "sku": done},
+        )
 
 
 class OverPick(InvalidInput):
     code: ClassVar[str] = FulfillmentErrorCode.OVER_PICK
 
+    def __init__(self, line: PickLine, quantity: int) -> None:
+        super().__init__(
+            _("%(picked)s of %(wanted)s picked; %(quantity)s more is too many"),
+            detail={"picked": line.picked, "wanted": line.quantity},
+            params={"picked": line.picked, "wanted": line.quantity, "quantity": quantity},
+        )
+
+
+class ShortPickInvalid(InvalidInput):
+    """A short pick's ``found`` outside what is picked already and less than the line wants;
+    ``detail`` has ``picked`` and ``wanted``, as ``OverPick``'s."""
+
+    def __init__(self, line: PickLine) -> None:
+        super().__init__(
+            _("found must be between %(picked)s (picked already) and %(most)s"),
+            detail={"picked": line.picked, "wanted": line.quantity},
+            params={"picked": line.picked, "most": line.quantity - 1},
+        )
+
 
 class PickLineClosed(Conflict):
     code: ClassVar[str] = FulfillmentErrorCode.PICK_LINE_CLOSED
 
+    def __init__(self, line: PickLine) -> None:
+        super().__init__(
+            _("this line is %(status)s already"),
+            detail={"pick_line": line.pk, "status": line.status},
+            params={"status": line.status},
+        )
+
 
 class NotPicked(Conflict):
+    """Packing what is not picked: one SKU of a package (``detail``: ``sku``, ``requested``),
+    or nothing of the order at that location (``order``, ``location``)."""
+
     code: ClassVar[str] = FulfillmentErrorCode.NOT_PICKED
+
+    def __init__(
+        self,
+        order: Order,
+        location: Location,
+        *,
+        product: Product | None = None,
+        requested: int = 0,
+        ready: int = 0,
+    ) -> None:
+        if product is not None:
+            super().__init__(
+                _("only %(ready)s of %(sku)s are picked and unpacked"),
+                detail={"sku": product.sku, "requested": requested},
+                params={"ready": ready, "sku": product.sku},
+            )
+        else:
+            data = {"order": order.pk, "location": location.code}
+            super().__init__(
+                _("nothing of order %(order)s is picked and waiting at %(location)s"),
+                detail=data,
+                params=data,
+            )
 
 
 class PackageInvalidState(Conflict):
     code: ClassVar[str] = FulfillmentErrorCode.PACKAGE_INVALID_STATE
 
+    def __init__(self, package: Package) -> None:
+        data = {"package": package.pk, "status": package.status}
+        super().__init__(_("package %(package)s is %(status)s"), detail=data, params=data)
+
 
 class NotReturnable(InvalidInput):
+    """A return the order does not allow: ``detail["sku"]``, and ``returnable`` (how many may
+    come back) when it is too many."""
+
     code: ClassVar[str] = FulfillmentErrorCode.NOT_RETURNABLE
+
+    def __init__(
+        self,
+        product: Product,
+        order: Order,
+        *,
+        returnable: int | None = None,
+        quantity: int = 0,
+    ) -> None:
+        if returnable is None:
+            super().__init__(
+                _("%(sku)s is not on order %(order)s"),
+                detail={"sku": product.sku},
+                params={"sku": product.sku, "order": order.pk},
+            )
+        else:
+            super().__init__(
+                _("%(returnable)s of %(sku)s can come back, not %(quantity)s"),
+                detail={"sku": product.sku, "returnable": returnable},
+                params={"returnable": returnable, "sku": product.sku, "quantity": quantity},
+            )
 
 
 class UnknownPickList(NotFound):
+    """No such pick list (``detail["pick_list"]``), or no such line on it (no detail)."""
+
     code: ClassVar[str] = FulfillmentErrorCode.UNKNOWN_PICK_LIST
+
+    def __init__(self, pick_list_id: int, *, line_id: int | None = None) -> None:
+        if line_id is not None:
+            super().__init__(
+                _("no line %(line)s on pick list %(pick_list)s"),
+                params={"line": line_id, "pick_list": pick_list_id},
+            )
+        else:
+            data = {"pick_list": pick_list_id}
+            super().__init__(_("no pick list %(pick_list)s"), detail=data, params=data)
 
 
 class UnknownPackage(NotFound):
     code: ClassVar[str] = FulfillmentErrorCode.UNKNOWN_PACKAGE
 
+    def __init__(self, package_id: int) -> None:
+        data = {"package": package_id}
+        super().__init__(_("no package %(package)s"), detail=data, params=data)
+
 
 class PickupNotReady(Conflict):
+    """Not everything is picked; ``detail["lines"]`` has each short ``line`` and its units
+    ``picked``."""
+
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_NOT_READY
+
+    def __init__(
+        self, order: Order, store: Location, short: Sequence[OrderLine], picked: dict[int, int]
+    ) -> None:
+        super().__init__(
+            _("order %(order)s is not fully picked at %(store)s"),
+            detail={"lines": [{"line": ln.pk, "picked": picked.get(ln.pk, 0)} for ln in short]},
+            params={"order": order.pk, "store": store.code},
+        )
 
 
 class PickupCodeRefused(InvalidInput):
-    """Any refusal of a code shown at the counter; each subclass is one distinct reason."""
+    """Any refusal of a code shown at the counter; each subclass is one distinct reason.
+    ``pickup_code_id`` is the issued code it names, if any (for the attempt log, never shown)."""
+
+    pickup_code_id: int | None = None
+
+    def __init__(
+        self,
+        message: Any,
+        *,
+        detail: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        pickup_code_id: int | None = None,
+    ) -> None:
+        super().__init__(message, detail=detail, params=params)
+        self.pickup_code_id = pickup_code_id
 
 
 class PickupCodeMalformed(PickupCodeRefused):
+    """Not a pickup code at all; ``why`` is what ``pickup_codes.parse`` found."""
+
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_CODE_MALFORMED
+
+    WHY: ClassVar[dict[str, Any]] = {
+        "not a pickup code": _("not a pickup code"),
+        "the code does not decode": _("the code does not decode"),
+        "the code carries the wrong fields": _("the code carries the wrong fields"),
+        "the code's fields have the wrong types": _("the code's fields have the wrong types"),
+    }
+
+    def __init__(self, why: str) -> None:
+        super().__init__(self.WHY.get(why, why))
 
 
 class PickupCodeForged(PickupCodeRefused):
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_CODE_FORGED
 
+    def __init__(self) -> None:
+        super().__init__(_("this code was not issued by Omni"))
+
 
 class PickupCodeTampered(PickupCodeRefused):
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_CODE_TAMPERED
+
+    def __init__(self, *, pickup_code_id: int) -> None:
+        super().__init__(
+            _("this code was altered after it was issued"), pickup_code_id=pickup_code_id
+        )
 
 
 class PickupCodeExpired(PickupCodeRefused):
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_CODE_EXPIRED
     http_status = 409
 
+    def __init__(self, *, expired_at: int, pickup_code_id: int) -> None:
+        super().__init__(
+            _("this code has expired"),
+            detail={"expired_at": expired_at},
+            pickup_code_id=pickup_code_id,
+        )
+
 
 class PickupCodeWrongStore(PickupCodeRefused):
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_CODE_WRONG_STORE
     http_status = 409
 
+    def __init__(self, *, for_store: str, here: Location, pickup_code_id: int) -> None:
+        super().__init__(
+            _("this code is for pickup at %(store)s, not %(here)s"),
+            detail={"store": for_store},
+            params={"store": for_store, "here": here.code},
+            pickup_code_id=pickup_code_id,
+        )
+
 
 class PickupCodeUsed(PickupCodeRefused):
+    """Used already, or its order is no longer ready for pickup (``detail["order_status"]``)."""
+
     code: ClassVar[str] = FulfillmentErrorCode.PICKUP_CODE_USED
     http_status = 409
+
+    def __init__(self, order: Order, *, used: bool, pickup_code_id: int) -> None:
+        super().__init__(
+            _("this code has been used") if used else _("order %(order)s is %(status)s"),
+            detail={"order_status": order.status},
+            params=None if used else {"order": order.pk, "status": order.status},
+            pickup_code_id=pickup_code_id,
+        )

@@ -49,7 +49,7 @@ def pick_list_visible(user: User, pick_list_id: int) -> PickList:
         .first()
     )
     if pick_list is None:
-        raise UnknownPickList(f"no pick list {pick_list_id}", detail={"pick_list": pick_list_id})
+        raise UnknownPickList(pick_list_id)
     return pick_list
 
 
@@ -61,7 +61,7 @@ def package_visible(user: User, package_id: int) -> Package:
         .first()
     )
     if package is None:
-        raise UnknownPackage(f"no package {package_id}", detail={"package": package_id})
+        raise UnknownPackage(package_id)
     return package
 
 

@@ -22,10 +22,11 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from inventory import locks as stock_locks
 from inventory import services as stock
-from inventory.errors import ReservationNotActive
+from inventory.errors import NoLines, ReservationNotActive
 from inventory.models import (
     Location,
     MoveReason,
@@ -57,6 +58,7 @@ from .errors import (
     PickupCodeUsed,
     PickupCodeWrongStore,
     PickupNotReady,
+    ShortPickInvalid,
     WrongItem,
 )
 from .locks import lock_open_pick_lines, lock_package, lock_pick_line
@@ -160,9 +162,7 @@ def pick_wave_create(
         else []
     )
     if not allocations and not transfer_lines:
-        raise NothingToPick(
-            f"nothing waits to be picked at {location.code}", detail={"location": location.code}
-        )
+        raise NothingToPick(location)
     bins = dict(BinLocation.objects.filter(location=location).values_list("product_id", "code"))
     pick_list = PickList.objects.create(
         location=location, created_by=actor, assigned_to=assign_to or actor
@@ -207,10 +207,7 @@ def scan_matches(product: Product, scanned: str) -> bool:
 def _open_line(pick_line: PickLine) -> PickLine:
     line = lock_pick_line(pick_line)
     if line.status != PickLineStatus.OPEN:
-        raise PickLineClosed(
-            f"this line is {line.status} already",
-            detail={"pick_line": line.pk, "status": line.status},
-        )
+        raise PickLineClosed(line)
     return line
 
 
@@ -221,16 +218,10 @@ def pick_line_confirm(
     """The picker scanned an item (barcode or SKU) for this line. A wrong item changes nothing."""
     line = _open_line(pick_line)
     if not scan_matches(line.product, scanned):
-        raise WrongItem(
-            f"scanned {scanned.strip()[:64]!r}, this line wants {line.product.sku}",
-            detail={"expected": line.product.sku, "scanned": scanned.strip()[:64]},
-        )
+        raise WrongItem(scanned, line=line)
     stock.check_quantity(quantity)
     if line.picked + quantity > line.quantity:
-        raise OverPick(
-            f"{line.picked} of {line.quantity} picked; {quantity} more is too many",
-            detail={"picked": line.picked, "wanted": line.quantity},
-        )
+        raise OverPick(line, quantity)
     line.picked += quantity
     line.picked_by = actor
     line.picked_at = timezone.now()
@@ -258,12 +249,7 @@ def pick_list_scan(
             for ln in pick_list.lines.select_related("product")
             if scan_matches(ln.product, scanned)
         ]
-        raise WrongItem(
-            f"Every {done[0]} on this list is picked already."
-            if done
-            else f"Scanned {scanned.strip()[:64]}: nothing on this list wants it.",
-            detail={"scanned": scanned.strip()[:64], "pick_list": pick_list.pk},
-        )
+        raise WrongItem(scanned, pick_list=pick_list, done=done[0] if done else None)
     roomy = [ln for ln in wanted if ln.quantity - ln.picked >= quantity]
     return pick_line_confirm(
         pick_line=(roomy or wanted)[0], scanned=scanned, quantity=quantity, actor=actor
@@ -279,10 +265,7 @@ def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = Non
     line = _open_line(pick_line)
     stock.check_quantity(found, field="found", allow_zero=True)
     if not line.picked <= found < line.quantity:
-        raise InvalidInput(
-            f"found must be between {line.picked} (picked already) and {line.quantity - 1}",
-            detail={"picked": line.picked, "wanted": line.quantity},
-        )
+        raise ShortPickInvalid(line)
     location = line.pick_list.location
     missing = line.quantity - found
     reason = f"short pick on pick list {line.pick_list_id}"
@@ -383,7 +366,7 @@ def package_create(
     is not given)."""
     order = lock_order(order.pk)
     if order.mode != OrderMode.DELIVERY:
-        raise InvalidInput("only deliveries are packed; pickups are handed over")
+        raise InvalidInput(gettext_lazy("only deliveries are packed; pickups are handed over"))
     ready = _picked_unpacked(order, location)
     allocations = {
         a.pk: a for a in Allocation.objects.filter(pk__in=ready).select_related("line__product")
@@ -403,14 +386,14 @@ def package_create(
                     left -= take
             if left:
                 raise NotPicked(
-                    f"only {pack.quantity - left} of {pack.product.sku} are picked and unpacked",
-                    detail={"sku": pack.product.sku, "requested": pack.quantity},
+                    order,
+                    location,
+                    product=pack.product,
+                    requested=pack.quantity,
+                    ready=pack.quantity - left,
                 )
     if not wanted:
-        raise NotPicked(
-            f"nothing of order {order.pk} is picked and waiting at {location.code}",
-            detail={"order": order.pk, "location": location.code},
-        )
+        raise NotPicked(order, location)
     package = Package.objects.create(
         order=order,
         location=location,
@@ -433,10 +416,7 @@ def package_ship(
     order = lock_order(package.order_id)
     package = lock_package(package.pk)
     if package.status != PackageStatus.PACKED:
-        raise PackageInvalidState(
-            f"package {package.pk} is {package.status}",
-            detail={"package": package.pk, "status": package.status},
-        )
+        raise PackageInvalidState(package)
     lines = list(package.lines.select_related("allocation__reservation", "allocation__line"))
     stock_locks.lock_stock_levels(
         (package.location_id, ln.allocation.line.product_id) for ln in lines
@@ -514,7 +494,7 @@ def pickup_prepare(*, order: Order, actor: User | None = None) -> PickList:
     """Store staff start preparing a pickup: a pick list of this order at its store."""
     order = Order.objects.select_related("pickup_store").get(pk=order.pk)
     if order.mode != OrderMode.PICKUP or order.pickup_store is None:
-        raise InvalidInput("only pickup orders are prepared for the counter")
+        raise InvalidInput(gettext_lazy("only pickup orders are prepared for the counter"))
     return pick_wave_create(location=order.pickup_store, actor=actor, orders=[order])
 
 
@@ -523,7 +503,7 @@ def pickup_mark_ready(*, order: Order, actor: User | None = None) -> PickupCode:
     """Everything is on the pickup shelf: issue the signed code and tell the customer."""
     order = lock_order(order.pk)
     if order.mode != OrderMode.PICKUP or order.pickup_store is None:
-        raise InvalidInput("only pickup orders wait at a counter")
+        raise InvalidInput(gettext_lazy("only pickup orders wait at a counter"))
     if order.status == OrderStatus.READY_FOR_PICKUP:
         return PickupCode.objects.get(order=order)
     lines = list(order.lines.all())
@@ -536,10 +516,7 @@ def pickup_mark_ready(*, order: Order, actor: User | None = None) -> PickupCode:
     )
     short = [ln for ln in lines if picked.get(ln.pk, 0) < ln.quantity]
     if short:
-        raise PickupNotReady(
-            f"order {order.pk} is not fully picked at {order.pickup_store.code}",
-            detail={"lines": [{"line": ln.pk, "picked": picked.get(ln.pk, 0)} for ln in short]},
-        )
+        raise PickupNotReady(order, order.pickup_store, short, picked)
     order_set_status(order=order, to=OrderStatus.READY_FOR_PICKUP)
     code = PickupCode.objects.create(
         order=order,
@@ -568,9 +545,8 @@ def pickup_redeem(*, token: str, store: Location, actor: User | None = None) -> 
         return _redeem(token=token, store=store, actor=actor)
     except PickupCodeRefused as refused:
         with transaction.atomic():
-            code_id = refused.detail.pop("_code_id", None)
             PickupAttempt.objects.create(
-                code_id=code_id,
+                code_id=refused.pickup_code_id,
                 store=store,
                 result=str(refused.code),
                 token_excerpt=str(token)[:80],
@@ -591,33 +567,22 @@ def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
     except pickup_codes.BadSignature as exc:
         issued = PickupCode.objects.filter(nonce=exc.payload.nonce).first()
         if issued is not None:
-            raise PickupCodeTampered(
-                "this code was altered after it was issued",
-                detail={"_code_id": issued.pk},
-            ) from exc
-        raise PickupCodeForged("this code was not issued by Omni") from exc
+            raise PickupCodeTampered(pickup_code_id=issued.pk) from exc
+        raise PickupCodeForged() from exc
     code = PickupCode.objects.select_related("store").filter(nonce=payload.nonce).first()
     if code is None or code.payload_hash != payload.digest():
-        raise PickupCodeForged("this code was not issued by Omni")
+        raise PickupCodeForged()
     if payload.store != store.code:
-        raise PickupCodeWrongStore(
-            f"this code is for pickup at {payload.store}, not {store.code}",
-            detail={"store": payload.store, "_code_id": code.pk},
-        )
+        raise PickupCodeWrongStore(for_store=payload.store, here=store, pickup_code_id=code.pk)
     if payload.expires < timezone.now().timestamp():
-        raise PickupCodeExpired(
-            "this code has expired", detail={"expired_at": payload.expires, "_code_id": code.pk}
-        )
+        raise PickupCodeExpired(expired_at=payload.expires, pickup_code_id=code.pk)
     order = lock_order(code.order_id)
     now = timezone.now()
     won = PickupCode.objects.filter(pk=code.pk, redeemed_at__isnull=True).update(
         redeemed_at=now, redeemed_by=actor
     )
     if not won or order.status != OrderStatus.READY_FOR_PICKUP:
-        raise PickupCodeUsed(
-            "this code has been used" if not won else f"order {order.pk} is {order.status}",
-            detail={"_code_id": code.pk, "order_status": order.status},
-        )
+        raise PickupCodeUsed(order, used=not won, pickup_code_id=code.pk)
     holds = [
         a.reservation
         for a in Allocation.objects.filter(
@@ -718,29 +683,30 @@ def return_receive(
     location) or scrapped (then location → ``scrap``). No more than was delivered returns."""
     order = lock_order(order.pk)
     if not location.is_physical or not location.active:
-        raise InvalidInput(
-            f"{location.code} cannot receive returns", detail={"location": location.code}
+        raise InvalidInput.saying(
+            gettext_lazy("%(location)s cannot receive returns"),
+            detail={"location": location.code},
+            location=location.code,
         )
     if not lines:
-        raise InvalidInput("a return needs at least one line")
+        raise NoLines("return")
     by_product = {ln.product_id: ln for ln in order.lines.select_related("product")}
     seen: set[int] = set()
     for ret in lines:
         stock.check_quantity(ret.quantity)
         if ret.product.pk in seen:
-            raise InvalidInput(f"{ret.product.sku} appears twice", detail={"sku": ret.product.sku})
+            raise InvalidInput.saying(
+                gettext_lazy("%(sku)s appears twice"),
+                detail={"sku": ret.product.sku},
+                sku=ret.product.sku,
+            )
         seen.add(ret.product.pk)
         line = by_product.get(ret.product.pk)
         if line is None:
-            raise NotReturnable(
-                f"{ret.product.sku} is not on order {order.pk}", detail={"sku": ret.product.sku}
-            )
+            raise NotReturnable(ret.product, order)
         returnable = delivered_units(line) - returned_units(line)
         if ret.quantity > returnable:
-            raise NotReturnable(
-                f"{returnable} of {ret.product.sku} can come back, not {ret.quantity}",
-                detail={"sku": ret.product.sku, "returnable": returnable},
-            )
+            raise NotReturnable(ret.product, order, returnable=returnable, quantity=ret.quantity)
     stock_locks.lock_stock_levels((location.pk, ret.product.pk) for ret in lines)
     record = Return.objects.create(
         order=order, location=location, reason=reason[:200], received_by=actor

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
@@ -188,7 +189,7 @@ def reservation_create(request: HttpRequest, payload: ReserveIn) -> Status:
     skus = [line.sku for line in payload.lines]
     if len(set(skus)) < len(skus):
         # One owner, one hold per SKU; the service would accept it, a client means a mistake.
-        raise DuplicateLine("the same SKU appears twice in one reservation", detail={"skus": skus})
+        raise DuplicateLine("reservation", skus=skus)
     products = selectors.products_by_sku(skus)
     expires_at = (
         timezone.now() + timedelta(seconds=payload.expires_in_seconds)
@@ -262,6 +263,12 @@ def transfer_create(request: HttpRequest, payload: TransferIn) -> Status:
     return Status(201, selectors.transfer_visible(user, transfer.pk))
 
 
+TRANSFER_END_ONLY = {
+    "source": _("only staff at the transfer's source can do this"),
+    "destination": _("only staff at the transfer's destination can do this"),
+}
+
+
 def _transfer_action(
     request: HttpRequest, transfer_id: int, *, allowed: set[str], at: str
 ) -> Transfer:
@@ -276,9 +283,7 @@ def _transfer_action(
     end = transfer.source_id if at == "source" else transfer.destination_id
     if user.role in (Role.WAREHOUSE, Role.STORE) and user.works_at(end):
         return transfer
-    raise PermissionDenied(
-        f"only staff at the transfer's {at} can do this", detail={"transfer": transfer_id}
-    )
+    raise PermissionDenied.saying(TRANSFER_END_ONLY[at], detail={"transfer": transfer_id})
 
 
 @router.post("/transfers/{transfer_id}/approve", response={200: TransferOut, **ERRORS})

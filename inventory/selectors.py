@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from omni.access import reads_everything, scope_to_locations
 from omni.errors import NotFound
@@ -26,7 +27,7 @@ from .models import (
 def product_by_sku(sku: str) -> Product:
     product = Product.objects.filter(sku=sku).first()
     if product is None:
-        raise UnknownProduct(f"no product with SKU {sku!r}", detail={"sku": sku})
+        raise UnknownProduct(sku)
     return product
 
 
@@ -36,18 +37,14 @@ def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
     found = {p.sku: p for p in Product.objects.filter(sku__in=wanted)}
     unknown = [s for s in wanted if s not in found]
     if unknown:
-        raise UnknownProduct(
-            f"no product with SKU {unknown[0]!r}"
-            + (f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""),
-            detail={"skus": unknown},
-        )
+        raise UnknownProduct(skus=unknown)
     return found
 
 
 def location_by_code(code: str) -> Location:
     location = Location.objects.filter(code=code).select_related("city").first()
     if location is None:
-        raise UnknownLocation(f"no location {code!r}", detail={"location": code})
+        raise UnknownLocation(code)
     return location
 
 
@@ -55,7 +52,7 @@ def location_visible(user: User, code: str) -> Location:
     """A location the user may see; one outside their reach is as unknown as a missing one."""
     location = Location.objects.filter(code=code).select_related("city").first()
     if location is None or not (reads_everything(user) or user.works_at(location.pk)):
-        raise UnknownLocation(f"no location {code!r}", detail={"location": code})
+        raise UnknownLocation(code)
     return location
 
 
@@ -162,7 +159,11 @@ def reservation_list(
 def reservation_visible(user: User, reservation_id: int) -> Reservation:
     reservation = reservation_list(user=user).filter(pk=reservation_id).first()
     if reservation is None:
-        raise NotFound(f"no reservation {reservation_id}", detail={"reservation": reservation_id})
+        raise NotFound.saying(
+            _("no reservation %(reservation)s"),
+            detail={"reservation": reservation_id},
+            reservation=reservation_id,
+        )
     return reservation
 
 
@@ -185,7 +186,9 @@ def transfer_list(
 def transfer_visible(user: User, transfer_id: int) -> Transfer:
     transfer = transfer_list(user=user).filter(pk=transfer_id).first()
     if transfer is None:
-        raise NotFound(f"no transfer {transfer_id}", detail={"transfer": transfer_id})
+        raise NotFound.saying(
+            _("no transfer %(transfer)s"), detail={"transfer": transfer_id}, transfer=transfer_id
+        )
     return transfer
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from omni.errors import Conflict, InvalidInput
 from omni.models import User
@@ -30,8 +31,11 @@ from .errors import (
     DuplicateLine,
     InactiveProduct,
     InsufficientStock,
+    NoLines,
     NotAStockLocation,
+    QuantityInvalid,
     ReservationNotActive,
+    Shortage,
     TransferInvalidState,
 )
 from .locks import (
@@ -95,35 +99,24 @@ def virtual_location(kind: LocationKind) -> Location:
 
 def check_quantity(quantity: int, *, field: str = "quantity", allow_zero: bool = False) -> None:
     low = 0 if allow_zero else 1
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
-        raise InvalidInput(f"{field} must be a whole number", detail={"field": field})
-    if not low <= quantity <= MAX_LINE_QUANTITY:
-        raise InvalidInput(
-            f"{field} must be between {low} and {MAX_LINE_QUANTITY}",
-            detail={"field": field, "value": quantity},
-        )
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not low <= quantity <= MAX_LINE_QUANTITY
+    ):
+        raise QuantityInvalid(field, quantity, low=low, high=MAX_LINE_QUANTITY)
 
 
 def _check_stock_location(location: Location) -> None:
-    if not location.is_physical:
-        raise NotAStockLocation(
-            f"{location.code} is a virtual location and holds no stock",
-            detail={"location": location.code},
-        )
-    if not location.active:
-        raise NotAStockLocation(
-            f"{location.code} is not active", detail={"location": location.code}
-        )
+    if not location.is_physical or not location.active:
+        raise NotAStockLocation(location)
 
 
 def _check_distinct(keys: Iterable[tuple[int, int]], what: str) -> None:
     seen: set[tuple[int, int]] = set()
     for key in keys:
         if key in seen:
-            raise DuplicateLine(
-                f"the same SKU appears twice in one {what}",
-                detail={"location_id": key[0], "product_id": key[1]},
-            )
+            raise DuplicateLine(what, key=key)
         seen.add(key)
 
 
@@ -180,17 +173,7 @@ def _insufficient(product: Product, location: Location, requested: int) -> Insuf
     level = StockLevel.objects.filter(product=product, location=location).first()
     available = level.available if level else 0
     return InsufficientStock(
-        f"only {available} of {product.sku} available at {location.code}, {requested} requested",
-        detail={
-            "lines": [
-                {
-                    "sku": product.sku,
-                    "location": location.code,
-                    "requested": requested,
-                    "available": available,
-                }
-            ]
-        },
+        product=product, location=location, requested=requested, available=available
     )
 
 
@@ -211,10 +194,14 @@ def product_create(
     active: bool = True,
 ) -> Product:
     if Product.objects.filter(sku=sku).exists():
-        raise Conflict(f"a product with SKU {sku!r} exists", detail={"sku": sku})
+        raise Conflict.saying(
+            gettext_lazy("a product with SKU %(sku)r exists"), detail={"sku": sku}, sku=sku
+        )
     if barcode and Product.objects.filter(barcode=barcode).exists():
-        raise Conflict(
-            f"barcode {barcode!r} belongs to another product", detail={"barcode": barcode}
+        raise Conflict.saying(
+            gettext_lazy("barcode %(barcode)r belongs to another product"),
+            detail={"barcode": barcode},
+            barcode=barcode,
         )
     return Product.objects.create(
         sku=sku,
@@ -244,7 +231,7 @@ def stock_receive(
     """Goods in from a supplier: one ``receipt`` move per line, supplier → location."""
     _check_stock_location(location)
     if not lines:
-        raise InvalidInput("a receipt needs at least one line")
+        raise NoLines("receipt")
     _check_distinct(((location.pk, p.pk) for p, _ in lines), "receipt")
     for _, quantity in lines:
         check_quantity(quantity)
@@ -333,7 +320,7 @@ def stock_count(
     ``release_holds``, which releases the newest holds first until they fit."""
     _check_stock_location(location)
     if not lines:
-        raise InvalidInput("a count needs at least one line")
+        raise NoLines("count")
     _check_distinct(((location.pk, p.pk) for p, _ in lines), "count")
     for _, counted in lines:
         check_quantity(counted, field="counted", allow_zero=True)
@@ -345,14 +332,7 @@ def stock_count(
         if counted < levels[(location.pk, p.pk)].reserved
     ]
     if short and not release_holds:
-        raise CountBelowReserved(
-            "counted below what is reserved; release the holds first or count with release_holds",
-            detail={
-                "lines": [
-                    {"sku": p.sku, "counted": c, "reserved": lvl.reserved} for p, c, lvl in short
-                ]
-            },
-        )
+        raise CountBelowReserved((p, c, lvl.reserved) for p, c, lvl in short)
 
     count = StockCount.objects.create(location=location, actor=actor, note=note)
     adjustment = virtual_location(LocationKind.ADJUSTMENT)
@@ -480,7 +460,7 @@ def stock_reserve(
     _check_stock_location(location)
     check_quantity(quantity)
     if not product.active:
-        raise InactiveProduct(f"{product.sku} is not active", detail={"sku": product.sku})
+        raise InactiveProduct(product)
     if not _hold(product_id=product.pk, location_id=location.pk, quantity=quantity):
         raise _insufficient(product, location, quantity)
     return Reservation.objects.create(
@@ -514,36 +494,29 @@ def stock_reserve_many(
     """Hold several lines at once, all or nothing. Locks the stock levels in the global order,
     so concurrent multi-line reservations never deadlock."""
     if not lines:
-        raise InvalidInput("a reservation needs at least one line")
+        raise NoLines("reservation")
     wanted: dict[tuple[int, int], int] = defaultdict(int)
     for line in lines:
         _check_stock_location(line.location)
         check_quantity(line.quantity)
         if not line.product.active:
-            raise InactiveProduct(
-                f"{line.product.sku} is not active", detail={"sku": line.product.sku}
-            )
+            raise InactiveProduct(line.product)
         wanted[(line.location.pk, line.product.pk)] += line.quantity
 
     levels = lock_stock_levels(wanted)
     by_key = {(ln.location.pk, ln.product.pk): ln for ln in lines}
     short = [
-        {
-            "sku": by_key[key].product.sku,
-            "location": by_key[key].location.code,
-            "requested": quantity,
-            "available": levels[key].available,
-        }
+        Shortage.at(
+            by_key[key].location,
+            by_key[key].product,
+            requested=quantity,
+            available=levels[key].available,
+        )
         for key, quantity in sorted(wanted.items())
         if levels[key].available < quantity
     ]
     if short:
-        first = short[0]
-        raise InsufficientStock(
-            f"only {first['available']} of {first['sku']} available at {first['location']},"
-            f" {first['requested']} requested",
-            detail={"lines": short},
-        )
+        raise InsufficientStock(short)
     for key, quantity in sorted(wanted.items()):
         StockLevel.objects.filter(pk=levels[key].pk).update(reserved=F("reserved") + quantity)
     return Reservation.objects.bulk_create(
@@ -595,10 +568,7 @@ def reservation_release(
     lock_stock_levels([(reservation.location_id, reservation.product_id)])
     if not _close_reservation(reservation, ReservationStatus.RELEASED, reason=reason, actor=actor):
         reservation.refresh_from_db()
-        raise ReservationNotActive(
-            f"reservation {reservation.pk} is {reservation.status}, not active",
-            detail={"reservation": reservation.pk, "status": reservation.status},
-        )
+        raise ReservationNotActive(reservation)
     return reservation
 
 
@@ -612,14 +582,13 @@ def reservation_shrink(
     lock_stock_levels([(reservation.location_id, reservation.product_id)])
     current = lock_reservation(reservation.pk)
     if current.status != ReservationStatus.ACTIVE:
-        raise ReservationNotActive(
-            f"reservation {current.pk} is {current.status}, not active",
-            detail={"reservation": current.pk, "status": current.status},
-        )
+        raise ReservationNotActive(current)
     if to_quantity > current.quantity:
-        raise InvalidInput(
-            f"a hold of {current.quantity} cannot grow to {to_quantity} this way",
+        raise InvalidInput.saying(
+            gettext_lazy("a hold of %(held)s cannot grow to %(wanted)s this way"),
             detail={"reservation": current.pk, "held": current.quantity},
+            held=current.quantity,
+            wanted=to_quantity,
         )
     if to_quantity == 0:
         _close_reservation(current, ReservationStatus.RELEASED, reason=reason, actor=actor)
@@ -644,10 +613,7 @@ def transfer_line_reduce(
     holds a stock-level lock already must have taken this transfer's lock before it."""
     transfer = lock_transfer(line.transfer_id)
     if transfer.status != TransferStatus.APPROVED:
-        raise TransferInvalidState(
-            f"transfer {transfer.pk} is {transfer.status}; only an approved one can change",
-            detail={"transfer": transfer.pk, "status": transfer.status},
-        )
+        raise TransferInvalidState(transfer, action="change")
     line = TransferLine.objects.select_related("reservation").get(pk=line.pk)
     check_quantity(quantity, allow_zero=True)
     if quantity >= line.quantity:
@@ -687,16 +653,15 @@ def reservation_consume(
     lock_stock_levels([level_key])
     current = lock_reservation(reservation.pk)
     if current.status != ReservationStatus.ACTIVE:
-        raise ReservationNotActive(
-            f"reservation {current.pk} is {current.status}, not active",
-            detail={"reservation": current.pk, "status": current.status},
-        )
+        raise ReservationNotActive(current)
     quantity = current.quantity if quantity is None else quantity
     check_quantity(quantity)
     if quantity > current.quantity:
-        raise InvalidInput(
-            f"cannot consume {quantity} from a hold of {current.quantity}",
+        raise InvalidInput.saying(
+            gettext_lazy("cannot consume %(wanted)s from a hold of %(held)s"),
             detail={"reservation": current.pk, "held": current.quantity},
+            held=current.quantity,
+            wanted=quantity,
         )
     now = timezone.now()
     consumed = current
@@ -780,11 +745,7 @@ def _set_transfer_status(
     )
     if not changed:
         transfer.refresh_from_db(fields=["status"])
-        raise TransferInvalidState(
-            f"transfer {transfer.pk} is {transfer.status}; this needs it "
-            + " or ".join(str(s) for s in allowed),
-            detail={"transfer": transfer.pk, "status": transfer.status},
-        )
+        raise TransferInvalidState(transfer, expected=allowed)
     transfer.status = to
     setattr(transfer, stamp, now)
 
@@ -803,9 +764,9 @@ def transfer_create(
     _check_stock_location(source)
     _check_stock_location(destination)
     if source.pk == destination.pk:
-        raise InvalidInput("a transfer needs two different locations")
+        raise InvalidInput(gettext_lazy("a transfer needs two different locations"))
     if not lines:
-        raise InvalidInput("a transfer needs at least one line")
+        raise NoLines("transfer")
     _check_distinct(((source.pk, p.pk) for p, _ in lines), "transfer")
     for _, quantity in lines:
         check_quantity(quantity)
@@ -823,10 +784,7 @@ def transfer_approve(*, transfer: Transfer, actor: User | None = None) -> Transf
     """Reserve every line at the source, all or nothing."""
     transfer = lock_transfer(transfer.pk)
     if transfer.status != TransferStatus.DRAFT:
-        raise TransferInvalidState(
-            f"transfer {transfer.pk} is {transfer.status}; only a draft can be approved",
-            detail={"transfer": transfer.pk, "status": transfer.status},
-        )
+        raise TransferInvalidState(transfer, action="approve")
     lines = list(transfer.lines.select_related("product"))
     reservations = stock_reserve_many(
         lines=[
@@ -887,25 +845,26 @@ def transfer_receive(
     each with its stated reason."""
     transfer = lock_transfer(transfer.pk)
     if transfer.status != TransferStatus.DISPATCHED:
-        raise TransferInvalidState(
-            f"transfer {transfer.pk} is {transfer.status}; only a dispatched one can be received",
-            detail={"transfer": transfer.pk, "status": transfer.status},
-        )
+        raise TransferInvalidState(transfer, action="receive")
     transfer_lines = {ln.product_id: ln for ln in transfer.lines.select_related("product")}
     reported = {ln.product.pk: ln for ln in lines or []}
     _check_distinct(((0, ln.product.pk) for ln in lines or []), "receipt of a transfer")
     for product_id, report in reported.items():
         if product_id not in transfer_lines:
-            raise InvalidInput(
-                f"{report.product.sku} is not on transfer {transfer.pk}",
+            raise InvalidInput.saying(
+                gettext_lazy("%(sku)s is not on transfer %(transfer)s"),
                 detail={"sku": report.product.sku},
+                sku=report.product.sku,
+                transfer=transfer.pk,
             )
         check_quantity(report.received, field="received", allow_zero=True)
         if report.received != transfer_lines[product_id].quantity and not report.reason.strip():
-            raise InvalidInput(
-                f"say why {report.product.sku} arrived as {report.received} instead of"
-                f" {transfer_lines[product_id].quantity}",
+            raise InvalidInput.saying(
+                gettext_lazy("say why %(sku)s arrived as %(received)s instead of %(expected)s"),
                 detail={"sku": report.product.sku, "field": "reason"},
+                sku=report.product.sku,
+                received=report.received,
+                expected=transfer_lines[product_id].quantity,
             )
 
     transit = virtual_location(LocationKind.TRANSIT)

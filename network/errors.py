@@ -1,11 +1,41 @@
-"""Error codes of the network: a rollout file with mistakes."""
+"""Error codes of the network: an unknown channel or routing profile, a rollout file with
+mistakes."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import ClassVar
 
-from omni.errors import InvalidInput
+from django.utils.translation import gettext_lazy as _
+
+from omni.errors import InvalidInput, NotFound
+
+
+class NetworkErrorCode(StrEnum):
+    UNKNOWN_CHANNEL = "unknown_channel"
+    UNKNOWN_ROUTING_PROFILE = "unknown_routing_profile"
+
+
+class UnknownChannel(NotFound):
+    """No channel with that code; without a code, the caller named none
+    (``detail["field"]``)."""
+
+    code: ClassVar[str] = NetworkErrorCode.UNKNOWN_CHANNEL
+
+    def __init__(self, code: str | None) -> None:
+        if code is None:
+            super().__init__(_("name the channel"), detail={"field": "channel"})
+        else:
+            data = {"channel": code}
+            super().__init__(_("no channel %(channel)r"), detail=data, params=data)
+
+
+class UnknownRoutingProfile(NotFound):
+    code: ClassVar[str] = NetworkErrorCode.UNKNOWN_ROUTING_PROFILE
+
+    def __init__(self, profile_id: int) -> None:
+        data = {"profile": profile_id}
+        super().__init__(_("no routing profile %(profile)s"), detail=data, params=data)
 
 
 class RolloutErrorCode(StrEnum):

@@ -209,7 +209,7 @@ class RoutingProfileStatus(models.TextChoices):
 
 
 class RoutingProfile(models.Model):
-    """One version of a channel's routing rules (``omni.routing_rules``), for one city or, with
+    """One version of a channel's routing rules (``network.routing_rules``), for one city or, with
     no city, for every city without its own. Only an active version routes; activating one
     retires the version it replaces. A version's rules never change once saved: a change is a
     new version, so an order's recorded version says exactly how it was routed."""

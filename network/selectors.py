@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Exists, F, QuerySet
 
 from inventory.models import Location, LocationKind
+from network.errors import UnknownChannel
 from network.models import (
     Channel,
     ChannelBuffer,
@@ -137,3 +138,10 @@ def active_routing_profile(*, channel: Channel, city: City) -> RoutingProfile | 
     ).filter(models.Q(city=city) | models.Q(city__isnull=True))
     found = sorted(profiles, key=lambda p: p.city_id is None)
     return found[0] if found else None
+
+
+def channel_by_code(code: str) -> Channel:
+    channel = Channel.objects.filter(code=code).first()
+    if channel is None:
+        raise UnknownChannel(code)
+    return channel

@@ -7,8 +7,9 @@ from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
-from .errors import NotFound, PermissionDenied
+from .errors import NotFound, RoleNotAllowed
 from .models import Role, User
 
 M = TypeVar("M", bound=Model)
@@ -38,7 +39,9 @@ def scope_to_locations(user: User, queryset: QuerySet[M], *fields: str) -> Query
 
 def require_read(user: User, location_id: int, *, what: str = "location") -> None:
     if not reads_everything(user) and not user.works_at(location_id):
-        raise NotFound(f"no such {what}")
+        if what == "location":
+            raise NotFound(_("no such location"))
+        raise NotFound.saying(_("no such %(what)s"), what=what)
 
 
 def require_stock_write(user: User, location_id: int, *, what: str = "location") -> None:
@@ -49,9 +52,9 @@ def require_stock_write(user: User, location_id: int, *, what: str = "location")
     if user.role in (Role.WAREHOUSE, Role.STORE) and user.works_at(location_id):
         return
     require_read(user, location_id, what=what)
-    raise PermissionDenied(f"the {user.role} role cannot move stock", detail={"role": user.role})
+    raise RoleNotAllowed(user, _("the %(role)s role cannot move stock"))
 
 
 def require_admin(user: User) -> None:
     if not user.is_admin_role:
-        raise PermissionDenied("administrators only", detail={"role": user.role})
+        raise RoleNotAllowed(user, _("administrators only"))

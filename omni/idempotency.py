@@ -69,11 +69,7 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         if key is None:
             return run(request, *args, **kwargs)
         if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
-            return _error(
-                IdempotencyKeyInvalid(
-                    f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable characters"
-                )
-            )
+            return _error(IdempotencyKeyInvalid(header=HEADER, max_length=MAX_KEY_LENGTH))
         user = request_user(request)
         if user is None:
             return run(request, *args, **kwargs)  # ninja answers 401
@@ -99,10 +95,7 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
                 existing = IdempotencyRecord.objects.get(principal=principal, key=key)
                 if existing.request_hash != request_hash:
                     return _error(
-                        IdempotencyKeyReused(
-                            f"this {HEADER} was used for a different request",
-                            detail={"key": key, "first_used_for": existing.path},
-                        )
+                        IdempotencyKeyReused(header=HEADER, key=key, first_used_for=existing.path)
                     )
                 return _replay(existing)
             response = run(request, *args, **kwargs)

@@ -10,12 +10,15 @@ from decimal import Decimal
 from typing import Annotated
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Status
 from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
 from inventory import selectors as stock_selectors
+from network.errors import UnknownChannel
 from network.models import Channel
+from network.selectors import channel_by_code
 from omni.access import current_user
 from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
@@ -25,7 +28,6 @@ from omni.schemas import ErrorOut, Instant, QuerySchema
 from omni.selectors import city_by_code
 
 from . import selectors, services
-from .errors import UnknownChannel
 from .models import Order, OrderMode
 from .schemas import (
     AvailabilityOut,
@@ -47,11 +49,11 @@ def _channel_for(user: User, code: str | None) -> Channel:
     own = selectors.caller_channel(user)
     if own is not None:
         if code is not None and code != own.code:
-            raise UnknownChannel(f"no channel {code!r}", detail={"channel": code})
+            raise UnknownChannel(code)
         return own
     if code is None:
-        raise UnknownChannel("name the channel", detail={"field": "channel"})
-    return selectors.channel_by_code(code)
+        raise UnknownChannel(None)
+    return channel_by_code(code)
 
 
 def _require_order_write(user: User, order: Order) -> None:
@@ -62,7 +64,7 @@ def _require_order_write(user: User, order: Order) -> None:
         return
     if user.role == Role.STORE and order.pickup_store_id and user.works_at(order.pickup_store_id):
         return
-    raise PermissionDenied(f"the {user.role} role cannot change this order")
+    raise PermissionDenied.saying(_("the %(role)s role cannot change this order"), role=user.role)
 
 
 @router.post("/orders", response={200: OrderOut, 201: OrderOut, **ERRORS})
@@ -72,15 +74,15 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
     order; 201 means this call created it."""
     user = current_user(request)
     if user.role in (Role.PLANNER, Role.WAREHOUSE):
-        raise PermissionDenied(f"the {user.role} role does not place orders")
+        raise PermissionDenied.saying(_("the %(role)s role does not place orders"), role=user.role)
     channel = _channel_for(user, payload.channel)
     store = None
     if payload.store is not None:
         store = stock_selectors.location_by_code(payload.store)
         if user.role == Role.STORE and not user.works_at(store.pk):
-            raise PermissionDenied("store staff place orders for their own store")
+            raise PermissionDenied(_("store staff place orders for their own store"))
     elif user.role == Role.STORE:
-        raise PermissionDenied("store staff place orders for their own store")
+        raise PermissionDenied(_("store staff place orders for their own store"))
     products = stock_selectors.products_by_sku(line.sku for line in payload.lines)
     order, created = services.order_place(
         channel=channel,
@@ -221,7 +223,7 @@ def nearby_stores(request: HttpRequest, query: Query[NearbyQuery]) -> list[dict[
     user = current_user(request)
     channel = selectors.caller_channel(user)
     if channel is None and query.channel is not None:
-        channel = selectors.channel_by_code(query.channel)
+        channel = channel_by_code(query.channel)
     products = stock_selectors.products_by_sku(query.sku)
     sku_of = {p.pk: sku for sku, p in products.items()}
     rows = selectors.stores_with_stock(

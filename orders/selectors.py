@@ -22,7 +22,7 @@ from omni.access import reads_everything
 from omni.models import City, Role, User
 from omni.selectors import city_today
 
-from .errors import UnknownChannel, UnknownOrder
+from .errors import UnknownOrder
 from .models import CapacityUse, Order, OrderStatus
 
 ORDER_PREFETCH = (
@@ -30,13 +30,6 @@ ORDER_PREFETCH = (
     "lines__allocations__location",
     "lines__allocations__reservation",
 )
-
-
-def channel_by_code(code: str) -> Channel:
-    channel = Channel.objects.filter(code=code).first()
-    if channel is None:
-        raise UnknownChannel(f"no channel {code!r}", detail={"channel": code})
-    return channel
 
 
 def caller_channel(user: User) -> Channel | None:
@@ -99,7 +92,7 @@ def order_visible(user: User, order_id: int) -> Order:
         .first()
     )
     if order is None:
-        raise UnknownOrder(f"no order {order_id}", detail={"order": order_id})
+        raise UnknownOrder(order_id)
     return order
 
 

@@ -24,10 +24,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from inventory import locks as stock_locks
 from inventory import services as stock
-from inventory.errors import DuplicateLine, InactiveProduct, InsufficientStock, ReservationNotActive
+from inventory.errors import (
+    DuplicateLine,
+    InactiveProduct,
+    NoLines,
+    ReservationNotActive,
+    Shortage,
+)
 from inventory.geo import haversine_km
 from inventory.models import (
     PHYSICAL_KINDS,
@@ -51,6 +58,7 @@ from .errors import (
     ExternalIdReused,
     ModeNotAllowed,
     OrderInvalidState,
+    OrderShort,
     PickupCapacityFull,
     StoreNotLive,
 )
@@ -66,7 +74,14 @@ from .models import (
     OrderStatus,
     PaymentStatus,
 )
-from .routing import DEFAULT_RULES, Candidate, Plan, plan_single_node, route
+from .routing import (
+    DEFAULT_RULES,
+    Candidate,
+    Plan,
+    Why,
+    plan_single_node,
+    route,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +93,10 @@ SERVICE_FOR_MODE = {
 }
 # How many other stores a refused pickup suggests.
 PICKUP_ALTERNATIVES = 5
+STORE_NEEDED = {
+    OrderMode.PICKUP: gettext_lazy("a pickup order needs a store"),
+    OrderMode.STORE_SALE: gettext_lazy("a store_sale order needs a store"),
+}
 
 
 @dataclass(frozen=True)
@@ -102,10 +121,7 @@ def _set_status(order: Order, to: OrderStatus) -> None:
     if order.status == to:
         return
     if to not in ORDER_TRANSITIONS[order.status]:
-        raise OrderInvalidState(
-            f"order {order.pk} is {order.status}; it cannot become {to}",
-            detail={"order": order.pk, "status": order.status, "wanted": str(to)},
-        )
+        raise OrderInvalidState(order, to=to)
     order.status = to
 
 
@@ -186,6 +202,8 @@ def _record_decision(
         "rules": plan.rules,
         "outcome": plan.outcome,
         "reason": plan.reason,
+        # The reasons as codes and values too, for the staff pages to word in any language.
+        **({"why": plan.why.as_dict()} if plan.why is not None else {}),
         "candidates": [
             {
                 "location": c.code,
@@ -198,6 +216,12 @@ def _record_decision(
                 "capacity": c.capacity_note,
                 "used": c.code in plan.nodes,
                 "skipped": plan.skipped.get(c.code, ""),
+                **(
+                    {"skipped_why": plan.skipped_why[c.code].as_dict()}
+                    if c.code in plan.skipped_why
+                    else {}
+                ),
+                **({"capacity_why": c.capacity_why.as_dict()} if c.capacity_why else {}),
             }
             for c in sorted(candidates, key=lambda c: c.rank)
         ],
@@ -213,6 +237,10 @@ def _record_decision(
         history = history[:1] + history[-(DECISIONS_KEPT - 1) :]
     order.sourcing = {**(order.sourcing or {}), "decisions": history}
     order.sourcing_reason = plan.reason[:255]
+
+
+def _used(day: Capacity, service: str) -> Why:
+    return Why("capacity_used", {"used": day.used, "limit": day.limit, "service": str(service)})
 
 
 def _candidates(
@@ -262,7 +290,8 @@ def _candidates(
                 kind=loc.kind,
                 city=city_codes.get(loc.city_id or 0, ""),
                 capacity_left=day.left if day else None,
-                capacity_note=f"{day.used} of {day.limit} {service} orders today" if day else "",
+                capacity_note=str(_used(day, service)) if day else "",
+                capacity_why=_used(day, service) if day else None,
             )
         )
     return candidates
@@ -322,7 +351,7 @@ def _source(
     (a retry that found nothing new)."""
     wanted = {line.product_id: q for line, q in missing.items() if q > 0}
     if not wanted:
-        return Plan(reason="nothing to source")
+        return Plan(why=Why("nothing_to_source"))
     profile, rules = _routing_for(order)
     order.routing_profile = profile
     if when_short is None:
@@ -336,10 +365,7 @@ def _source(
     else:
         locations = _delivery_locations(order, profile, rules, exclude)
         if not locations and not exclude:
-            raise ChannelNotLive(
-                f"{order.channel.code} is not live for {order.mode} in {order.city.code}",
-                detail={"channel": order.channel.code, "city": order.city.code},
-            )
+            raise ChannelNotLive(order.channel, order=order)
         plan, candidates = _route_delivery(order, wanted, locations, rules, when_short)
     if plan.picks or record_idle:
         _record_decision(order, plan, candidates, what, _skus(missing), profile)
@@ -416,7 +442,12 @@ def _route_delivery(
         else:
             return plan, candidates
         candidates = [
-            replace(c, capacity_left=0, capacity_note=f"{c.capacity_note} (taken just now)")
+            replace(
+                c,
+                capacity_left=0,
+                capacity_note=f"{c.capacity_note} (taken just now)",
+                capacity_why=Why("taken_just_now", {"note": c.capacity_why or c.capacity_note}),
+            )
             if c.location_id == full
             else c
             for c in candidates
@@ -435,7 +466,7 @@ def _route_pickup(
         plan = Plan(
             short=dict(wanted),
             outcome="backordered",
-            reason=f"{store.code} is short; the rest waits there",
+            why=Why("store_excluded", {"node": store.code}),
         )
         return plan, [], [store]
     today = capacity_of(location_ids=[store.pk], service=Service.PICKUP, day=city_today(order.city))
@@ -462,13 +493,11 @@ def _take_pickup_slot(order: Order, store: Location) -> None:
                 order.promised_at = ready
             return
     raise PickupCapacityFull(
-        f"{store.code} has no pickup slot in the next {settings.OMNI_PICKUP_DAYS_AHEAD} days",
-        detail={
-            "store": store.code,
-            "alternatives": pickup_alternatives(
-                order=order, wanted={line.product_id: line.quantity for line in order.lines.all()}
-            ),
-        },
+        store,
+        days=settings.OMNI_PICKUP_DAYS_AHEAD,
+        alternatives=pickup_alternatives(
+            order=order, wanted={line.product_id: line.quantity for line in order.lines.all()}
+        ),
     )
 
 
@@ -478,27 +507,23 @@ def _skus(lines: Mapping[OrderLine, int]) -> dict[int, str]:
 
 def _refusal(
     order: Order, plan: Plan, candidates: Sequence[Candidate], missing: Mapping[OrderLine, int]
-) -> InsufficientStock:
+) -> OrderShort:
     lines_by_product = {line.product_id: line for line in missing}
     short = [
-        {
-            "sku": lines_by_product[p].product.sku,
-            "requested": missing[lines_by_product[p]],
-            "available": missing[lines_by_product[p]] - q,
-        }
+        Shortage(
+            sku=lines_by_product[p].product.sku,
+            requested=missing[lines_by_product[p]],
+            available=missing[lines_by_product[p]] - q,
+        )
         for p, q in plan.short.items()
     ]
-    detail: dict[str, Any] = {"lines": short, "reason": plan.reason}
+    alternatives = None
     if order.mode == OrderMode.PICKUP:
-        detail["alternatives"] = pickup_alternatives(
+        alternatives = pickup_alternatives(
             order=order, wanted={p: missing[lines_by_product[p]] for p in lines_by_product}
         )
-    first = short[0]
-    where = f" at {order.pickup_store.code}" if order.pickup_store else ""
-    return InsufficientStock(
-        f"only {first['available']} of {first['sku']} available{where},"
-        f" {first['requested']} requested",
-        detail=detail,
+    return OrderShort(
+        short, store=order.pickup_store, reason=plan.reason, alternatives=alternatives
     )
 
 
@@ -536,21 +561,19 @@ def pickup_alternatives(*, order: Order, wanted: Mapping[int, int]) -> list[dict
 
 def _validate_lines(lines: Sequence[LineIn]) -> None:
     if not lines:
-        raise InvalidInput("an order needs at least one line", detail={"field": "lines"})
+        raise NoLines("order")
     seen: set[int] = set()
     for line in lines:
         stock.check_quantity(line.quantity)
         if line.product.pk in seen:
-            raise DuplicateLine(
-                f"{line.product.sku} appears twice in the order", detail={"sku": line.product.sku}
-            )
+            raise DuplicateLine(product=line.product)
         seen.add(line.product.pk)
         if not line.product.active:
-            raise InactiveProduct(
-                f"{line.product.sku} is not active", detail={"sku": line.product.sku}
-            )
+            raise InactiveProduct(line.product)
         if line.unit_price < 0:
-            raise InvalidInput("unit_price cannot be negative", detail={"sku": line.product.sku})
+            raise InvalidInput(
+                gettext_lazy("unit_price cannot be negative"), detail={"sku": line.product.sku}
+            )
 
 
 def _order_city(
@@ -559,14 +582,19 @@ def _order_city(
     if mode != OrderMode.DELIVERY:
         assert store is not None and store.city is not None
         if city is not None and city.pk != store.city_id:
-            raise InvalidInput(f"{store.code} is not in {city.code}", detail={"store": store.code})
+            raise InvalidInput.saying(
+                gettext_lazy("%(store)s is not in %(city)s"),
+                detail={"store": store.code},
+                store=store.code,
+                city=city.code,
+            )
         return store.city
     if city is not None:
         return city
     assert point is not None
     cities = list(City.objects.all())
     if not cities:
-        raise UnknownCity(message="Omni runs in no city yet")
+        raise UnknownCity(None)
     return min(
         cities,
         key=lambda c: haversine_km(
@@ -611,24 +639,21 @@ def order_place(
     mode = OrderMode(mode)
     if not external_id or len(external_id) > 64:
         raise InvalidInput(
-            "external_id must be 1 to 64 characters", detail={"field": "external_id"}
+            gettext_lazy("external_id must be 1 to 64 characters"), detail={"field": "external_id"}
         )
     _validate_lines(lines)
     if not channel.active:
-        raise ChannelNotLive(
-            f"channel {channel.code} is not active", detail={"channel": channel.code}
-        )
+        raise ChannelNotLive(channel)
     if (mode == OrderMode.STORE_SALE) != (channel.kind == ChannelKind.STORE_POS):
-        raise ModeNotAllowed(
-            "counter sales come from the store_pos channel, and only counter sales do",
-            detail={"channel": channel.code, "mode": str(mode)},
-        )
+        raise ModeNotAllowed(channel, mode)
     if mode == OrderMode.DELIVERY:
         if delivery is None:
-            raise InvalidInput("a delivery needs a delivery point", detail={"field": "delivery"})
+            raise InvalidInput(
+                gettext_lazy("a delivery needs a delivery point"), detail={"field": "delivery"}
+            )
         store = None
     elif store is None:
-        raise InvalidInput(f"a {mode} order needs a store", detail={"field": "store"})
+        raise InvalidInput(STORE_NEEDED[mode], detail={"field": "store"})
     order_city = _order_city(mode=mode, city=city, store=store, point=delivery)
 
     existing = Order.objects.filter(channel=channel, external_id=external_id).first()
@@ -656,10 +681,7 @@ def order_place(
             existing = Order.objects.get(channel=channel, external_id=external_id)
     if existing is not None:
         if not _same_order(existing, lines, mode):
-            raise ExternalIdReused(
-                f"{channel.code} order {external_id} exists with other lines",
-                detail={"order": existing.pk, "external_id": external_id},
-            )
+            raise ExternalIdReused(existing, channel=channel, external_id=external_id)
         return existing, False
 
     if store is not None:
@@ -691,10 +713,7 @@ def _check_store_live(order: Order, store: Location) -> None:
     service = SERVICE_FOR_MODE[OrderMode(order.mode)]
     live = live_locations(city=order.city, service=service, channel=order.channel)
     if not live.filter(pk=store.pk).exists():
-        raise StoreNotLive(
-            f"{store.code} does not offer {service} for {order.channel.code} today",
-            detail={"store": store.code, "service": str(service), "channel": order.channel.code},
-        )
+        raise StoreNotLive(store, service=service, channel=order.channel)
 
 
 # --------------------------------------------------------------------------- counter sales
@@ -840,10 +859,7 @@ def order_pay(*, order: Order, actor: User | None = None) -> Order:
     if order.payment_status == PaymentStatus.PAID:
         return order
     if order.status in (OrderStatus.CANCELLED, OrderStatus.EXPIRED):
-        raise OrderInvalidState(
-            f"order {order.pk} is {order.status}; it cannot be paid",
-            detail={"order": order.pk, "status": order.status},
-        )
+        raise OrderInvalidState(order, action="pay")
     order.payment_status = PaymentStatus.PAID
     order.hold_expires_at = None
     order.save(update_fields=["payment_status", "hold_expires_at", "updated_at"])
@@ -890,14 +906,16 @@ def order_line_set_quantity(
     backordered where the channel allows); fewer releases the newest holds first."""
     order = lock_order(order.pk)
     if order.status not in OPEN_STATUSES:
-        raise OrderInvalidState(
-            f"order {order.pk} is {order.status}; only an open order can change",
-            detail={"order": order.pk, "status": order.status},
-        )
+        raise OrderInvalidState(order, action="change")
     stock.check_quantity(quantity)
     line = order.lines.select_related("product").filter(product=product).first()
     if line is None:
-        raise InvalidInput(f"{product.sku} is not on order {order.pk}", detail={"sku": product.sku})
+        raise InvalidInput.saying(
+            gettext_lazy("%(sku)s is not on order %(order)s"),
+            detail={"sku": product.sku},
+            sku=product.sku,
+            order=order.pk,
+        )
     held = line.units_held
     line.quantity = quantity
     line.save(update_fields=["quantity"])
@@ -906,7 +924,7 @@ def order_line_set_quantity(
             order, {line: quantity - held}, what=f"line {product.sku} raised to {quantity}"
         )
     else:
-        plan = Plan(reason=f"line {product.sku} lowered to {quantity}")
+        plan = Plan(why=Why("line_lowered", {"sku": product.sku, "quantity": quantity}))
         if quantity < held:
             _shrink_line(line, keep=quantity, actor=actor)
     _settle(order, plan)

@@ -106,6 +106,9 @@ LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
 TIME_ZONE = os.environ.get("OMNI_TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
+# One catalogue for every staff page and service message (``manage.py makemessages`` from the
+# project root collects every app's strings into it).
+LOCALE_PATHS = [BASE_DIR / "staff" / "locale"]
 USE_TZ = True
 
 STATIC_URL = "static/"

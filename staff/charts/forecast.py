@@ -6,13 +6,21 @@ history, the forecast and its quantile band. Text stays text in the SVG (``svg.f
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from datetime import date
 from xml.sax.saxutils import escape
 
 import numpy as np
 
 HISTORY_DAYS = 91  # thirteen weeks before the forecast
+# The chart's own words; the page passes them in the staff's language.
+WORDS = {
+    "sold": "sold per day",
+    "capped": "capped",
+    "forecast": "forecast",
+    "units": "units per day",
+}
 
 
 def forecast_chart_svg(
@@ -24,9 +32,11 @@ def forecast_chart_svg(
     forecast: Sequence[float],
     band: tuple[str, Sequence[float], str, Sequence[float]] | None = None,
     capped: Sequence[date] = (),
+    words: Mapping[str, str] = WORDS,
 ) -> str:
     """An SVG document: daily history as bars, the forecast as a line, and ``band`` (lower
     name and values, upper name and values) shaded between them."""
+    words = {**WORDS, **words}
     import matplotlib
 
     matplotlib.use("Agg")
@@ -38,7 +48,7 @@ def forecast_chart_svg(
     with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
         figure = Figure(figsize=(9, 3.4), dpi=100)
         axes = figure.add_subplot()
-        axes.bar(hist_days, history, width=0.8, color="#9fb3c8", label="sold per day")
+        axes.bar(hist_days, history, width=0.8, color="#9fb3c8", label=words["sold"])
         marked = [d for d in capped if 0 <= (d - history_start).days < len(history)]
         if marked:
             tops = [float(history[(d - history_start).days]) for d in marked]
@@ -48,7 +58,7 @@ def forecast_chart_svg(
                 marker="v",
                 color="#b42318",
                 zorder=3,
-                label="capped",
+                label=words["capped"],
             )
         if band is not None:
             low_name, low, high_name, high = band
@@ -62,20 +72,23 @@ def forecast_chart_svg(
                 linewidth=0,
                 label=f"{low_name}–{high_name}",
             )
-        axes.plot(fc_days, forecast, color="#c2410c", linewidth=2, label="forecast")
+        axes.plot(fc_days, forecast, color="#c2410c", linewidth=2, label=words["forecast"])
         boundary = mdates.date2num(np.datetime64(forecast_start, "h") - np.timedelta64(12, "h"))
         axes.axvline(float(boundary), color="#667085", linewidth=0.8)
         axes.set_ylim(bottom=0)
-        axes.set_ylabel("units per day")
+        axes.set_ylabel(words["units"])
         axes.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO, interval=2))
         axes.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="y", color="#e4e7ec", linewidth=0.6)
         axes.legend(loc="upper left", frameon=False, ncols=4)
         axes.set_title(title, loc="left", fontsize=10)
-        figure.tight_layout()
         buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
+        with warnings.catch_warnings():
+            # Text stays text: the browser draws CJK words the bundled font has no glyphs for.
+            warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+            figure.tight_layout()
+            figure.savefig(buffer, format="svg", metadata={"Date": None, "Title": title})
     svg = buffer.getvalue()
     # Drop the XML prolog and DOCTYPE so the chart can be inlined in an HTML page.
     start = svg.find("<svg")

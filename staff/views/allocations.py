@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -37,6 +38,32 @@ ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.RUNNING)
 TOP_SKUS = 50
 RUNS_PER_CITY = 20
 
+
+# Labels and progress lines the allocation models and services store in English, for the
+# templates' ``{% translate run.get_status_display %}`` and the like.
+STORED_WORDS = (
+    _("Queued"),
+    _("Running"),
+    _("Optimal"),
+    _("Feasible (gap to the best bound reported)"),
+    _("Infeasible"),
+    _("Timed out without a plan"),
+    _("Failed"),
+    _("Pending review"),
+    _("Approved (transfers created)"),
+    _("Rejected"),
+    pgettext_lazy("transfer status", "Draft"),
+    pgettext_lazy("transfer status", "Approved (reserved at source)"),
+    pgettext_lazy("transfer status", "Dispatched (in transit)"),
+    pgettext_lazy("transfer status", "Received"),
+    pgettext_lazy("transfer status", "Cancelled"),
+    _("reading stock, forecasts and transfers"),
+    _("saving the plan"),
+    _("optimal"),
+    _("feasible"),
+    _("infeasible"),
+    _("timeout"),
+)
 
 METHOD_LABELS = {
     "auto": _("Automatic"),
@@ -173,8 +200,9 @@ def _require_pending(run: AllocationRun) -> None:
     transfers); a planner pressing the button again is told the run was decided already."""
     if run.decision != RunDecision.PENDING:
         raise services.AllocationAlreadyDecided(
-            f"allocation run {run.pk} was already {run.decision}",
+            _("allocation run %(run)s was already %(decision)s"),
             detail={"run": run.pk, "decision": run.decision},
+            params={"run": run.pk, "decision": run.decision},
         )
 
 
@@ -300,7 +328,8 @@ def _chart(run: AllocationRun, stores: list[StoreRow]) -> str:
     if not run.has_plan or not charted:
         return ""
     return fill_rate_chart_svg(
-        title=f"Fill rate per store · {run.city.name} · allocation run {run.pk}",
+        title=gettext("Fill rate per store · %(city)s · allocation run %(run)s")
+        % {"city": run.city.name, "run": run.pk},
         stores=[row.code for row in charted],
         fill_rates=[float(row.fill_rate or 0.0) for row in charted],
     )

@@ -160,14 +160,14 @@ def product_by_code(code: str) -> Product:
     """The product a scanned or typed code names: its barcode first, then its SKU."""
     code = code.strip()
     if not code:
-        raise InvalidInput("scan or type a SKU or barcode", detail={"field": "code"})
+        raise InvalidInput(_("scan or type a SKU or barcode"), detail={"field": "code"})
     product = (
         Product.objects.filter(barcode=code).first()
         or Product.objects.filter(sku=code).first()
         or Product.objects.filter(sku__iexact=code).first()
     )
     if product is None:
-        raise UnknownProduct(f"no product with SKU or barcode {code!r}", detail={"code": code})
+        raise UnknownProduct(scanned=code)
     return product
 
 

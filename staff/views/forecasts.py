@@ -16,6 +16,7 @@ from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -28,6 +29,16 @@ from omni.models import City
 from omni.selectors import city_by_code
 from staff.charts.forecast import HISTORY_DAYS, forecast_chart_svg
 from staff.views.common import Staff, planner_page
+
+CHART_WORDS = {
+    "sold": _("sold per day"),
+    "capped": _("capped"),
+    "forecast": _("forecast"),
+    "units": _("units per day"),
+}
+# A run's status labels (``RunStatus``): the templates say
+# ``{% translate run.get_status_display %}``.
+STATUS_WORDS = (_("Queued"), _("Running"), _("Succeeded"), _("Failed"), _("Cancelled"))
 
 
 class StartRunForm(forms.Form):
@@ -175,12 +186,19 @@ def _chart(run: ForecastRun, series: ForecastSeries) -> str:
         band = (names[0], series.quantiles[names[0]], names[-1], series.quantiles[names[-1]])
     elif names:
         band = (names[0], series.quantiles[names[0]], names[0], series.quantiles[names[0]])
+    title = gettext("%(sku)s at %(location)s · %(model)s · run %(run)s") % {
+        "sku": series.product.sku,
+        "location": series.location.code,
+        "model": series.model,
+        "run": run.pk,
+    }
     return forecast_chart_svg(
-        title=f"{series.product.sku} at {series.location.code} · {series.model} · run {run.pk}",
+        title=title,
         history_start=start,
         history=history,
         forecast_start=series.start,
         forecast=series.values,
         band=band,
         capped=[date.fromisoformat(c["day"]) for c in series.capped],
+        words={key: str(word) for key, word in CHART_WORDS.items()},
     )

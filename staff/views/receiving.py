@@ -296,7 +296,7 @@ def _line_id(action: str) -> int | None:
 def _post_receipt(staff: Staff, location: Location, draft: ReceiptDraft) -> Notice:
     rows = draft.rows()
     if not rows:
-        raise InvalidInput("scan at least one line before posting the receipt")
+        raise InvalidInput(_("scan at least one line before posting the receipt"))
     posted = stock_receive(
         location=location,
         lines=rows,

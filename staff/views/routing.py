@@ -14,6 +14,7 @@ a rule this page does not know yet.
 from __future__ import annotations
 
 import json
+import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -136,6 +137,116 @@ CHANGE_LABELS: dict[str, Any] = {
 }
 
 
+# The router's reasons (``orders.routing.REASONS``), by code, in the staff's words.
+REASON_TEXT: dict[str, Any] = {
+    "whole_order": _("one node serves the whole order: %(node)s (%(km)s km)"),
+    "whole_order_of_several": _(
+        "one node serves the whole order: %(node)s (%(km)s km; %(others)s other node(s) could"
+        " too, ranked lower)"
+    ),
+    "best_ranked": _("each line from the best-ranked node that has it: %(nodes)s"),
+    "max_splits_one_node": _(
+        "the nearer split would use more nodes than max_splits allows; one node serves the"
+        " whole order: %(node)s"
+    ),
+    "fewest_nodes": _(
+        "no single node has every line; split over %(count)s nodes, the fewest that can: %(nodes)s"
+    ),
+    "no_node_left": _("no node is left after the rules and capacity"),
+    "not_enough_stock": _("not enough stock at the nodes the rules allow"),
+    "split_limit": _("no %(limit)s node(s) together have every line (max_splits %(max_splits)s)"),
+    "took_and_backordered": _("%(why)s; took what %(nodes)s had and backordered the rest"),
+    "took_nothing_backordered": _("%(why)s; took what no node had and backordered the rest"),
+    "parked": _("%(why)s; parked until stock arrives"),
+    "store_has_all": _("%(node)s is the customer's choice and has every line"),
+    "store_backordered": _("%(node)s is the customer's choice; the rest is backordered there"),
+    "store_short_parked": _("%(node)s does not have every line; parked until stock arrives there"),
+    "store_short": _("%(node)s does not have every line"),
+    "store_excluded": _("%(node)s is short; the rest waits there"),
+    "nothing_to_source": _("nothing to source"),
+    "line_lowered": _("line %(sku)s lowered to %(quantity)s"),
+    "filtered": _("%(rule)s: %(why)s"),
+    "other_city": _("in %(city)s, not the customer's city %(customer_city)s"),
+    "excluded_kind": _("a %(kind)s; this channel excludes %(kinds)s"),
+    "outside_band": _("%(km)s km away, outside %(low)s–%(high)s km"),
+    "at_capacity": _("capacity: %(note)s"),
+    "full_today": _("full today"),
+    "capacity_used": _("%(used)s of %(limit)s %(service)s orders today"),
+    "taken_just_now": _("%(note)s (taken just now)"),
+    "none_to_give": _("has none of the order's units to give"),
+    "whole_order_needed": _("has part of the order; the rules need the whole order served"),
+    "kept_together": _("has only part of the order; keep_together chose %(nodes)s"),
+    "not_needed": _("not needed: better-ranked nodes serve the order"),
+}
+SERVICE_WORDS: dict[str, Any] = {"pickup": _("pickup"), "ship": _("ship")}
+RESOURCED = re.compile(r"re-sourced: (?P<why>.*)", re.DOTALL)
+SHORT_PICK = re.compile(r"short pick at (?P<location>\S+)")
+LINE_RAISED = re.compile(r"line (?P<sku>\S+) raised to (?P<quantity>\d+)")
+
+
+def _reason_param(key: str, value: Any) -> str | None:
+    if isinstance(value, dict):
+        return _reason(value)
+    if key == "kinds" and isinstance(value, list):
+        return ", ".join(_label(KIND_LABELS, v) for v in value)
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if key == "kind":
+        return _label(KIND_LABELS, value)
+    if key == "service":
+        return _label(SERVICE_WORDS, value)
+    return str(value)
+
+
+def _reason(entry: Mapping[str, Any]) -> str | None:
+    text = REASON_TEXT.get(str(entry.get("code")))
+    params = entry.get("params") or {}
+    if text is None or not isinstance(params, dict):
+        return None
+    shown = {key: _reason_param(key, value) for key, value in params.items()}
+    if any(value is None for value in shown.values()):
+        return None
+    try:
+        return str(text) % shown
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def reason_text(entry: Any, english: str = "") -> str:
+    """A reason the router recorded (``orders.routing.Why.as_dict()``) in the staff's words;
+    the recorded English when there is no code (a decision older than the codes) or the page
+    does not know it."""
+    shown = _reason(entry) if isinstance(entry, dict) else None
+    return english if shown is None else shown
+
+
+def what_text(what: str) -> str:
+    """What started a routing decision, in the staff's words."""
+    known = WHAT_LABELS.get(what)
+    if known is not None:
+        return str(known)
+    raised = LINE_RAISED.fullmatch(what)
+    if raised:
+        return gettext("Line %(sku)s raised to %(quantity)s") % raised.groupdict()
+    resourced = RESOURCED.fullmatch(what)
+    if resourced:
+        why = resourced["why"]
+        short = SHORT_PICK.fullmatch(why)
+        if short:
+            why = gettext("short pick at %(location)s") % short.groupdict()
+        return gettext("Re-sourced: %(why)s") % {"why": why}
+    return what
+
+
+def latest_reason(order: Order) -> str:
+    """The order's latest routing reason, in the staff's words."""
+    decisions = (order.sourcing or {}).get("decisions") or []
+    last = decisions[-1] if decisions and isinstance(decisions[-1], dict) else {}
+    if last.get("reason") and last.get("reason", "")[:255] == order.sourcing_reason:
+        return reason_text(last.get("why"), order.sourcing_reason)
+    return order.sourcing_reason
+
+
 def rule_text(rule: Rule) -> str:
     """A rule in the staff's words, with its parameters."""
     text = RULE_TEXT.get(rule.name)
@@ -205,6 +316,10 @@ class QueueRow:
     @property
     def mode_label(self) -> str:
         return mode_label(self.entry.order.mode)
+
+    @property
+    def reason(self) -> str:
+        return latest_reason(self.entry.order)
 
 
 def queue_rows(summary: WaitingSummary | None) -> list[QueueRow]:
@@ -650,7 +765,7 @@ def _number(value: Any) -> float | None:
 
 def _candidate(entry: dict[str, Any]) -> CandidateLine:
     sellable = entry.get("sellable") or {}
-    skipped = str(entry.get("skipped") or "")
+    skipped = reason_text(entry.get("skipped_why"), str(entry.get("skipped") or ""))
     return CandidateLine(
         location=str(entry.get("location", "")),
         kind=_label(KIND_LABELS, entry.get("kind")),
@@ -659,7 +774,7 @@ def _candidate(entry: dict[str, Any]) -> CandidateLine:
         cost=_number(entry.get("cost")),
         priority=entry.get("priority") if isinstance(entry.get("priority"), int) else None,
         sellable=sorted((str(sku), int(units)) for sku, units in sellable.items()),
-        capacity=str(entry.get("capacity") or ""),
+        capacity=reason_text(entry.get("capacity_why"), str(entry.get("capacity") or "")),
         used=bool(entry.get("used")),
         skipped=skipped,
     )
@@ -671,13 +786,13 @@ def _decision(number: int, entry: dict[str, Any]) -> DecisionView:
     outcome = str(entry.get("outcome", ""))
     if what == "counter sale" and not outcome:
         outcome = "routed"
-    reason = str(entry.get("reason", ""))
+    reason = reason_text(entry.get("why"), str(entry.get("reason", "")))
     if not reason and entry.get("store"):
         reason = gettext("sold at the counter of %(store)s") % {"store": entry["store"]}
     return DecisionView(
         number=number,
         at=_when(entry.get("at")),
-        what=_label(WHAT_LABELS, what),
+        what=what_text(what),
         profile=profile,
         when_short=_label(WHEN_SHORT_LABELS, profile.get("when_short")) if profile else "",
         rules=[_step(r) for r in entry.get("rules", []) if isinstance(r, dict)],
@@ -748,6 +863,7 @@ def order_routing(request: HttpRequest, staff: Staff, order_id: int) -> HttpResp
                 "lines": _lines(order),
                 "waiting": order.waiting_since is not None,
                 "status_label": status_label(order.status),
+                "latest_reason": latest_reason(order),
                 "mode_label": mode_label(order.mode),
                 "now": timezone.now(),
                 "queue_url": reverse("staff:routing") + _city_query(order.city),
