@@ -114,13 +114,3 @@ def test_api_run_review_approve(
     denied = other.post(f"/api/v1/allocation/runs/{run_id}/approve")
     assert denied.status_code == 403 and denied.json()["code"]
     assert client.get("/api/v1/allocation/runs/999999").json()["code"] == "not_found"
-
-
-def test_demo_step(allocation_setup) -> None:
-    from demo.allocation import allocation_demo_step
-
-    city, _dc, store, _store2, product = allocation_setup
-    sell(store, product, 28)
-    lines = allocation_demo_step(city.code)
-    assert "optimal" in lines[0] and "fill rate 100.0%" in lines[1]
-    assert Transfer.objects.get().status == TransferStatus.RECEIVED

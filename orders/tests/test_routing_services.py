@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from fulfillment import services as fulfillment
 from inventory.errors import InsufficientStock
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, StockDiscrepancy
@@ -38,7 +37,6 @@ from orders.selectors import available_to_promise, waiting_summary
 from orders.services import (
     DeliveryPoint,
     order_cancel,
-    order_pay,
     orders_route_waiting,
 )
 from tests.factories import (
@@ -346,34 +344,6 @@ def test_stock_coming_free_any_way_fills_waiting_orders(
     waiting.refresh_from_db()
     assert waiting.status == OrderStatus.RESERVED
     assert held_at(waiting) == {"DC1": 1}
-    assert_invariants()
-
-
-def test_a_short_pick_waits_in_the_same_queue_and_is_filled_on_arrival(
-    web: Channel,
-    dc: Location,
-    skus: tuple[Product, ...],
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    a, _, _ = skus
-    RoutingProfileFactory.create(
-        channel=web, rules=[{"rule": "exclude_kinds", "kinds": ["store"]}, "keep_together"]
-    )
-    ReceiptFactory.create(location=dc, lines={"A": 4})
-    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 4})
-    order_pay(order=order)
-    line = fulfillment.pick_wave_create(location=dc).lines.get()
-    with django_capture_on_commit_callbacks(execute=True):
-        fulfillment.pick_line_short(pick_line=line, found=1)
-    order.refresh_from_db()
-    assert order.status == OrderStatus.BACKORDERED
-    assert order.waiting_since is not None
-    assert waiting_summary().orders[0].missing_units == 3
-    with django_capture_on_commit_callbacks(execute=True):
-        stock_receive(location=dc, lines=[(a, 5)])
-    order.refresh_from_db()
-    assert order.waiting_since is None
-    assert held_at(order) == {"DC1": 4}
     assert_invariants()
 
 
