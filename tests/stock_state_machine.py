@@ -42,10 +42,8 @@ from inventory.errors import (
 )
 from inventory.invariants import assert_invariants
 from inventory.models import (
-    Location,
     LocationKind,
     MoveReason,
-    Product,
     Reservation,
     ReservationStatus,
     StockCountLine,
@@ -56,7 +54,7 @@ from inventory.models import (
     TransferStatus,
 )
 from omni.errors import ApplicationError, InvalidInput
-from omni.models import City
+from tests.factories import CityFactory, DcFactory, ProductFactory, StoreFactory
 
 T = TypeVar("T")
 
@@ -172,19 +170,12 @@ class StockMachine(RuleBasedStateMachine):
             raise
 
     def _set_up(self) -> None:
-        city = City.objects.create(code="sm-city", name="SM City", latitude=30, longitude=120)
+        city = CityFactory.create(code="sm-city", name="SM City", latitude=30, longitude=120)
         self.locations = {
-            "dc": Location.objects.create(
-                code="SM-DC", name="SM DC", kind=LocationKind.WAREHOUSE, city=city
-            ),
-            "store": Location.objects.create(
-                code="SM-S1", name="SM Store", kind=LocationKind.STORE, city=city
-            ),
+            "dc": DcFactory.create(code="SM-DC", name="SM DC", city=city),
+            "store": StoreFactory.create(code="SM-S1", name="SM Store", city=city),
         }
-        self.products = {
-            sku: Product.objects.create(sku=sku, name=f"Product {sku}", barcode=None)
-            for sku in SKUS
-        }
+        self.products = {sku: ProductFactory.create(sku=sku) for sku in SKUS}
         self.location_key = {loc.pk: key for key, loc in self.locations.items()}
         self.sku_of = {p.pk: sku for sku, p in self.products.items()}
         self.base = timezone.now().replace(microsecond=0)

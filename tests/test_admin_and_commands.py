@@ -12,19 +12,10 @@ from django.urls import reverse
 from inventory import services
 from inventory.invariants import assert_invariants
 from inventory.models import StockLevel, StockMove
-from omni.models import ApiToken, User
+from omni.models import ApiToken
 from orders.models import Order
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def admin_client(admin_user: User) -> Client:
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client = Client()
-    client.force_login(admin_user)
-    return client
 
 
 def test_every_admin_page_opens(admin_client, dc, product):

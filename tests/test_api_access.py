@@ -20,7 +20,6 @@ from django.test import Client
 from inventory import services
 from inventory.models import (
     Location,
-    LocationKind,
     Product,
     Reservation,
     StockLevel,
@@ -29,14 +28,9 @@ from inventory.models import (
 )
 from omni.models import City, User
 from omni.services import api_token_create, api_token_revoke
+from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """Four users per test: hash their passwords cheaply."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 ROLES = ("admin", "planner", "warehouse", "store")
@@ -235,13 +229,8 @@ def world(
     warehouse_user: User,
     store_user: User,
 ) -> World:
-    store3 = Location.objects.create(
-        code=PARTNER,
-        name="Store 3",
-        kind=LocationKind.STORE,
-        city=city,
-        latitude=30.2,
-        longitude=120.1,
+    store3 = StoreFactory.create(
+        code=PARTNER, name="Store 3", city=city, latitude=30.2, longitude=120.1
     )
     by_code = {loc.code: loc for loc in (dc, store, store2, store3)}
     for location in by_code.values():

@@ -26,15 +26,11 @@ from inventory.models import (
     Transfer,
 )
 from omni.models import User
+from tests.factories import ProductFactory, StoreUserFactory
 
 pytestmark = pytest.mark.django_db
 
 MAX = services.MAX_LINE_QUANTITY
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 # --------------------------------------------------------------------------- the routes
@@ -146,7 +142,7 @@ def world(
         if state == "dispatched":
             services.transfer_dispatch(transfer=transfer)
         ids[state] = transfer.pk
-    Product.objects.create(sku="SKU-OFF", name="Discontinued", active=False)
+    ProductFactory.create(sku="SKU-OFF", name="Discontinued", active=False)
     return World(admin=admin_user, store_user=store_user, ids=ids)
 
 
@@ -598,8 +594,7 @@ def test_a_refusal_is_replayed_too(world: World, api: Any) -> None:
 
 
 def test_users_keys_are_independent(world: World, api: Any, store: Location) -> None:
-    other_clerk = User.objects.create_user(username="clerk1b", password="x", role="store")
-    other_clerk.locations.set([store])
+    other_clerk = StoreUserFactory.create(username="clerk1b", password="x", locations=[store])
     moves = StockMove.objects.count()
 
     mine = api(world.store_user).post("/api/v1/receipts", RECEIPT, key="shared")

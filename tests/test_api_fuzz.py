@@ -8,12 +8,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from conftest import make_user
 from inventory import services
 from inventory.invariants import assert_invariants
-from omni.models import Role
 from omni.services import api_token_create
 from omni.wsgi import application
+from tests.factories import AdminFactory
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
@@ -22,7 +21,7 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 def token(dc, store, product, product2) -> str:
     services.stock_receive(location=dc, lines=[(product, 50), (product2, 50)])
     services.stock_receive(location=store, lines=[(product, 5)])
-    admin = make_user("fuzz-admin", Role.ADMIN)
+    admin = AdminFactory.create(username="fuzz-admin")
     _, raw = api_token_create(user=admin, name="fuzz")
     return raw
 

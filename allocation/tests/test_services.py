@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 import pytest
 
 from allocation import services
 from allocation.models import AllocationRun, RunDecision, RunStatus
-from inventory import services as stock
-from inventory.models import Location, LocationKind, Product, Transfer, TransferStatus
-from network.models import LocationService, Service
+from inventory.models import Transfer, TransferStatus
 from omni.models import City
+from tests.helpers import sell
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def setup(city: City, dc: Location, store: Location, store2: Location, product: Product):
-    for s in (store, store2):
-        LocationService.objects.create(
-            location=s, service=Service.STORE_SALE, starts_on=date(2020, 1, 1)
-        )
-    Product.objects.filter(pk=product.pk).update(
-        price=Decimal("10"), cost=Decimal("6"), unit_volume=Decimal("0.01")
-    )
-    product.refresh_from_db()
-    stock.stock_receive(location=dc, lines=[(product, 120)])
-    return city, dc, store, store2, product
-
-
-def sell(store: Location, product: Product, units: int) -> None:
-    stock.stock_receive(location=store, lines=[(product, units)])
-    hold = stock.stock_reserve(
-        product=product, location=store, quantity=units, owner_type="test", owner_id="1"
-    )
-    stock.reservation_consume(
-        reservation=hold, to_location=stock.virtual_location(LocationKind.CUSTOMER)
-    )
 
 
 def run_for(city: City, **params) -> AllocationRun:
@@ -46,8 +18,8 @@ def run_for(city: City, **params) -> AllocationRun:
     return services.allocation_run_execute(run=run)
 
 
-def test_problem_from_the_database(setup) -> None:
-    city, _dc, store, _store2, product = setup
+def test_problem_from_the_database(allocation_setup) -> None:
+    city, _dc, store, _store2, product = allocation_setup
     sell(store, product, 28)  # 1 a day over the last 28 days, on average
     built = services.allocation_problem_build(city=city, parameters={"service_level": 0.9})
     p = built.problem
@@ -59,8 +31,8 @@ def test_problem_from_the_database(setup) -> None:
     assert p.need[0, 0] >= 8 and p.need[0, 1] == 0
 
 
-def test_run_saves_the_plan_and_approve_creates_transfers_once(setup) -> None:
-    city, _dc, store, _store2, product = setup
+def test_run_saves_the_plan_and_approve_creates_transfers_once(allocation_setup) -> None:
+    city, _dc, store, _store2, product = allocation_setup
     sell(store, product, 28)
     run = run_for(city)
     assert run.status == RunStatus.OPTIMAL
@@ -81,8 +53,8 @@ def test_run_saves_the_plan_and_approve_creates_transfers_once(setup) -> None:
         services.allocation_run_reject(run=run)
 
 
-def test_a_run_without_a_plan_cannot_be_approved(setup) -> None:
-    city, *_ = setup
+def test_a_run_without_a_plan_cannot_be_approved(allocation_setup) -> None:
+    city, *_ = allocation_setup
     run = services.allocation_run_create(city=city)
     AllocationRun.objects.filter(pk=run.pk).update(status=RunStatus.TIMEOUT)
     for status in (RunStatus.TIMEOUT, RunStatus.INFEASIBLE, RunStatus.QUEUED):
@@ -92,8 +64,8 @@ def test_a_run_without_a_plan_cannot_be_approved(setup) -> None:
     assert Transfer.objects.count() == 0
 
 
-def test_a_solver_timeout_marks_the_run(setup, monkeypatch) -> None:
-    city, _dc, store, _store2, product = setup
+def test_a_solver_timeout_marks_the_run(allocation_setup, monkeypatch) -> None:
+    city, _dc, store, _store2, product = allocation_setup
     sell(store, product, 28)
     from allocation import optimizer as model
 
@@ -110,8 +82,8 @@ def test_a_solver_timeout_marks_the_run(setup, monkeypatch) -> None:
         services.allocation_run_approve(run=run)
 
 
-def test_reject(setup) -> None:
-    city, *_ = setup
+def test_reject(allocation_setup) -> None:
+    city, *_ = allocation_setup
     run = run_for(city)
     services.allocation_run_reject(run=run)
     with pytest.raises(services.AllocationAlreadyDecided):
@@ -119,9 +91,9 @@ def test_reject(setup) -> None:
 
 
 def test_api_run_review_approve(
-    setup, api, planner, store_user, django_capture_on_commit_callbacks
+    allocation_setup, api, planner, store_user, django_capture_on_commit_callbacks
 ) -> None:
-    city, _dc, store, _store2, product = setup
+    city, _dc, store, _store2, product = allocation_setup
     sell(store, product, 28)
     client = api(planner)
     with django_capture_on_commit_callbacks(execute=True):
@@ -142,13 +114,3 @@ def test_api_run_review_approve(
     denied = other.post(f"/api/v1/allocation/runs/{run_id}/approve")
     assert denied.status_code == 403 and denied.json()["code"]
     assert client.get("/api/v1/allocation/runs/999999").json()["code"] == "not_found"
-
-
-def test_demo_step(setup) -> None:
-    from demo.allocation import allocation_demo_step
-
-    city, _dc, store, _store2, product = setup
-    sell(store, product, 28)
-    lines = allocation_demo_step(city.code)
-    assert "optimal" in lines[0] and "fill rate 100.0%" in lines[1]
-    assert Transfer.objects.get().status == TransferStatus.RECEIVED

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from conftest import make_product
 from inventory.models import Location, Product
+from tests.factories import ProductFactory
 
 AS_OF = date(2024, 6, 30)
 WEEKLY = np.array([2.0, 2.0, 3.0, 3.0, 5.0, 9.0, 8.0])  # Mon..Sun
@@ -54,7 +54,7 @@ def write_csv(tmp_path: Path) -> Callable[[str, str], Path]:
 
 @pytest.fixture
 def products(db: Any) -> list[Product]:
-    return [make_product(f"SKU-{n}") for n in range(1, 4)]
+    return [ProductFactory.create(sku=f"SKU-{n}") for n in range(1, 4)]
 
 
 @pytest.fixture

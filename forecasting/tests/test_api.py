@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import make_user
 from forecasting.models import ForecastRun, RunStatus
 from forecasting.services import demand_import
-from omni.models import Role
+from tests.factories import ChannelUserFactory
 
 RUNS = "/api/v1/forecast-runs"
 
@@ -93,7 +92,7 @@ def test_store_staff_read_their_own_locations_only(ran, api, store_user, store2)
 
 
 def test_a_channel_gets_nothing(ran, api, db):
-    channel = make_user("shop", Role.CHANNEL)
+    channel = ChannelUserFactory.create(username="shop")
     assert_error(api(channel).get("/api/v1/forecasts"), 403, "permission_denied")
     assert_error(api(channel).get(RUNS), 403, "permission_denied")
     assert_error(api(None).get("/api/v1/forecasts"), 401, "unauthenticated")

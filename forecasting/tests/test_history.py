@@ -1,5 +1,6 @@
 """Demand history from the ledger (sale, ship and pickup moves, net of returns), merged with
-imported history, and the open orders that keep an item from being idled."""
+imported history. (The open orders that keep an item from being idled come from orders: that
+flow is tested in ``tests/test_flows_forecasting.py``.)"""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from forecasting.models import DemandImport, DemandRecord
-from forecasting.selectors import demand_history, open_hold_series
+from forecasting.selectors import demand_history
 from inventory.models import LocationKind, MoveReason, StockMove
-from inventory.services import stock_receive, virtual_location
-from orders.services import LineIn, order_place
+from inventory.services import virtual_location
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 D1 = date(2024, 3, 4)
@@ -81,15 +81,3 @@ def test_as_of_is_never_today(products, store):
     move(products[0], store, MoveReason.SALE, 3, datetime.now(SHANGHAI))
     result = demand_history(city=store.city)
     assert result.history.as_of == datetime.now(SHANGHAI).date() - timedelta(days=1)
-
-
-def test_open_orders_are_lines_holding_stock_at_a_location(web, store, products):
-    stock_receive(location=store, lines=[(products[0], 5)])
-    order_place(
-        channel=web,
-        external_id="o1",
-        mode="pickup",
-        store=store,
-        lines=[LineIn(product=products[0], quantity=2)],
-    )
-    assert open_hold_series(store.city) == {(products[0].pk, store.pk)}

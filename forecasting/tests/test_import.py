@@ -12,7 +12,8 @@ from forecasting.errors import DemandFileInvalid
 from forecasting.mappings import M5_HANGZHOU
 from forecasting.models import DemandImport, DemandRecord
 from forecasting.services import demand_import, demand_mapping_load
-from inventory.models import Location, LocationKind, Product
+from inventory.models import Product
+from tests.factories import StoreFactory, VirtualLocationFactory
 
 from .test_m5 import M5_FILE
 
@@ -68,7 +69,7 @@ def test_unknown_columns_are_refused(write_csv, products, store):
 
 
 def test_unknown_skus_and_locations_name_their_first_line(write_csv, products, store, city):
-    Location.objects.create(code="VIRT", name="v", kind=LocationKind.CUSTOMER)
+    VirtualLocationFactory.create(code="VIRT", name="v")
     path = write_csv(
         "sku,location,date,quantity\n"
         f"SKU-1,{store.code},2024-01-01,3\n"
@@ -99,7 +100,7 @@ def test_the_command_prints_each_error_and_fails(write_csv, products, store):
 @pytest.mark.skipif(not M5_FILE.exists(), reason="no M5 data")
 def test_the_m5_file_imports_through_the_shipped_mapping(city):
     for n in range(1, 5):
-        Location.objects.create(code=f"HZ-S0{n}", name=f"S{n}", kind=LocationKind.STORE, city=city)
+        StoreFactory.create(code=f"HZ-S0{n}", name=f"S{n}", city=city)
     out = StringIO()
     call_command(
         "demand_import", str(M5_FILE), mapping=str(M5_HANGZHOU), create_products=True, stdout=out

@@ -21,8 +21,7 @@ from forecasting.services import (
     forecast_run_start,
     forecast_runs_reap,
 )
-from inventory.models import Location, LocationKind
-from omni.models import City
+from tests.factories import CityFactory, StoreFactory
 
 from .fixtures import AS_OF
 
@@ -183,8 +182,8 @@ def test_unknown_models_are_refused_before_queueing(db, city):
 
 
 def test_daily_runs_start_once_per_city_and_day(imported, city, dc):
-    quiet = City.objects.create(code="quiet", name="No sales yet", latitude=31, longitude=121)
-    Location.objects.create(code="Q1", name="Q1", kind=LocationKind.STORE, city=quiet)
+    quiet = CityFactory.create(code="quiet", name="No sales yet", latitude=31, longitude=121)
+    StoreFactory.create(code="Q1", name="Q1", city=quiet)
     first = services.forecast_runs_daily()
     assert [r.scope for r in first] == [city.code]
     assert services.forecast_runs_daily() == []

@@ -15,33 +15,22 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.utils import timezone
 
-from conftest import ApiClient, make_product
 from fulfillment import pickup_codes, services
 from fulfillment.models import PickLine, PickLineStatus, PickList, PickupAttempt, PickupCode
 from inventory.invariants import assert_invariants
-from inventory.models import Location, Product, StockLevel, StockMove
+from inventory.models import Location, Product, StockMove
 from network.models import Channel
 from omni.models import User
 from orders.models import Order, OrderStatus
-from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.fixtures import stock
+from tests.factories import NEAR_DC, OrderFactory, PickupOrderFactory, ReceiptFactory
+from tests.helpers import ApiClient, level
+
+from .fixtures import pick_all, pickup_ready
 
 V1 = "/api/v1"
-NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 Api = Callable[[User | None], ApiClient]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    """Several users per test: hash their passwords cheaply."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def goods(db: Any) -> tuple[Product, Product]:
-    return make_product("A", barcode="6900000000017"), make_product("B", barcode="6900000000024")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -55,47 +44,8 @@ def error_code(response: Any) -> str:
     return str(data(response)["code"])
 
 
-def level(location: Location, product: Product) -> tuple[int, int]:
-    lvl = StockLevel.objects.get(location=location, product=product)
-    return lvl.on_hand, lvl.reserved
-
-
 def moves() -> int:
     return StockMove.objects.count()
-
-
-def paid_delivery(web: Channel, ext: str, lines: dict[Product, int]) -> Order:
-    order, _ = order_place(
-        channel=web,
-        external_id=ext,
-        mode="delivery",
-        delivery=NEAR_DC,
-        lines=[LineIn(product=p, quantity=q) for p, q in lines.items()],
-    )
-    return order_pay(order=order)
-
-
-def pickup_order(web: Channel, store: Location, product: Product, ext: str) -> Order:
-    order, _ = order_place(
-        channel=web,
-        external_id=ext,
-        mode="pickup",
-        store=store,
-        customer_phone="13800000000",
-        lines=[LineIn(product=product, quantity=2)],
-    )
-    return order
-
-
-def pick_all_by_service(pick_list: PickList) -> None:
-    for line in pick_list.lines.filter(status=PickLineStatus.OPEN).select_related("product"):
-        services.pick_line_confirm(pick_line=line, scanned=line.product.sku, quantity=line.quantity)
-
-
-def ready_by_service(order: Order) -> str:
-    """Prepare, pick and mark a pickup ready through the services; the customer's token."""
-    pick_all_by_service(services.pickup_prepare(order=order))
-    return services.pickup_token(services.pickup_mark_ready(order=order))
 
 
 def pick_url(pick_list_id: int, line_id: int, action: str = "pick") -> str:
@@ -113,8 +63,10 @@ def test_wave_pick_pack_ship_over_the_api(
     warehouse_user: User,
 ) -> None:
     a, b = goods
-    stock(dc, {"A": 10, "B": 10})
-    order = paid_delivery(web, "w1", {a: 3, b: 2})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 3, b: 2}, delivery=NEAR_DC, paid=True
+    )
     wh = api(warehouse_user)
 
     created = wh.post(f"{V1}/pick-lists", {"location": "DC1"})
@@ -182,9 +134,11 @@ def test_short_pick_over_the_api_resources_the_rest(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     a, _ = goods
-    stock(dc, {"A": 5})
-    stock(store, {"A": 9})
-    order = paid_delivery(web, "w1", {a: 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 9})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 5}, delivery=NEAR_DC, paid=True
+    )
     wh = api(warehouse_user)
     wave = data(wh.post(f"{V1}/pick-lists", {"location": "DC1"}))
     (line,) = wave["lines"]
@@ -218,8 +172,10 @@ def pickup_ready_over_api(
 ) -> tuple[Order, dict[str, Any]]:
     """A pickup of 2 × A at S01, prepared, picked and marked ready by S01's clerk over the
     API. Returns the order and the ``ready`` response body."""
-    stock(store, {"A": 5})
-    order = pickup_order(web, store, goods[0], "p1")
+    ReceiptFactory.create(location=store, lines={"A": 5})
+    order = PickupOrderFactory.create(
+        channel=web, external_id="p1", store=store, lines={goods[0]: 2}
+    )
     clerk = api(store_user)
     prepared = clerk.post(f"{V1}/orders/{order.pk}/pickup/prepare", {})
     assert prepared.status_code == 201, prepared.content
@@ -385,9 +341,11 @@ def test_each_refused_code_has_its_own_error_is_logged_and_moves_nothing(
     store2_user: User,
     case: Refusal,
 ) -> None:
-    stock(store, {"A": 5})
-    order = pickup_order(web, store, goods[0], "p1")
-    token = ready_by_service(order)
+    ReceiptFactory.create(location=store, lines={"A": 5})
+    order = PickupOrderFactory.create(
+        channel=web, external_id="p1", store=store, lines={goods[0]: 2}
+    )
+    token = services.pickup_token(pickup_ready(order))
     code = PickupCode.objects.select_related("store").get(order=order)
     shown = case.token(ReadyPickup(order, code, token))
     status_before = Order.objects.get(pk=order.pk).status
@@ -428,14 +386,18 @@ class S01World:
 @pytest.fixture
 def s01_world(web: Channel, store: Location, goods: tuple[Product, Product]) -> S01World:
     a = goods[0]
-    stock(store, {"A": 10})
-    open_order = pickup_order(web, store, a, "open")
+    ReceiptFactory.create(location=store, lines={"A": 10})
+    open_order = PickupOrderFactory.create(
+        channel=web, external_id="open", store=store, lines={a: 2}
+    )
     open_list = services.pickup_prepare(order=open_order)
-    unprepared = pickup_order(web, store, a, "unprepared")
-    picked = pickup_order(web, store, a, "picked")
-    pick_all_by_service(services.pickup_prepare(order=picked))
-    ready = pickup_order(web, store, a, "ready")
-    token = ready_by_service(ready)
+    unprepared = PickupOrderFactory.create(
+        channel=web, external_id="unprepared", store=store, lines={a: 2}
+    )
+    picked = PickupOrderFactory.create(channel=web, external_id="picked", store=store, lines={a: 2})
+    pick_all(services.pickup_prepare(order=picked))
+    ready = PickupOrderFactory.create(channel=web, external_id="ready", store=store, lines={a: 2})
+    token = services.pickup_token(pickup_ready(ready))
     return S01World(
         open_list=open_list.pk,
         open_line=open_list.lines.get().pk,
@@ -609,11 +571,15 @@ class DcWorld:
 @pytest.fixture
 def dc_world(web: Channel, dc: Location, goods: tuple[Product, Product]) -> DcWorld:
     a, b = goods
-    stock(dc, {"A": 10, "B": 10})
-    shipped = paid_delivery(web, "shipped", {a: 3, b: 1})
-    pick_all_by_service(services.pick_wave_create(location=dc))
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
+    shipped = OrderFactory.create(
+        channel=web, external_id="shipped", lines={a: 3, b: 1}, delivery=NEAR_DC, paid=True
+    )
+    pick_all(services.pick_wave_create(location=dc))
     services.package_ship(package=services.package_create(order=shipped, location=dc))
-    waiting = paid_delivery(web, "waiting", {a: 2})
+    waiting = OrderFactory.create(
+        channel=web, external_id="waiting", lines={a: 2}, delivery=NEAR_DC, paid=True
+    )
     wave = services.pick_wave_create(location=dc, orders=[waiting])
     return DcWorld(shipped=shipped.pk, pick_list=wave.pk, line=wave.lines.get().pk)
 

@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core import mail
 from django.utils import timezone
 
-from conftest import make_product
 from fulfillment import pickup_codes, services
 from fulfillment.errors import (
     NothingToPick,
@@ -36,53 +35,25 @@ from fulfillment.models import (
     ReturnDisposition,
 )
 from inventory.invariants import assert_invariants
-from inventory.models import Location, Product, StockDiscrepancy, StockLevel, StockMove
+from inventory.models import Location, Product, StockDiscrepancy, StockMove
 from inventory.services import transfer_approve, transfer_create
 from network.models import Channel
 from orders.models import Order, OrderStatus
-from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.fixtures import stock
+from orders.services import LineIn, order_place
+from tests.factories import NEAR_DC, OrderFactory, ReceiptFactory
+from tests.helpers import level
 
-NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
-
-
-@pytest.fixture
-def goods(db: Any) -> tuple[Product, Product]:
-    return make_product("A", barcode="6900000000017"), make_product("B", barcode="6900000000024")
-
-
-def level(location: Location, product: Product) -> tuple[int, int]:
-    lvl = StockLevel.objects.get(location=location, product=product)
-    return lvl.on_hand, lvl.reserved
-
-
-def paid_delivery(web: Channel, ext: str, lines: dict[Product, int]) -> Order:
-    order, _ = order_place(
-        channel=web,
-        external_id=ext,
-        mode="delivery",
-        delivery=NEAR_DC,
-        lines=[LineIn(product=p, quantity=q) for p, q in lines.items()],
-    )
-    return order_pay(order=order)
-
-
-def pick_all(pick_list: Any, actor: Any = None) -> None:
-    for line in pick_list.lines.filter(status=PickLineStatus.OPEN).select_related("product"):
-        services.pick_line_confirm(
-            pick_line=line,
-            scanned=line.product.barcode or line.product.sku,
-            quantity=line.quantity,
-            actor=actor,
-        )
+from .fixtures import pick_all
 
 
 def test_wave_pick_pack_ship(
     web: Channel, dc: Location, store: Location, goods: tuple[Product, Product], warehouse_user: Any
 ) -> None:
     a, b = goods
-    stock(dc, {"A": 10, "B": 10})
-    order = paid_delivery(web, "w1", {a: 3, b: 2})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 3, b: 2}, delivery=NEAR_DC, paid=True
+    )
     transfer = transfer_create(source=dc, destination=store, lines=[(a, 2)])
     transfer_approve(transfer=transfer)
     wave = services.pick_wave_create(location=dc, actor=warehouse_user)
@@ -129,8 +100,10 @@ def test_partial_shipment_then_the_rest(
     web: Channel, dc: Location, goods: tuple[Product, Product]
 ) -> None:
     a, b = goods
-    stock(dc, {"A": 10, "B": 10})
-    order = paid_delivery(web, "w1", {a: 4, b: 1})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 4, b: 1}, delivery=NEAR_DC, paid=True
+    )
     wave = services.pick_wave_create(location=dc)
     pick_all(wave)
     first = services.package_create(
@@ -166,9 +139,12 @@ def test_short_pick_resources_the_rest_elsewhere(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     a, _ = goods
-    stock(dc, {"A": 5})
-    stock(store, {"A": 9})
-    order = paid_delivery(web, "w1", {a: 5})  # near the DC: the DC serves it
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 9})
+    # near the DC: the DC serves it
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 5}, delivery=NEAR_DC, paid=True
+    )
     assert order.lines.get().allocations.get().location == dc
     wave = services.pick_wave_create(location=dc)
     line = wave.lines.get()
@@ -196,9 +172,11 @@ def test_the_rest_of_a_partly_shipped_order_is_picked_where_it_was_re_sourced(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     a, _ = goods
-    stock(dc, {"A": 5})
-    stock(store, {"A": 9})
-    order = paid_delivery(web, "w1", {a: 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 9})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 5}, delivery=NEAR_DC, paid=True
+    )
     line = services.pick_wave_create(location=dc).lines.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.pick_line_short(pick_line=line, found=2)  # the other 3 are re-sourced to S01
@@ -222,8 +200,10 @@ def test_short_pick_with_nowhere_else_backorders(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     a, _ = goods
-    stock(dc, {"A": 4})
-    order = paid_delivery(web, "w1", {a: 4})
+    ReceiptFactory.create(location=dc, lines={"A": 4})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 4}, delivery=NEAR_DC, paid=True
+    )
     line = services.pick_wave_create(location=dc).lines.get()
     with django_capture_on_commit_callbacks(execute=True):
         services.pick_line_short(pick_line=line, found=0)
@@ -238,7 +218,7 @@ def test_short_pick_on_a_transfer_ships_less(
     dc: Location, store: Location, goods: tuple[Product, Product]
 ) -> None:
     a, b = goods
-    stock(dc, {"A": 6, "B": 6})
+    ReceiptFactory.create(location=dc, lines={"A": 6, "B": 6})
     transfer = transfer_approve(
         transfer=transfer_create(source=dc, destination=store, lines=[(a, 4), (b, 2)])
     )
@@ -252,7 +232,7 @@ def test_short_pick_on_a_transfer_ships_less(
 
 def ready_pickup(web: Channel, store: Location, goods: tuple[Product, Product]) -> Order:
     a, _ = goods
-    stock(store, {"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 5})
     order, _ = order_place(
         channel=web,
         external_id="p1",
@@ -359,8 +339,10 @@ def test_returns_restock_or_scrap_no_more_than_delivered(
     web: Channel, dc: Location, store: Location, goods: tuple[Product, Product]
 ) -> None:
     a, b = goods
-    stock(dc, {"A": 10, "B": 10})
-    order = paid_delivery(web, "w1", {a: 3, b: 1})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
+    order = OrderFactory.create(
+        channel=web, external_id="w1", lines={a: 3, b: 1}, delivery=NEAR_DC, paid=True
+    )
     pick_all(services.pick_wave_create(location=dc))
     services.package_ship(package=services.package_create(order=order, location=dc))
     services.return_receive(
@@ -384,7 +366,7 @@ def test_returns_restock_or_scrap_no_more_than_delivered(
 def test_nothing_is_picked_for_unpaid_deliveries(
     web: Channel, dc: Location, goods: tuple[Product, Product]
 ) -> None:
-    stock(dc, {"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
     order_place(
         channel=web,
         external_id="unpaid",

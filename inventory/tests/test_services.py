@@ -22,17 +22,14 @@ from inventory.models import (
     TransferStatus,
 )
 from omni.errors import InvalidInput
+from tests.helpers import stock_level
 
 pytestmark = pytest.mark.django_db
 
 
-def level(product, location) -> StockLevel:
-    return StockLevel.objects.get(product=product, location=location)
-
-
 def test_receive_writes_ledger_and_level(dc, product, warehouse_user):
     receipt = services.stock_receive(location=dc, lines=[(product, 100)], actor=warehouse_user)
-    assert level(product, dc).on_hand == 100
+    assert stock_level(dc, product).on_hand == 100
     move = StockMove.objects.get(reference=f"receipt:{receipt.pk}")
     assert (move.from_location.code, move.to_location, move.quantity, move.reason) == (
         "VIRTUAL-SUPPLIER",
@@ -51,7 +48,7 @@ def test_reserve_never_exceeds_available(dc, product):
             product=product, location=dc, quantity=3, owner_type="t", owner_id="2"
         )
     assert err.value.detail["lines"][0]["available"] == 2
-    assert level(product, dc).reserved == 3
+    assert stock_level(dc, product).reserved == 3
     assert_invariants()
 
 
@@ -67,8 +64,8 @@ def test_reserve_many_is_all_or_nothing(dc, store, product, product2):
             owner_id="1",
         )
     assert [ln["sku"] for ln in err.value.detail["lines"]] == ["SKU-2"]
-    assert level(product, dc).reserved == 0
-    assert level(product2, dc).reserved == 0
+    assert stock_level(dc, product).reserved == 0
+    assert stock_level(dc, product2).reserved == 0
     assert_invariants()
 
 
@@ -85,7 +82,7 @@ def test_release_and_consume(dc, product):
         services.reservation_release(reservation=a)
     move = services.reservation_consume(reservation=b, reason=MoveReason.SALE)
     assert move.to_location.code == "VIRTUAL-CUSTOMER"
-    assert (level(product, dc).on_hand, level(product, dc).reserved) == (7, 0)
+    assert (stock_level(dc, product).on_hand, stock_level(dc, product).reserved) == (7, 0)
     with pytest.raises(ReservationNotActive):
         services.reservation_consume(reservation=b)
     assert_invariants()
@@ -99,7 +96,7 @@ def test_partial_consume_splits_the_hold(dc, product):
     services.reservation_consume(reservation=hold, quantity=2)
     hold.refresh_from_db()
     assert (hold.status, hold.quantity) == (ReservationStatus.ACTIVE, 3)
-    assert (level(product, dc).on_hand, level(product, dc).reserved) == (8, 3)
+    assert (stock_level(dc, product).on_hand, stock_level(dc, product).reserved) == (8, 3)
     assert_invariants()
 
 
@@ -110,7 +107,7 @@ def test_count_difference_becomes_an_adjustment(store, product):
     assert (line.expected, line.counted, line.difference) == (10, 7, -3)
     move = StockMove.objects.get(reference=f"count:{count.pk}")
     assert (move.to_location.code, move.quantity) == ("VIRTUAL-ADJUSTMENT", 3)
-    assert level(product, store).on_hand == 7
+    assert stock_level(store, product).on_hand == 7
     assert_invariants()
 
 
@@ -124,12 +121,12 @@ def test_count_below_reserved_is_refused_unless_holds_released(store, product):
     )
     with pytest.raises(CountBelowReserved):
         services.stock_count(location=store, lines=[(product, 3)])
-    assert level(product, store).on_hand == 10
+    assert stock_level(store, product).on_hand == 10
     services.stock_count(location=store, lines=[(product, 3)], release_holds=True)
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, new.status) == (ReservationStatus.ACTIVE, ReservationStatus.RELEASED)
-    assert (level(product, store).on_hand, level(product, store).reserved) == (3, 2)
+    assert (stock_level(store, product).on_hand, stock_level(store, product).reserved) == (3, 2)
     assert_invariants()
 
 
@@ -139,11 +136,11 @@ def test_transfer_lifecycle_with_shortfall(dc, store, product, product2):
         source=dc, destination=store, lines=[(product, 12), (product2, 5)]
     )
     services.transfer_approve(transfer=transfer)
-    assert level(product, dc).reserved == 12
+    assert stock_level(dc, product).reserved == 12
     with pytest.raises(TransferInvalidState):
         services.transfer_approve(transfer=transfer)
     services.transfer_dispatch(transfer=transfer)
-    assert level(product, dc).on_hand == 8
+    assert stock_level(dc, product).on_hand == 8
     with pytest.raises(InvalidInput):
         services.transfer_receive(
             transfer=transfer, lines=[services.ReceivedLine(product=product, received=10)]
@@ -154,8 +151,8 @@ def test_transfer_lifecycle_with_shortfall(dc, store, product, product2):
     )
     transfer.refresh_from_db()
     assert transfer.status == TransferStatus.RECEIVED
-    assert level(product, store).on_hand == 10
-    assert level(product2, store).on_hand == 5
+    assert stock_level(store, product).on_hand == 10
+    assert stock_level(store, product2).on_hand == 5
     shortfall = StockMove.objects.get(reason=MoveReason.ADJUSTMENT)
     assert (shortfall.from_location.code, shortfall.quantity, shortfall.note) == (
         "VIRTUAL-TRANSIT",
@@ -170,7 +167,7 @@ def test_cancel_approved_transfer_releases_holds(dc, store, product):
     transfer = services.transfer_create(source=dc, destination=store, lines=[(product, 12)])
     services.transfer_approve(transfer=transfer)
     services.transfer_cancel(transfer=transfer)
-    assert level(product, dc).reserved == 0
+    assert stock_level(dc, product).reserved == 0
     assert_invariants()
 
 
@@ -196,7 +193,7 @@ def test_expiry_releases_each_hold_once(dc, product):
     )
     assert services.reservations_expire() == 3
     assert services.reservations_expire() == 0
-    assert level(product, dc).reserved == 1
+    assert stock_level(dc, product).reserved == 1
     assert_invariants()
 
 

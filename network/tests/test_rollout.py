@@ -15,7 +15,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import make_product
 from inventory.models import Location, LocationKind
 from network.errors import RolloutFileInvalid
 from network.models import (
@@ -40,6 +39,7 @@ from network.services import (
 )
 from omni.models import City, Role, User
 from omni.selectors import city_today
+from tests.factories import CityFactory, LocationFactory, ProductFactory, StoreUserFactory
 
 PILOT = Path(__file__).resolve().parents[1] / "rollouts" / "pilot.toml"
 ROLLOUT_MODELS = (
@@ -240,10 +240,10 @@ def test_pilot_file_matches_the_demo_city(db):
 
 
 def test_demo_locations_already_present_are_not_changed(db):
-    city = City.objects.create(**DEMO_CITY)
+    city = CityFactory.create(**DEMO_CITY)
     for code, name, lat, lon, capacity in [DEMO_DC, *DEMO_STORES]:
         kind = LocationKind.WAREHOUSE if code == DEMO_DC[0] else LocationKind.STORE
-        Location.objects.create(
+        LocationFactory.create(
             code=code,
             name=name,
             kind=kind,
@@ -337,7 +337,7 @@ def test_file_is_the_truth_for_its_city(db, tmp_path, dc):
     other = City.objects.get(code="testcity")
     assert other is not None
     # the fixtures' DC1 lives in "testcity" too: make a second city to hold it
-    elsewhere = City.objects.create(code="elsewhere", name="Elsewhere", latitude=1, longitude=1)
+    elsewhere = CityFactory.create(code="elsewhere", name="Elsewhere", latitude=1, longitude=1)
     dc.city = elsewhere
     dc.save()
     ChannelLocation.objects.create(channel=Channel.objects.get(code="pos"), location=dc, priority=7)
@@ -627,7 +627,7 @@ def test_settings_dropped_from_the_file_are_cleared_but_the_default_buffer_stays
     rollout_apply(rollout_load(write(tmp_path, ROUTED)))
     web = Channel.objects.get(code="web")
     # "testcity" is the fixtures' city too: move their DC to a city of its own
-    elsewhere = City.objects.create(code="elsewhere", name="Elsewhere", latitude=1, longitude=1)
+    elsewhere = CityFactory.create(code="elsewhere", name="Elsewhere", latitude=1, longitude=1)
     dc.city = elsewhere
     dc.save()
     channel_buffer_set(channel=web, location=dc, units=7)
@@ -1041,7 +1041,7 @@ def test_location_of_another_city_or_kind_is_a_mistake(db, tmp_path, dc, store):
 
 
 def test_a_username_taken_by_staff_is_not_made_a_channel(db, tmp_path):
-    User.objects.create_user(username="channel-pos", password="x", role=Role.STORE)
+    StoreUserFactory.create(username="channel-pos", password="x")
     path = write(tmp_path, SMALL)
     with pytest.raises(RolloutFileInvalid) as caught:
         rollout_load(path)
@@ -1140,7 +1140,7 @@ def test_a_channel_not_live_in_the_city_yet_gets_nothing(pilot):
     assert codes(live_locations(city=city, service=Service.SHIP, channel=web, on=date(2027, 1, 1)))
     Channel.objects.filter(pk=web.pk).update(active=False)
     assert not live_locations(city=city, service=Service.SHIP, channel=web, on=date(2027, 1, 1))
-    other = City.objects.create(code="other", name="Other", latitude=0, longitude=0)
+    other = CityFactory.create(code="other", name="Other", latitude=0, longitude=0)
     assert list(live_locations(city=other, service=Service.SHIP, channel=web)) == []
 
 
@@ -1159,7 +1159,7 @@ def test_shelf_protection_per_sku_then_store_default_then_setting(
     db, settings, city, dc, store, store2
 ):
     settings.OMNI_SHELF_PROTECTED_DEFAULT = 3
-    one, two = make_product("SKU-1"), make_product("SKU-2")
+    one, two = ProductFactory.create(sku="SKU-1"), ProductFactory.create(sku="SKU-2")
     ShelfProtection.objects.create(location=store, product=None, quantity=2)
     ShelfProtection.objects.create(location=store, product=one, quantity=5)
     ShelfProtection.objects.create(location=dc, product=None, quantity=9)  # ignored: no store

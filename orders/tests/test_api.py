@@ -10,28 +10,22 @@ from typing import Any
 
 import pytest
 
-from conftest import ApiClient, make_product, make_user
 from inventory.models import Location, Product, Reservation, StockMove
 from network.models import Channel, ChannelKind, ShelfProtection
-from omni.models import City, Role, User
+from omni.models import City, User
 from orders.models import Order
-
-from .fixtures import make_channel, stock
+from tests.factories import AdminFactory, ChannelFactory, ProductFactory, ReceiptFactory
+from tests.helpers import ApiClient
 
 ORDERS = "/api/v1/orders"
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def goods(web: Channel, dc: Location, store: Location, store2: Location) -> list[Product]:
-    products = [make_product("A"), make_product("B")]
-    stock(dc, {"A": 20, "B": 20})
-    stock(store, {"A": 5})
-    stock(store2, {"A": 5, "B": 5})
+    products = [ProductFactory.create(sku="A"), ProductFactory.create(sku="B")]
+    ReceiptFactory.create(location=dc, lines={"A": 20, "B": 20})
+    ReceiptFactory.create(location=store, lines={"A": 5})
+    ReceiptFactory.create(location=store2, lines={"A": 5, "B": 5})
     return products
 
 
@@ -179,7 +173,7 @@ def test_a_store_not_live_is_refused_and_never_listed(
     from network.models import ChannelLocation
 
     ChannelLocation.objects.create(channel=web, location=store3, priority=9)
-    stock(store3, {"A": 50})
+    ReceiptFactory.create(location=store3, lines={"A": 50})
     body = delivery_body(mode="pickup", store="S03", delivery=None)
     before = snapshot()
     refused = web_api.post(ORDERS, body)
@@ -246,7 +240,9 @@ def test_each_caller_sees_only_its_orders(
     store_user: User,
     store2_user: User,
 ) -> None:
-    other_channel = make_channel("market", ChannelKind.MARKETPLACE, live_city, [])
+    other_channel = ChannelFactory.create(
+        code="market", kind=ChannelKind.MARKETPLACE, city=live_city
+    )
     ids = orders_everywhere
     everything = set(ids.values())
     expected = {
@@ -353,7 +349,7 @@ def test_availability_for_unknown_sku_channel_or_city(
         web_api.get("/api/v1/availability", sku="A", city="nowhere").json()["code"]
         == "unknown_city"
     )
-    boss = api(make_user("boss2", Role.ADMIN))
+    boss = api(AdminFactory.create(username="boss2"))
     assert (
         boss.get("/api/v1/availability", sku="A", city="testcity").json()["code"]
         == "unknown_channel"

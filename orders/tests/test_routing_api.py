@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import ApiClient, make_product, make_user
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product
 from network.models import (
@@ -26,10 +25,16 @@ from network.models import (
     RoutingProfile,
     Service,
 )
-from omni.models import City, Role, User
+from omni.models import City, User
 from orders.models import Order
-
-from .fixtures import make_channel, stock
+from tests.factories import (
+    ChannelFactory,
+    CityFactory,
+    ProductFactory,
+    ReceiptFactory,
+    StoreUserFactory,
+)
+from tests.helpers import ApiClient
 
 API = "/api/v1"
 ORDERS = f"{API}/orders"
@@ -37,11 +42,6 @@ PROFILES = f"{API}/routing/profiles"
 NEAR_DC = {"address": "by the DC", "latitude": 30.18, "longitude": 120.26}
 
 Api = Callable[[User | None], ApiClient]
-
-
-@pytest.fixture(autouse=True)
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def put(client: ApiClient, path: str, body: Any = None, *, raw: str | None = None) -> Any:
@@ -59,7 +59,7 @@ def error(response: Any) -> tuple[int, str]:
 
 @pytest.fixture
 def goods(db: Any) -> list[Product]:
-    return [make_product("A", price=10), make_product("B", price=4)]
+    return [ProductFactory.create(sku="A", price=10), ProductFactory.create(sku="B", price=4)]
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ def test_a_planner_sets_reads_and_removes_buffers_and_each_change_is_audited(
 def test_a_buffer_set_over_the_api_applies_to_the_next_availability_read(
     planner_api: ApiClient, web_api: ApiClient, dc: Location, goods: list[Product]
 ) -> None:
-    stock(dc, {"A": 10})
+    ReceiptFactory.create(location=dc, lines={"A": 10})
 
     def available() -> int:
         response = web_api.get(f"{API}/availability", sku="A", city="testcity")
@@ -244,8 +244,8 @@ def test_a_draft_routes_nothing_and_an_active_version_is_recorded_on_orders(
     store: Location,
     goods: list[Product],
 ) -> None:
-    stock(dc, {"A": 5})
-    stock(store, {"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 5})
     draft = planner_api.post(
         PROFILES, {"channel": "web", "rules": [{"rule": "exclude_kinds", "kinds": ["warehouse"]}]}
     ).json()
@@ -401,7 +401,7 @@ def test_a_planner_sets_capacity_and_hours_and_reads_the_day(
     }
     hours = {"service": "pickup", "daily_capacity": 20, "opens_at": "09:00", "closes_at": "21:30"}
     assert put(planner_api, path, hours).json()["closes_at"] == "21:30:00"
-    stock(store, {"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 5})
     near_store = {"address": "by S01", "latitude": 30.2705, "longitude": 120.161}
     placed = web_api.post(ORDERS, order_body("w1", {"A": 1}, delivery=near_store))
     assert held_at(placed.json()) == {"S01": 1}
@@ -454,7 +454,7 @@ def test_staff_see_only_their_own_capacity_rows_and_change_none(
 
     assert locations(store_user) == {"S01"}
     assert locations(warehouse_user) == {"DC1"}
-    assert locations(make_user("nowhere", Role.STORE)) == set()
+    assert locations(StoreUserFactory.create(username="nowhere")) == set()
     channel = api(web.user).get(f"{API}/routing/capacity", city="testcity")
     assert error(channel) == (403, "permission_denied")
     body = {"service": "ship", "daily_capacity": 3, "opens_at": None, "closes_at": None}
@@ -526,7 +526,7 @@ def test_bad_capacity_queries(planner_api: ApiClient, live_city: City) -> None:
 @pytest.fixture
 def parked(planner_api: ApiClient, web_api: ApiClient, dc: Location, goods: list[Product]) -> int:
     """A web order for 3 × A (10.00 each) with 1 in stock, parked by the active profile."""
-    stock(dc, {"A": 1})
+    ReceiptFactory.create(location=dc, lines={"A": 1})
     activate_parking_profile(planner_api)
     placed = web_api.post(ORDERS, order_body("w-park", {"A": 3}))
     assert placed.status_code == 201, placed.json()
@@ -578,7 +578,7 @@ def test_the_waiting_queue_is_scoped_like_every_order_read(
     api: Api, web_api: ApiClient, parked: int, live_city: City, store_user: User
 ) -> None:
     assert [o["order"] for o in web_api.get(f"{ORDERS}/waiting").json()["orders"]] == [parked]
-    app = make_channel("app", ChannelKind.MINI_PROGRAM, live_city, [])
+    app = ChannelFactory.create(code="app", kind=ChannelKind.MINI_PROGRAM, city=live_city)
     others = api(app.user).get(f"{ORDERS}/waiting").json()
     assert (others["count"], others["orders"]) == (0, [])
     # A parked delivery holds nothing at the store: not the store's order.
@@ -599,7 +599,7 @@ def test_a_retry_routes_the_waiting_orders_once_stock_is_free(
 ) -> None:
     # The DC's units are all kept back from the web channel, so its order parks. Lowering a
     # buffer routes nothing by itself (a receipt would): the planner retries.
-    stock(dc, {"A": 3})
+    ReceiptFactory.create(location=dc, lines={"A": 3})
     put(planner_api, f"{API}/channels/web/buffers", {"location": "DC1", "units": 3})
     activate_parking_profile(planner_api)
     order = web_api.post(ORDERS, order_body("w-park", {"A": 3})).json()
@@ -614,7 +614,7 @@ def test_a_retry_routes_the_waiting_orders_once_stock_is_free(
     }
     put(planner_api, f"{API}/channels/web/buffers", {"location": "DC1", "units": None})
     assert web_api.get(f"{ORDERS}/{order['id']}").json()["status"] == "parked"
-    City.objects.create(code="elsewhere", name="Elsewhere", latitude=31.2, longitude=121.5)
+    CityFactory.create(code="elsewhere", name="Elsewhere", latitude=31.2, longitude=121.5)
     other_city = planner_api.post(path, {"city": "elsewhere"}).json()["report"]
     assert other_city["tried"] == 0  # another city's queue only
     assert web_api.get(f"{ORDERS}/{order['id']}").json()["status"] == "parked"
@@ -652,8 +652,8 @@ def test_an_order_explains_its_routing_node_by_node(
     store_user: User,
     goods: list[Product],
 ) -> None:
-    stock(dc, {"A": 5})
-    stock(store, {"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 5})
     activate_parking_profile(
         planner_api, [{"rule": "exclude_kinds", "kinds": ["warehouse"]}, "nearest_first"]
     )
@@ -679,7 +679,7 @@ def test_an_order_explains_its_routing_node_by_node(
     assert candidates["S01"]["used"] is True and candidates["S01"]["skipped"] == ""
     assert candidates["S02"]["skipped"] == "has none of the order's units to give"
     # Someone who may not see the order gets the same answer as for no order at all.
-    app = make_channel("app", ChannelKind.MINI_PROGRAM, City.objects.get(), [])
+    app = ChannelFactory.create(code="app", kind=ChannelKind.MINI_PROGRAM, city=City.objects.get())
     assert error(api(app.user).get(f"{ORDERS}/{order['id']}/routing")) == (404, "unknown_order")
     assert error(api(store_user).get(f"{ORDERS}/999999/routing")) == (404, "unknown_order")
     assert planner_api.get(f"{ORDERS}/{order['id']}/routing").status_code == 200
@@ -718,7 +718,7 @@ def test_the_audit_lists_changes_newest_first_with_filters(
 def test_an_order_takes_a_promise_with_an_offset_only(
     web_api: ApiClient, dc: Location, goods: list[Product]
 ) -> None:
-    stock(dc, {"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
     naive = web_api.post(ORDERS, order_body("w1", {"A": 1}, promised_at="2030-01-01T10:00:00"))
     assert error(naive) == (422, "validation_error")
     for wrong in ("tomorrow", "9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+01:00"):
@@ -745,15 +745,6 @@ def test_unauthenticated_calls_are_refused(live_city: City, web: Channel) -> Non
 
 
 # --------------------------------------------------------------------------- the admin
-
-
-@pytest.fixture
-def admin_client(admin_user: User) -> Client:
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client = Client()
-    client.force_login(admin_user)
-    return client
 
 
 def admin_url(model: str, action: str, *args: Any) -> str:

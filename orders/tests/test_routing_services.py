@@ -10,11 +10,9 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from conftest import make_product
-from fulfillment import services as fulfillment
 from inventory.errors import InsufficientStock
 from inventory.invariants import assert_invariants
-from inventory.models import Location, Product, ReservationStatus, StockDiscrepancy
+from inventory.models import Location, Product, StockDiscrepancy
 from inventory.services import (
     stock_receive,
     stock_return,
@@ -23,7 +21,7 @@ from inventory.services import (
     transfer_dispatch,
     transfer_receive,
 )
-from network.models import Channel, ConfigChange, LocationService, RoutingProfile, Service
+from network.models import Channel, ConfigChange, LocationService, Service
 from network.services import (
     channel_buffer_set,
     location_capacity_set,
@@ -38,49 +36,15 @@ from orders.models import Order, OrderStatus
 from orders.selectors import available_to_promise, waiting_summary
 from orders.services import (
     DeliveryPoint,
-    LineIn,
     order_cancel,
-    order_pay,
-    order_place,
     orders_route_waiting,
 )
-
-from .fixtures import stock
-
-NEAR_S01 = DeliveryPoint(latitude=30.2705, longitude=120.1610, address="near store 1")
-
-
-@pytest.fixture
-def skus(db: object) -> tuple[Product, Product, Product]:
-    return make_product("A", price=10), make_product("B", price=4), make_product("C")
-
-
-def place(channel: Channel, ext: str, lines: dict[Product, int], **kw: Any) -> Order:
-    kw.setdefault("mode", "delivery")
-    if kw["mode"] == "delivery":
-        kw.setdefault("delivery", NEAR_S01)
-    order, created = order_place(
-        channel=channel,
-        external_id=ext,
-        lines=[LineIn(product=p, quantity=q, unit_price=p.price) for p, q in lines.items()],
-        **kw,
-    )
-    assert created
-    return order
-
-
-def held_at(order: Order) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for line in order.lines.all():
-        for a in line.allocations.filter(reservation__status=ReservationStatus.ACTIVE):
-            out[a.location.code] = out.get(a.location.code, 0) + a.quantity
-    return out
-
-
-def profile(channel: Channel, rules: list[object], when_short: str = "park") -> RoutingProfile:
-    draft = routing_profile_create(channel=channel, city=None, rules=rules, when_short=when_short)
-    return routing_profile_activate(profile=draft)
-
+from tests.factories import (
+    OrderFactory,
+    ReceiptFactory,
+    RoutingProfileFactory,
+)
+from tests.helpers import held_at
 
 # --------------------------------------------------------------------------- buffers
 
@@ -89,11 +53,13 @@ def test_a_buffer_blocks_the_channel_but_not_the_stores_counter(
     web: Channel, pos: Channel, store: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(store, {"A": 3})
+    ReceiptFactory.create(location=store, lines={"A": 3})
     channel_buffer_set(channel=web, location=store, units=3)
     with pytest.raises(InsufficientStock):
-        place(web, "w1", {a: 1}, mode="pickup", store=store)
-    sale = place(pos, "till-1", {a: 3}, mode="store_sale", store=store)
+        OrderFactory.create(channel=web, external_id="w1", lines={a: 1}, mode="pickup", store=store)
+    sale = OrderFactory.create(
+        channel=pos, external_id="till-1", lines={a: 3}, mode="store_sale", store=store
+    )
     assert sale.status == OrderStatus.COMPLETED
     assert not StockDiscrepancy.objects.exists()  # the counter sold what the system had
     assert_invariants()
@@ -103,7 +69,7 @@ def test_a_buffer_and_shelf_protection_keep_back_the_larger_not_the_sum(
     web: Channel, store: Location, skus: tuple[Product, ...], live_city: Any
 ) -> None:
     a, _, _ = skus
-    stock(store, {"A": 10})
+    ReceiptFactory.create(location=store, lines={"A": 10})
     store.shelf_protections.filter(product=None).update(quantity=4)
     channel_buffer_set(channel=web, location=None, units=3)
     atp = available_to_promise(channel=web, city=live_city, product_ids=[a.pk])
@@ -112,22 +78,24 @@ def test_a_buffer_and_shelf_protection_keep_back_the_larger_not_the_sum(
         channel=web, city=live_city, product_ids=[a.pk], service=Service.PICKUP
     )
     assert pickup_atp[a.pk]["available"] == 7  # pickups: only the buffer
-    order = place(web, "w1", {a: 6})
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 6})
     assert held_at(order) == {"S01": 6}
     with pytest.raises(InsufficientStock):
-        place(web, "w2", {a: 1})
+        OrderFactory.create(channel=web, external_id="w2", lines={a: 1})
 
 
 def test_a_buffer_change_applies_to_the_next_order_and_is_audited(
     web: Channel, store: Location, skus: tuple[Product, ...], admin_user: Any
 ) -> None:
     a, _, _ = skus
-    stock(store, {"A": 2})
+    ReceiptFactory.create(location=store, lines={"A": 2})
     channel_buffer_set(channel=web, location=store, units=2, actor=admin_user)
     with pytest.raises(InsufficientStock):
-        place(web, "w1", {a: 1}, mode="pickup", store=store)
+        OrderFactory.create(channel=web, external_id="w1", lines={a: 1}, mode="pickup", store=store)
     channel_buffer_set(channel=web, location=store, units=1, actor=admin_user)
-    assert held_at(place(web, "w2", {a: 1}, mode="pickup", store=store)) == {"S01": 1}
+    assert held_at(
+        OrderFactory.create(channel=web, external_id="w2", lines={a: 1}, mode="pickup", store=store)
+    ) == {"S01": 1}
     changes = list(ConfigChange.objects.filter(kind="channel_buffer").order_by("id"))
     assert [(c.old, c.new, c.actor, c.target) for c in changes] == [
         (None, 2, admin_user, "web@S01"),
@@ -144,17 +112,27 @@ def test_a_draft_profile_never_routes(
     web: Channel, dc: Location, store: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(dc, {"A": 5})
-    stock(store, {"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    ReceiptFactory.create(location=store, lines={"A": 5})
     draft = routing_profile_create(
         channel=web, city=None, rules=[{"rule": "exclude_kinds", "kinds": ["warehouse"]}]
     )
-    order = place(web, "w1", {a: 1}, delivery=DeliveryPoint(latitude=30.18, longitude=120.26))
+    order = OrderFactory.create(
+        channel=web,
+        external_id="w1",
+        lines={a: 1},
+        delivery=DeliveryPoint(latitude=30.18, longitude=120.26),
+    )
     assert held_at(order) == {"DC1": 1}  # default rules: the DC next door
     assert order.routing_profile is None
     assert order.sourcing["decisions"][0]["profile"] is None
     routing_profile_activate(profile=draft)
-    routed = place(web, "w2", {a: 1}, delivery=DeliveryPoint(latitude=30.18, longitude=120.26))
+    routed = OrderFactory.create(
+        channel=web,
+        external_id="w2",
+        lines={a: 1},
+        delivery=DeliveryPoint(latitude=30.18, longitude=120.26),
+    )
     assert "DC1" not in held_at(routed)
     assert routed.routing_profile == draft
     assert routed.sourcing["decisions"][0]["profile"]["version"] == draft.version
@@ -164,29 +142,31 @@ def test_activating_a_version_retires_the_last_and_orders_record_theirs(
     web: Channel, dc: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(dc, {"A": 5})
-    v1 = profile(web, ["keep_together"])
-    first = place(web, "w1", {a: 1})
-    v2 = profile(web, ["keep_together", "nearest_first"])
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    v1 = RoutingProfileFactory.create(channel=web, rules=["keep_together"])
+    first = OrderFactory.create(channel=web, external_id="w1", lines={a: 1})
+    v2 = RoutingProfileFactory.create(channel=web, rules=["keep_together", "nearest_first"])
     v1.refresh_from_db()
     assert (v1.status, v2.status, v2.version) == ("retired", "active", 2)
-    second = place(web, "w2", {a: 1})
+    second = OrderFactory.create(channel=web, external_id="w2", lines={a: 1})
     assert (first.routing_profile, second.routing_profile) == (v1, v2)
     routing_profile_deactivate(profile=v2)
-    assert place(web, "w3", {a: 1}).routing_profile is None
+    assert OrderFactory.create(channel=web, external_id="w3", lines={a: 1}).routing_profile is None
 
 
 def test_max_splits_is_respected_or_the_order_parks(
     web: Channel, dc: Location, store: Location, store2: Location, skus: tuple[Product, ...]
 ) -> None:
     a, b, c = skus
-    stock(store, {"A": 5})
-    stock(store2, {"B": 5})
-    stock(dc, {"C": 5})
-    profile(web, ["nearest_first", {"rule": "max_splits", "value": 1}])
-    two = place(web, "w1", {a: 1, b: 1})
+    ReceiptFactory.create(location=store, lines={"A": 5})
+    ReceiptFactory.create(location=store2, lines={"B": 5})
+    ReceiptFactory.create(location=dc, lines={"C": 5})
+    RoutingProfileFactory.create(
+        channel=web, rules=["nearest_first", {"rule": "max_splits", "value": 1}]
+    )
+    two = OrderFactory.create(channel=web, external_id="w1", lines={a: 1, b: 1})
     assert held_at(two) == {"S01": 1, "S02": 1}
-    three = place(web, "w2", {a: 1, b: 1, c: 1})
+    three = OrderFactory.create(channel=web, external_id="w2", lines={a: 1, b: 1, c: 1})
     assert three.status == OrderStatus.PARKED
     assert held_at(three) == {}
     assert "max_splits 1" in three.sourcing_reason
@@ -198,12 +178,12 @@ def test_when_short_refuse_and_backorder(
     web: Channel, dc: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(dc, {"A": 2})
-    profile(web, ["keep_together"], when_short="refuse")
+    ReceiptFactory.create(location=dc, lines={"A": 2})
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"], when_short="refuse")
     with pytest.raises(InsufficientStock):
-        place(web, "w1", {a: 3})
-    profile(web, ["keep_together"], when_short="backorder")
-    order = place(web, "w2", {a: 3})
+        OrderFactory.create(channel=web, external_id="w1", lines={a: 3})
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"], when_short="backorder")
+    order = OrderFactory.create(channel=web, external_id="w2", lines={a: 3})
     assert order.status == OrderStatus.BACKORDERED
     assert held_at(order) == {"DC1": 2}
 
@@ -221,10 +201,13 @@ def test_a_store_at_its_daily_capacity_is_skipped_for_the_next_node(
 ) -> None:
     a, _, _ = skus
     for loc in (store, store2, dc):
-        stock(loc, {"A": 10})
+        ReceiptFactory.create(location=loc, lines={"A": 10})
     location_capacity_set(location=store, service=Service.SHIP, daily_capacity=2)
-    profile(web, ["keep_together", "nearest_first"])
-    routed = [held_at(place(web, f"w{n}", {a: 1})) for n in range(3)]
+    RoutingProfileFactory.create(channel=web, rules=["keep_together", "nearest_first"])
+    routed = [
+        held_at(OrderFactory.create(channel=web, external_id=f"w{n}", lines={a: 1}))
+        for n in range(3)
+    ]
     assert routed == [{"S01": 1}, {"S01": 1}, {"S02": 1}]
     third = Order.objects.get(external_id="w2")
     candidates = {c["location"]: c for c in third.sourcing["decisions"][0]["candidates"]}
@@ -232,7 +215,7 @@ def test_a_store_at_its_daily_capacity_is_skipped_for_the_next_node(
     assert candidates["S01"]["used"] is False
     # A cancelled order gives its slot back: S01 serves again.
     order_cancel(order=Order.objects.get(external_id="w0"))
-    assert held_at(place(web, "w3", {a: 1})) == {"S01": 1}
+    assert held_at(OrderFactory.create(channel=web, external_id="w3", lines={a: 1})) == {"S01": 1}
     day = capacity_of(location_ids=[store.pk], service=Service.SHIP, day=city_today(live_city))
     assert (day[store.pk].used, day[store.pk].left) == (2, 0)
 
@@ -241,18 +224,18 @@ def test_capacity_applies_without_a_profile_too(
     web: Channel, store: Location, store2: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(store, {"A": 10})
-    stock(store2, {"A": 10})
+    ReceiptFactory.create(location=store, lines={"A": 10})
+    ReceiptFactory.create(location=store2, lines={"A": 10})
     location_capacity_set(location=store, service=Service.SHIP, daily_capacity=1)
-    assert held_at(place(web, "w1", {a: 1})) == {"S01": 1}
-    assert held_at(place(web, "w2", {a: 1})) == {"S02": 1}
+    assert held_at(OrderFactory.create(channel=web, external_id="w1", lines={a: 1})) == {"S01": 1}
+    assert held_at(OrderFactory.create(channel=web, external_id="w2", lines={a: 1})) == {"S02": 1}
 
 
 def test_a_full_pickup_day_promises_the_next_day_and_hours_set_the_time(
     web: Channel, store: Location, skus: tuple[Product, ...], live_city: Any
 ) -> None:
     a, _, _ = skus
-    stock(store, {"A": 10})
+    ReceiptFactory.create(location=store, lines={"A": 10})
     location_capacity_set(
         location=store,
         service=Service.PICKUP,
@@ -260,13 +243,17 @@ def test_a_full_pickup_day_promises_the_next_day_and_hours_set_the_time(
         opens_at=time(0, 0),
         closes_at=time(23, 59),
     )
-    first = place(web, "p1", {a: 1}, mode="pickup", store=store)
-    second = place(web, "p2", {a: 1}, mode="pickup", store=store)
+    first = OrderFactory.create(
+        channel=web, external_id="p1", lines={a: 1}, mode="pickup", store=store
+    )
+    second = OrderFactory.create(
+        channel=web, external_id="p2", lines={a: 1}, mode="pickup", store=store
+    )
     assert first.promised_at is not None and second.promised_at is not None
     assert second.promised_at.date() > first.promised_at.date()
     LocationService.objects.filter(location=store, service=Service.PICKUP).update(daily_capacity=0)
     with pytest.raises(PickupCapacityFull) as full:
-        place(web, "p3", {a: 1}, mode="pickup", store=store)
+        OrderFactory.create(channel=web, external_id="p3", lines={a: 1}, mode="pickup", store=store)
     assert full.value.detail["store"] == "S01"
     assert_invariants()
 
@@ -281,8 +268,8 @@ def test_a_parked_order_is_filled_when_goods_arrive_and_only_once(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     a, _, _ = skus
-    profile(web, ["keep_together"])
-    order = place(web, "w1", {a: 3})
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"])
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 3})
     assert order.status == OrderStatus.PARKED
     with django_capture_on_commit_callbacks(execute=True):
         stock_receive(location=dc, lines=[(a, 2)])  # not enough: stays parked, holds nothing
@@ -305,10 +292,15 @@ def test_the_queue_serves_promised_orders_then_the_oldest(
     web: Channel, dc: Location, skus: tuple[Product, ...], django_capture_on_commit_callbacks: Any
 ) -> None:
     a, _, _ = skus
-    profile(web, ["keep_together"])
-    old = place(web, "old", {a: 1})
-    new = place(web, "new", {a: 1})
-    promised = place(web, "promised", {a: 1}, promised_at=timezone.now() - timedelta(days=3))
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"])
+    old = OrderFactory.create(channel=web, external_id="old", lines={a: 1})
+    new = OrderFactory.create(channel=web, external_id="new", lines={a: 1})
+    promised = OrderFactory.create(
+        channel=web,
+        external_id="promised",
+        lines={a: 1},
+        promised_at=timezone.now() - timedelta(days=3),
+    )
     summary = waiting_summary()
     assert [w.order.external_id for w in summary.orders] == ["promised", "old", "new"]
     assert (summary.count, summary.parked, summary.units, summary.value) == (3, 3, 3, 30)
@@ -329,16 +321,18 @@ def test_stock_coming_free_any_way_fills_waiting_orders(
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     a, _, _ = skus
-    profile(web, [{"rule": "exclude_kinds", "kinds": ["store"]}, "keep_together"])
+    RoutingProfileFactory.create(
+        channel=web, rules=[{"rule": "exclude_kinds", "kinds": ["store"]}, "keep_together"]
+    )
     if arrival == "cancellation":
-        stock(dc, {"A": 1})
-        holder = place(web, "holder", {a: 1})
+        ReceiptFactory.create(location=dc, lines={"A": 1})
+        holder = OrderFactory.create(channel=web, external_id="holder", lines={a: 1})
     if arrival == "transfer":
-        stock(store, {"A": 1})
+        ReceiptFactory.create(location=store, lines={"A": 1})
         transfer = transfer_create(source=store, destination=dc, lines=[(a, 1)])
         transfer_approve(transfer=transfer)
         transfer_dispatch(transfer=transfer)
-    waiting = place(web, "waiting", {a: 1})
+    waiting = OrderFactory.create(channel=web, external_id="waiting", lines={a: 1})
     assert waiting.status == OrderStatus.PARKED
     with django_capture_on_commit_callbacks(execute=True):
         if arrival == "return":
@@ -353,40 +347,14 @@ def test_stock_coming_free_any_way_fills_waiting_orders(
     assert_invariants()
 
 
-def test_a_short_pick_waits_in_the_same_queue_and_is_filled_on_arrival(
-    web: Channel,
-    dc: Location,
-    skus: tuple[Product, ...],
-    django_capture_on_commit_callbacks: Any,
-) -> None:
-    a, _, _ = skus
-    profile(web, [{"rule": "exclude_kinds", "kinds": ["store"]}, "keep_together"])
-    stock(dc, {"A": 4})
-    order = place(web, "w1", {a: 4})
-    order_pay(order=order)
-    line = fulfillment.pick_wave_create(location=dc).lines.get()
-    with django_capture_on_commit_callbacks(execute=True):
-        fulfillment.pick_line_short(pick_line=line, found=1)
-    order.refresh_from_db()
-    assert order.status == OrderStatus.BACKORDERED
-    assert order.waiting_since is not None
-    assert waiting_summary().orders[0].missing_units == 3
-    with django_capture_on_commit_callbacks(execute=True):
-        stock_receive(location=dc, lines=[(a, 5)])
-    order.refresh_from_db()
-    assert order.waiting_since is None
-    assert held_at(order) == {"DC1": 4}
-    assert_invariants()
-
-
 def test_an_unpaid_parked_order_expires_and_leaves_the_queue(
     web: Channel, skus: tuple[Product, ...]
 ) -> None:
     from orders.services import orders_expire_unpaid
 
     a, _, _ = skus
-    profile(web, ["keep_together"])
-    order = place(web, "w1", {a: 1})
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"])
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 1})
     assert order.status == OrderStatus.PARKED
     assert orders_expire_unpaid(now=timezone.now() + timedelta(hours=2)) == 1
     order.refresh_from_db()
@@ -402,8 +370,8 @@ def test_the_sweep_routes_what_no_stock_event_announced(
     from django.core.management import call_command
 
     a, _, _ = skus
-    profile(web, ["keep_together"])
-    order = place(web, "w1", {a: 2})
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"])
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 2})
     stock_receive(location=dc, lines=[(a, 2)])  # its commit callbacks never run in this test
     order.refresh_from_db()
     assert order.status == OrderStatus.PARKED

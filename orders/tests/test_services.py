@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conftest import make_product
 from inventory.errors import InsufficientStock
 from inventory.invariants import assert_invariants
 from inventory.models import (
@@ -16,7 +15,6 @@ from inventory.models import (
     Product,
     ReservationStatus,
     StockDiscrepancy,
-    StockLevel,
     StockMove,
 )
 from network.models import Channel, ShelfProtection
@@ -37,20 +35,8 @@ from orders.services import (
     order_place,
     orders_expire_unpaid,
 )
-
-from .fixtures import stock
-
-NEAR_S01 = DeliveryPoint(latitude=30.2705, longitude=120.1610, address="near store 1")
-NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
-
-
-@pytest.fixture
-def skus(db: object) -> tuple[Product, Product, Product]:
-    return make_product("A"), make_product("B"), make_product("C")
-
-
-def level(location: Location, product: Product) -> StockLevel:
-    return StockLevel.objects.get(location=location, product=product)
+from tests.factories import NEAR_DC, NEAR_S01, OrderFactory, ReceiptFactory
+from tests.helpers import stock_level
 
 
 def held_at(order: Order) -> dict[tuple[str, str], int]:
@@ -63,27 +49,13 @@ def held_at(order: Order) -> dict[tuple[str, str], int]:
     return out
 
 
-def place(channel: Channel, ext: str, lines: dict[Product, int], **kw: object) -> Order:
-    kw.setdefault("mode", "delivery")
-    if kw["mode"] == "delivery":
-        kw.setdefault("delivery", NEAR_S01)
-    order, created = order_place(
-        channel=channel,
-        external_id=ext,
-        lines=[LineIn(product=p, quantity=q) for p, q in lines.items()],
-        **kw,  # type: ignore[arg-type]
-    )
-    assert created
-    return order
-
-
 def test_one_node_serves_the_whole_order_even_when_a_nearer_node_has_part(
     web: Channel, dc: Location, store: Location, skus: tuple[Product, ...]
 ) -> None:
     a, b, _ = skus
-    stock(dc, {"A": 10, "B": 10})
-    stock(store, {"A": 10})  # nearest, but has only A
-    order = place(web, "w1", {a: 2, b: 1})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
+    ReceiptFactory.create(location=store, lines={"A": 10})  # nearest, but has only A
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 2, b: 1})
     assert held_at(order) == {("DC1", "A"): 2, ("DC1", "B"): 1}
     assert order.status == OrderStatus.RESERVED
     assert "one node serves the whole order: DC1" in order.sourcing_reason
@@ -97,9 +69,9 @@ def test_nearest_node_wins_among_nodes_that_can_serve_it_all(
 ) -> None:
     a, _, _ = skus
     for loc in (dc, store, store2):
-        stock(loc, {"A": 5})
-    near_store = place(web, "w1", {a: 1}, delivery=NEAR_S01)
-    near_dc = place(web, "w2", {a: 1}, delivery=NEAR_DC)
+        ReceiptFactory.create(location=loc, lines={"A": 5})
+    near_store = OrderFactory.create(channel=web, external_id="w1", lines={a: 1}, delivery=NEAR_S01)
+    near_dc = OrderFactory.create(channel=web, external_id="w2", lines={a: 1}, delivery=NEAR_DC)
     assert held_at(near_store) == {("S01", "A"): 1}
     assert held_at(near_dc) == {("DC1", "A"): 1}
 
@@ -110,15 +82,15 @@ def test_delivery_never_takes_protected_shelf_stock(
     a, _, _ = skus
     ShelfProtection.objects.filter(location=store, product=None).update(quantity=2)
     ShelfProtection.objects.create(location=store, product=a, quantity=3)  # per SKU wins
-    stock(store, {"A": 4})
-    stock(dc, {"A": 1})
+    ReceiptFactory.create(location=store, lines={"A": 4})
+    ReceiptFactory.create(location=dc, lines={"A": 1})
     # S01 may give only 4 - 3 = 1, the DC 1: two units need both nodes.
-    order = place(web, "w1", {a: 2})
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 2})
     assert held_at(order) == {("S01", "A"): 1, ("DC1", "A"): 1}
     with pytest.raises(InsufficientStock) as refused:
-        place(web, "w2", {a: 1})
+        OrderFactory.create(channel=web, external_id="w2", lines={a: 1})
     assert refused.value.detail["lines"] == [{"sku": "A", "requested": 1, "available": 0}]
-    assert level(store, a).reserved == 1  # the refused order held nothing
+    assert stock_level(store, a).reserved == 1  # the refused order held nothing
     assert_invariants()
 
 
@@ -126,10 +98,11 @@ def test_split_uses_the_fewest_nodes(
     web: Channel, dc: Location, store: Location, store2: Location, skus: tuple[Product, ...]
 ) -> None:
     a, b, c = skus
-    stock(store, {"A": 2})  # nearest, but only A
-    stock(store2, {"B": 2})
-    stock(dc, {"B": 2, "C": 2})  # B and C: with S01 that is two nodes, not three
-    order = place(web, "w1", {a: 1, b: 1, c: 1})
+    ReceiptFactory.create(location=store, lines={"A": 2})  # nearest, but only A
+    ReceiptFactory.create(location=store2, lines={"B": 2})
+    # B and C: with S01 that is two nodes, not three
+    ReceiptFactory.create(location=dc, lines={"B": 2, "C": 2})
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 1, b: 1, c: 1})
     assert set(held_at(order)) == {("S01", "A"), ("DC1", "B"), ("DC1", "C")}
     assert "split over 2 nodes" in order.sourcing_reason
 
@@ -138,13 +111,13 @@ def test_refused_without_backorders_and_backordered_with_them(
     web: Channel, dc: Location, skus: tuple[Product, ...]
 ) -> None:
     a, b, _ = skus
-    stock(dc, {"A": 3})
+    ReceiptFactory.create(location=dc, lines={"A": 3})
     with pytest.raises(InsufficientStock):
-        place(web, "w1", {a: 5})
+        OrderFactory.create(channel=web, external_id="w1", lines={a: 5})
     assert not Order.objects.exists()
     Channel.objects.filter(pk=web.pk).update(allow_backorder=True)
     web.refresh_from_db()
-    order = place(web, "w1", {a: 5, b: 1})
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 5, b: 1})
     assert order.status == OrderStatus.BACKORDERED
     assert held_at(order) == {("DC1", "A"): 3}
     assert order.sourcing["decisions"][0]["short"] == {"A": 2, "B": 1}
@@ -155,13 +128,16 @@ def test_pickup_refusal_lists_the_nearest_live_stores_that_have_it(
     web: Channel, store: Location, store2: Location, store3: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(store2, {"A": 5})
-    stock(store3, {"A": 5})  # not live for pickup yet: never suggested
+    ReceiptFactory.create(location=store2, lines={"A": 5})
+    # not live for pickup yet: never suggested
+    ReceiptFactory.create(location=store3, lines={"A": 5})
     with pytest.raises(InsufficientStock) as refused:
-        place(web, "p1", {a: 2}, mode="pickup", store=store)
+        OrderFactory.create(channel=web, external_id="p1", lines={a: 2}, mode="pickup", store=store)
     alternatives = refused.value.detail["alternatives"]
     assert [alt["store"] for alt in alternatives] == ["S02"]
-    order = place(web, "p2", {a: 2}, mode="pickup", store=store2)
+    order = OrderFactory.create(
+        channel=web, external_id="p2", lines={a: 2}, mode="pickup", store=store2
+    )
     assert held_at(order) == {("S02", "A"): 2}
 
 
@@ -172,21 +148,28 @@ def test_a_store_not_live_is_never_chosen(
     from network.models import ChannelLocation
 
     ChannelLocation.objects.create(channel=web, location=store3, priority=0)
-    stock(store3, {"A": 5})
-    stock(dc, {"A": 5})
-    order = place(web, "w1", {a: 1}, delivery=DeliveryPoint(latitude=30.2701, longitude=120.1601))
+    ReceiptFactory.create(location=store3, lines={"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    order = OrderFactory.create(
+        channel=web,
+        external_id="w1",
+        lines={a: 1},
+        delivery=DeliveryPoint(latitude=30.2701, longitude=120.1601),
+    )
     assert held_at(order) == {("DC1", "A"): 1}
     assert "S03" not in {c["location"] for c in order.sourcing["decisions"][0]["candidates"]}
     with pytest.raises(StoreNotLive):
-        place(web, "p1", {a: 1}, mode="pickup", store=store3)
+        OrderFactory.create(
+            channel=web, external_id="p1", lines={a: 1}, mode="pickup", store=store3
+        )
 
 
 def test_retry_with_the_same_external_id_returns_the_first_order(
     web: Channel, dc: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(dc, {"A": 5})
-    first = place(web, "w1", {a: 2})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    first = OrderFactory.create(channel=web, external_id="w1", lines={a: 2})
     again, created = order_place(
         channel=web,
         external_id="w1",
@@ -195,7 +178,7 @@ def test_retry_with_the_same_external_id_returns_the_first_order(
         lines=[LineIn(product=a, quantity=2)],
     )
     assert (again.pk, created) == (first.pk, False)
-    assert level(dc, a).reserved == 2
+    assert stock_level(dc, a).reserved == 2
     with pytest.raises(ExternalIdReused):
         order_place(
             channel=web,
@@ -210,31 +193,33 @@ def test_pay_cancel_and_change_a_line(
     web: Channel, dc: Location, store: Location, skus: tuple[Product, ...]
 ) -> None:
     a, _, _ = skus
-    stock(dc, {"A": 10})
-    order = place(web, "w1", {a: 2}, delivery=NEAR_DC)
+    ReceiptFactory.create(location=dc, lines={"A": 10})
+    order = OrderFactory.create(channel=web, external_id="w1", lines={a: 2}, delivery=NEAR_DC)
     assert order.hold_expires_at is not None
     order = order_line_set_quantity(order=order, product=a, quantity=5)
-    assert level(dc, a).reserved == 5
+    assert stock_level(dc, a).reserved == 5
     order = order_line_set_quantity(order=order, product=a, quantity=3)
-    assert level(dc, a).reserved == 3 and held_at(order) == {("DC1", "A"): 3}
+    assert stock_level(dc, a).reserved == 3 and held_at(order) == {("DC1", "A"): 3}
     with pytest.raises(InsufficientStock):
         order_line_set_quantity(order=order, product=a, quantity=11)
-    assert order.lines.get().quantity == 3 and level(dc, a).reserved == 3
+    assert order.lines.get().quantity == 3 and stock_level(dc, a).reserved == 3
     order = order_pay(order=order)
     assert order.payment_status == PaymentStatus.PAID and order.hold_expires_at is None
     order = order_cancel(order=order)
     assert order.status == OrderStatus.CANCELLED
-    assert level(dc, a).reserved == 0
+    assert stock_level(dc, a).reserved == 0
     assert order_cancel(order=order).status == OrderStatus.CANCELLED  # a retry changes nothing
     assert_invariants()
 
 
 def test_unpaid_holds_expire_once(web: Channel, dc: Location, skus: tuple[Product, ...]) -> None:
     a, _, _ = skus
-    stock(dc, {"A": 10})
-    unpaid = place(web, "w1", {a: 2}, delivery=NEAR_DC)
-    place(web, "w0", {a: 1}, delivery=NEAR_DC)
-    paid = order_pay(order=place(web, "w2", {a: 3}, delivery=NEAR_DC))
+    ReceiptFactory.create(location=dc, lines={"A": 10})
+    unpaid = OrderFactory.create(channel=web, external_id="w1", lines={a: 2}, delivery=NEAR_DC)
+    OrderFactory.create(channel=web, external_id="w0", lines={a: 1}, delivery=NEAR_DC)
+    paid = order_pay(
+        order=OrderFactory.create(channel=web, external_id="w2", lines={a: 3}, delivery=NEAR_DC)
+    )
     later = timezone.now() + timedelta(minutes=web.hold_minutes + 1)
     assert orders_expire_unpaid(now=timezone.now()) == 0
     assert orders_expire_unpaid(now=later, batch_size=1) == 2  # batch after batch
@@ -242,7 +227,7 @@ def test_unpaid_holds_expire_once(web: Channel, dc: Location, skus: tuple[Produc
     unpaid.refresh_from_db()
     paid.refresh_from_db()
     assert (unpaid.status, paid.status) == (OrderStatus.EXPIRED, OrderStatus.RESERVED)
-    assert level(dc, a).reserved == 3
+    assert stock_level(dc, a).reserved == 3
     with pytest.raises(OrderInvalidState):
         order_pay(order=unpaid)
     with pytest.raises(OrderInvalidState):
@@ -259,18 +244,21 @@ def test_counter_sale_of_more_than_the_system_shows(
     django_capture_on_commit_callbacks: object,
 ) -> None:
     a, _, _ = skus
-    stock(store, {"A": 2})
-    stock(dc, {"A": 5})
-    held = place(web, "w1", {a: 2}, delivery=NEAR_S01)  # holds both of S01's units
+    ReceiptFactory.create(location=store, lines={"A": 2})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
+    # holds both of S01's units
+    held = OrderFactory.create(channel=web, external_id="w1", lines={a: 2}, delivery=NEAR_S01)
     assert held_at(held) == {("S01", "A"): 2}
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        sale = place(pos, "till-1", {a: 3}, mode="store_sale", store=store)
+        sale = OrderFactory.create(
+            channel=pos, external_id="till-1", lines={a: 3}, mode="store_sale", store=store
+        )
     assert (sale.status, sale.payment_status) == (OrderStatus.COMPLETED, PaymentStatus.PAID)
     # The customer held 3 where the system showed 2: +1 adjustment, flagged for a count.
     flag = StockDiscrepancy.objects.get()
     assert (flag.system_quantity, flag.observed_quantity) == (2, 3)
     assert StockMove.objects.filter(reference=sale.reference, reason="sale").get().quantity == 3
-    assert level(store, a).on_hand == 0
+    assert stock_level(store, a).on_hand == 0
     # The web order's holds were taken; it was re-sourced to the DC.
     held.refresh_from_db()
     assert held_at(held) == {("DC1", "A"): 2}
@@ -282,7 +270,9 @@ def test_counter_sale_only_from_the_pos_channel(
     web: Channel, store: Location, skus: tuple[Product, ...]
 ) -> None:
     with pytest.raises(ModeNotAllowed):
-        place(web, "x", {skus[0]: 1}, mode="store_sale", store=store)
+        OrderFactory.create(
+            channel=web, external_id="x", lines={skus[0]: 1}, mode="store_sale", store=store
+        )
 
 
 def test_a_channel_not_live_in_the_city_takes_no_orders(
@@ -292,8 +282,8 @@ def test_a_channel_not_live_in_the_city_takes_no_orders(
 
     from network.models import ChannelCity
 
-    stock(dc, {"A": 5})
+    ReceiptFactory.create(location=dc, lines={"A": 5})
     ChannelCity.objects.filter(channel=web).update(starts_on=date.today() + timedelta(days=3))
     with pytest.raises(ChannelNotLive):
-        place(web, "w1", {skus[0]: 1})
+        OrderFactory.create(channel=web, external_id="w1", lines={skus[0]: 1})
     assert not Order.objects.exists()

@@ -3,19 +3,13 @@ every form changes the ledger exactly as the service it calls (or, refused, not 
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from django.test import Client
 
-from conftest import make_product, make_user
 from inventory.models import (
-    Location,
-    LocationKind,
     Reservation,
     ReservationStatus,
     StockCountLine,
-    StockLevel,
     StockMove,
     Transfer,
     TransferStatus,
@@ -27,28 +21,20 @@ from inventory.services import (
     transfer_create,
     transfer_dispatch,
 )
-from network.models import LocationService, Service
-from omni.models import Role, User
+from network.models import Service
+from tests.factories import (
+    ChannelUserFactory,
+    LocationServiceFactory,
+    ProductFactory,
+    StoreFactory,
+    StoreUserFactory,
+)
+from tests.helpers import client_for, level, text
 
 pytestmark = pytest.mark.django_db
 
 PAGES = ["/staff/", "/staff/stock/", "/staff/reserve/", "/staff/receiving/", "/staff/count/"]
 HTMX = {"HX-Request": "true"}
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def level(product, location) -> tuple[int, int]:
-    row = StockLevel.objects.filter(product=product, location=location).first()
-    return (row.on_hand, row.reserved) if row else (0, 0)
-
-
-def text(response) -> str:
-    return response.content.decode()
 
 
 # --------------------------------------------------------------------------- login and access
@@ -70,7 +56,7 @@ def test_wrong_password_is_refused_on_the_page(store_user):
 
 
 def test_channel_account_cannot_log_in_to_staff_pages(db):
-    make_user("shop", Role.CHANNEL)
+    ChannelUserFactory.create(username="shop")
     response = Client().post("/staff/login/", {"username": "shop", "password": "pw-shop"})
     assert response.status_code == 200 and "channel integration" in text(response)
     assert "_auth_user_id" not in Client().session
@@ -102,7 +88,7 @@ def test_an_expired_session_reloads_htmx_requests_at_the_login(db):
 
 @pytest.mark.parametrize("path", PAGES)
 def test_channel_user_gets_403_on_every_page(path, store):
-    shop = make_user("shop", Role.CHANNEL, [store])
+    shop = ChannelUserFactory.create(username="shop", locations=[store])
     client = client_for(shop)
     assert client.get(path).status_code == 403
     assert client.post(path, {"code": "SKU-1"}).status_code in (403, 405)
@@ -131,7 +117,7 @@ def test_planner_reads_stock_but_gets_403_on_every_write(planner, store, product
         assert client.get(path, {"at": "S01"}).status_code == 403, path
     assert client.post("/staff/count/?at=S01", {"code": "SKU-1", "counted": 0}).status_code == 403
     assert client.post("/staff/receiving/receipt/?at=S01", {"code": "SKU-1"}).status_code == 403
-    assert level(product, store) == (5, 0)
+    assert level(store, product) == (5, 0)
 
 
 def test_warehouse_staff_cannot_use_the_counter_page(warehouse_user):
@@ -161,7 +147,7 @@ def test_home_shows_transfers_arriving(warehouse_user, store_user, dc, store, pr
 
 
 def test_a_user_at_two_stores_picks_one(store, store2, product):
-    both = make_user("float", Role.STORE, [store, store2])
+    both = StoreUserFactory.create(username="float", locations=[store, store2])
     stock_receive(location=store2, lines=[(product, 7)])
     client = client_for(both)
     first = client.get("/staff/stock/", {"code": "SKU-1"})
@@ -175,18 +161,11 @@ def test_a_user_at_two_stores_picks_one(store, store2, product):
 
 
 def test_stock_lookup_shows_figures_here_and_nearby_stores(store_user, store, store2, product):
-    far = Location.objects.create(
-        code="S99",
-        name="Far away",
-        kind=LocationKind.STORE,
-        city=store.city,
-        latitude=31.23,
-        longitude=121.47,
+    far = StoreFactory.create(
+        code="S99", name="Far away", city=store.city, latitude=31.23, longitude=121.47
     )
     for each in (store2, far):
-        LocationService.objects.create(
-            location=each, service=Service.PICKUP, starts_on=date(2020, 1, 1)
-        )
+        LocationServiceFactory.create(location=each, service=Service.PICKUP)
     stock_receive(location=store, lines=[(product, 10)])
     stock_receive(location=store2, lines=[(product, 4)])
     stock_receive(location=far, lines=[(product, 9)])
@@ -240,7 +219,7 @@ def test_reserve_holds_stock_for_a_walk_in_and_release_gives_it_back(store_user,
     assert (hold.quantity, hold.status, hold.location) == (2, ReservationStatus.ACTIVE, store)
     assert hold.owner_id.startswith("W-") and "13800000000" in hold.owner_id
     assert hold.expires_at is not None
-    assert level(product, store) == (5, 2)
+    assert level(store, product) == (5, 2)
     listing = text(client.get("/staff/reserve/"))
     assert "Li Lei" in listing and f"/staff/reserve/{hold.pk}/release/" in listing
 
@@ -248,7 +227,7 @@ def test_reserve_holds_stock_for_a_walk_in_and_release_gives_it_back(store_user,
     assert released.status_code == 200 and "notice ok" in text(released)
     hold.refresh_from_db()
     assert hold.status == ReservationStatus.RELEASED
-    assert level(product, store) == (5, 0)
+    assert level(store, product) == (5, 0)
     assert not StockMove.objects.exclude(reason="receipt").exists()  # a hold moves nothing
     again = client.post(f"/staff/reserve/{hold.pk}/release/")
     assert "reservation_not_active" in text(again)
@@ -258,7 +237,7 @@ def test_reserving_more_than_available_is_refused_in_the_page(store_user, store,
     stock_receive(location=store, lines=[(product, 1)])
     page = client_for(store_user).post("/staff/reserve/", reserve_form(quantity=3))
     assert page.status_code == 200 and "insufficient_stock" in text(page)
-    assert not Reservation.objects.exists() and level(product, store) == (1, 0)
+    assert not Reservation.objects.exists() and level(store, product) == (1, 0)
 
 
 def test_reserve_with_an_unknown_scan_writes_nothing(store_user, store, product):
@@ -316,7 +295,7 @@ def test_receiving_a_transfer_in_full(store_user, store, product, arriving):
     assert page.status_code == 200 and "notice ok" in text(page)
     arriving.refresh_from_db()
     assert arriving.status == TransferStatus.RECEIVED
-    assert level(product, store) == (6, 0)
+    assert level(store, product) == (6, 0)
 
 
 def test_a_short_transfer_needs_a_reason_then_records_the_loss(
@@ -329,11 +308,11 @@ def test_a_short_transfer_needs_a_reason_then_records_the_loss(
     refused = client.post(url, {received: 4, reason: ""})
     assert refused.status_code == 200 and "field-error" in text(refused)
     arriving.refresh_from_db()
-    assert arriving.status == TransferStatus.DISPATCHED and level(product, store) == (0, 0)
+    assert arriving.status == TransferStatus.DISPATCHED and level(store, product) == (0, 0)
 
     client.post(url, {received: 4, reason: "2 crushed"})
     arriving.refresh_from_db()
-    assert arriving.status == TransferStatus.RECEIVED and level(product, store) == (4, 0)
+    assert arriving.status == TransferStatus.RECEIVED and level(store, product) == (4, 0)
     loss = StockMove.objects.get(reference=arriving.ledger_reference, reason="adjustment")
     assert loss.quantity == 2 and "2 crushed" in loss.note
 
@@ -344,7 +323,7 @@ def test_a_transfer_to_another_store_is_a_404(store2_user, arriving):
 
 
 def test_a_supplier_receipt_is_built_scan_by_scan_then_posted(store_user, store, product):
-    make_product("SKU-2", barcode="6900000000024")
+    ProductFactory.create(sku="SKU-2", barcode="6900000000024")
     client = client_for(store_user)
     url = "/staff/receiving/receipt/"
     head = {"supplier": "ACME", "reference": "DN-1"}
@@ -355,7 +334,7 @@ def test_a_supplier_receipt_is_built_scan_by_scan_then_posted(store_user, store,
 
     posted = client.post(url, {**head, "code": "", "quantity": "", "action": "post"}, headers=HTMX)
     assert "notice ok" in text(posted) and "Lines: 2 · units: 6" in text(posted)
-    assert level(product, store) == (5, 0)
+    assert level(store, product) == (5, 0)
     moves = StockMove.objects.filter(reason="receipt", to_location=store)
     assert sorted(m.quantity for m in moves) == [1, 5]
     assert {m.note for m in moves} == {"DN-1"}
@@ -402,7 +381,7 @@ def test_count_scan_then_quantity_posts_the_difference(store_user, store, produc
     assert 'data-figure="expected">10<' in body
     assert 'data-figure="counted">8<' in body
     assert 'data-figure="difference">-2<' in body
-    assert level(product, store) == (8, 0)
+    assert level(store, product) == (8, 0)
     move = StockMove.objects.get(reason="count")
     assert (move.quantity, move.from_location, move.note) == (2, store, "shelf A")
 
@@ -414,10 +393,10 @@ def test_counting_below_the_reserved_is_refused_with_the_figure(store_user, stor
     page = client.post("/staff/count/", {"code": "SKU-1", "counted": 1})
     assert "count_below_reserved" in text(page)
     assert "3 of SKU-1 are reserved here, you counted 1" in text(page)
-    assert level(product, store) == (10, 3) and not StockMove.objects.filter(reason="count")
+    assert level(store, product) == (10, 3) and not StockMove.objects.filter(reason="count")
 
     client.post("/staff/count/", {"code": "SKU-1", "counted": 1, "release_holds": "on"})
-    assert level(product, store) == (1, 0)
+    assert level(store, product) == (1, 0)
 
 
 def test_count_with_an_unknown_scan_writes_nothing(store_user, store, product):
@@ -435,7 +414,7 @@ def test_a_count_with_a_bad_quantity_is_shown_with_its_error(store_user, store, 
 def test_admin_counts_anywhere(admin_user, store, product):
     client = client_for(admin_user)
     client.post("/staff/count/?at=S01", {"code": "SKU-1", "counted": 2})
-    assert level(product, store) == (2, 0)
+    assert level(store, product) == (2, 0)
 
 
 # --------------------------------------------------------------------------- language

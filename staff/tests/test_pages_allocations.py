@@ -3,53 +3,25 @@ once) or reject; planners and admins only; a refused decision is a message, neve
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
-
 import pytest
 from django.test import Client
 
 from allocation import services
 from allocation.models import AllocationRun, RunDecision, RunStatus
-from conftest import make_user
-from inventory import services as stock
-from inventory.models import Location, LocationKind, Product, Transfer, TransferStatus
-from network.models import LocationService, Service
-from omni.models import City, Role, User
+from inventory.models import Location, Product, Transfer, TransferStatus
+from omni.models import City
+from tests.factories import ChannelUserFactory
+from tests.helpers import client_for, sell
 
 pytestmark = pytest.mark.django_db
 PAGES = "/staff/allocations/"
 
 
 @pytest.fixture
-def setup(city: City, dc: Location, store: Location, store2: Location, product: Product):
-    for s in (store, store2):
-        LocationService.objects.create(
-            location=s, service=Service.STORE_SALE, starts_on=date(2020, 1, 1)
-        )
-    Product.objects.filter(pk=product.pk).update(
-        price=Decimal("10"), cost=Decimal("6"), unit_volume=Decimal("0.01")
-    )
-    product.refresh_from_db()
-    stock.stock_receive(location=dc, lines=[(product, 120)])
+def setup(allocation_setup: tuple[City, Location, Location, Location, Product]) -> City:
+    city, _dc, store, _store2, product = allocation_setup
     sell(store, product, 28)  # store 1 has a need, store 2 none
     return city
-
-
-def sell(store: Location, product: Product, units: int) -> None:
-    stock.stock_receive(location=store, lines=[(product, units)])
-    hold = stock.stock_reserve(
-        product=product, location=store, quantity=units, owner_type="test", owner_id="1"
-    )
-    stock.reservation_consume(
-        reservation=hold, to_location=stock.virtual_location(LocationKind.CUSTOMER)
-    )
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def finished_run(city: City) -> AllocationRun:
@@ -148,7 +120,7 @@ def test_the_chart_is_an_svg_image(setup, planner) -> None:
 
 def test_store_staff_and_channels_get_403_and_strangers_the_login(setup, store_user) -> None:
     run = finished_run(setup)
-    for user in (store_user, make_user("shop", Role.CHANNEL)):
+    for user in (store_user, ChannelUserFactory.create(username="shop")):
         client = client_for(user)
         assert client.get(PAGES).status_code == 403
         assert client.get(f"{PAGES}{run.pk}/").status_code == 403

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from conftest import make_user
 from forecasting.models import ForecastRun, RunStatus
 from forecasting.services import demand_import, forecast_run_execute, forecast_run_start
-from omni.models import Role
+from tests.factories import ChannelUserFactory
+from tests.helpers import client_for
 
 PAGES = "/staff/forecasts/"
 
@@ -19,12 +19,6 @@ def run(write_csv, history_csv, products, city) -> ForecastRun:
     demand_import(path=write_csv(history_csv))
     started = forecast_run_start(city=city, horizon=7, enqueue=False)
     return forecast_run_execute(run_id=started.pk)
-
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_the_runs_page_lists_runs_and_starts_one(
@@ -84,7 +78,7 @@ def test_the_progress_panel_polls_while_a_run_is_active(planner, city, db):
 def test_others_get_a_403_and_strangers_the_login(run, store_user):
     assert client_for(store_user).get(PAGES).status_code == 403
     assert client_for(store_user).get(f"{PAGES}{run.pk}/chart.svg").status_code == 403
-    channel = make_user("shop", Role.CHANNEL)
+    channel = ChannelUserFactory.create(username="shop")
     assert client_for(channel).get(f"{PAGES}{run.pk}/").status_code == 403
     anonymous = Client().get(PAGES)
     assert anonymous.status_code == 302 and "/staff/login/" in anonymous["Location"]

@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.test import Client
 from django.utils import timezone
 
-from conftest import make_product, make_user
 from fulfillment import pickup_codes, services
 from fulfillment.models import (
     BinLocation,
@@ -25,81 +24,48 @@ from fulfillment.models import (
     PickupAttempt,
     PickupCode,
 )
+from fulfillment.tests.fixtures import A_BARCODE, B_BARCODE, pickup_ready
 from inventory.invariants import assert_invariants
-from inventory.models import Location, Product, StockDiscrepancy, StockLevel, StockMove
+from inventory.models import Location, Product, StockDiscrepancy, StockMove
 from inventory.services import transfer_approve, transfer_create
 from network.models import Channel
-from omni.models import Role, User
 from orders.models import Order, OrderStatus
-from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.fixtures import stock
+from tests.factories import (
+    NEAR_DC,
+    OrderFactory,
+    PickupOrderFactory,
+    ReceiptFactory,
+    StoreUserFactory,
+    WarehouseUserFactory,
+)
+from tests.helpers import client_for, level, text
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
-A_BARCODE, B_BARCODE = "6900000000017", "6900000000024"
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response: Any) -> str:
-    return response.content.decode()
-
-
-def level(location: Location, product: Product) -> tuple[int, int]:
-    row = StockLevel.objects.filter(location=location, product=product).first()
-    return (row.on_hand, row.reserved) if row else (0, 0)
-
-
-@pytest.fixture
-def goods(db: Any) -> tuple[Product, Product]:
-    return make_product("A", barcode=A_BARCODE), make_product("B", barcode=B_BARCODE)
-
-
-def paid_delivery(web: Channel, ext: str, lines: dict[Product, int]) -> Order:
-    order, _ = order_place(
-        channel=web,
-        external_id=ext,
-        mode="delivery",
-        delivery=NEAR_DC,
-        customer_name="Wang Fang",
-        lines=[LineIn(product=p, quantity=q) for p, q in lines.items()],
-    )
-    return order_pay(order=order)
-
-
-def pickup_order(web: Channel, store: Location, product: Product, ext: str = "p1") -> Order:
-    order, _ = order_place(
-        channel=web,
-        external_id=ext,
-        mode="pickup",
-        store=store,
-        customer_name="Li Lei",
-        customer_phone="13800000000",
-        lines=[LineIn(product=product, quantity=2)],
-    )
-    return order
 
 
 def ready_code(web: Channel, store: Location, product: Product, ext: str = "p1") -> PickupCode:
-    order = pickup_order(web, store, product, ext)
-    pick_list = services.pickup_prepare(order=order)
-    for line in pick_list.lines.select_related("product"):
-        services.pick_line_confirm(pick_line=line, scanned=line.product.sku, quantity=line.quantity)
-    return services.pickup_mark_ready(order=order)
+    return pickup_ready(
+        PickupOrderFactory.create(
+            channel=web, external_id=ext, store=store, customer_name="Li Lei", lines={product: 2}
+        )
+    )
 
 
 @pytest.fixture
 def wave(web: Channel, dc: Location, goods: tuple[Product, Product]) -> PickList:
     """A DC wave of one paid delivery: 3 × A and 1 × B."""
     a, b = goods
-    stock(dc, {"A": 10, "B": 5})
-    paid_delivery(web, "w1", {a: 3, b: 1})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 5})
+    OrderFactory.create(
+        channel=web,
+        external_id="w1",
+        lines={a: 3, b: 1},
+        delivery=NEAR_DC,
+        customer_name="Wang Fang",
+        paid=True,
+    )
     return services.pick_wave_create(location=dc)
 
 
@@ -121,8 +87,15 @@ def picked(pick_list: PickList) -> list[tuple[str, int, str]]:
 
 def test_start_a_wave_from_the_picking_page(warehouse_user, web, dc, goods):
     a, b = goods
-    stock(dc, {"A": 10, "B": 5})
-    order = paid_delivery(web, "w1", {a: 3, b: 1})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 5})
+    order = OrderFactory.create(
+        channel=web,
+        external_id="w1",
+        lines={a: 3, b: 1},
+        delivery=NEAR_DC,
+        customer_name="Wang Fang",
+        paid=True,
+    )
     client = client_for(warehouse_user)
     page = client.get("/staff/picking/")
     assert page.status_code == 200 and "2 lines wait to be picked here." in text(page)
@@ -239,8 +212,15 @@ def test_bins_are_printed_and_walked_in_order(warehouse_user, web, dc, goods):
     a, b = goods
     BinLocation.objects.create(location=dc, product=a, code="C-09-1")
     BinLocation.objects.create(location=dc, product=b, code="A-01-2")
-    stock(dc, {"A": 10, "B": 5})
-    paid_delivery(web, "w1", {a: 3, b: 1})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 5})
+    OrderFactory.create(
+        channel=web,
+        external_id="w1",
+        lines={a: 3, b: 1},
+        delivery=NEAR_DC,
+        customer_name="Wang Fang",
+        paid=True,
+    )
     pick_list = services.pick_wave_create(location=dc)
     body = text(client_for(warehouse_user).get(f"/staff/picking/{pick_list.pk}/print/"))
     assert body.index("A-01-2") < body.index("C-09-1")
@@ -342,8 +322,10 @@ def test_a_packed_parcel_is_listed_and_shipped_with_its_button(warehouse_user, w
 
 
 def test_pickup_prepare_pick_ready_and_hand_over_by_code(store_user, web, store, product):
-    stock(store, {"SKU-1": 5})
-    order = pickup_order(web, store, product)
+    ReceiptFactory.create(location=store, lines={"SKU-1": 5})
+    order = PickupOrderFactory.create(
+        channel=web, external_id="p1", store=store, customer_name="Li Lei", lines={product: 2}
+    )
     client = client_for(store_user)
     queue = text(client.get("/staff/pickups/"))
     assert "To prepare" in queue and f"/staff/pickups/{order.pk}/prepare/" in queue
@@ -429,10 +411,14 @@ def refused_tokens(code: PickupCode, store2: Location) -> dict[str, tuple[str, L
     ],
 )
 def test_each_refused_code_shows_its_code(refusal, web, store, store2, product, store_user):
-    stock(store, {"SKU-1": 5})
+    ReceiptFactory.create(location=store, lines={"SKU-1": 5})
     code = ready_code(web, store, product)
     shown, where = refused_tokens(code, store2)[refusal]
-    user = store_user if where is None else make_user("clerk2", Role.STORE, [store2])
+    user = (
+        store_user
+        if where is None
+        else StoreUserFactory.create(username="clerk2", locations=[store2])
+    )
     page = client_for(user).post("/staff/pickups/handover/", {"code": shown}, headers=HTMX)
     body = text(page)
     assert page.status_code == 200
@@ -445,7 +431,7 @@ def test_each_refused_code_shows_its_code(refusal, web, store, store2, product, 
 
 
 def test_an_expired_code_is_refused_as_expired(web, store, product, store_user):
-    stock(store, {"SKU-1": 5})
+    ReceiptFactory.create(location=store, lines={"SKU-1": 5})
     code = ready_code(web, store, product)
     code.expires_at = timezone.now() - timedelta(minutes=1)
     code.payload_hash = services._payload(code).digest()
@@ -457,7 +443,7 @@ def test_an_expired_code_is_refused_as_expired(web, store, product, store_user):
 
 
 def test_a_ready_pickup_shows_customer_and_expiry(web, store, product, store_user):
-    stock(store, {"SKU-1": 5})
+    ReceiptFactory.create(location=store, lines={"SKU-1": 5})
     code = ready_code(web, store, product)
     page = text(client_for(store_user).get("/staff/pickups/"))
     ready_part = page.split("Ready on the pickup shelf")[1].split("Being picked")[0]
@@ -472,7 +458,7 @@ def test_a_ready_pickup_shows_customer_and_expiry(web, store, product, store_use
 def test_another_stores_pick_list_print_page_code_and_handover_are_404(
     web, store, store2, product, store2_user
 ):
-    stock(store, {"SKU-1": 5})
+    ReceiptFactory.create(location=store, lines={"SKU-1": 5})
     code = ready_code(web, store, product)
     pick_list = PickList.objects.get()
     line = pick_list.lines.get()
@@ -528,14 +514,16 @@ def test_planner_views_pick_lists_but_every_post_is_403(planner, wave, dc, goods
 
 
 def test_the_code_page_is_for_the_stores_staff_and_admins(web, store, product, admin_user):
-    stock(store, {"SKU-1": 5})
+    ReceiptFactory.create(location=store, lines={"SKU-1": 5})
     code = ready_code(web, store, product)
     url = f"/staff/pickups/{code.order_id}/code/"
     assert client_for(admin_user).get(url).status_code == 200
-    floater = make_user("wh-s01", Role.WAREHOUSE, [store])
+    floater = WarehouseUserFactory.create(username="wh-s01", locations=[store])
     assert client_for(floater).get(url).status_code == 403  # counter pages are not theirs
-    unready = pickup_order(web, store, product, "p2")
-    clerk = make_user("clerk9", Role.STORE, [store])
+    unready = PickupOrderFactory.create(
+        channel=web, external_id="p2", store=store, customer_name="Li Lei", lines={product: 2}
+    )
+    clerk = StoreUserFactory.create(username="clerk9", locations=[store])
     assert client_for(clerk).get(f"/staff/pickups/{unready.pk}/code/").status_code == 404
 
 
@@ -569,7 +557,7 @@ def test_the_pick_page_in_chinese(warehouse_user, wave):
 
 def test_a_pick_line_of_a_transfer_says_where_it_goes(warehouse_user, dc, store, goods):
     a, _ = goods
-    stock(dc, {"A": 4})
+    ReceiptFactory.create(location=dc, lines={"A": 4})
     transfer = transfer_create(source=dc, destination=store, lines=[(a, 2)])
     transfer_approve(transfer=transfer)
     pick_list = services.pick_wave_create(location=dc)

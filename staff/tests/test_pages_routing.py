@@ -12,59 +12,44 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import make_product, make_user
 from inventory.models import Location, Product
-from network.models import Channel, ConfigChange, RoutingProfile, RoutingProfileStatus, Service
-from network.services import location_capacity_set, routing_profile_activate, routing_profile_create
-from omni.models import Role, User
+from network.models import Channel, ConfigChange, RoutingProfileStatus, Service
+from network.services import location_capacity_set
 from orders.models import Order, OrderStatus
-from orders.services import DeliveryPoint, LineIn, order_place
-from orders.tests.fixtures import stock
+from orders.services import LineIn, order_place
 from staff.views import routing as routing_views
+from tests.factories import (
+    NEAR_DC,
+    ChannelUserFactory,
+    OrderFactory,
+    ProductFactory,
+    ReceiptFactory,
+    RoutingProfileFactory,
+)
+from tests.helpers import client_for, text
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true"}
-NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
-
-
-def client_for(user: User) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def text(response: Any) -> str:
-    return response.content.decode()
 
 
 @pytest.fixture
 def tea(db: Any) -> Product:
-    return make_product("TEA-500", name="Green tea 500 ml")
-
-
-def profile(web: Channel, rules: list[Any], *, activate: bool = True) -> RoutingProfile:
-    made = routing_profile_create(channel=web, city=None, rules=rules, when_short="park")
-    return routing_profile_activate(profile=made) if activate else made
-
-
-def place(web: Channel, product: Product, quantity: int, external_id: str = "W-1") -> Order:
-    order, _ = order_place(
-        channel=web,
-        external_id=external_id,
-        mode="delivery",
-        delivery=NEAR_DC,
-        lines=[LineIn(product=product, quantity=quantity, unit_price=Decimal("12.50"))],
-    )
-    return order
+    return ProductFactory.create(sku="TEA-500", name="Green tea 500 ml")
 
 
 @pytest.fixture
 def parked(web: Channel, dc: Location, tea: Product) -> Order:
     """5 of the tea wanted, 2 at the DC and none in the stores: the order waits, whole."""
-    profile(web, ["keep_together"])
-    stock(dc, {"TEA-500": 2})
-    order = place(web, tea, 5)
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"])
+    ReceiptFactory.create(location=dc, lines={"TEA-500": 2})
+    order = OrderFactory.create(
+        channel=web,
+        external_id="W-1",
+        lines={tea: 5},
+        delivery=NEAR_DC,
+        unit_price=Decimal("12.50"),
+    )
     assert order.status == OrderStatus.PARKED and order.waiting_since is not None
     return order
 
@@ -82,7 +67,9 @@ def test_planner_sees_queue_totals_capacity_profiles_and_audit(planner, parked, 
         actor=planner,
         source="admin",
     )
-    draft = profile(web, ["stay_in_city", "nearest_first"], activate=False)
+    draft = RoutingProfileFactory.create(
+        channel=web, rules=["stay_in_city", "nearest_first"], active=False
+    )
     page = client_for(planner).get("/staff/routing/")
     body = text(page)
     assert page.status_code == 200
@@ -116,14 +103,16 @@ def test_routing_is_in_the_nav_of_planners_and_admins_only(planner, admin_user, 
 @pytest.mark.parametrize("who", ["store_user", "warehouse_user", "channel"])
 def test_other_roles_are_refused_the_routing_page(who, request, store, parked):
     user = (
-        make_user("shop", Role.CHANNEL, [store])
+        ChannelUserFactory.create(username="shop", locations=[store])
         if who == "channel"
         else request.getfixturevalue(who)
     )
     client = client_for(user)
     assert client.get("/staff/routing/").status_code == 403
     assert client.post("/staff/routing/retry/").status_code == 403
-    draft = profile(parked.channel, ["nearest_first"], activate=False)
+    draft = RoutingProfileFactory.create(
+        channel=parked.channel, rules=["nearest_first"], active=False
+    )
     assert client.post(f"/staff/routing/profiles/{draft.pk}/activate/").status_code == 403
     draft.refresh_from_db()
     assert draft.status == RoutingProfileStatus.DRAFT
@@ -155,9 +144,17 @@ def test_store_staff_see_their_capacity_on_home_and_pickups(store_user, store, l
 
 
 def test_explain_page_shows_rules_outcome_and_skipped_reasons(planner, web, dc, store, tea):
-    profile(web, [{"rule": "exclude_kinds", "kinds": ["store"]}, "keep_together"])
-    stock(store, {"TEA-500": 9})
-    order = place(web, tea, 3)
+    RoutingProfileFactory.create(
+        channel=web, rules=[{"rule": "exclude_kinds", "kinds": ["store"]}, "keep_together"]
+    )
+    ReceiptFactory.create(location=store, lines={"TEA-500": 9})
+    order = OrderFactory.create(
+        channel=web,
+        external_id="W-1",
+        lines={tea: 3},
+        delivery=NEAR_DC,
+        unit_price=Decimal("12.50"),
+    )
     assert order.status == OrderStatus.PARKED
     page = client_for(planner).get(f"/staff/orders/{order.pk}/routing/")
     body = text(page)
@@ -174,8 +171,15 @@ def test_explain_page_shows_rules_outcome_and_skipped_reasons(planner, web, dc, 
 
 
 def test_explain_page_marks_the_node_used(planner, web, dc, tea):
-    stock(dc, {"TEA-500": 9})
-    order = place(web, tea, 3)  # no profile: the default rules
+    ReceiptFactory.create(location=dc, lines={"TEA-500": 9})
+    # no profile: the default rules
+    order = OrderFactory.create(
+        channel=web,
+        external_id="W-1",
+        lines={tea: 3},
+        delivery=NEAR_DC,
+        unit_price=Decimal("12.50"),
+    )
     body = text(client_for(planner).get(f"/staff/orders/{order.pk}/routing/"))
     assert "Default rules: no routing profile was active" in body
     assert 'data-location="DC1" data-used="yes"' in body
@@ -189,7 +193,7 @@ def test_explain_page_is_for_staff_who_may_see_the_order(parked, store_user, war
 
 
 def test_store_staff_see_why_of_a_pickup_at_their_store(store_user, store2_user, web, store, tea):
-    stock(store, {"TEA-500": 4})
+    ReceiptFactory.create(location=store, lines={"TEA-500": 4})
     order, _ = order_place(
         channel=web,
         external_id="P-1",
@@ -211,7 +215,7 @@ def test_store_staff_see_why_of_a_pickup_at_their_store(store_user, store2_user,
 
 def test_activate_button_activates_a_draft_and_audits_it_from_the_page(planner, parked, web):
     active = parked.routing_profile
-    draft = profile(web, ["nearest_first"], activate=False)
+    draft = RoutingProfileFactory.create(channel=web, rules=["nearest_first"], active=False)
     client = client_for(planner)
     response = client.post(f"/staff/routing/profiles/{draft.pk}/activate/?city=testcity")
     assert response.status_code == 302 and response["Location"] == "/staff/routing/?city=testcity"
@@ -251,7 +255,7 @@ def test_an_unknown_profile_is_a_404(planner, db):
 
 
 def test_retry_now_fills_a_parked_order_once_stock_arrived(planner, parked, dc):
-    stock(dc, {"TEA-500": 10})
+    ReceiptFactory.create(location=dc, lines={"TEA-500": 10})
     # Stock arriving queues a routing run after commit; a test's transaction never commits,
     # so the order still waits for someone to press the button.
     parked.refresh_from_db()

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -22,6 +21,7 @@ from django.db import connection
 
 from inventory.invariants import assert_invariants
 from omni.celery import app as celery_app
+from tests.helpers import database_url
 
 HERE = Path(__file__).resolve().parent
 
@@ -43,15 +43,6 @@ def _invariants_after_each_test(transactional_db: Any) -> Iterator[None]:
     """Every test here ends with the ledger invariants, before the tables are flushed."""
     yield
     assert_invariants()
-
-
-def database_url() -> str:
-    """The test database pytest-django created, for the worker process."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 @pytest.fixture

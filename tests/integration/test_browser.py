@@ -18,15 +18,22 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from conftest import make_product, make_user
 from fulfillment import services
 from fulfillment.models import BinLocation, PickupCode
-from inventory.models import Location, Product, StockLevel, StockMove
+from inventory.models import Location, Product, StockMove
 from network.models import Channel, ChannelKind, Service, ShelfProtection
-from omni.models import City, Role, User
+from omni.models import City, User
 from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.fixtures import go_live, make_channel, stock
+from tests.factories import (
+    ChannelFactory,
+    LocationServiceFactory,
+    ProductFactory,
+    ReceiptFactory,
+    StoreUserFactory,
+    WarehouseUserFactory,
+)
+from tests.helpers import level
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls of the test itself
 # (fixtures, ledger checks) are plain synchronous code, which Django then refuses by default.
@@ -121,31 +128,26 @@ def assert_scan_box_focused(page: Page) -> None:
     assert page.evaluate(SCAN_FOCUSED)
 
 
-def level(location: Location, product: Product) -> tuple[int, int]:
-    row = StockLevel.objects.get(location=location, product=product)
-    return row.on_hand, row.reserved
-
-
 # --------------------------------------------------------------------------- data
 
 
 @pytest.fixture
 def tea(db: Any) -> Product:
-    return make_product("TEA-500", name="Green tea 500 ml", barcode=TEA)
+    return ProductFactory.create(sku="TEA-500", name="Green tea 500 ml", barcode=TEA)
 
 
 @pytest.fixture
 def oolong(db: Any) -> Product:
-    return make_product("OOL-250", name="Oolong 250 g tin", barcode=OOLONG)
+    return ProductFactory.create(sku="OOL-250", name="Oolong 250 g tin", barcode=OOLONG)
 
 
 @pytest.fixture
 def web(city: City, dc: Location, store: Location) -> Channel:
     """A web shop shipping from the DC and offering pickup at S01."""
-    go_live(dc, Service.SHIP)
-    go_live(store, Service.PICKUP, Service.SHIP)
+    LocationServiceFactory.go_live(dc, Service.SHIP)
+    LocationServiceFactory.go_live(store, Service.PICKUP, Service.SHIP)
     ShelfProtection.objects.create(location=store, product=None, quantity=0)
-    return make_channel("web", ChannelKind.WEB, city, [dc, store])
+    return ChannelFactory.create(code="web", kind=ChannelKind.WEB, city=city, serves=[dc, store])
 
 
 # --------------------------------------------------------------------------- (a) the DC
@@ -160,10 +162,10 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
     tea: Product,
     oolong: Product,
 ) -> None:
-    picker = make_user("picker", Role.WAREHOUSE, [dc])
+    picker = WarehouseUserFactory.create(username="picker", locations=[dc])
     BinLocation.objects.create(location=dc, product=tea, code="A-01-1")
     BinLocation.objects.create(location=dc, product=oolong, code="B-03-2")
-    stock(dc, {"TEA-500": 10, "OOL-250": 6})
+    ReceiptFactory.create(location=dc, lines={"TEA-500": 10, "OOL-250": 6})
     order, _ = order_place(
         channel=web,
         external_id="WEB-1001",
@@ -263,8 +265,8 @@ def test_store_clerk_prepares_a_pickup_and_hands_it_over_against_the_code(
     store: Location,
     tea: Product,
 ) -> None:
-    clerk = make_user("clerk", Role.STORE, [store])
-    stock(store, {"TEA-500": 5})
+    clerk = StoreUserFactory.create(username="clerk", locations=[store])
+    ReceiptFactory.create(location=store, lines={"TEA-500": 5})
     order, _ = order_place(
         channel=web,
         external_id="WEB-2001",

@@ -21,15 +21,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page
 
-from conftest import make_user
 from inventory.models import Location, Product, StockLevel
 from network.models import Channel, ConfigChange, RoutingProfile, RoutingProfileStatus, Service
 from network.services import location_capacity_set, routing_profile_activate, routing_profile_create
 from omni.celery import app as celery_app
-from omni.models import Role, User
-from orders.models import Order, OrderStatus
+from omni.models import User
+from orders.models import OrderStatus
 from orders.services import LineIn, order_place
-from orders.tests.fixtures import stock
+from tests.factories import PlannerFactory, ReceiptFactory, StoreUserFactory
+from tests.helpers import held_at
 
 # The browser, its pages and the screenshots are those of the staff pages' browser test.
 from .test_browser import (  # noqa: F401
@@ -60,19 +60,9 @@ def figure(tab: Page, name: str) -> str:
     return tab.inner_text(f'[data-figure="{name}"]').strip()
 
 
-def held_at(order: Order) -> dict[str, int]:
-    held: dict[str, int] = {}
-    for line in order.lines.all():
-        for allocation in line.allocations.select_related("location", "reservation"):
-            if allocation.reservation.status == "active":
-                code = allocation.location.code
-                held[code] = held.get(code, 0) + allocation.quantity
-    return held
-
-
 @pytest.fixture
 def planner_user(db: Any) -> User:
-    return make_user("lin", Role.PLANNER)
+    return PlannerFactory.create(username="lin")
 
 
 @pytest.fixture
@@ -128,7 +118,7 @@ def test_planner_unparks_an_order_by_activating_a_draft_and_retrying(
 ) -> None:
     channel = routing_setup
     shot = Shots(page, "routing")
-    stock(dc, {"TEA-500": 1})
+    ReceiptFactory.create(location=dc, lines={"TEA-500": 1})
     waiting, _ = order_place(
         channel=channel,
         external_id="WEB-3001",
@@ -183,7 +173,7 @@ def test_planner_unparks_an_order_by_activating_a_draft_and_retrying(
 
     # S01 receives the tea. Stock coming free routes the waiting orders again at once, but the
     # active version keeps stores out: the order stays parked.
-    stock(store, {"TEA-500": 6})
+    ReceiptFactory.create(location=store, lines={"TEA-500": 6})
     waiting.refresh_from_db()
     assert waiting.status == OrderStatus.PARKED
     page.reload()
@@ -246,8 +236,8 @@ def test_store_clerk_sees_the_days_capacity(
     store: Location,
     tea: Product,  # noqa: F811
 ) -> None:
-    clerk = make_user("mei", Role.STORE, [store])
-    stock(store, {"TEA-500": 3})
+    clerk = StoreUserFactory.create(username="mei", locations=[store])
+    ReceiptFactory.create(location=store, lines={"TEA-500": 3})
     order_place(
         channel=routing_setup,
         external_id="WEB-4001",
@@ -280,8 +270,8 @@ def test_pickup_order_explained_to_its_store(
     store: Location,
     tea: Product,  # noqa: F811
 ) -> None:
-    clerk = make_user("mei", Role.STORE, [store])
-    stock(store, {"TEA-500": 3})
+    clerk = StoreUserFactory.create(username="mei", locations=[store])
+    ReceiptFactory.create(location=store, lines={"TEA-500": 3})
     order, _ = order_place(
         channel=routing_setup,
         external_id="WEB-4002",

@@ -12,18 +12,17 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
-from conftest import make_product
 from inventory import services
 from inventory.models import Location, Reservation, ReservationStatus, StockLevel
 from inventory.tasks import reservations_expire_task
 from omni.celery import app as celery_app
+from tests.factories import ProductFactory
+from tests.helpers import database_url
 
 from .threads import run_together
 
@@ -37,7 +36,7 @@ NOT_DUE_PER_SKU = 5
 @pytest.fixture
 def due_holds(dc: Location) -> int:
     """200 overdue holds over four SKUs, plus a few that are not due and must stay active."""
-    products = [make_product(f"EXP-{n}") for n in range(SKUS)]
+    products = [ProductFactory.create(sku=f"EXP-{n}") for n in range(SKUS)]
     services.stock_receive(location=dc, lines=[(p, 100) for p in products])
     past, future = timezone.now() - timedelta(minutes=5), timezone.now() + timedelta(hours=1)
     for product in products:
@@ -76,17 +75,6 @@ def test_expiry_run_in_parallel_releases_each_hold_once(due_holds: int, batch_si
 
 
 # --------------------------------------------------------------------------- a real worker
-
-
-def database_url() -> str:
-    """The URL of the test database pytest-django created, for a process outside pytest."""
-    db = connection.settings_dict
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    host = db["HOST"] or "127.0.0.1"
-    port = db["PORT"] or 5432
-    return f"postgres://{auth}@{host}:{port}/{db['NAME']}"
 
 
 def stop(worker: subprocess.Popen[bytes]) -> None:

@@ -18,8 +18,9 @@ import pytest
 from forecasting import selectors
 from forecasting.models import DemandImport, DemandRecord, ForecastRun, RunStatus
 from forecasting.services import forecast_run_rerun, forecast_run_start, forecast_runs_reap
-from inventory.models import Location, LocationKind, Product
+from inventory.models import Product
 from omni.models import City, User
+from tests.factories import CityFactory, PlannerFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -34,11 +35,8 @@ STALE_SECONDS = 3
 
 @pytest.fixture
 def history(db: object) -> City:
-    city = City.objects.create(code="fc-city", name="Forecast City", latitude=30, longitude=120)
-    stores = [
-        Location.objects.create(code=f"FC-S{n}", name=f"S{n}", kind=LocationKind.STORE, city=city)
-        for n in range(STORES)
-    ]
+    city = CityFactory.create(code="fc-city", name="Forecast City", latitude=30, longitude=120)
+    stores = [StoreFactory.create(code=f"FC-S{n}", name=f"S{n}", city=city) for n in range(STORES)]
     products = Product.objects.bulk_create(
         [Product(sku=f"FC-{n:04d}", name=f"Item {n}") for n in range(SKUS)]
     )
@@ -81,7 +79,7 @@ def served_runs(planner: User) -> set[int]:
 def test_a_run_killed_mid_way_is_never_served_and_a_rerun_succeeds(
     history: City, start_worker: Callable[[str], subprocess.Popen[bytes]], settings: object
 ) -> None:
-    planner = User.objects.create_user(username="planner", role="planner")
+    planner = PlannerFactory.create(username="planner", password=None)
     first_worker = start_worker("forecast-a")
 
     # A succeeded run: the current forecast.

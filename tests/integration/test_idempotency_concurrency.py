@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from conftest import ApiClient
 from inventory import services
 from inventory.models import (
     Location,
@@ -21,6 +20,7 @@ from inventory.models import (
     StockMove,
 )
 from omni.models import IdempotencyRecord, User
+from tests.helpers import ApiClient
 
 from .threads import run_together
 

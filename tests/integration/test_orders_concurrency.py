@@ -20,12 +20,10 @@ from django.db import DatabaseError
 from django.db.models import Sum
 from django.test import Client
 
-from conftest import make_product
 from inventory import services as stock_services
 from inventory.errors import InsufficientStock
 from inventory.models import (
     Location,
-    LocationKind,
     Product,
     Reservation,
     ReservationStatus,
@@ -47,15 +45,22 @@ from orders.services import (
     order_place,
     orders_expire_unpaid,
 )
-from orders.tests.fixtures import go_live, make_channel, stock
+from tests.factories import (
+    NEAR_DC,
+    NEAR_S01,
+    ChannelFactory,
+    LocationServiceFactory,
+    ProductFactory,
+    ReceiptFactory,
+    StoreFactory,
+)
+from tests.helpers import stock_level
 
 from .threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORDERS = "/api/v1/orders"
-NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the DC")
-NEAR_S01 = DeliveryPoint(latitude=30.2705, longitude=120.1610, address="near store 1")
 NEAR_S02 = DeliveryPoint(latitude=30.2505, longitude=120.2110, address="near store 2")
 NEAR_S04 = DeliveryPoint(latitude=30.3005, longitude=120.1010, address="near store 4")
 
@@ -66,13 +71,8 @@ NEAR_S04 = DeliveryPoint(latitude=30.3005, longitude=120.1010, address="near sto
 @pytest.fixture
 def store4(city: City) -> Location:
     """A third live store, north-west of the others."""
-    return Location.objects.create(
-        code="S04",
-        name="Store 4",
-        kind=LocationKind.STORE,
-        city=city,
-        latitude=30.30,
-        longitude=120.10,
+    return StoreFactory.create(
+        code="S04", name="Store 4", city=city, latitude=30.30, longitude=120.10
     )
 
 
@@ -82,33 +82,29 @@ def live(
 ) -> list[Location]:
     """The DC and three stores, all live for shipping (stores for pickup and counter sales
     too), no units kept back on any store's shelf. Returns the nodes, DC first."""
-    go_live(dc, Service.SHIP)
+    LocationServiceFactory.go_live(dc, Service.SHIP)
     for s in (store, store2, store4):
-        go_live(s, Service.SHIP, Service.PICKUP, Service.STORE_SALE)
+        LocationServiceFactory.go_live(s, Service.SHIP, Service.PICKUP, Service.STORE_SALE)
         ShelfProtection.objects.create(location=s, product=None, quantity=0)
     return [dc, store, store2, store4]
 
 
 @pytest.fixture
 def web(city: City, live: list[Location]) -> Channel:
-    return make_channel("web", ChannelKind.WEB, city, live)
+    return ChannelFactory.create(code="web", kind=ChannelKind.WEB, city=city, serves=live)
 
 
 @pytest.fixture
 def pos(city: City, live: list[Location]) -> Channel:
-    return make_channel("pos", ChannelKind.STORE_POS, city, live[1:])
+    return ChannelFactory.create(code="pos", kind=ChannelKind.STORE_POS, city=city, serves=live[1:])
 
 
 @pytest.fixture
 def skus(db: object) -> dict[str, Product]:
-    return {sku: make_product(sku) for sku in ("A", "B", "C")}
+    return {sku: ProductFactory.create(sku=sku) for sku in ("A", "B", "C")}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def level(location: Location, product: Product) -> StockLevel:
-    return StockLevel.objects.get(location=location, product=product)
 
 
 def active_held(product: Product) -> int:
@@ -162,7 +158,7 @@ def order_body() -> dict[str, Any]:
 def web_headers(web: Channel, dc: Location, skus: dict[str, Product]) -> dict[str, str]:
     """The web channel's own token (it implies the channel), with stock for the order at the
     DC only, so the order has exactly one place to be sourced from."""
-    stock(dc, {"A": 20, "B": 20})
+    ReceiptFactory.create(location=dc, lines={"A": 20, "B": 20})
     assert web.user is not None
     _, raw = api_token_create(user=web.user, name="retries")
     return {"Authorization": f"Bearer {raw}"}
@@ -188,7 +184,7 @@ def assert_one_order_held_once(dc: Location, skus: dict[str, Product]) -> Order:
         ("A", line_of["A"], 2, ReservationStatus.ACTIVE),
         ("B", line_of["B"], 1, ReservationStatus.ACTIVE),
     ]
-    assert (level(dc, skus["A"]).reserved, level(dc, skus["B"]).reserved) == (2, 1)
+    assert (stock_level(dc, skus["A"]).reserved, stock_level(dc, skus["B"]).reserved) == (2, 1)
     assert_allocations_are_real_holds(order)
     return order
 
@@ -278,7 +274,7 @@ def test_scarce_skus_over_four_nodes_serve_every_unit_they_can(
 ) -> None:
     by_code = {loc.code: loc for loc in live}
     for code, units in SCARCE_STOCK.items():
-        stock(by_code[code], units)
+        ReceiptFactory.create(location=by_code[code], lines=units)
     total = {"A": 12, "B": 9}
     orders = scarce_orders()
     demand: Counter[str] = Counter()
@@ -350,7 +346,7 @@ def test_two_expiry_runs_at_once_expire_each_unpaid_order_once(
 ) -> None:
     dc, store, store2, _ = live
     for node in (dc, store, store2):
-        stock(node, {"A": 20, "B": 20, "C": 20})
+        ReceiptFactory.create(location=node, lines={"A": 20, "B": 20, "C": 20})
     patterns: list[tuple[dict[str, int], DeliveryPoint]] = [
         ({"A": 1, "B": 1}, NEAR_DC),
         ({"C": 2}, NEAR_S01),
@@ -431,7 +427,7 @@ def test_a_counter_sale_racing_online_orders_leaves_only_real_holds(
     or lost its hold to the sale and was queued for re-sourcing."""
     store = live[1]
     a = skus["A"]
-    stock(store, {"A": ON_SHELF})
+    ReceiptFactory.create(location=store, lines={"A": ON_SHELF})
     queued = Queued()
     monkeypatch.setattr(order_tasks, "order_lines_resource_task", queued)
     committed = threading.Condition()
@@ -486,7 +482,7 @@ def test_a_counter_sale_racing_online_orders_leaves_only_real_holds(
     sale = Order.objects.get(external_id="till-1")
     assert sale.status == OrderStatus.COMPLETED
     assert StockMove.objects.filter(reference=sale.reference, reason="sale").get().quantity == SOLD
-    lvl = level(store, a)
+    lvl = stock_level(store, a)
     # The shelf had enough, so no adjustment: 8 - 5 = 3 left, and all three are held.
     assert (lvl.on_hand, lvl.reserved) == (LEFT, LEFT), refusals
     assert lvl.reserved == active_held(a) == reserved_total(a)
@@ -519,7 +515,7 @@ def test_a_counter_sale_racing_online_orders_leaves_only_real_holds(
         order.refresh_from_db()
         assert order.status == OrderStatus.BACKORDERED
         assert order.flagged.startswith("stock taken by a counter sale")
-    assert level(store, a).reserved == LEFT
+    assert stock_level(store, a).reserved == LEFT
 
 
 # --------------------------------------------------------------------------- 6: re-sourcing
@@ -537,7 +533,7 @@ def test_re_sourcing_two_orders_racing_a_cancel_of_the_second_does_not_deadlock(
     and the re-sourcing locks it once the cancel holds it."""
     dc = live[0]
     a, b = skus["A"], skus["B"]
-    stock(dc, {"A": 10, "B": 10})
+    ReceiptFactory.create(location=dc, lines={"A": 10, "B": 10})
     first, _ = order_place(
         channel=web,
         external_id="first",
@@ -593,4 +589,4 @@ def test_re_sourcing_two_orders_racing_a_cancel_of_the_second_does_not_deadlock(
     assert not Reservation.objects.filter(
         allocation__line__order=second, status=ReservationStatus.ACTIVE
     ).exists()
-    assert (level(dc, a).reserved, level(dc, b).reserved) == (1, 0)
+    assert (stock_level(dc, a).reserved, stock_level(dc, b).reserved) == (1, 0)

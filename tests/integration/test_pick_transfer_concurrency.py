@@ -20,7 +20,6 @@ import pytest
 from django.db import DatabaseError
 from django.db.models import Sum
 
-from conftest import make_product
 from fulfillment import services as fulfillment
 from fulfillment.models import PickLine, PickLineStatus, PickList
 from inventory import services
@@ -40,7 +39,7 @@ from omni.errors import ApplicationError
 from omni.models import City
 from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
-from orders.tests.fixtures import go_live, make_channel
+from tests.factories import ChannelFactory, LocationServiceFactory, ProductFactory
 
 from .threads import run_together
 
@@ -129,7 +128,7 @@ def short_pick_round(
 def test_short_pick_on_a_transfer_line_raced_by_dispatch_and_cancel(
     dc: Location, store: Location
 ) -> None:
-    a, b = make_product("A"), make_product("B")
+    a, b = ProductFactory.create(sku="A"), ProductFactory.create(sku="B")
     services.stock_receive(location=dc, lines=[(a, 1000), (b, 1000)])
 
     seen: Counter[str] = Counter()
@@ -152,9 +151,9 @@ NEAR_DC = DeliveryPoint(latitude=30.1850, longitude=120.2600, address="near the 
 def test_two_waves_racing_a_transfer_cancel_list_each_line_once(
     city: City, dc: Location, store: Location
 ) -> None:
-    go_live(dc, Service.SHIP)
-    web: Channel = make_channel("web", ChannelKind.WEB, city, [dc])
-    a, b = make_product("A"), make_product("B")
+    LocationServiceFactory.go_live(dc, Service.SHIP)
+    web: Channel = ChannelFactory.create(code="web", kind=ChannelKind.WEB, city=city, serves=[dc])
+    a, b = ProductFactory.create(sku="A"), ProductFactory.create(sku="B")
     services.stock_receive(location=dc, lines=[(a, 1000), (b, 1000)])
 
     for round_no in range(WAVE_ROUNDS):

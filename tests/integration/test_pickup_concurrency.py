@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from django.db import DatabaseError
 
-from conftest import make_product
 from fulfillment import services
 from fulfillment.errors import PickupCodeUsed
 from fulfillment.models import Notification, PickupAttempt, PickupCode
+from fulfillment.tests.fixtures import pickup_ready
 from inventory import services as stock_services
 from inventory.models import (
     Location,
@@ -28,8 +28,14 @@ from inventory.models import (
 from network.models import Channel, ChannelKind, Service, ShelfProtection
 from omni.models import City
 from orders.models import Order, OrderStatus
-from orders.services import LineIn, order_place
-from orders.tests.fixtures import go_live, make_channel, stock
+from tests.factories import (
+    ChannelFactory,
+    LocationServiceFactory,
+    PickupOrderFactory,
+    ProductFactory,
+    ReceiptFactory,
+)
+from tests.helpers import level
 
 from .threads import run_together
 
@@ -44,44 +50,32 @@ NO_SHOWS = 10
 @pytest.fixture
 def web(city: City, store: Location) -> Channel:
     """A web channel offering pickup at S01, no units kept back on the shelf."""
-    go_live(store, Service.PICKUP, Service.SHIP)
+    LocationServiceFactory.go_live(store, Service.PICKUP, Service.SHIP)
     ShelfProtection.objects.create(location=store, product=None, quantity=0)
-    return make_channel("web", ChannelKind.WEB, city, [store])
+    return ChannelFactory.create(code="web", kind=ChannelKind.WEB, city=city, serves=[store])
 
 
 @pytest.fixture
 def a(db: Any) -> Product:
-    return make_product("A")
+    return ProductFactory.create(sku="A")
 
 
 def ready_pickup(web: Channel, store: Location, product: Product, ext: str) -> PickupCode:
     """A pickup of PICKUP_UNITS at ``store``: placed, prepared, picked, marked ready."""
-    order, _ = order_place(
-        channel=web,
-        external_id=ext,
-        mode="pickup",
-        store=store,
-        customer_phone="13800000000",
-        lines=[LineIn(product=product, quantity=PICKUP_UNITS)],
+    return pickup_ready(
+        PickupOrderFactory.create(
+            channel=web, external_id=ext, store=store, lines={product: PICKUP_UNITS}
+        )
     )
-    pick_list = services.pickup_prepare(order=order)
-    for line in pick_list.lines.select_related("product"):
-        services.pick_line_confirm(pick_line=line, scanned=line.product.sku, quantity=line.quantity)
-    return services.pickup_mark_ready(order=order)
-
-
-def stock_level(location: Location, product: Product) -> tuple[int, int]:
-    lvl = StockLevel.objects.get(location=location, product=product)
-    return lvl.on_hand, lvl.reserved
 
 
 def test_one_code_scanned_at_twenty_counters_at_once_is_handed_over_once(
     web: Channel, store: Location, a: Product
 ) -> None:
-    stock(store, {"A": ON_SHELF})
+    ReceiptFactory.create(location=store, lines={"A": ON_SHELF})
     code = ready_pickup(web, store, a, "p1")
     token = services.pickup_token(code)
-    assert stock_level(store, a) == (ON_SHELF, PICKUP_UNITS)
+    assert level(store, a) == (ON_SHELF, PICKUP_UNITS)
 
     def scan(_: int) -> str:
         try:
@@ -106,7 +100,7 @@ def test_one_code_scanned_at_twenty_counters_at_once_is_handed_over_once(
         store.pk,
         order.reference,
     )
-    assert stock_level(store, a) == (ON_SHELF - PICKUP_UNITS, 0)
+    assert level(store, a) == (ON_SHELF - PICKUP_UNITS, 0)
     assert not Reservation.objects.filter(status=ReservationStatus.ACTIVE).exists()
     code.refresh_from_db()
     assert code.redeemed_at is not None
@@ -118,13 +112,13 @@ def test_one_code_scanned_at_twenty_counters_at_once_is_handed_over_once(
 def test_two_no_show_runs_at_once_put_each_pickup_back_once(
     web: Channel, store: Location, a: Product, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stock(store, {"A": NO_SHOWS * PICKUP_UNITS + 1})
+    ReceiptFactory.create(location=store, lines={"A": NO_SHOWS * PICKUP_UNITS + 1})
     codes = [ready_pickup(web, store, a, f"no-show-{n}") for n in range(NO_SHOWS)]
     holds = set(
         Reservation.objects.filter(status=ReservationStatus.ACTIVE).values_list("pk", flat=True)
     )
     assert len(holds) == NO_SHOWS
-    assert stock_level(store, a) == (NO_SHOWS * PICKUP_UNITS + 1, NO_SHOWS * PICKUP_UNITS)
+    assert level(store, a) == (NO_SHOWS * PICKUP_UNITS + 1, NO_SHOWS * PICKUP_UNITS)
     later = max(c.expires_at for c in codes) + timedelta(seconds=1)
     assert services.pickups_expire_no_shows(now=later - timedelta(minutes=1)) == 0  # none due
 
@@ -146,7 +140,7 @@ def test_two_no_show_runs_at_once_put_each_pickup_back_once(
     closes = Counter(Reservation.objects.values_list("status", "close_reason"))
     assert closes == {(ReservationStatus.RELEASED, "pickup not collected"): NO_SHOWS}
     assert not StockLevel.objects.exclude(reserved=0).exists()
-    assert stock_level(store, a) == (NO_SHOWS * PICKUP_UNITS + 1, 0)  # all back on the shelf
+    assert level(store, a) == (NO_SHOWS * PICKUP_UNITS + 1, 0)  # all back on the shelf
     assert not StockMove.objects.exclude(reason="receipt").exists()
     # One message per no-show: the loser of each race told nobody.
     assert Notification.objects.filter(kind="pickup_expired").count() == NO_SHOWS

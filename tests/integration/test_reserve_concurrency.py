@@ -9,10 +9,11 @@ from collections import Counter
 import pytest
 from django.db import DatabaseError
 
-from conftest import make_product
 from inventory import services
 from inventory.errors import InsufficientStock
-from inventory.models import Location, Product, Reservation, ReservationStatus, StockLevel
+from inventory.models import Location, Product, Reservation, ReservationStatus
+from tests.factories import ProductFactory
+from tests.helpers import stock_level
 
 from .threads import run_together
 
@@ -21,10 +22,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 THREADS = 16
 ATTEMPTS = 400
 ON_HAND = 100
-
-
-def level(product: Product, location: Location) -> StockLevel:
-    return StockLevel.objects.get(product=product, location=location)
 
 
 def test_single_line_reservations_never_oversell(dc: Location, product: Product) -> None:
@@ -49,8 +46,8 @@ def test_single_line_reservations_never_oversell(dc: Location, product: Product)
     outcomes = Counter(o for per_thread in run_together(work, threads=THREADS) for o in per_thread)
 
     assert outcomes == {"reserved": ON_HAND, "insufficient_stock": ATTEMPTS - ON_HAND}
-    assert level(product, dc).reserved == ON_HAND
-    assert level(product, dc).on_hand == ON_HAND
+    assert stock_level(dc, product).reserved == ON_HAND
+    assert stock_level(dc, product).on_hand == ON_HAND
     assert Reservation.objects.filter(status=ReservationStatus.ACTIVE).count() == ON_HAND
 
 
@@ -71,7 +68,7 @@ def reserve_shuffled(lines: list[services.ReserveLine], rng: random.Random, owne
 
 @pytest.fixture
 def three_skus(dc: Location) -> list[Product]:
-    products = [make_product(f"MULTI-{n}") for n in range(3)]
+    products = [ProductFactory.create(sku=f"MULTI-{n}") for n in range(3)]
     services.stock_receive(location=dc, lines=[(p, ON_HAND) for p in products])
     return products
 
@@ -92,7 +89,7 @@ def test_multi_line_reservations_in_any_order_never_deadlock_or_oversell(
 
     assert outcomes == {"reserved": ON_HAND, "insufficient_stock": ATTEMPTS - ON_HAND}
     for product in three_skus:
-        assert level(product, dc).reserved == ON_HAND
+        assert stock_level(dc, product).reserved == ON_HAND
     assert Reservation.objects.filter(status=ReservationStatus.ACTIVE).count() == 3 * ON_HAND
 
 
@@ -137,7 +134,7 @@ def test_reserving_releasing_and_consuming_at_once(dc: Location, three_skus: lis
     first_available = ON_HAND - held_per_sku
     assert first_available <= succeeded <= first_available + min(released.values())
     for product in three_skus:
-        lvl = level(product, dc)
+        lvl = stock_level(dc, product)
         assert lvl.on_hand == ON_HAND - consumed[product.pk]
         still_held = held_per_sku - released[product.pk] - consumed[product.pk]
         assert lvl.reserved == still_held + succeeded
@@ -172,6 +169,6 @@ def test_receipts_in_any_line_order_never_deadlock(dc: Location, three_skus: lis
     assert set(outcomes) <= {"received", "reserved", "insufficient_stock"}, outcomes
     assert outcomes["received"] == receivers * receipts_per_thread
     for product in three_skus:
-        lvl = level(product, dc)
+        lvl = stock_level(dc, product)
         assert lvl.on_hand == ON_HAND + receivers * receipts_per_thread
         assert lvl.reserved == outcomes["reserved"]

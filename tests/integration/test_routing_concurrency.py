@@ -22,17 +22,14 @@ from django.db import DatabaseError
 from django.db.models import Sum
 from django.utils import timezone
 
-from conftest import make_product
 from inventory.errors import InsufficientStock
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, Reservation, ReservationStatus, StockLevel
 from inventory.services import stock_receive
-from network.models import Channel, ChannelKind, RoutingProfile, Service, ShelfProtection
+from network.models import Channel, ChannelKind, Service, ShelfProtection
 from network.services import (
     channel_buffer_set,
     location_capacity_set,
-    routing_profile_activate,
-    routing_profile_create,
 )
 from omni.models import City
 from omni.selectors import city_today
@@ -40,21 +37,25 @@ from orders import services as order_services
 from orders import tasks as order_tasks
 from orders.models import Allocation, CapacitySlot, CapacityUse, Order, OrderStatus
 from orders.services import (
-    DeliveryPoint,
-    LineIn,
     WaitingReport,
     order_cancel,
-    order_place,
     orders_route_waiting,
 )
-from orders.tests.fixtures import go_live, make_channel
+from tests.factories import (
+    ChannelFactory,
+    LocationServiceFactory,
+    OrderFactory,
+    ProductFactory,
+    RoutingProfileFactory,
+)
+from tests.helpers import held_at
 
 from .threads import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Store 1 is next door; store 2 is about 5 km away, the DC about 14 km.
-NEAR_S01 = DeliveryPoint(latitude=30.2705, longitude=120.1610, address="near store 1")
+# Orders are delivered next door to store 1 (OrderFactory's NEAR_S01); store 2 is about 5 km
+# away, the DC about 14 km.
 NEAREST = ["keep_together", "nearest_first"]
 RETRIED = "retried: stock arrived"
 WAIT = 60.0
@@ -69,16 +70,16 @@ WATCHED_LOGGERS = {"orders", "inventory", "omni", "django", "celery"}
 def live(city: City, dc: Location, store: Location, store2: Location) -> list[Location]:
     """The DC and two stores, all live for shipping, no units kept back on any store's shelf.
     Returns the nodes, DC first."""
-    go_live(dc, Service.SHIP)
+    LocationServiceFactory.go_live(dc, Service.SHIP)
     for s in (store, store2):
-        go_live(s, Service.SHIP, Service.PICKUP)
+        LocationServiceFactory.go_live(s, Service.SHIP, Service.PICKUP)
         ShelfProtection.objects.create(location=s, product=None, quantity=0)
     return [dc, store, store2]
 
 
 @pytest.fixture
 def web(city: City, live: list[Location]) -> Channel:
-    return make_channel("web", ChannelKind.WEB, city, live)
+    return ChannelFactory.create(code="web", kind=ChannelKind.WEB, city=city, serves=live)
 
 
 @pytest.fixture
@@ -92,39 +93,12 @@ def problems(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 # --------------------------------------------------------------------------- helpers
 
 
-def activate(channel: Channel, rules: list[Any], when_short: str = "park") -> RoutingProfile:
-    draft = routing_profile_create(channel=channel, city=None, rules=rules, when_short=when_short)
-    return routing_profile_activate(profile=draft)
-
-
-def place(channel: Channel, external_id: str, lines: dict[Product, int], **fields: Any) -> Order:
-    order, created = order_place(
-        channel=channel,
-        external_id=external_id,
-        mode="delivery",
-        lines=[LineIn(product=p, quantity=q) for p, q in lines.items()],
-        delivery=NEAR_S01,
-        **fields,
-    )
-    assert created
-    return order
-
-
 def allocations(order: Order) -> list[Allocation]:
     return list(
         Allocation.objects.filter(line__order=order)
         .select_related("reservation", "location")
         .order_by("id")
     )
-
-
-def held_at(order: Order) -> dict[str, int]:
-    """Units the order holds (active reservations) per location code."""
-    out: Counter[str] = Counter()
-    for a in allocations(order):
-        if a.reservation.status == ReservationStatus.ACTIVE:
-            out[a.location.code] += a.quantity
-    return dict(out)
 
 
 def active_held(product: Product) -> tuple[int, int]:
@@ -188,12 +162,14 @@ def test_a_parked_order_is_filled_exactly_once_when_two_receipts_arrive_together
     at once, as eager Celery does (it then fills the order before the threads' own runs; when
     it only queues, the two threads' runs race each other for the order)."""
     dc, store, _ = live
-    activate(web, NEAREST, when_short="park")
+    RoutingProfileFactory.create(channel=web, rules=NEAREST, when_short="park")
     for n in range(ROUNDS):
         eager = n % 4 >= 2
         where = [dc, dc] if n % 2 == 0 else [dc, store]
-        product = make_product(f"P{n}")
-        order = place(web, f"parked-{n}", {product: PARKED_UNITS})
+        product = ProductFactory.create(sku=f"P{n}")
+        order = OrderFactory.create(
+            channel=web, external_id=f"parked-{n}", lines={product: PARKED_UNITS}
+        )
         assert (order.status, held_at(order)) == (OrderStatus.PARKED, {})
         assert order.waiting_since is not None
         queued = Queued(runs=eager)
@@ -241,19 +217,24 @@ def test_two_retry_runs_share_out_too_little_stock_in_queue_order(
     retry runs start at once. The two promised orders, placed last, and the oldest other order
     are filled, each once; the other three still wait, holding nothing."""
     dc, store, _ = live
-    activate(web, NEAREST, when_short="park")
+    RoutingProfileFactory.create(channel=web, rules=NEAREST, when_short="park")
     # The goods arrive first, queueing a run that does not run; then two runs race for them.
     queued = Queued()
     monkeypatch.setattr(order_tasks, "orders_route_waiting_task", queued)
     for n in range(QUEUE_ROUNDS):
-        product = make_product(f"Q{n}")
+        product = ProductFactory.create(sku=f"Q{n}")
         now = timezone.now()
-        older = [place(web, f"old-{n}-{k}", {product: UNITS_EACH}) for k in range(4)]
+        older = [
+            OrderFactory.create(
+                channel=web, external_id=f"old-{n}-{k}", lines={product: UNITS_EACH}
+            )
+            for k in range(4)
+        ]
         promised = [
-            place(
-                web,
-                f"promised-{n}-{k}",
-                {product: UNITS_EACH},
+            OrderFactory.create(
+                channel=web,
+                external_id=f"promised-{n}-{k}",
+                lines={product: UNITS_EACH},
                 promised_at=now - timedelta(days=3 - k),
             )
             for k in range(2)
@@ -306,10 +287,10 @@ def test_stock_arriving_during_a_retry_pass_goes_to_the_older_order(
     as a task picked up from the broker does. The two units are the older order's: the newer
     one may not jump the queue with units the older one was waiting for."""
     dc, _, _ = live
-    activate(web, NEAREST, when_short="park")
-    product = make_product("Q")
-    older = place(web, "older", {product: UNITS_EACH})
-    newer = place(web, "newer", {product: UNITS_EACH})
+    RoutingProfileFactory.create(channel=web, rules=NEAREST, when_short="park")
+    product = ProductFactory.create(sku="Q")
+    older = OrderFactory.create(channel=web, external_id="older", lines={product: UNITS_EACH})
+    newer = OrderFactory.create(channel=web, external_id="newer", lines={product: UNITS_EACH})
     queued = Queued()
     monkeypatch.setattr(order_tasks, "orders_route_waiting_task", queued)
     stock_receive(location=dc, lines=[(product, 1)])
@@ -394,14 +375,14 @@ def test_a_stores_daily_capacity_holds_under_concurrent_orders_and_cancellations
     takes more than five, and its count ends equal to its open slots and to the orders that
     hold stock there."""
     dc, store, store2 = live
-    products = [make_product(f"C{n:02d}") for n in range(RUSH)]
+    products = [ProductFactory.create(sku=f"C{n:02d}") for n in range(RUSH)]
     for node in (dc, store, store2):
         stock_receive(location=node, lines=[(p, 10) for p in products])
     location_capacity_set(location=store, service=Service.SHIP, daily_capacity=CAPACITY)
-    activate(web, NEAREST)
+    RoutingProfileFactory.create(channel=web, rules=NEAREST)
 
     def rush(i: int) -> tuple[int, dict[str, int]]:
-        order = place(web, f"rush-{i}", {products[i]: 1})
+        order = OrderFactory.create(channel=web, external_id=f"rush-{i}", lines={products[i]: 1})
         return order.pk, held_at(order)
 
     placed = run_together(rush, threads=RUSH)
@@ -435,7 +416,9 @@ def test_a_stores_daily_capacity_holds_under_concurrent_orders_and_cancellations
         try:
             if i < CANCELS:
                 return order_cancel(order=Order(pk=cancelled[i])).status
-            order = place(web, f"late-{i}", {products[i]: 1})
+            order = OrderFactory.create(
+                channel=web, external_id=f"late-{i}", lines={products[i]: 1}
+            )
             return held_at(order)
         finally:
             with lock:
@@ -471,7 +454,11 @@ def test_an_order_that_loses_a_nodes_last_slot_keeps_no_slot_where_it_holds_noth
     keep the A store's slot either, or that store turns away the next order for A while it has
     no work at all."""
     _, store, store2 = live
-    a, b, c = make_product("A"), make_product("B"), make_product("C")
+    a, b, c = (
+        ProductFactory.create(sku="A"),
+        ProductFactory.create(sku="B"),
+        ProductFactory.create(sku="C"),
+    )
     # The service takes a plan's slots in location id order: the store that turns out full is
     # the later one, so the other store's slot has been taken when it is found full.
     first, second = sorted((store, store2), key=lambda loc: loc.pk)
@@ -479,7 +466,7 @@ def test_an_order_that_loses_a_nodes_last_slot_keeps_no_slot_where_it_holds_noth
     stock_receive(location=second, lines=[(b, 2), (c, 2)])
     for node in (first, second):
         location_capacity_set(location=node, service=Service.SHIP, daily_capacity=1)
-    activate(web, ["nearest_first"], when_short="park")
+    RoutingProfileFactory.create(channel=web, rules=["nearest_first"], when_short="park")
 
     pausing = threading.local()
     capacity_read = threading.Event()
@@ -497,12 +484,12 @@ def test_an_order_that_loses_a_nodes_last_slot_keeps_no_slot_where_it_holds_noth
 
     def split_order() -> Order:
         pausing.on = True
-        return place(web, "split", {a: 1, b: 1})
+        return OrderFactory.create(channel=web, external_id="split", lines={a: 1, b: 1})
 
     def takes_the_last_slot() -> Order:
         assert capacity_read.wait(WAIT)
         try:
-            return place(web, "c-only", {c: 1})
+            return OrderFactory.create(channel=web, external_id="c-only", lines={c: 1})
         finally:
             slot_taken.set()
 
@@ -518,7 +505,9 @@ def test_an_order_that_loses_a_nodes_last_slot_keeps_no_slot_where_it_holds_noth
     )
     assert open_slots == [], f"the parked order holds nothing but keeps a slot at {open_slots}"
     assert capacity_today(first, city) == (0, 0)
-    assert held_at(place(web, "a-only", {a: 1})) == {first.code: 1}
+    assert held_at(OrderFactory.create(channel=web, external_id="a-only", lines={a: 1})) == {
+        first.code: 1
+    }
     assert_no_problems(problems)
 
 
@@ -556,7 +545,7 @@ def test_a_buffer_change_racing_orders_is_seen_whole_and_in_lock_order(
     units inside the new buffer, and one that ended before it began never took units inside
     the old one."""
     _, store, _ = live
-    a = make_product("A")
+    a = ProductFactory.create(sku="A")
     stock_receive(location=store, lines=[(a, SHELF)])
     channel_buffer_set(channel=web, location=store, units=old)
     committed = threading.Condition()
@@ -582,7 +571,7 @@ def test_a_buffer_change_racing_orders_is_seen_whole_and_in_lock_order(
                 assert changed.wait(WAIT)
             started = time.monotonic()
             try:
-                place(web, external_id, {a: 1})
+                OrderFactory.create(channel=web, external_id=external_id, lines={a: 1})
             except InsufficientStock:
                 outcomes.append("refused")
                 continue
@@ -631,10 +620,12 @@ def test_a_buffer_change_racing_orders_is_seen_whole_and_in_lock_order(
 
     # An order placed now sees the new buffer.
     if held < SHELF - new:
-        assert held_at(place(web, "after", {a: 1})) == {"S01": 1}
+        assert held_at(OrderFactory.create(channel=web, external_id="after", lines={a: 1})) == {
+            "S01": 1
+        }
     else:
         with pytest.raises(InsufficientStock):
-            place(web, "after", {a: 1})
+            OrderFactory.create(channel=web, external_id="after", lines={a: 1})
     assert_no_problems(problems)
 
 
@@ -654,10 +645,10 @@ def test_an_order_placed_while_its_citys_queue_is_routed_does_not_deadlock(
     interleaving is made exact: the new order, its stock levels locked, waits until the run
     holds the mutex; the run starts once the new order holds its levels."""
     dc, _, _ = live
-    activate(web, NEAREST, when_short="park")
-    a = make_product("A")
+    RoutingProfileFactory.create(channel=web, rules=NEAREST, when_short="park")
+    a = ProductFactory.create(sku="A")
     stock_receive(location=dc, lines=[(a, 5)])
-    parked = place(web, "parked", {a: 10})
+    parked = OrderFactory.create(channel=web, external_id="parked", lines={a: 10})
     assert parked.status == OrderStatus.PARKED
     monkeypatch.setattr(order_tasks, "orders_route_waiting_task", Queued())
 
@@ -683,7 +674,7 @@ def test_an_order_placed_while_its_citys_queue_is_routed_does_not_deadlock(
         role.name = "placing" if thread == 0 else "run"
         try:
             if thread == 0:
-                place(web, "new", {a: 1})
+                OrderFactory.create(channel=web, external_id="new", lines={a: 1})
             else:
                 assert placing_holds_levels.wait(WAIT)
                 orders_route_waiting()

@@ -7,26 +7,26 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import date
 
 import pytest
 from django.db.models import Sum
 
-from conftest import make_product, make_user
-from inventory.models import Location, LocationKind, Reservation, ReservationStatus
+from inventory.models import Reservation, ReservationStatus
 from inventory.services import stock_receive
 from network.models import (
-    Channel,
-    ChannelCity,
     ChannelKind,
-    ChannelLocation,
-    LocationService,
     Service,
 )
-from network.services import routing_profile_activate, routing_profile_create
-from omni.models import City, Role
 from orders.models import Allocation, Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_place
+from tests.factories import (
+    ChannelFactory,
+    CityFactory,
+    DcFactory,
+    LocationServiceFactory,
+    ProductFactory,
+    RoutingProfileFactory,
+)
 
 from .threads import run_together
 
@@ -47,26 +47,14 @@ def _wait(check: Callable[[], bool], timeout: float, what: str) -> None:
 def test_two_receipts_at_once_fill_each_parked_order_once_on_real_workers(
     start_worker: Callable[[str], subprocess.Popen[bytes]],
 ) -> None:
-    city = City.objects.create(code="rw", name="Route City", latitude=30.27, longitude=120.15)
-    dc = Location.objects.create(
-        code="RW-DC",
-        name="DC",
-        kind=LocationKind.WAREHOUSE,
-        city=city,
-        latitude=30.18,
-        longitude=120.26,
+    city = CityFactory.create(code="rw", name="Route City", latitude=30.27, longitude=120.15)
+    dc = DcFactory.create(code="RW-DC", name="DC", city=city, latitude=30.18, longitude=120.26)
+    LocationServiceFactory.go_live(dc, Service.SHIP)
+    web = ChannelFactory.create(
+        code="rw-web", name="Web", kind=ChannelKind.WEB, city=city, serves=[dc]
     )
-    LocationService.objects.create(location=dc, service=Service.SHIP, starts_on=date(2020, 1, 1))
-    user = make_user("channel-rw-web", Role.CHANNEL)
-    web = Channel.objects.create(code="rw-web", name="Web", kind=ChannelKind.WEB, user=user)
-    ChannelCity.objects.create(channel=web, city=city, starts_on=date(2020, 1, 1))
-    ChannelLocation.objects.create(channel=web, location=dc, priority=1)
-    routing_profile_activate(
-        profile=routing_profile_create(
-            channel=web, city=None, rules=["keep_together"], when_short="park"
-        )
-    )
-    product = make_product("RW-1")
+    RoutingProfileFactory.create(channel=web, rules=["keep_together"], when_short="park")
+    product = ProductFactory.create(sku="RW-1")
     orders = []
     for n in range(ORDERS):
         order, _ = order_place(

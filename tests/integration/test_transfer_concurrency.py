@@ -6,7 +6,6 @@ from collections import Counter
 
 import pytest
 
-from conftest import make_product
 from inventory import services
 from inventory.errors import TransferInvalidState
 from inventory.models import (
@@ -17,6 +16,7 @@ from inventory.models import (
     Transfer,
     TransferStatus,
 )
+from tests.factories import ProductFactory
 
 from .threads import run_together
 
@@ -26,7 +26,7 @@ ROUNDS = 10
 
 
 def test_approve_raced_by_two_threads_reserves_once(dc: Location, store: Location) -> None:
-    shirt, socks = make_product("SHIRT"), make_product("SOCKS")
+    shirt, socks = ProductFactory.create(sku="SHIRT"), ProductFactory.create(sku="SOCKS")
     services.stock_receive(location=dc, lines=[(shirt, 1000), (socks, 1000)])
     transfers = [
         services.transfer_create(source=dc, destination=store, lines=[(shirt, 10), (socks, 3)])
@@ -56,7 +56,7 @@ def test_approve_raced_by_two_threads_reserves_once(dc: Location, store: Locatio
 
 
 def test_approve_raced_by_cancel_leaves_nothing_held(dc: Location, store: Location) -> None:
-    shirt = make_product("SHIRT")
+    shirt = ProductFactory.create(sku="SHIRT")
     services.stock_receive(location=dc, lines=[(shirt, 1000)])
     transfers = [
         services.transfer_create(source=dc, destination=store, lines=[(shirt, 7)])
