@@ -557,7 +557,7 @@ def test_re_sourcing_two_orders_racing_a_cancel_of_the_second_does_not_deadlock(
 
     resourcing_reached_second, cancel_holds_second = threading.Event(), threading.Event()
     role = threading.local()
-    real_lock_order = order_services.lock_order
+    real_lock_order = order_services.counter.lock_order
 
     def lock_order(order_id: int) -> Order:
         if getattr(role, "name", "") == "resource" and order_id == second.pk:
@@ -568,7 +568,9 @@ def test_re_sourcing_two_orders_racing_a_cancel_of_the_second_does_not_deadlock(
             cancel_holds_second.set()
         return order
 
-    monkeypatch.setattr(order_services, "lock_order", lock_order)
+    # Re-sourcing (``counter``) and the cancel (``changes``) each lock the order.
+    monkeypatch.setattr(order_services.counter, "lock_order", lock_order)
+    monkeypatch.setattr(order_services.changes, "lock_order", lock_order)
 
     def work(thread: int) -> str:
         role.name = "resource" if thread == 0 else "cancel"

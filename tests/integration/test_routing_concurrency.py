@@ -309,7 +309,7 @@ def test_stock_arriving_during_a_retry_pass_goes_to_the_older_order(
                 assert received.wait(WAIT)
             super().__setattr__(name, value)
 
-    monkeypatch.setattr(order_services, "WaitingReport", PausingReport)
+    monkeypatch.setattr(order_services.waiting, "WaitingReport", PausingReport)
 
     def first_pass() -> WaitingReport:
         pausing.on = True
@@ -471,7 +471,7 @@ def test_an_order_that_loses_a_nodes_last_slot_keeps_no_slot_where_it_holds_noth
     pausing = threading.local()
     capacity_read = threading.Event()
     slot_taken = threading.Event()
-    read_capacity = order_services.capacity_of
+    read_capacity = order_services.sourcing.capacity_of
 
     def capacity_of_then_wait(**kwargs: Any) -> Any:
         found = read_capacity(**kwargs)
@@ -480,7 +480,7 @@ def test_an_order_that_loses_a_nodes_last_slot_keeps_no_slot_where_it_holds_noth
             assert slot_taken.wait(WAIT)
         return found
 
-    monkeypatch.setattr(order_services, "capacity_of", capacity_of_then_wait)
+    monkeypatch.setattr(order_services.sourcing, "capacity_of", capacity_of_then_wait)
 
     def split_order() -> Order:
         pausing.on = True
@@ -654,7 +654,7 @@ def test_an_order_placed_while_its_citys_queue_is_routed_does_not_deadlock(
 
     placing_holds_levels, run_holds_mutex = threading.Event(), threading.Event()
     role = threading.local()
-    real_route, real_lock_order = order_services.route, order_services.lock_order
+    real_route, real_lock_order = order_services.sourcing.route, order_services.waiting.lock_order
 
     def route(*args: Any, **kwargs: Any) -> Any:
         if getattr(role, "name", "") == "placing":
@@ -667,8 +667,8 @@ def test_an_order_placed_while_its_citys_queue_is_routed_does_not_deadlock(
             run_holds_mutex.set()
         return real_lock_order(order_id)
 
-    monkeypatch.setattr(order_services, "route", route)
-    monkeypatch.setattr(order_services, "lock_order", lock_order)
+    monkeypatch.setattr(order_services.sourcing, "route", route)
+    monkeypatch.setattr(order_services.waiting, "lock_order", lock_order)
 
     def work(thread: int) -> str:
         role.name = "placing" if thread == 0 else "run"

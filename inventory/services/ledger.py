@@ -1,0 +1,143 @@
+"""The ledger's own helpers: virtual locations, quantity checks, and the one function that
+writes a move and its stock levels together (``_record_move``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import F
+
+from omni.models import User
+
+from ..errors import (
+    DuplicateLine,
+    InsufficientStock,
+    NotAStockLocation,
+    QuantityInvalid,
+)
+from ..locks import (
+    ensure_stock_levels,
+)
+from ..models import (
+    Location,
+    LocationKind,
+    MoveReason,
+    Product,
+    Reservation,
+    StockLevel,
+    StockMove,
+)
+from ..signals import announce_available
+
+# Largest quantity one line may carry: far above any real line, far below integer overflow.
+MAX_LINE_QUANTITY = 1_000_000
+
+VIRTUAL_LOCATION_CODES = {
+    LocationKind.SUPPLIER: "VIRTUAL-SUPPLIER",
+    LocationKind.CUSTOMER: "VIRTUAL-CUSTOMER",
+    LocationKind.ADJUSTMENT: "VIRTUAL-ADJUSTMENT",
+    LocationKind.TRANSIT: "VIRTUAL-TRANSIT",
+    LocationKind.SCRAP: "VIRTUAL-SCRAP",
+}
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """A quantity of a product at a location, as services take it."""
+
+    product: Product
+    location: Location
+    quantity: int
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def virtual_location(kind: LocationKind) -> Location:
+    """The single location of a virtual kind (``supplier``, ``customer``, …)."""
+    location, _ = Location.objects.get_or_create(
+        code=VIRTUAL_LOCATION_CODES[kind],
+        defaults={"name": kind.label, "kind": kind},
+    )
+    return location
+
+
+def check_quantity(quantity: int, *, field: str = "quantity", allow_zero: bool = False) -> None:
+    low = 0 if allow_zero else 1
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not low <= quantity <= MAX_LINE_QUANTITY
+    ):
+        raise QuantityInvalid(field, quantity, low=low, high=MAX_LINE_QUANTITY)
+
+
+def _check_stock_location(location: Location) -> None:
+    if not location.is_physical or not location.active:
+        raise NotAStockLocation(location)
+
+
+def _check_distinct(keys: Iterable[tuple[int, int]], what: str) -> None:
+    seen: set[tuple[int, int]] = set()
+    for key in keys:
+        if key in seen:
+            raise DuplicateLine(what, key=key)
+        seen.add(key)
+
+
+def _record_move(
+    *,
+    product: Product,
+    from_location: Location,
+    to_location: Location,
+    quantity: int,
+    reason: MoveReason,
+    reference: str = "",
+    note: str = "",
+    reservation: Reservation | None = None,
+    actor: User | None = None,
+) -> StockMove:
+    """Append one ledger row and apply it to the stock levels of its physical ends.
+
+    Leaving a physical location takes only unreserved stock, unless the move consumes
+    ``reservation``, in which case on hand and reserved fall together. Each stock-level change
+    is a conditional UPDATE, so no caller can drive a level negative whatever it locked.
+    """
+    if from_location.is_physical:
+        levels = StockLevel.objects.filter(product=product, location=from_location)
+        if reservation is not None:
+            changed = levels.filter(reserved__gte=quantity, on_hand__gte=quantity).update(
+                on_hand=F("on_hand") - quantity, reserved=F("reserved") - quantity
+            )
+        else:
+            changed = levels.filter(on_hand__gte=F("reserved") + quantity).update(
+                on_hand=F("on_hand") - quantity
+            )
+        if not changed:
+            raise _insufficient(product, from_location, quantity)
+    if to_location.is_physical:
+        ensure_stock_levels([(to_location.pk, product.pk)])
+        StockLevel.objects.filter(product=product, location=to_location).update(
+            on_hand=F("on_hand") + quantity
+        )
+        announce_available([(to_location.pk, product.pk)])
+    return StockMove.objects.create(
+        product=product,
+        from_location=from_location,
+        to_location=to_location,
+        quantity=quantity,
+        reason=reason,
+        reference=reference[:64],
+        note=note[:255],
+        reservation=reservation,
+        actor=actor,
+    )
+
+
+def _insufficient(product: Product, location: Location, requested: int) -> InsufficientStock:
+    level = StockLevel.objects.filter(product=product, location=location).first()
+    available = level.available if level else 0
+    return InsufficientStock(
+        product=product, location=location, requested=requested, available=available
+    )

@@ -1,0 +1,118 @@
+"""Goods in: supplier receipts and customer returns."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from omni.models import User
+
+from ..errors import (
+    NoLines,
+)
+from ..locks import (
+    lock_stock_levels,
+)
+from ..models import (
+    Location,
+    LocationKind,
+    MoveReason,
+    Product,
+    Receipt,
+    ReceiptLine,
+    StockMove,
+)
+from .ledger import (
+    _check_distinct,
+    _check_stock_location,
+    _record_move,
+    check_quantity,
+    virtual_location,
+)
+
+# --------------------------------------------------------------------------- receipts
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    location: Location,
+    lines: Sequence[tuple[Product, int]],
+    supplier: str = "",
+    supplier_reference: str = "",
+    actor: User | None = None,
+) -> Receipt:
+    """Goods in from a supplier: one ``receipt`` move per line, supplier → location."""
+    _check_stock_location(location)
+    if not lines:
+        raise NoLines("receipt")
+    _check_distinct(((location.pk, p.pk) for p, _ in lines), "receipt")
+    for _, quantity in lines:
+        check_quantity(quantity)
+    # Several stock levels change: lock them in the global order first, or two receipts
+    # listing the same SKUs in another order deadlock.
+    lock_stock_levels((location.pk, p.pk) for p, _ in lines)
+    receipt = Receipt.objects.create(
+        location=location, supplier=supplier, supplier_reference=supplier_reference, actor=actor
+    )
+    supplier_location = virtual_location(LocationKind.SUPPLIER)
+    ReceiptLine.objects.bulk_create(
+        [ReceiptLine(receipt=receipt, product=p, quantity=q) for p, q in lines]
+    )
+    for product, quantity in lines:
+        _record_move(
+            product=product,
+            from_location=supplier_location,
+            to_location=location,
+            quantity=quantity,
+            reason=MoveReason.RECEIPT,
+            reference=f"receipt:{receipt.pk}",
+            note=supplier_reference,
+            actor=actor,
+        )
+    return receipt
+
+
+@transaction.atomic
+def stock_return(
+    *,
+    product: Product,
+    location: Location,
+    quantity: int,
+    scrap: bool = False,
+    reference: str = "",
+    note: str = "",
+    actor: User | None = None,
+) -> list[StockMove]:
+    """Goods back from a customer: ``customer`` → location (``return``), and on to ``scrap``
+    when they cannot be sold again."""
+    _check_stock_location(location)
+    check_quantity(quantity)
+    lock_stock_levels([(location.pk, product.pk)])
+    moves = [
+        _record_move(
+            product=product,
+            from_location=virtual_location(LocationKind.CUSTOMER),
+            to_location=location,
+            quantity=quantity,
+            reason=MoveReason.RETURN,
+            reference=reference,
+            note=note,
+            actor=actor,
+        )
+    ]
+    if scrap:
+        moves.append(
+            _record_move(
+                product=product,
+                from_location=location,
+                to_location=virtual_location(LocationKind.SCRAP),
+                quantity=quantity,
+                reason=MoveReason.SCRAP,
+                reference=reference,
+                note=note,
+                actor=actor,
+            )
+        )
+    return moves
