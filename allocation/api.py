@@ -9,14 +9,16 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 from ninja.decorators import decorate_view
 
 from allocation import services
+from allocation.errors import UnknownAllocationRun
 from allocation.models import AllocationLine, AllocationRun
 from allocation.tasks import allocation_run_task
 from omni.access import current_user, reads_everything
-from omni.errors import NotFound, PermissionDenied
+from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import User
 from omni.schemas import ErrorOut
@@ -81,14 +83,14 @@ class TransferRef(Schema):
 def _planner(request: HttpRequest) -> User:
     user = current_user(request)
     if not reads_everything(user):
-        raise PermissionDenied("allocation runs are for planners and administrators")
+        raise RoleNotAllowed(user, _("allocation runs are for planners and administrators"))
     return user
 
 
 def _run(run_id: int) -> AllocationRun:
     run = AllocationRun.objects.select_related("city").filter(pk=run_id).first()
     if run is None:
-        raise NotFound(f"no allocation run {run_id}", detail={"run": run_id})
+        raise UnknownAllocationRun(run_id)
     return run
 
 

@@ -26,8 +26,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from allocation import optimizer as opt
+from allocation.errors import AllocationAlreadyDecided, AllocationNoPlan
 from allocation.locks import lock_allocation_run
 from allocation.models import AllocationLine, AllocationRun, RunDecision, RunStatus
 from forecasting.models import ForecastSeries
@@ -48,7 +50,7 @@ from inventory.models import (
 from inventory.services import transfer_approve, transfer_create
 from network.models import Service
 from network.selectors import live_locations
-from omni.errors import ApplicationError, Conflict, InvalidInput
+from omni.errors import ApplicationError, InvalidInput
 from omni.models import City, User
 from omni.selectors import city_today
 
@@ -76,19 +78,6 @@ def default_parameters() -> dict[str, Any]:
         "solver": str(setting("SOLVER", "highs")),
         "method": "auto",
     }
-
-
-class AllocationErrorCode:
-    NO_PLAN = "allocation_no_plan"
-    ALREADY_DECIDED = "allocation_already_decided"
-
-
-class AllocationNoPlan(Conflict):
-    code = AllocationErrorCode.NO_PLAN
-
-
-class AllocationAlreadyDecided(Conflict):
-    code = AllocationErrorCode.ALREADY_DECIDED
 
 
 def _km(a: Location, b: Location) -> float:
@@ -185,9 +174,13 @@ def allocation_problem_build(*, city: City, parameters: dict[str, Any]) -> CityP
         if loc.kind == LocationKind.STORE
     ]
     if not sources:
-        raise InvalidInput(f"city {city.code} has no active DC", detail={"city": city.code})
+        raise InvalidInput.saying(
+            _("city %(city)s has no active DC"), detail={"city": city.code}, city=city.code
+        )
     if not stores:
-        raise InvalidInput(f"city {city.code} has no live store", detail={"city": city.code})
+        raise InvalidInput.saying(
+            _("city %(city)s has no live store"), detail={"city": city.code}, city=city.code
+        )
     source_ids = [s.pk for s in sources]
     store_ids = [s.pk for s in stores]
     positions = _positions(source_ids + store_ids)
@@ -307,11 +300,15 @@ def allocation_run_create(
 ) -> AllocationRun:
     params = {**default_parameters(), **(parameters or {})}
     if params["solver"] not in opt.SOLVERS:
-        raise InvalidInput(f"solver must be one of {', '.join(opt.SOLVERS)}")
+        raise InvalidInput.saying(
+            _("solver must be one of %(choices)s"), choices=", ".join(opt.SOLVERS)
+        )
     if params["method"] not in opt.METHODS:
-        raise InvalidInput(f"method must be one of {', '.join(opt.METHODS)}")
+        raise InvalidInput.saying(
+            _("method must be one of %(choices)s"), choices=", ".join(opt.METHODS)
+        )
     if not 0.5 <= params["service_level"] < 1:
-        raise InvalidInput("service_level must be in [0.5, 1)")
+        raise InvalidInput.saying(_("service_level must be in [0.5, 1)"))
     return AllocationRun.objects.create(city=city, parameters=params, created_by=actor)
 
 
@@ -447,14 +444,9 @@ def allocation_run_approve(*, run: AllocationRun, actor: User | None = None) -> 
     if run.decision == RunDecision.APPROVED:
         return allocation_run_transfers(run)
     if run.decision == RunDecision.REJECTED:
-        raise AllocationAlreadyDecided(
-            f"allocation run {run.pk} was rejected", detail={"run": run.pk}
-        )
+        raise AllocationAlreadyDecided(run)
     if not run.has_plan:
-        raise AllocationNoPlan(
-            f"allocation run {run.pk} is {run.status}: it has no plan to approve",
-            detail={"run": run.pk, "status": run.status},
-        )
+        raise AllocationNoPlan(run)
     by_lane: dict[tuple[int, int], list[tuple[Product, int]]] = defaultdict(list)
     lines = AllocationLine.objects.filter(run=run, source__isnull=False, units__gt=0)
     for line in lines.select_related("product", "source", "store").order_by("product__sku"):
@@ -495,9 +487,7 @@ def allocation_run_reject(*, run: AllocationRun, actor: User | None = None) -> A
     if run.decision == RunDecision.REJECTED:
         return run
     if run.decision == RunDecision.APPROVED:
-        raise AllocationAlreadyDecided(
-            f"allocation run {run.pk} was approved", detail={"run": run.pk}
-        )
+        raise AllocationAlreadyDecided(run)
     AllocationRun.objects.filter(pk=run.pk).update(
         decision=RunDecision.REJECTED, decided_by=actor, decided_at=timezone.now()
     )

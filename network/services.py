@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Location, Product
 from network.locks import (
@@ -135,10 +136,10 @@ def channel_buffer_set(
     ``location`` (None: its default everywhere). Audited; setting the same value again writes
     nothing."""
     if units is not None and (isinstance(units, bool) or units < 0):
-        raise InvalidInput("units must be 0 or more", detail={"field": "units"})
+        raise InvalidInput.saying(_("units must be 0 or more"), detail={"field": "units"})
     if channel.kind == ChannelKind.STORE_POS and units is not None:
-        raise InvalidInput(
-            "the store counter sells what the customer holds; it has no buffer",
+        raise InvalidInput.saying(
+            _("the store counter sells what the customer holds; it has no buffer"),
             detail={"channel": channel.code},
         )
     row = lock_channel_buffer(channel, location)
@@ -182,19 +183,25 @@ def location_capacity_set(
     service = Service(service)
     row = lock_location_service(location, service)
     if row is None:
-        raise InvalidInput(
-            f"{location.code} does not offer {service}",
+        raise InvalidInput.saying(
+            _("%(location)s does not offer %(service)s"),
             detail={"location": location.code, "service": str(service)},
+            location=location.code,
+            service=str(service),
         )
     if daily_capacity is not None and daily_capacity < 0:
-        raise InvalidInput("daily_capacity must be 0 or more", detail={"field": "daily_capacity"})
+        raise InvalidInput.saying(
+            _("daily_capacity must be 0 or more"), detail={"field": "daily_capacity"}
+        )
     if (opens_at is None) != (closes_at is None):
-        raise InvalidInput(
-            "give both opens_at and closes_at, or neither",
+        raise InvalidInput.saying(
+            _("give both opens_at and closes_at, or neither"),
             detail={"field": "opens_at" if opens_at is None else "closes_at"},
         )
     if opens_at is not None and closes_at is not None and opens_at >= closes_at:
-        raise InvalidInput("opens_at must be before closes_at", detail={"field": "opens_at"})
+        raise InvalidInput.saying(
+            _("opens_at must be before closes_at"), detail={"field": "opens_at"}
+        )
     old = _capacity_value(row)
     row.daily_capacity = daily_capacity
     row.opens_at, row.closes_at = opens_at, closes_at
@@ -232,8 +239,8 @@ def routing_profile_create(
     except RuleError as exc:
         raise _profile_error(exc) from exc
     if channel.kind == ChannelKind.STORE_POS:
-        raise InvalidInput(
-            "counter sales are sold where they stand; they are not routed",
+        raise InvalidInput.saying(
+            _("counter sales are sold where they stand; they are not routed"),
             detail={"channel": channel.code},
         )
     # The channel row serialises version numbers.

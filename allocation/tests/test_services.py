@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from allocation import services
+from allocation.errors import AllocationAlreadyDecided, AllocationNoPlan
 from allocation.models import AllocationRun, RunDecision, RunStatus
 from inventory.models import Transfer, TransferStatus
 from omni.models import City
@@ -49,7 +50,7 @@ def test_run_saves_the_plan_and_approve_creates_transfers_once(allocation_setup)
     assert Transfer.objects.count() == 1
     run.refresh_from_db()
     assert run.decision == RunDecision.APPROVED
-    with pytest.raises(services.AllocationAlreadyDecided):
+    with pytest.raises(AllocationAlreadyDecided):
         services.allocation_run_reject(run=run)
 
 
@@ -59,7 +60,7 @@ def test_a_run_without_a_plan_cannot_be_approved(allocation_setup) -> None:
     AllocationRun.objects.filter(pk=run.pk).update(status=RunStatus.TIMEOUT)
     for status in (RunStatus.TIMEOUT, RunStatus.INFEASIBLE, RunStatus.QUEUED):
         AllocationRun.objects.filter(pk=run.pk).update(status=status)
-        with pytest.raises(services.AllocationNoPlan):
+        with pytest.raises(AllocationNoPlan):
             services.allocation_run_approve(run=run)
     assert Transfer.objects.count() == 0
 
@@ -78,7 +79,7 @@ def test_a_solver_timeout_marks_the_run(allocation_setup, monkeypatch) -> None:
     )
     run = run_for(city)
     assert run.status == RunStatus.TIMEOUT and run.lines.filter(units__gt=0).count() == 0
-    with pytest.raises(services.AllocationNoPlan):
+    with pytest.raises(AllocationNoPlan):
         services.allocation_run_approve(run=run)
 
 
@@ -86,7 +87,7 @@ def test_reject(allocation_setup) -> None:
     city, *_ = allocation_setup
     run = run_for(city)
     services.allocation_run_reject(run=run)
-    with pytest.raises(services.AllocationAlreadyDecided):
+    with pytest.raises(AllocationAlreadyDecided):
         services.allocation_run_approve(run=run)
 
 

@@ -25,6 +25,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from allocation import optimizer as opt
 from allocation import services
+from allocation.errors import AllocationAlreadyDecided
 from allocation.models import AllocationLine, AllocationRun, RunDecision, RunStatus
 from allocation.tasks import allocation_run_task
 from inventory.models import Location, LocationKind, Transfer
@@ -199,11 +200,7 @@ def _require_pending(run: AllocationRun) -> None:
     """The services answer a repeated decision quietly (approving twice returns the same
     transfers); a planner pressing the button again is told the run was decided already."""
     if run.decision != RunDecision.PENDING:
-        raise services.AllocationAlreadyDecided(
-            _("allocation run %(run)s was already %(decision)s"),
-            detail={"run": run.pk, "decision": run.decision},
-            params={"run": run.pk, "decision": run.decision},
-        )
+        raise AllocationAlreadyDecided(run, again=True)
 
 
 def _run_or_404(run_id: int) -> AllocationRun:
