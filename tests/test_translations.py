@@ -30,7 +30,7 @@ from inventory.services import stock_receive
 from omni.models import City, User
 from orders.routing import REASONS, Why
 from orders.services import DeliveryPoint, LineIn, order_place
-from staff.views.routing import REASON_TEXT, reason_text
+from staff.views.routing_words import REASON_TEXT, reason_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUE = ROOT / "staff" / "locale" / "zh_Hans" / "LC_MESSAGES"
