@@ -6,17 +6,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, OuterRef, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.models import (
     Location,
     Product,
     ReservationStatus,
+    TransferLine,
+    TransferStatus,
 )
 from omni.access import scope_to_locations
 from omni.models import User
-from orders.models import Order, OrderMode, OrderStatus
+from orders.models import Allocation, Order, OrderMode, OrderStatus, PaymentStatus
 
 from .errors import UnknownPackage, UnknownPickList
 from .models import (
@@ -27,7 +29,42 @@ from .models import (
     PickLineStatus,
     PickList,
 )
-from .services import pickable_allocations, pickable_transfer_lines
+
+# Orders whose held stock may go on a pick list: paid deliveries, and pickups (paid or not:
+# the customer may pay at the counter). A partly shipped order's rest, routed again after a short
+# pick or a wait, is picked where it is now held.
+PICKABLE_STATUSES = (
+    OrderStatus.RESERVED,
+    OrderStatus.BACKORDERED,
+    OrderStatus.PROCESSING,
+    OrderStatus.PARTIALLY_SHIPPED,
+)
+
+
+def pickable_allocations(
+    location: Location, orders: Sequence[Order] | None = None
+) -> QuerySet[Allocation]:
+    """Held order lines a wave at ``location`` would take: paid deliveries and pickups, still
+    held, not on a pick list yet."""
+    allocations = Allocation.objects.filter(
+        location=location,
+        reservation__status=ReservationStatus.ACTIVE,
+        line__order__status__in=PICKABLE_STATUSES,
+    ).filter(
+        Q(line__order__payment_status=PaymentStatus.PAID) | Q(line__order__mode=OrderMode.PICKUP)
+    )
+    if orders is not None:
+        allocations = allocations.filter(line__order__in=orders)
+    on_a_list = PickLine.objects.filter(allocation__isnull=False).values("allocation_id")
+    return allocations.exclude(pk__in=on_a_list)
+
+
+def pickable_transfer_lines(location: Location) -> QuerySet[TransferLine]:
+    """Approved transfer lines leaving ``location`` that are not on a pick list yet."""
+    on_a_list = PickLine.objects.filter(transfer_line__isnull=False).values("transfer_line_id")
+    return TransferLine.objects.filter(
+        transfer__source=location, transfer__status=TransferStatus.APPROVED
+    ).exclude(pk__in=on_a_list)
 
 
 def pick_list_list(

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -34,7 +34,6 @@ from inventory.models import (
     Reservation,
     ReservationStatus,
     TransferLine,
-    TransferStatus,
 )
 from omni.errors import InvalidInput
 from omni.models import User
@@ -78,49 +77,15 @@ from .models import (
     ReturnDisposition,
     ReturnLine,
 )
+from .selectors import pickable_allocations, pickable_transfer_lines
 
 logger = logging.getLogger(__name__)
 
-# Orders whose held stock may go on a pick list: paid deliveries, and pickups (paid or not:
-# the customer may pay at the counter). A partly shipped order's rest, routed again after a short
-# pick or a wait, is picked where it is now held.
-PICKABLE_STATUSES = (
-    OrderStatus.RESERVED,
-    OrderStatus.BACKORDERED,
-    OrderStatus.PROCESSING,
-    OrderStatus.PARTIALLY_SHIPPED,
-)
 # Statuses a wave leaves as they are: the order is being worked on already.
 WORKED_ON_STATUSES = (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED)
 
 
 # --------------------------------------------------------------------------- waves and picking
-
-
-def pickable_allocations(
-    location: Location, orders: Sequence[Order] | None = None
-) -> QuerySet[Allocation]:
-    """Held order lines a wave at ``location`` would take: paid deliveries and pickups, still
-    held, not on a pick list yet."""
-    allocations = Allocation.objects.filter(
-        location=location,
-        reservation__status=ReservationStatus.ACTIVE,
-        line__order__status__in=PICKABLE_STATUSES,
-    ).filter(
-        Q(line__order__payment_status=PaymentStatus.PAID) | Q(line__order__mode=OrderMode.PICKUP)
-    )
-    if orders is not None:
-        allocations = allocations.filter(line__order__in=orders)
-    on_a_list = PickLine.objects.filter(allocation__isnull=False).values("allocation_id")
-    return allocations.exclude(pk__in=on_a_list)
-
-
-def pickable_transfer_lines(location: Location) -> QuerySet[TransferLine]:
-    """Approved transfer lines leaving ``location`` that are not on a pick list yet."""
-    on_a_list = PickLine.objects.filter(transfer_line__isnull=False).values("transfer_line_id")
-    return TransferLine.objects.filter(
-        transfer__source=location, transfer__status=TransferStatus.APPROVED
-    ).exclude(pk__in=on_a_list)
 
 
 @transaction.atomic
