@@ -8,6 +8,7 @@ from allocation import services
 from allocation.models import AllocationRun
 
 
+# The name it had when allocation lived in inventory: runs already queued survive an upgrade.
 @shared_task(name="inventory.allocation_run_task")
 def allocation_run_task(run_id: int) -> str:
     """Solve one run; progress is written on the run row as it goes."""
