@@ -4,9 +4,9 @@ profiles. Every change is written with its audit row in one transaction."""
 from __future__ import annotations
 
 from datetime import time
-from typing import Any, TypeVar
+from typing import Any
 
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -33,34 +33,24 @@ from network.models import (
 from network.routing_rules import RuleError, check_when_short, parse_rules, rules_as_data
 from omni.errors import InvalidInput
 from omni.models import City, User
+from omni.services import save_by_key
 
 # --------------------------------------------------------------------------- how a city is served
 # Written by the rollout file's apply (``network.rollout``); each is create-or-update by its key,
 # or a removal, so an apply can say exactly what it changes.
 
 
-M = TypeVar("M", bound=models.Model)
-
-
-def _save(model: type[M], key: dict[str, Any], fields: dict[str, Any]) -> M:
-    row, created = model._default_manager.get_or_create(**key, defaults=fields)
-    if not created and fields:
-        model._default_manager.filter(pk=row.pk).update(**fields)
-        row.refresh_from_db()
-    return row
-
-
 @transaction.atomic
 def channel_save(*, code: str, **fields: Any) -> Channel:
     """Create the channel ``code`` or update the ``fields`` given (name, kind, user,
     allow_backorder, hold_minutes)."""
-    return _save(Channel, {"code": code}, fields)
+    return save_by_key(Channel, {"code": code}, fields)
 
 
 @transaction.atomic
 def channel_city_save(*, channel: Channel, city: City, **fields: Any) -> ChannelCity:
     """The channel sells in ``city`` (from ``starts_on``)."""
-    return _save(ChannelCity, {"channel": channel, "city": city}, fields)
+    return save_by_key(ChannelCity, {"channel": channel, "city": city}, fields)
 
 
 @transaction.atomic
@@ -73,7 +63,7 @@ def channel_location_save(
     *, channel: Channel, location: Location, **fields: Any
 ) -> ChannelLocation:
     """``location`` serves the channel (with its ``priority``)."""
-    return _save(ChannelLocation, {"channel": channel, "location": location}, fields)
+    return save_by_key(ChannelLocation, {"channel": channel, "location": location}, fields)
 
 
 @transaction.atomic
@@ -84,7 +74,7 @@ def channel_location_remove(*, channel: Channel, location: Location) -> None:
 @transaction.atomic
 def location_service_save(*, location: Location, service: str, **fields: Any) -> LocationService:
     """``location`` offers ``service`` (from ``starts_on``)."""
-    return _save(LocationService, {"location": location, "service": service}, fields)
+    return save_by_key(LocationService, {"location": location, "service": service}, fields)
 
 
 @transaction.atomic
@@ -98,7 +88,7 @@ def shelf_protection_save(
 ) -> ShelfProtection:
     """The units of ``product`` (None: of every SKU, the store's default) that ``location``
     keeps back for its own counter."""
-    return _save(
+    return save_by_key(
         ShelfProtection, {"location": location, "product": product}, {"quantity": quantity}
     )
 

@@ -1,8 +1,11 @@
-"""Writes owned by the project package: staff API tokens."""
+"""Writes owned by the project package: staff API tokens and cities, and the one create-or-update
+by key the master-data services share."""
 
 from __future__ import annotations
 
-from django.db import transaction
+from typing import Any, TypeVar
+
+from django.db import models, transaction
 from django.utils import timezone
 
 from .errors import NotFound
@@ -30,12 +33,21 @@ def api_token_revoke(*, prefix: str | None = None, token_id: int | None = None) 
     return token
 
 
+M = TypeVar("M", bound=models.Model)
+
+
+def save_by_key(model: type[M], key: dict[str, Any], fields: dict[str, Any]) -> M:
+    """The row of ``model`` with ``key``: created with ``fields``, or those fields updated. The
+    services that let the rollout file write master data by its code share it."""
+    row, created = model._default_manager.get_or_create(**key, defaults=fields)
+    if not created and fields:
+        model._default_manager.filter(pk=row.pk).update(**fields)
+        row.refresh_from_db()
+    return row
+
+
 @transaction.atomic
-def city_save(*, code: str, **fields: object) -> City:
+def city_save(*, code: str, **fields: Any) -> City:
     """Create the city ``code`` or update the ``fields`` given (name, timezone, latitude,
     longitude)."""
-    city, created = City.objects.get_or_create(code=code, defaults=fields)
-    if not created and fields:
-        City.objects.filter(pk=city.pk).update(**fields)
-        city.refresh_from_db()
-    return city
+    return save_by_key(City, {"code": code}, fields)

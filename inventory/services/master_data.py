@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy
 
 from omni.errors import Conflict
+from omni.services import save_by_key
 
 from ..models import (
     Location,
@@ -58,8 +59,4 @@ def product_create(
 def location_save(*, code: str, **fields: Any) -> Location:
     """Create the location ``code`` or update the ``fields`` given (name, kind, city, latitude,
     longitude, capacity, active). Stock never moves here: a location's stock is the ledger's."""
-    location, created = Location.objects.get_or_create(code=code, defaults=fields)
-    if not created and fields:
-        Location.objects.filter(pk=location.pk).update(**fields)
-        location.refresh_from_db()
-    return location
+    return save_by_key(Location, {"code": code}, fields)
