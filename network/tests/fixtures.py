@@ -5,11 +5,14 @@ and a counter channel, and a store whose pickup has not started yet."""
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
 from inventory.models import Location
 from network.models import Channel, ChannelKind, Service, ShelfProtection
+from network.rollout import Change, rollout_apply, rollout_load
+from network.tests.rollout_helpers import PILOT
 from omni.models import City
 from tests.factories import ChannelFactory, LocationServiceFactory, StoreFactory
 
@@ -52,3 +55,9 @@ def store3(live_city: City) -> Location:
         location, Service.PICKUP, Service.SHIP, on=date.today() + timedelta(days=2)
     )
     return location
+
+
+@pytest.fixture
+def pilot(db: Any) -> list[Change]:
+    """The pilot city's rollout file, applied."""
+    return rollout_apply(rollout_load(PILOT))
