@@ -13,9 +13,10 @@ Screenshots go to ``test-artifacts/screenshots/routing-<nn>-<step>.png``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import time, timedelta
+from datetime import UTC, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -235,7 +236,14 @@ def test_store_clerk_sees_the_days_capacity(
     routing_setup: Channel,
     store: Location,
     tea: Product,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Mid-morning where the store is: a pickup placed after its closing time would count on
+    # tomorrow's capacity, and the test would depend on the hour it runs at.
+    assert store.city is not None
+    local = timezone.localtime(timezone.now(), ZoneInfo(store.city.timezone))
+    morning = local.replace(hour=10, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: morning.astimezone(UTC))
     clerk = StoreUserFactory.create(username="mei", locations=[store])
     ReceiptFactory.create(location=store, lines={"TEA-500": 3})
     order_place(
@@ -269,7 +277,14 @@ def test_pickup_order_explained_to_its_store(
     routing_setup: Channel,
     store: Location,
     tea: Product,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # Mid-morning where the store is: a pickup placed after its closing time would count on
+    # tomorrow's capacity, and the test would depend on the hour it runs at.
+    assert store.city is not None
+    local = timezone.localtime(timezone.now(), ZoneInfo(store.city.timezone))
+    morning = local.replace(hour=10, minute=0, second=0, microsecond=0)
+    monkeypatch.setattr(timezone, "now", lambda: morning.astimezone(UTC))
     clerk = StoreUserFactory.create(username="mei", locations=[store])
     ReceiptFactory.create(location=store, lines={"TEA-500": 3})
     order, _ = order_place(
