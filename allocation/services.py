@@ -5,9 +5,11 @@ Need per (SKU, store) = forecast over the cover window + safety stock − positi
 cover window is the lane's lead time + the review period, position = on_hand − reserved +
 inbound transfers (approved or dispatched, not yet received). The forecast is the store's
 current forecasting run (``forecasting.ForecastSeries``: the point forecast summed over the
-window, safety stock = the quantile nearest the service level summed over the window minus
-that). Where no forecast exists the fallback is a moving average of the last 28 days of
-``sale``/``ship``/``pickup`` moves, safety stock z·σ·√window; the run records which was used.
+window; safety stock = the window total's quantile nearest the service level minus that total,
+from the run's calibration of window totals — ``forecasting.selectors.window_demand``; a run
+without one, or a window beyond its horizon, sums the daily quantiles instead). Where no
+forecast exists the fallback is a moving average of the last 28 days of ``sale``/``ship``/
+``pickup`` moves, safety stock z·σ·√window; the run records which was used.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from allocation.errors import AllocationAlreadyDecided, AllocationNoPlan
 from allocation.locks import lock_allocation_run
 from allocation.models import AllocationLine, AllocationRun, RunDecision, RunStatus
 from forecasting.models import ForecastSeries
-from forecasting.selectors import current_run_for
+from forecasting.selectors import current_run_for, window_calibrations, window_demand
 from inventory.geo import haversine_km
 from inventory.locks import lock_stock_levels, lock_transfers
 from inventory.models import (
@@ -201,6 +203,7 @@ def allocation_problem_build(*, city: City, parameters: dict[str, Any]) -> CityP
     window = lead.min(axis=0) + params["review_days"]
 
     forecasts, forecast_runs = _forecasts(stores, product_ids)
+    calibrations = window_calibrations({series.run_id for series in forecasts.values()})
     since = timezone.now() - timedelta(days=HISTORY_DAYS)
     history = _moving_average(store_ids + source_ids, product_ids, since)
     inbound = _inbound(store_ids)
@@ -213,7 +216,22 @@ def allocation_problem_build(*, city: City, parameters: dict[str, Any]) -> CityP
         for s, store in enumerate(stores):
             w = int(window[s])
             series = forecasts.get((product.pk, store.pk))
-            if series is not None:
+            window_total = (
+                window_demand(
+                    series,
+                    calibration=calibrations.get(series.run_id, {}),
+                    first_day=today,
+                    days=w,
+                    level=q_key,
+                )
+                if series is not None
+                else None
+            )
+            if window_total is not None:
+                used_forecast += 1
+                mean = window_total.total
+                safety = max(0.0, window_total.upper - mean)
+            elif series is not None:
                 used_forecast += 1
                 mean = _window_sum(series.values, series.start, today, w)
                 quantiles = series.quantiles or {}

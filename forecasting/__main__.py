@@ -4,8 +4,10 @@
 
 ``history.csv``: ``sku,location,date,quantity``, daily; missing days are zero from a series'
 first row. ``forecast.csv``: ``sku,location,date,forecast,model`` and one column per quantile
-(``q50,q80,q90,q95`` by default). The model choice is the one a forecast run makes. No Django,
-no database: runs anywhere the package is installed.
+(``q50,q80,q90,q95`` by default). With ``--window-days N`` every row also carries its series'
+total over the first N days and that total's quantiles: ``window_days,window_total,
+window_q50,…,window_q95`` (the same on each day of a series). The blend is the one a forecast
+run chooses. No Django, no database: runs anywhere the package is installed.
 
 Exit status: 0 done; 1 the history file is invalid (every bad line is named on stderr and
 nothing is written); 2 bad arguments.
@@ -39,10 +41,16 @@ def write_forecast(result: ForecastResult, out: IO[str], *, config: ForecastConf
     """``sku,location,date,forecast,model,q50,…``, sorted by SKU, location and date."""
     writer = csv.writer(out, lineterminator="\n")
     names = config.quantile_names
-    writer.writerow([*FORECAST_COLUMNS, *names])
+    window = config.window_days[0] if config.window_days else None
+    extra = ["window_days", "window_total", *(f"window_{name}" for name in names)]
+    writer.writerow([*FORECAST_COLUMNS, *names, *(extra if window else [])])
     rows = 0
     for item in sorted(result.series, key=lambda s: s.key):
         quantiles = [item.quantiles[name] for name in names]
+        cells: list[str] = []
+        if window:
+            totals = item.window[window]
+            cells = [str(window), *(f"{totals[k]:.4f}" for k in ("total", *names))]
         for i, day in enumerate(item.days()):
             writer.writerow(
                 [
@@ -52,6 +60,7 @@ def write_forecast(result: ForecastResult, out: IO[str], *, config: ForecastConf
                     f"{item.forecast[i]:.4f}",
                     item.model,
                     *(f"{q[i]:.4f}" for q in quantiles),
+                    *cells,
                 ]
             )
             rows += 1
@@ -59,11 +68,12 @@ def write_forecast(result: ForecastResult, out: IO[str], *, config: ForecastConf
 
 
 def write_accuracy(result: ForecastResult, out: IO[str]) -> None:
-    """Per series: the chosen model, how it was chosen, and its backtest accuracy."""
+    """Per series: the model or blend (its weights, whose they are), how it was made, and its
+    accuracy on the validation windows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(
-        ["sku", "location", "model", "method", "demand_class", "rmsse", "mase", "bias",
-         "seasonal_naive_rmsse", "history_days", "capped_days"]
+        ["sku", "location", "model", "weights", "segment", "method", "demand_class", "rmsse",
+         "mase", "bias", "seasonal_naive_rmsse", "history_days", "capped_days"]
     )  # fmt: skip
     for item in sorted(result.series, key=lambda s: s.key):
         acc, base = item.accuracy, item.baseline
@@ -72,6 +82,8 @@ def write_accuracy(result: ForecastResult, out: IO[str]) -> None:
                 item.sku,
                 item.location,
                 item.model,
+                " ".join(f"{name}:{w:.2f}" for name, w in item.weights.items()),
+                item.segment,
                 item.method,
                 item.demand_class,
                 *(f"{v:.4f}" if v is not None else "" for v in _accuracy_cells(acc)),
@@ -118,7 +130,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--idle-days", type=int, default=180, help="zero after this many days without a sale"
     )
-    parser.add_argument("--windows", type=int, default=3, help="backtest windows (default 3)")
+    parser.add_argument(
+        "--window-days",
+        type=int,
+        default=None,
+        help="add each series' total over its first N days and that total's quantiles",
+    )
+    parser.add_argument("--windows", type=int, default=3, help="validation origins (default 3)")
     parser.add_argument("--jobs", type=int, default=0, help="processes (default: one per core)")
     parser.add_argument(
         "--accuracy", type=Path, default=None, help="also write per-series accuracy CSV"
@@ -137,6 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             quantiles=args.quantiles or ForecastConfig().quantiles,
             idle_days=args.idle_days,
             windows=args.windows,
+            window_days=(args.window_days,) if args.window_days is not None else (),
             jobs=args.jobs,
         )
     except (ValueError, UnknownModel) as exc:
@@ -196,26 +215,28 @@ def _print_summary(result: ForecastResult) -> None:
 
     summary = result.summary
     console = Console(stderr=True)
-    table = Table(title=f"Backtest accuracy, {summary.backtested:,} series (as of {summary.as_of})")
-    for column in ("model", "RMSSE", "MASE", "bias", "chosen for"):
+    origins = ", ".join(d.isoformat() for d in summary.origins)
+    table = Table(title=f"Validation accuracy, {summary.backtested:,} series (origins {origins})")
+    for column in ("model", "RMSSE", "MASE", "bias", "weight", "best for"):
         table.add_column(column, justify="left" if column == "model" else "right")
     for model in summary.per_model:
         acc = model.accuracy
         table.add_row(
             model.model,
             *(f"{v:.3f}" for v in (acc.rmsse, acc.mase, acc.bias)) if acc else ("", "", ""),
+            f"{model.weight:.2f}",
             f"{model.wins:,}",
         )
     if summary.selection:
         sel = summary.selection
         table.add_row(
-            "[b]selection[/b]", f"{sel.rmsse:.3f}", f"{sel.mase:.3f}", f"{sel.bias:.3f}", ""
+            "[b]blend[/b]", f"{sel.rmsse:.3f}", f"{sel.mase:.3f}", f"{sel.bias:.3f}", "1.00", ""
         )
     if summary.backtested:
         console.print(table)
     notes = [f"{summary.series:,} series"]
     if summary.improvement is not None:
-        notes.append(f"selection {summary.improvement:+.1f}% RMSSE vs seasonal naive")
+        notes.append(f"blend {summary.improvement:+.1f}% RMSSE vs seasonal naive")
     notes += [
         f"{summary.short_history:,} short (moving average)",
         f"{summary.idle:,} idle (zero)",
@@ -223,6 +244,12 @@ def _print_summary(result: ForecastResult) -> None:
         f"{summary.seconds:.1f} s",
     ]
     console.print("; ".join(notes))
+    for blend in summary.blends:
+        if blend["segment"] != "*" and not blend["own"]:
+            continue
+        weights = ", ".join(f"{name} {w:.2f}" for name, w in blend["weights"].items())
+        who = "all series" if blend["segment"] == "*" else f"{blend['segment']} series"
+        console.print(f"blend for {who} ({blend['series']:,}): {weights}")
 
 
 if __name__ == "__main__":

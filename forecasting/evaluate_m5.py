@@ -1,14 +1,15 @@
 """Out-of-sample accuracy on real store demand: the M5 (Walmart) subset in
-``../shared/data/m5_subset/``.
+``../shared/data/m5_subset/``, judged on rolling origins.
 
-The last ``horizon`` days (default 28, 2016-03-28 to 2016-04-24) are held out. A forecast run
-sees only the days before, chooses a model per series by its own rolling-origin backtest, and
-forecasts the held-out days; every candidate model forecasts them too. The table compares all of
-them with weekly seasonal naive on the held-out days, and the run's choice ("selection", with
-the default switch margin) with the two extremes it sits between: every series' own backtest
-winner ("own winner", margin 0) and its demand class's best model ("class best")::
+At each evaluation origin (the last ``horizon`` days of the data, the ``horizon`` days before
+those, and so on: ``--origins``, default 3) a forecast run sees only the days up to the origin —
+it chooses its blend on validation origins inside those days — and forecasts the ``horizon``
+days after it, which it never saw. Every usual model alone forecasts them too (candidate or not,
+fitted on the same days), and so does the plain mean of them. Per origin the table gives each
+one's mean RMSSE, and the share of days and of 14- and 28-day totals at or below the run's
+quantiles::
 
-    python -m forecasting.evaluate_m5                 # all 204 series
+    python -m forecasting.evaluate_m5                 # all 204 series, 3 origins
     python -m forecasting.evaluate_m5 --sample 24     # every 8th series, quickly
 
 Pure: no Django, no database.
@@ -21,10 +22,11 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .engine import (
     BASELINE_MODEL,
@@ -32,22 +34,38 @@ from .engine import (
     ForecastConfig,
     History,
     Scale,
+    SeriesHistory,
     accuracy,
     history_from_rows,
     read_history_rows,
     run_forecast,
 )
 from .engine.hygiene import trim_to_first_sale
-from .engine.run import ForecastResult, model_forecasts
+from .engine.model_catalogue import MODELS
+from .engine.run import model_forecasts
 
 M5_FILE = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "m5_subset"
 ) / "sales_train.csv.gz"
 M5_COLUMNS = {"sku": "item_id", "location": "store_id", "quantity": "sales"}
-M5_IGNORED = ("dept_id", "cat_id", "state_id")
-SELECTION = "selection"
-PER_SERIES = "own winner"
-PER_CLASS = "class best"
+# The hierarchy above an item and a store, for the global model.
+M5_ATTRIBUTES = {"dept_id": "department", "cat_id": "category", "state_id": "region"}
+# Every model the run is judged against, candidate or not: the statsforecast models a run used to
+# choose from and the global model.
+SINGLE_MODELS = (
+    "seasonal_naive",
+    "ets",
+    "theta",
+    "croston_sba",
+    "tsb",
+    "adida",
+    "imapa",
+    "lightgbm",
+)
+SELECTION = "run (blend)"
+MEAN_ALL = "mean of models"
+MEAN_LOCAL = "mean of statsforecast"
+WINDOW_DAYS = (14, 28)
 
 
 @dataclass
@@ -55,96 +73,137 @@ class Row:
     name: str
     accuracy: Accuracy
     total_bias_pct: float  # Σ(forecast − actual) / Σ actual
-    wins: int | None = None
 
 
 @dataclass
-class Evaluation:
+class OriginResult:
+    origin: date  # the last day the run saw
     series: int
-    horizon: int
-    train_until: str
     rows: list[Row]
-    coverage: dict[str, float] = field(default_factory=dict)  # quantile -> share of days below
-    seconds: float = 0.0
+    weights: dict[str, float]  # the run's global blend
+    coverage: dict[str, float] = field(default_factory=dict)  # daily quantile -> share below
+    window_coverage: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def row(self, name: str) -> Row:
         return next(r for r in self.rows if r.name == name)
 
     @property
-    def improvement(self) -> float:
-        """Mean RMSSE of the selection below seasonal naive's, in percent."""
-        base = self.row(BASELINE_MODEL).accuracy.rmsse
-        return 100.0 * (1.0 - self.row(SELECTION).accuracy.rmsse / base)
+    def singles(self) -> list[Row]:
+        return [r for r in self.rows if r.name in MODELS]
+
+    @property
+    def beaten(self) -> list[str]:
+        """The rows the run's choice did not beat (empty: it beat every model and mean)."""
+        mine = self.row(SELECTION).accuracy.rmsse
+        return [r.name for r in self.rows if r.name != SELECTION and r.accuracy.rmsse <= mine]
+
+
+@dataclass
+class Evaluation:
+    horizon: int
+    origins: list[OriginResult]
+    seconds: float = 0.0
+
+    @property
+    def beats_every_model_on_every_origin(self) -> bool:
+        return all(not o.beaten for o in self.origins)
+
+    def pooled_window_coverage(self) -> dict[int, dict[str, float]]:
+        """Window coverage over every origin's totals together (each origin has as many)."""
+        first = self.origins[0].window_coverage
+        return {
+            days: {
+                name: float(np.mean([o.window_coverage[days][name] for o in self.origins]))
+                for name in first[days]
+            }
+            for days in first
+        }
+
+    def mean(self, name: str) -> float:
+        return float(np.mean([o.row(name).accuracy.rmsse for o in self.origins]))
 
     def table(self) -> str:
-        base = self.row(BASELINE_MODEL).accuracy.rmsse
+        names = [r.name for r in self.origins[0].rows]
+        width = max(len(n) for n in names) + 1
+        head = f"{'mean RMSSE':<{width}}" + "".join(
+            f"{o.origin.isoformat():>12}" for o in self.origins
+        )
         lines = [
-            f"M5 subset: {self.series} series, trained until {self.train_until}, "
-            f"{self.horizon} held-out days",
-            f"{'model':<16} {'RMSSE':>7} {'MASE':>7} {'bias':>7} {'bias %':>7} "
-            f"{'vs SN':>7} {'wins':>5}",
+            f"M5 subset: {self.origins[0].series} series, {len(self.origins)} origins, "
+            f"{self.horizon} unseen days after each",
+            head + f"{'mean':>9}{'vs SN':>8}",
         ]
-        for row in self.rows:
-            if row.name == PER_SERIES:
-                lines.append("-" * len(lines[1]))
-            acc = row.accuracy
-            lines.append(
-                f"{row.name:<16} {acc.rmsse:>7.4f} {acc.mase:>7.4f} {acc.bias:>+7.3f} "
-                f"{row.total_bias_pct:>+6.1f}% {100 * (1 - acc.rmsse / base):>+6.1f}% "
-                f"{'' if row.wins is None else row.wins:>5}"
-            )
-        if self.coverage:
-            cover = ", ".join(f"{name} {share:.1%}" for name, share in self.coverage.items())
-            lines.append(f"held-out days at or below each quantile: {cover}")
+        base = self.mean(BASELINE_MODEL)
+        for name in sorted(names, key=self.mean):
+            cells = "".join(f"{o.row(name).accuracy.rmsse:>12.4f}" for o in self.origins)
+            mean = self.mean(name)
+            lines.append(f"{name:<{width}}{cells}{mean:>9.4f}{100 * (1 - mean / base):>+7.1f}%")
+        lines.append("")
+        for o in self.origins:
+            weights = ", ".join(f"{k} {v:.2f}" for k, v in o.weights.items())
+            daily = ", ".join(f"{k} {v:.1%}" for k, v in o.coverage.items())
+            lines.append(f"{o.origin}: blend {weights}")
+            lines.append(f"  days at or below daily quantiles: {daily}")
+            for days, cover in o.window_coverage.items():
+                shares = ", ".join(f"{k} {v:.1%}" for k, v in cover.items())
+                lines.append(f"  {days}-day totals at or below window quantiles: {shares}")
+            if o.beaten:
+                lines.append(f"  the run did not beat: {', '.join(o.beaten)}")
+        for days, cover in self.pooled_window_coverage().items():
+            shares = ", ".join(f"{k} {v:.1%}" for k, v in cover.items())
+            lines.append(f"all origins, {days}-day totals at or below: {shares}")
+        verdict = "yes" if self.beats_every_model_on_every_origin else "no"
         lines.append(
-            f"selection vs seasonal naive: {self.improvement:+.1f}% mean RMSSE "
+            f"run beats every single model and their mean on every origin: {verdict} "
             f"({self.seconds:.1f} s)"
         )
         return "\n".join(lines)
 
 
 def load_m5(path: Path = M5_FILE) -> History:
-    rows = read_history_rows(path, name=path.name, columns=M5_COLUMNS, ignore=M5_IGNORED)
-    return history_from_rows(rows)
+    rows = read_history_rows(path, name=path.name, columns=M5_COLUMNS, ignore=tuple(M5_ATTRIBUTES))
+    history = history_from_rows(rows)
+    frame = pd.read_csv(path, usecols=["item_id", "store_id", *M5_ATTRIBUTES])
+    frame = frame.drop_duplicates(["item_id", "store_id"]).set_index(["item_id", "store_id"])
+    for series in history.series:
+        if series.key in frame.index:
+            found = frame.loc[series.key]
+            series.attributes = {name: str(found[col]) for col, name in M5_ATTRIBUTES.items()}
+    return history
 
 
-def split(history: History, horizon: int) -> tuple[History, np.ndarray]:
-    """The history up to ``horizon`` days before its end, and the held-out days."""
-    train_until = history.as_of - timedelta(days=horizon)
-    train = []
-    actual = np.zeros((len(history.series), horizon))
-    for i, series in enumerate(history.series):
-        keep = len(series.values) - horizon
-        actual[i] = series.values[keep:]
+def split(history: History, horizon: int, back: int = 0) -> tuple[History, np.ndarray]:
+    """The history up to ``back + horizon`` days before its end, and the ``horizon`` days after
+    that (unseen by the run). Series that start later are left out."""
+    cut = back + horizon
+    train_until = history.as_of - timedelta(days=cut)
+    train: list[SeriesHistory] = []
+    actual = []
+    for series in history.series:
+        keep = len(series.values) - cut
+        if keep < 1:
+            continue
+        actual.append(series.values[keep : keep + horizon])
         train.append(
-            type(series)(
+            SeriesHistory(
                 sku=series.sku,
                 location=series.location,
                 start=series.start,
                 values=series.values[:keep],
+                attributes=series.attributes,
             )
         )
-    return History(series=train, as_of=train_until), actual
+    return History(series=train, as_of=train_until), np.array(actual)
 
 
-def evaluate(
-    history: History,
-    *,
-    config: ForecastConfig | None = None,
-    sample: int | None = None,
-) -> Evaluation:
-    config = config or ForecastConfig()
-    started = time.perf_counter()
-    if sample:
-        step = max(1, len(history.series) // sample)
-        history = History(series=history.series[::step][:sample], as_of=history.as_of)
-    train, actual = split(history, config.horizon)
+def evaluate_origin(history: History, config: ForecastConfig, back: int) -> OriginResult:
+    train, actual = split(history, config.horizon, back)
     # M5's scale: the one-day changes of the recorded history from the first sale.
     scales = [Scale.of(trim_to_first_sale(s)[1]) for s in train.series]
+    total = float(actual.sum())
 
-    def row(name: str, forecasts: np.ndarray, wins: int | None = None) -> Row:
+    def row(name: str, forecasts: np.ndarray) -> Row:
         accs = [accuracy(actual[i], forecasts[i], scales[i]) for i in range(len(scales))]
-        total = float(actual.sum())
         return Row(
             name=name,
             accuracy=Accuracy(
@@ -153,37 +212,63 @@ def evaluate(
                 bias=float(np.mean([a.bias for a in accs])),
             ),
             total_bias_pct=100.0 * float((forecasts - actual).sum()) / total if total else 0.0,
-            wins=wins,
         )
 
-    def served(run: ForecastResult) -> np.ndarray:
-        chosen = {s.key: s for s in run.series}
-        return np.vstack([chosen[s.key].forecast for s in train.series])
-
-    # Each model alone, fitted on the training days, for every series.
-    per_model = model_forecasts(train, config)
-    run = run_forecast(train, config)
-    wins = {m.model: m.wins for m in run.summary.per_model}
-    rows = [row(name, per_model[name], wins.get(name)) for name in config.models]
-    rows.sort(key=lambda r: r.accuracy.rmsse)
-    # Complete forecast runs with the two extremes of the choice: every series' own backtest
-    # winner (margin 0) and its demand class's best model (margin 1).
-    for label, margin in ((PER_SERIES, 0.0), (PER_CLASS, 1.0)):
-        rows.append(row(label, served(run_forecast(train, replace(config, switch_margin=margin)))))
-    rows.append(row(SELECTION, served(run)))
+    singles = list(dict.fromkeys([*SINGLE_MODELS, *config.models]))
+    per_model = model_forecasts(train, config, singles)
+    run = run_forecast(train, replace(config, window_days=WINDOW_DAYS))
     chosen = {s.key: s for s in run.series}
+    served = [chosen[s.key] for s in train.series]
+    rows = [row(name, per_model[name]) for name in singles]
+    rows.append(row(MEAN_ALL, np.mean([per_model[n] for n in singles], axis=0)))
+    local = [n for n in singles if not MODELS[n].is_global]
+    if len(local) < len(singles):
+        rows.append(row(MEAN_LOCAL, np.mean([per_model[n] for n in local], axis=0)))
+    rows.append(row(SELECTION, np.vstack([s.forecast for s in served])))
     coverage = {
-        name: float(
-            np.mean(actual <= np.vstack([chosen[s.key].quantiles[name] for s in train.series]))
-        )
+        name: float(np.mean(actual <= np.vstack([s.quantiles[name] for s in served])))
         for name in config.quantile_names
     }
-    return Evaluation(
+    window_coverage = {
+        days: {
+            name: float(
+                np.mean(
+                    actual[:, :days].sum(axis=1) <= np.array([s.window[days][name] for s in served])
+                )
+            )
+            for name in config.quantile_names
+        }
+        for days in WINDOW_DAYS
+    }
+    weights: dict[str, float] = next(
+        (b["weights"] for b in run.summary.blends if b["segment"] == "*"), {}
+    )
+    return OriginResult(
+        origin=train.as_of,
         series=len(train.series),
-        horizon=config.horizon,
-        train_until=train.as_of.isoformat(),
         rows=rows,
+        weights=weights,
         coverage=coverage,
+        window_coverage=window_coverage,
+    )
+
+
+def evaluate(
+    history: History,
+    *,
+    config: ForecastConfig | None = None,
+    origins: int = 3,
+    sample: int | None = None,
+) -> Evaluation:
+    config = config or ForecastConfig()
+    started = time.perf_counter()
+    if sample:
+        step = max(1, len(history.series) // sample)
+        history = History(series=history.series[::step][:sample], as_of=history.as_of)
+    results = [evaluate_origin(history, config, back=k * config.horizon) for k in range(origins)]
+    return Evaluation(
+        horizon=config.horizon,
+        origins=sorted(results, key=lambda o: o.origin),
         seconds=time.perf_counter() - started,
     )
 
@@ -194,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--data", type=Path, default=M5_FILE, help="sales_train.csv.gz")
     parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--origins", type=int, default=3, help="evaluation origins (>= 1)")
     parser.add_argument("--sample", type=int, default=None, help="evaluate N series only")
     parser.add_argument("--models", default=None, help="comma-separated model names")
     parser.add_argument("--jobs", type=int, default=0, help="processes (0: one per core)")
@@ -201,12 +287,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.data.exists():
         print(f"no M5 data at {args.data}", file=sys.stderr)
         return 2
+    if args.origins < 1:
+        parser.error("--origins must be at least 1")
     config = ForecastConfig(
         horizon=args.horizon,
         models=tuple(args.models.split(",")) if args.models else ForecastConfig().models,
         jobs=args.jobs,
     )
-    result = evaluate(load_m5(args.data), config=config, sample=args.sample)
+    result = evaluate(load_m5(args.data), config=config, origins=args.origins, sample=args.sample)
     print(result.table())
     return 0
 

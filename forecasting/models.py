@@ -155,9 +155,24 @@ class ForecastSeries(models.Model):
     run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="series")
     product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
     location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
-    model = models.CharField(max_length=32)
+    model = models.CharField(
+        max_length=32, help_text="blend, or the one model (or method) that made the forecast."
+    )
     method = models.CharField(
         max_length=16, help_text="backtest, short_history (moving average) or idle (zero)."
+    )
+    weights = models.JSONField(
+        default=dict, blank=True, help_text='The blend\'s weights: {"ets": 0.3, ...}.'
+    )
+    segment = models.CharField(
+        max_length=16,
+        blank=True,
+        help_text="Whose weights: the series' demand class, or '*' (the run's global blend).",
+    )
+    window = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Totals over the first N days: {"14": {"total": ..., "q50": ..., ...}}.',
     )
     demand_class = models.CharField(max_length=16, blank=True)
     start = models.DateField(help_text="The first forecast day.")

@@ -78,8 +78,9 @@ class ForecastRunOut(Schema):
 
 class ModelAccuracyOut(Schema):
     model: str
-    series: int
-    wins: int
+    series: int  # validated on
+    wins: int  # series it is the single best candidate for
+    weight: float = 0.0  # in the run's global blend
     rmsse: float | None
     mase: float | None
     bias: float | None
@@ -101,12 +102,27 @@ class RunAccuracyOut(Schema):
     improvement_pct: float | None
     per_model: list[ModelAccuracyOut]
     demand_classes: dict[str, int]
+    origins: list[date] = []  # the validation origins the blend was chosen on
+    blends: list[BlendOut] = []  # the global blend ("*") and each demand class's
+    window_calibration: dict[str, dict[str, float]] = {}  # days -> quantile -> z
+
+
+class BlendOut(Schema):
+    segment: str  # a demand class, or "*" for the run's global blend
+    weights: dict[str, float]
+    series: int
+    validation_rmsse: float  # on the validation windows it was chosen on
+    held_out_rmsse: float | None  # mean over origins, weights chosen on the others
+    global_held_out_rmsse: float | None  # the global weights', the same way
+    own: bool  # the segment's own weights (else the global ones serve it)
 
 
 class SeriesAccuracyOut(Schema):
     sku: str = Field(alias="product.sku")
     location: str = Field(alias="location.code")
     model: str
+    weights: dict[str, float]
+    segment: str
     method: str
     demand_class: str
     rmsse: float | None
@@ -126,14 +142,33 @@ class ForecastDayOut(Schema):
     quantiles: dict[str, float]
 
 
+class WindowTotalOut(Schema):
+    days: int  # the window: the first N forecast days
+    total: float  # the forecast's total over it
+    quantiles: dict[str, float]  # of that total (not sums of daily quantiles)
+
+
 class SeriesForecastOut(Schema):
     sku: str = Field(alias="product.sku")
     location: str = Field(alias="location.code")
     run: int = Field(alias="run_id")
     as_of: date | None = Field(alias="run.as_of")
     model: str
+    weights: dict[str, float]
     method: str
     days: list[ForecastDayOut]
+    windows: list[WindowTotalOut]
+
+    @staticmethod
+    def resolve_windows(obj: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "days": int(days),
+                "total": values["total"],
+                "quantiles": {k: v for k, v in values.items() if k != "total"},
+            }
+            for days, values in sorted((obj.window or {}).items(), key=lambda kv: int(kv[0]))
+        ]
 
     @staticmethod
     def resolve_days(obj: Any) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ from omni.errors import NotFound
 from omni.models import City, User
 
 from .engine import History, HistoryRows, SeriesKey, history_from_rows
+from .engine.windows import spread
 from .errors import ForecastRunNotReady, UnknownForecastRun
 from .models import ALL_CITIES, DemandRecord, ForecastRun, ForecastSeries, RunStatus
 
@@ -310,6 +311,62 @@ def forecast_series_list(
     if locations:
         rows = rows.filter(location__code__in=list(locations))
     return rows
+
+
+@dataclass(frozen=True)
+class WindowDemand:
+    """A forecast's demand over a window: the expected total and its quantile."""
+
+    total: float
+    upper: float
+    quantile: str  # which one ("q95"), or "" when the window is beyond the forecast
+
+
+def window_demand(
+    series: ForecastSeries, *, calibration: dict[str, Any], first_day: date, days: int, level: str
+) -> WindowDemand | None:
+    """The demand of ``series`` over ``days`` days from ``first_day``, with its quantile
+    ``level`` (``"q95"``; the nearest the run calibrated if not that one), from the run's
+    window calibration (``summary["window_calibration"]``, see forecasting/engine/windows.py).
+    None when the run has no calibration for a window that long (an older run, or a window
+    beyond its horizon): the caller falls back to its own rule."""
+    by_level = calibration.get(str(days))
+    if not by_level:
+        return None
+    key = level if level in by_level else _nearest_level(by_level, level)
+    if key is None:
+        return None
+    offset = max(0, (first_day - series.start).days)
+    window = series.values[offset : offset + days]
+    if len(window) < days:
+        return None
+    total = float(sum(window))
+    return WindowDemand(
+        total=total,
+        upper=max(total + float(by_level[key]) * float(spread(total)), 0.0),
+        quantile=key,
+    )
+
+
+def window_calibrations(run_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """Each run's calibration of window totals (empty for runs made before there was one)."""
+    return {
+        pk: (summary or {}).get("window_calibration") or {}
+        for pk, summary in ForecastRun.objects.filter(pk__in=list(run_ids)).values_list(
+            "pk", "summary"
+        )
+    }
+
+
+def _nearest_level(by_level: dict[str, Any], level: str) -> str | None:
+    def number(key: str) -> float:
+        try:
+            return float(key.lstrip("q"))
+        except ValueError:
+            return -1.0
+
+    keys = [k for k in by_level if number(k) >= 50]
+    return min(keys, key=lambda k: abs(number(k) - number(level))) if keys else None
 
 
 def forecast_series_of(run: ForecastRun, *, sku: str, location: str) -> ForecastSeries | None:

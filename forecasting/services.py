@@ -296,6 +296,12 @@ def _first_lines(values: Any, lines: np.ndarray) -> dict[str, tuple[int, int]]:
 # --------------------------------------------------------------------------- forecast runs
 
 
+# Window totals each stored series carries (the API and the forecast page show them); the run
+# calibrates every window from 1 day to the horizon, so a reader can have any of them
+# (``selectors.window_quantile``).
+SHOWN_WINDOWS = (7, 14, 28)
+
+
 def _engine_config(
     *,
     horizon: int,
@@ -308,6 +314,7 @@ def _engine_config(
             horizon=horizon,
             models=tuple(models) if models else base.models,
             quantiles=tuple(sorted(set(quantiles))) if quantiles else base.quantiles,
+            window_days=tuple(range(1, horizon + 1)),
             jobs=engine_jobs(),
         )
     except EngineUnknownModel as exc:
@@ -600,6 +607,11 @@ def _store_block(run_id: int, block: list[SeriesForecast], demand: selectors.Dem
                 location_id=location_id,
                 model=item.model,
                 method=item.method,
+                weights={name: round(w, 4) for name, w in item.weights.items()},
+                segment=item.segment,
+                window={
+                    str(days): item.window[days] for days in SHOWN_WINDOWS if days in item.window
+                },
                 demand_class=item.demand_class,
                 start=item.start,
                 values=_rounded(item.forecast),

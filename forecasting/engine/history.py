@@ -51,6 +51,9 @@ class SeriesHistory:
     location: str
     start: date
     values: np.ndarray
+    # What the series belongs to above its SKU and location (department, category, region):
+    # features of the global model.
+    attributes: dict[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> SeriesKey:

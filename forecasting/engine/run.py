@@ -1,28 +1,29 @@
-"""A forecast run of the pure core: hygiene, rolling-origin backtest, model choice per series,
-point forecasts and quantiles, accuracy. The Django service and the command line both call
-``run_forecast``; nothing here knows about a database.
+"""A forecast run of the pure core: hygiene, validation on rolling origins inside the history,
+a blend of the candidate models weighted on those origins, point forecasts, daily and window
+quantiles, accuracy. The Django service and the command line both call ``run_forecast``;
+nothing here knows about a database.
 
 1. **Hygiene** (``hygiene.py``): trim each series to its first sale, cap outliers; idle series
-   forecast zero (unless they have open orders); series too short to backtest get a moving
+   forecast zero (unless they have open orders); series too short to validate get a moving
    average.
-2. **Backtest**: every candidate model forecasts ``windows`` consecutive horizons ending on
-   ``as_of`` (rolling origin: the origins are ``as_of − k × horizon``), scored by RMSSE.
-3. **Choice**, per series: the model with the lowest mean backtest RMSSE, if it beats the best
-   model of the series' demand class (smooth / erratic / intermittent / lumpy, pooled over the
-   run) by at least ``switch_margin`` (10%); otherwise the class's best. Three windows of one
-   series are a small sample: without the margin a series often "wins" with a model that was
-   only lucky (on the M5 data, a plain per-series arg-min is clearly worse than the margin;
-   see docs/forecasting.md). ``switch_margin=0`` is the plain per-series choice.
-4. **Forecast**: ETS, Theta and seasonal naive are fitted once per series, at the first backtest
-   origin, and rolled forward (their state updated by the later days, their parameters kept)
-   over the later origins and on to ``as_of``: the backtest scores exactly what is served, for
-   the cost of one fit. The cheap intermittent models are re-fitted at every origin and, when
-   chosen, once more on the whole recent history. (``refit=True`` re-fits everything.)
-5. **Quantiles**: the forecast plus the empirical quantiles of the chosen model's backtest
-   errors (``windows × horizon`` of them, split-conformal style), floored at zero. They cost no
-   extra fit and hold for intermittent demand, where normal intervals do not.
+2. **Validation**: every candidate forecasts ``windows`` consecutive horizons ending on
+   ``as_of`` — the origins ``as_of − k × horizon`` for k = windows … 1, all inside the history
+   — scored by RMSSE. The statsforecast models fit each series alone (ETS, Theta and seasonal
+   naive are fitted once, at the first origin, and rolled forward over the later ones; the
+   cheap intermittent models are re-fitted at every origin); the global model (``lightgbm``,
+   ``global_model.py``) is fitted once across all series at the first origin.
+3. **Blend** (``blend.py``): the weights of the candidates are chosen by forward selection on
+   the validation windows — globally, and per demand class where that pays on an origin it was
+   not chosen on. The run records the origins, every segment's weights and their scores.
+4. **Forecast**: every model with a weight forecasts from the day after ``as_of`` (the rolled
+   models carry their fit on; the others are fitted on the recent history; the global model is
+   fitted again on all of it) and the blend is their weighted sum, floored at zero.
+5. **Quantiles**: daily — the forecast plus the empirical quantiles of the blend's validation
+   errors of that series (``windows × horizon`` of them, split-conformal style); of window
+   totals (``window_days``) — ``windows.py``, calibrated on the window totals of all series.
 
-Series are cut into blocks that run in a process pool (one process per core).
+Series are cut into blocks that run in a process pool (one process per core); the global model
+and the blend see all the series of the run at once.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .blend import GLOBAL, BlendChoice, BlendConfig, choose_blends
+from .global_model import GLOBAL_MODEL, GlobalModelUnavailable, GlobalSeries, global_forecasts
 from .history import History, SeriesHistory, SeriesKey
 from .hygiene import (
     CappedDay,
@@ -65,19 +68,21 @@ from .model_catalogue import (
     ModelSpec,
     resolve_models,
 )
+from .windows import calibrate, window_quantiles
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
-# Share of a run's work in the backtest (every model, every window) against the final fits.
-BACKTEST_SHARE = 0.9
+BLEND = "blend"  # the model name of a series forecast by a blend of several models
+# Shares of a run's work: local validation, the global model, the final forecasts.
+LOCAL_SHARE, GLOBAL_SHARE = 0.7, 0.15
 
 
 class Method:
     """How a series' forecast was made."""
 
-    BACKTEST = "backtest"  # the model chosen by the rolling-origin backtest
-    SHORT_HISTORY = "short_history"  # too short to backtest: moving average
+    BACKTEST = "backtest"  # the blend weighted on the validation origins
+    SHORT_HISTORY = "short_history"  # too short to validate: moving average
     IDLE = "idle"  # no sale for idle_days and no open orders: zero
 
 
@@ -85,19 +90,21 @@ class Method:
 class ForecastConfig:
     horizon: int = 28
     models: tuple[str, ...] = DEFAULT_MODELS
-    windows: int = 3  # rolling-origin backtest windows, each one horizon long
-    min_train_days: int = 56  # history before the first backtest origin
+    windows: int = 3  # validation origins, each one horizon apart
+    min_train_days: int = 56  # history before the first validation origin
     idle_days: int = 180
     quantiles: tuple[float, ...] = DEFAULT_QUANTILES
-    switch_margin: float = 0.10  # see step 3 above; 0: plain per-series choice
+    window_days: tuple[int, ...] = ()  # windows whose total gets quantiles (each <= horizon)
+    blend_steps: int = 20
+    min_segment_series: int = 50  # a demand class needs this many series for its own weights
     outlier_k: float = 10.0
     outlier_min_sales: int = 8
     moving_average_days: int = 28
     season_length: int = SEASON_LENGTH
-    # Days of history the models fit on (None: all). A year holds every weekly pattern the
-    # models use; older days cost time in ETS and Theta and slow their adaptation.
+    # Days of history the statsforecast models fit on (None: all). A year holds every weekly
+    # pattern they use; older days cost time in ETS and Theta and slow their adaptation.
     fit_window: int | None = 364
-    refit: bool = False  # re-estimate forward-capable models at every backtest origin
+    refit: bool = False  # re-estimate forward-capable models at every validation origin
     jobs: int = 0  # processes; 0: one per core
     block_size: int = 250
 
@@ -114,8 +121,12 @@ class ForecastConfig:
             raise ValueError("quantiles must be between 0 and 1 (exclusive)")
         if list(self.quantiles) != sorted(set(self.quantiles)):
             raise ValueError("quantiles must be increasing, without repeats")
-        if not 0 <= self.switch_margin <= 1:
-            raise ValueError("switch_margin must be between 0 and 1")
+        if any(not 1 <= d <= self.horizon for d in self.window_days):
+            raise ValueError(f"window days must be 1 to the horizon ({self.horizon})")
+        if list(self.window_days) != sorted(set(self.window_days)):
+            raise ValueError("window days must be increasing, without repeats")
+        if not 1 <= self.blend_steps <= 200 or self.min_segment_series < 1:
+            raise ValueError("blend_steps must be 1 to 200, min_segment_series at least 1")
         if self.fit_window is not None and self.fit_window < self.min_train_days:
             raise ValueError("fit_window must be at least min_train_days")
         if self.moving_average_days < 1 or self.block_size < 1 or self.jobs < 0:
@@ -131,6 +142,14 @@ class ForecastConfig:
         return backtest_length(
             horizon=self.horizon, windows=self.windows, min_train_days=self.min_train_days
         )
+
+    @property
+    def local_models(self) -> list[str]:
+        return [name for name in self.models if not MODELS[name].is_global]
+
+    def origins(self, as_of: date) -> list[date]:
+        """The validation origins (the last day each forecast saw), oldest first."""
+        return [as_of - timedelta(days=k * self.horizon) for k in range(self.windows, 0, -1)]
 
     def process_count(self) -> int:
         if self.jobs:
@@ -148,7 +167,9 @@ class ForecastConfig:
             "min_train_days": self.min_train_days,
             "idle_days": self.idle_days,
             "quantiles": list(self.quantiles),
-            "switch_margin": self.switch_margin,
+            "window_days": list(self.window_days),
+            "blend_steps": self.blend_steps,
+            "min_segment_series": self.min_segment_series,
             "outlier_k": self.outlier_k,
             "outlier_min_sales": self.outlier_min_sales,
             "moving_average_days": self.moving_average_days,
@@ -167,22 +188,29 @@ def quantile_name(q: float) -> str:
 class SeriesForecast:
     sku: str
     location: str
-    model: str
+    model: str  # "blend", or the one model a blend or a method came down to
     method: str
     start: date  # the first forecast day
     forecast: np.ndarray
     quantiles: dict[str, np.ndarray]
-    accuracy: Accuracy | None = None  # the chosen model's backtest
+    accuracy: Accuracy | None = None  # the blend's, on the validation windows
     backtests: dict[str, Accuracy] = field(default_factory=dict)  # every candidate's
+    weights: dict[str, float] = field(default_factory=dict)  # the blend's
+    segment: str = ""  # whose weights: a demand class, or "*" (the run's global weights)
+    window: dict[int, dict[str, float]] = field(default_factory=dict)  # days -> total, q50…
     demand_class: str = ""
     history_days: int = 0  # from the first sale to as_of
     last_sale: date | None = None
     open_orders: bool = False
     capped: list[CappedDay] = field(default_factory=list)
-    # Until the choice is made: each candidate's backtest error quantiles, and the forecasts of
-    # the rolled-forward candidates (which need no second fit).
-    error_quantiles: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    rolled_forecasts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    # Until the forecast is made: each candidate's validation forecasts (windows, horizon),
+    # what was sold in those windows, the series' scale, and the forecasts from as_of the
+    # candidates already made (the rolled-forward ones and the global model).
+    validation: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    actual: np.ndarray | None = field(default=None, repr=False)
+    scale: Scale | None = field(default=None, repr=False)
+    finals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    offsets: np.ndarray | None = field(default=None, repr=False)  # the blend's error quantiles
 
     @property
     def key(self) -> SeriesKey:
@@ -194,7 +222,7 @@ class SeriesForecast:
 
     @property
     def own_best(self) -> str | None:
-        """The candidate with the lowest backtest RMSSE (the plain per-series winner)."""
+        """The single candidate with the lowest validation RMSSE on this series."""
         if not self.backtests:
             return None
         return min(self.backtests, key=lambda name: self.backtests[name].rmsse)
@@ -202,19 +230,24 @@ class SeriesForecast:
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(len(self.forecast))]
 
+    def drop_workings(self) -> None:
+        self.validation, self.actual, self.finals, self.offsets = {}, None, {}, None
+
 
 @dataclass(frozen=True)
 class ModelSummary:
     model: str
-    series: int  # series it was backtested on
+    series: int  # series it was validated on
     accuracy: Accuracy | None
-    wins: int  # series it was chosen for
+    wins: int  # series it is the single best candidate for
+    weight: float = 0.0  # its weight in the run's global blend
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "series": self.series,
             "wins": self.wins,
+            "weight": round(self.weight, 4),
             **(self.accuracy.as_dict() if self.accuracy else _no_accuracy()),
         }
 
@@ -225,9 +258,10 @@ def _no_accuracy() -> dict[str, None]:
 
 @dataclass
 class RunSummary:
-    """Backtest accuracy of a run over its backtested series, per model and for the choice.
-    The choice's figure is in-sample (it was chosen on these windows): the M5 evaluation
-    measures it out of sample."""
+    """Validation accuracy of a run over its validated series, per model and for the blend.
+    The blend's figure is on the windows its weights were chosen on (optimistic; the held-out
+    scores per segment are not): ``python -m forecasting.evaluate_m5`` measures it out of
+    sample."""
 
     as_of: date
     horizon: int
@@ -243,11 +277,14 @@ class RunSummary:
     selection: Accuracy | None = None
     baseline: Accuracy | None = None
     demand_classes: dict[str, int] = field(default_factory=dict)
+    origins: list[date] = field(default_factory=list)
+    blends: list[dict[str, Any]] = field(default_factory=list)
+    window_calibration: dict[int, dict[str, float]] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def improvement(self) -> float | None:
-        """How much lower the selection's mean RMSSE is than seasonal naive's, in percent."""
+        """How much lower the blend's mean RMSSE is than seasonal naive's, in percent."""
         if self.selection is None or self.baseline is None or self.baseline.rmsse == 0:
             return None
         return 100.0 * (1.0 - self.selection.rmsse / self.baseline.rmsse)
@@ -269,6 +306,9 @@ class RunSummary:
             "baseline": self.baseline.as_dict() if self.baseline else _no_accuracy(),
             "improvement_pct": self.improvement,
             "demand_classes": dict(self.demand_classes),
+            "origins": [d.isoformat() for d in self.origins],
+            "blends": self.blends,
+            "window_calibration": {str(k): v for k, v in self.window_calibration.items()},
             "seconds": round(self.seconds, 3),
         }
 
@@ -316,7 +356,7 @@ def run_forecast(
         if progress:
             progress(min(max(share, 0.0), 1.0), message)
 
-    report(0.0, f"backtesting {total:,} series ({len(config.models)} models)")
+    report(0.0, f"validating {total:,} series ({len(config.models)} models)")
     assessed: list[SeriesForecast | None] = [None] * total
     with _Workers(series, min(processes, len(bounds))) as workers:
         done = 0
@@ -325,23 +365,28 @@ def run_forecast(
         ):
             assessed[lo : lo + len(items)] = items
             done += len(items)
-            report(BACKTEST_SHARE * done / total, f"backtested {done:,} of {total:,} series")
+            report(LOCAL_SHARE * done / total, f"validated {done:,} of {total:,} series")
         items_all = [item for item in assessed if item is not None]
-        choices = choose_models(items_all, config.models, config.switch_margin)
-        for item, choice in zip(items_all, choices, strict=True):
-            if choice is not None:
-                item.model = choice
-                item.accuracy = item.backtests[choice]
+        validated = [i for i, item in enumerate(items_all) if item.method == Method.BACKTEST]
+        if GLOBAL_MODEL in config.models and validated:
+            report(LOCAL_SHARE, f"fitting the global model on {len(validated):,} series")
+            _global_model(series, items_all, validated, config, threads=processes)
+        report(LOCAL_SHARE + GLOBAL_SHARE, "choosing the blend")
+        choice = _blend(items_all, validated, config)
+        collector.choice(choice, config.origins(history.as_of))
+        calibration = _window_calibration(items_all, validated, config)
+        collector.window_calibration = {
+            days: dict(zip(config.quantile_names, [round(float(z), 4) for z in zs], strict=True))
+            for days, zs in calibration.items()
+        }
         done = 0
         for lo, fitted in workers.map(
             _fit_block,
-            [(lo, hi, items_all[lo:hi], config) for lo, hi in bounds],
+            [(lo, hi, _needs(items_all[lo:hi]), config) for lo, hi in bounds],
         ):
             block = items_all[lo : lo + len(fitted)]
-            for item, (forecast, quantiles) in zip(block, fitted, strict=True):
-                if forecast is not None:
-                    item.forecast, item.quantiles = forecast, quantiles
-                item.error_quantiles, item.rolled_forecasts = {}, {}
+            for item, finals in zip(block, fitted, strict=True):
+                _finish(item, finals, calibration, config)
                 for cap in item.capped:
                     logger.info("outlier capped before fitting: %s", cap)
             collector.add(block)
@@ -349,7 +394,7 @@ def run_forecast(
                 on_block(block)
             done += len(block)
             report(
-                BACKTEST_SHARE + (1 - BACKTEST_SHARE) * done / total,
+                LOCAL_SHARE + GLOBAL_SHARE + (1 - LOCAL_SHARE - GLOBAL_SHARE) * done / total,
                 f"forecast {done:,} of {total:,} series",
             )
     summary = collector.summary(seconds=time.perf_counter() - started)
@@ -362,32 +407,127 @@ def run_forecast(
     return ForecastResult(series=items_all if keep else [], summary=summary)
 
 
-def choose_models(
-    items: Sequence[SeriesForecast], models: Sequence[str], switch_margin: float
-) -> list[str | None]:
-    """The model for each backtested series (None for the others): its own backtest winner
-    if that beats its demand class's best model by ``switch_margin``, else the class's best."""
-    by_class: dict[str, list[SeriesForecast]] = defaultdict(list)
-    for item in items:
-        if item.backtests:
-            by_class[item.demand_class].append(item)
-    class_best = {
-        name: min(
-            models,
-            key=lambda model: float(np.mean([m.backtests[model].rmsse for m in members])),
+def _global_model(
+    series: Sequence[SeriesHistory],
+    items: list[SeriesForecast],
+    validated: list[int],
+    config: ForecastConfig,
+    *,
+    threads: int,
+) -> None:
+    """The global model's validation forecasts and its forecast from ``as_of``, for every
+    validated series."""
+    h, windows = config.horizon, config.windows
+    inputs = [_global_series(series[i], config) for i in validated]
+    cuts = [k * h for k in range(windows, -1, -1)]
+    try:
+        out = global_forecasts(inputs, horizon=h, cuts=cuts, threads=threads)
+    except GlobalModelUnavailable as exc:
+        logger.info("the global model sits this run out: %s", exc)
+        return
+    for k, i in enumerate(validated):
+        item = items[i]
+        assert item.actual is not None and item.scale is not None
+        item.validation[GLOBAL_MODEL] = np.stack([out[w * h][k] for w in range(windows, 0, -1)])
+        item.finals[GLOBAL_MODEL] = out[0][k]
+        item.backtests[GLOBAL_MODEL] = backtest_accuracy(
+            item.actual, item.validation[GLOBAL_MODEL], item.scale
         )
-        for name, members in by_class.items()
+
+
+def _global_series(series: SeriesHistory, config: ForecastConfig) -> GlobalSeries:
+    prepared = _prepare(series, config)
+    return GlobalSeries(
+        start=prepared.start,
+        values=prepared.values,
+        attributes={"sku": series.sku, "location": series.location, **series.attributes},
+    )
+
+
+def _blend(
+    items: list[SeriesForecast], validated: list[int], config: ForecastConfig
+) -> BlendChoice | None:
+    """Choose the blend on the validation windows and give every validated series its weights,
+    its blend's validation accuracy and its daily error quantiles."""
+    if not validated:
+        return None
+    names = [name for name in config.models if name in items[validated[0]].validation]
+    rows = [items[i] for i in validated]
+    forecasts = np.stack([np.stack([item.validation[name] for item in rows]) for name in names])
+    actual = np.stack([a for item in rows if (a := item.actual) is not None])
+    scale_sq = np.array([item.scale.squared if item.scale else 1.0 for item in rows])
+    choice = choose_blends(
+        forecasts,
+        actual,
+        scale_sq,
+        [item.demand_class for item in rows],
+        names,
+        BlendConfig(steps=config.blend_steps, min_segment_series=config.min_segment_series),
+    )
+    qs = np.asarray(config.quantiles)
+    for k, item in enumerate(rows):
+        blend = choice.for_segment(item.demand_class)
+        item.weights = dict(blend.weights)
+        item.segment = item.demand_class if blend.own else GLOBAL
+        item.model = next(iter(item.weights)) if len(item.weights) == 1 else BLEND
+        weights = np.array([item.weights.get(name, 0.0) for name in names])
+        validation = np.tensordot(weights, forecasts[:, k], axes=1)
+        assert item.scale is not None
+        item.accuracy = backtest_accuracy(actual[k], validation, item.scale)
+        item.validation = {BLEND: validation}
+        item.offsets = np.quantile((actual[k] - validation).ravel(), qs)
+    return choice
+
+
+def _window_calibration(
+    items: list[SeriesForecast], validated: list[int], config: ForecastConfig
+) -> dict[int, np.ndarray]:
+    if not config.window_days:
+        return {}
+    if not validated:
+        return {days: np.zeros(len(config.quantiles)) for days in config.window_days}
+    forecasts = np.stack([items[i].validation[BLEND] for i in validated])
+    actual = np.stack([a for i in validated if (a := items[i].actual) is not None])
+    return {
+        days: calibrate(forecasts, actual, days, config.quantiles) for days in config.window_days
     }
-    choices: list[str | None] = []
-    for item in items:
-        own = item.own_best
-        if own is None:
-            choices.append(None)
-            continue
-        pooled = class_best[item.demand_class]
-        clear_gain = item.backtests[own].rmsse < (1 - switch_margin) * item.backtests[pooled].rmsse
-        choices.append(own if clear_gain or own == pooled else pooled)
-    return choices
+
+
+def _needs(block: Sequence[SeriesForecast]) -> list[list[str]]:
+    """Per series, the weighted models whose forecast from as_of is still to be made."""
+    return [
+        [name for name in item.weights if name not in item.finals]
+        if item.method == Method.BACKTEST
+        else []
+        for item in block
+    ]
+
+
+def _finish(
+    item: SeriesForecast,
+    finals: dict[str, np.ndarray],
+    calibration: dict[int, np.ndarray],
+    config: ForecastConfig,
+) -> None:
+    """The blend's forecast and quantiles of a validated series, the window quantiles of
+    every series; the workings dropped."""
+    if item.method == Method.BACKTEST:
+        made = item.finals | finals
+        forecast = np.zeros(config.horizon)
+        for name, weight in item.weights.items():
+            forecast += weight * made[name]
+        item.forecast = np.maximum(forecast, 0.0)
+        offsets = item.offsets if item.offsets is not None else np.zeros(len(config.quantiles))
+        item.quantiles = {
+            name: np.maximum(item.forecast + offset, 0.0)
+            for name, offset in zip(config.quantile_names, offsets, strict=True)
+        }
+    for days, z in calibration.items():
+        if item.method == Method.IDLE:
+            item.window[days] = {"total": 0.0} | dict.fromkeys(config.quantile_names, 0.0)
+        else:
+            item.window[days] = window_quantiles(item.forecast, days, z, config.quantile_names)
+    item.drop_workings()
 
 
 # Series of the runs in progress in this process, by run token: forked workers inherit them,
@@ -452,6 +592,17 @@ class _Collector:
         self.baseline: list[Accuracy] = []
         self.counts: dict[str, int] = defaultdict(int)
         self.classes: dict[str, int] = defaultdict(int)
+        self.origins: list[date] = []
+        self.blends: list[dict[str, Any]] = []
+        self.global_weights: dict[str, float] = {}
+        self.window_calibration: dict[int, dict[str, float]] = {}
+
+    def choice(self, choice: BlendChoice | None, origins: list[date]) -> None:
+        self.origins = origins
+        if choice is None:
+            return
+        self.blends = [blend.as_dict() for blend in choice.blends.values()]
+        self.global_weights = dict(choice.blends[GLOBAL].weights)
 
     def add(self, block: list[SeriesForecast]) -> None:
         for item in block:
@@ -473,7 +624,9 @@ class _Collector:
                 continue
             self.counts["backtested"] += 1
             self.classes[item.demand_class] += 1
-            self.wins[item.model] += 1
+            best = item.own_best
+            if best is not None:
+                self.wins[best] += 1
             self.chosen.append(item.accuracy)
             for name, acc in item.backtests.items():
                 self.per_model[name].append(acc)
@@ -498,12 +651,16 @@ class _Collector:
                     series=len(self.per_model[name]),
                     accuracy=mean_accuracy(self.per_model[name]),
                     wins=self.wins.get(name, 0),
+                    weight=self.global_weights.get(name, 0.0),
                 )
                 for name in self.config.models
             ],
             selection=mean_accuracy(self.chosen),
             baseline=mean_accuracy(self.baseline),
             demand_classes=dict(sorted(self.classes.items())),
+            origins=self.origins,
+            blends=self.blends,
+            window_calibration=self.window_calibration,
             seconds=seconds,
         )
 
@@ -529,8 +686,8 @@ def _assess_block(
 def assess_block(
     block: Sequence[tuple[SeriesHistory, bool]], config: ForecastConfig, as_of: date
 ) -> list[SeriesForecast]:
-    """Hygiene and backtest for a block of ``(series, has_open_orders)``: idle and short
-    series get their final forecast here, the others every candidate's backtest."""
+    """Hygiene and validation for a block of ``(series, has_open_orders)``: idle and short
+    series get their final forecast here, the others every local candidate's validation."""
     start = as_of + timedelta(days=1)
     h = config.horizon
     out: list[SeriesForecast] = []
@@ -581,7 +738,7 @@ def _backtest(
 ) -> None:
     h, windows = config.horizon, config.windows
     n = len(prepared)
-    names = list(config.models)
+    names = config.local_models
     specs = [MODELS[name] for name in names]
     rolled = [s for s in specs if s.forward and not config.refit]
     refitted = [s for s in specs if s not in rolled]
@@ -610,16 +767,15 @@ def _backtest(
             for spec in refitted:
                 values = result[spec.name].to_numpy(dtype=float).reshape(n, windows, h)
                 cv[spec.name] = np.maximum(np.nan_to_num(values, nan=0.0), 0.0)
-    qs = np.asarray(config.quantiles)
     for i, (item, p) in enumerate(zip(items, prepared, strict=True)):
-        scale = Scale.of(p.values[: p.days - windows * h])
-        item.backtests = {name: backtest_accuracy(actual[i], cv[name][i], scale) for name in names}
-        item.error_quantiles = {
-            name: np.quantile((actual[i] - cv[name][i]).ravel(), qs) for name in names
+        item.scale = Scale.of(p.values[: p.days - windows * h])
+        item.actual = actual[i]
+        item.backtests = {
+            name: backtest_accuracy(actual[i], cv[name][i], item.scale) for name in names
         }
-        item.rolled_forecasts = {name: final[i] for name, final in finals.items()}
+        item.validation = {name: cv[name][i] for name in names}
+        item.finals = {name: final[i] for name, final in finals.items()}
         item.model = item.own_best or names[0]
-        item.accuracy = item.backtests[item.model]
 
 
 def _roll(
@@ -658,27 +814,23 @@ def _roll(
 
 
 def _fit_block(
-    task: tuple[int, int, int, list[SeriesForecast], ForecastConfig],
-) -> tuple[int, list[tuple[np.ndarray | None, dict[str, np.ndarray]]]]:
-    token, lo, hi, items, config = task
-    return lo, fit_block(_SERIES[token][lo:hi], items, config)
+    task: tuple[int, int, int, list[list[str]], ForecastConfig],
+) -> tuple[int, list[dict[str, np.ndarray]]]:
+    token, lo, hi, needs, config = task
+    return lo, fit_block(_SERIES[token][lo:hi], needs, config)
 
 
 def fit_block(
-    series: Sequence[SeriesHistory], items: Sequence[SeriesForecast], config: ForecastConfig
-) -> list[tuple[np.ndarray | None, dict[str, np.ndarray]]]:
-    """Fit each backtested series' chosen model on its recent history: (forecast, quantiles)
-    per series, ``(None, {})`` for series whose forecast was already final."""
+    series: Sequence[SeriesHistory], needs: Sequence[Sequence[str]], config: ForecastConfig
+) -> list[dict[str, np.ndarray]]:
+    """Forecasts from ``as_of`` of the models each series still needs (``needs[i]``), each
+    fitted on the series' recent history: ``{model: forecast}`` per series."""
     h = config.horizon
-    out: list[tuple[np.ndarray | None, dict[str, np.ndarray]]] = [(None, {})] * len(items)
+    out: list[dict[str, np.ndarray]] = [{} for _ in needs]
     by_model: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        if item.method != Method.BACKTEST:
-            continue
-        if item.model in item.rolled_forecasts:
-            out[i] = _with_quantiles(item.rolled_forecasts[item.model], item, config)
-        else:
-            by_model[item.model].append(i)
+    for i, names in enumerate(needs):
+        for name in names:
+            by_model[name].append(i)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for name, members in by_model.items():
@@ -691,18 +843,8 @@ def fit_block(
             forecasts = sf.forecast(df=frame, h=h)[name].to_numpy(dtype=float).reshape(-1, h)
             forecasts = np.maximum(np.nan_to_num(forecasts, nan=0.0), 0.0)
             for forecast, i in zip(forecasts, members, strict=True):
-                out[i] = _with_quantiles(forecast, items[i], config)
+                out[i][name] = forecast
     return out
-
-
-def _with_quantiles(
-    forecast: np.ndarray, item: SeriesForecast, config: ForecastConfig
-) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    offsets = item.error_quantiles[item.model]
-    return forecast, {
-        name: np.maximum(forecast + offset, 0.0)
-        for name, offset in zip(config.quantile_names, offsets, strict=True)
-    }
 
 
 def _frame(arrays: Sequence[np.ndarray]) -> pd.DataFrame:
@@ -745,6 +887,12 @@ def model_forecasts(
         warnings.simplefilter("ignore")
         for name in names:
             spec = MODELS[name]
+            if spec.is_global:
+                inputs = [_global_series(s, config) for s in history.series]
+                out[name] = global_forecasts(
+                    inputs, horizon=config.horizon, cuts=[0], threads=config.process_count()
+                )[0]
+                continue
             sf = _statsforecast([spec.model(config.season_length)], _fallback(spec.forward, config))
             sf.n_jobs = config.process_count()
             values = sf.forecast(df=frame, h=config.horizon)[name].to_numpy(dtype=float)

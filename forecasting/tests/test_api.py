@@ -40,15 +40,7 @@ def test_a_planner_starts_a_run_and_follows_it_to_the_end(ran, api, planner):
     assert body["city"] == "testcity" and body["as_of"] == "2024-06-30"
     assert body["first_day"] == "2024-07-01" and body["series_total"] == 4
     assert body["quantiles"] == ["q50", "q80", "q90", "q95"]
-    assert body["models"] == [
-        "seasonal_naive",
-        "ets",
-        "theta",
-        "croston_sba",
-        "tsb",
-        "adida",
-        "imapa",
-    ]
+    assert body["models"] == ["seasonal_naive", "ets", "theta", "tsb", "lightgbm"]
     assert body["accuracy"]["rmsse"] > 0 and body["improvement_pct"] is not None
     assert body["created_by"] == planner.username
     listed = api(planner).get(RUNS).json()
@@ -65,6 +57,11 @@ def test_accuracy_per_model_and_per_series(ran, api, planner):
     series = api(planner).get(f"{RUNS}/{ran}/series", method="backtest").json()["results"]
     assert {(s["sku"], s["location"]) for s in series} == {("SKU-1", "S01"), ("SKU-1", "S02")}
     assert all(set(s["scores"]) == set(models) for s in series)
+    assert all(sum(s["weights"].values()) == pytest.approx(1.0, abs=0.01) for s in series)
+    (everyone,) = [b for b in accuracy["blends"] if b["segment"] == "*"]
+    assert sum(everyone["weights"].values()) == pytest.approx(1.0, abs=0.01)
+    assert len(accuracy["origins"]) == 3 and accuracy["origins"][-1] == "2024-06-23"
+    assert set(accuracy["window_calibration"]) == {str(d) for d in range(1, 8)}
 
 
 def test_forecasts_per_sku_location_and_day(ran, api, planner):
@@ -74,6 +71,10 @@ def test_forecasts_per_sku_location_and_day(ran, api, planner):
     days = series["days"]
     assert [d["date"] for d in days][:2] == ["2024-07-01", "2024-07-02"] and len(days) == 7
     assert set(days[0]["quantiles"]) == {"q50", "q80", "q90", "q95"}
+    (week,) = series["windows"]  # a horizon of 7 shows the 7-day total
+    assert week["days"] == 7
+    assert week["total"] == pytest.approx(sum(d["forecast"] for d in days), abs=0.01)
+    assert week["quantiles"]["q50"] <= week["quantiles"]["q95"]
     both = api(planner).get("/api/v1/forecasts?sku=SKU-1&sku=SKU-2&location=S01").json()
     assert {s["sku"] for s in both["results"]} == {"SKU-1", "SKU-2"}
     everything = api(planner).get("/api/v1/forecasts").json()["results"]

@@ -4,6 +4,7 @@ as a user would, without Django settings."""
 from __future__ import annotations
 
 import csv
+import io
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from .fixtures import AS_OF, csv_text, weekly_series
 
@@ -76,22 +78,39 @@ def test_forecast_csv_has_the_contract_columns_and_every_day(tmp_path):
     models = {(r["sku"], r["location"]): r["model"] for r in rows}
     assert models[("A", "S2")] == "idle"
     assert models[("B", "S1")] == "moving_average"
-    assert models[("A", "S1")] in {
-        "seasonal_naive",
-        "ets",
-        "theta",
-        "croston_sba",
-        "tsb",
-        "adida",
-        "imapa",
-    }
+    assert models[("A", "S1")] in {"blend", "seasonal_naive", "ets", "theta", "tsb", "lightgbm"}
     for r in rows:
         assert float(r["q50"]) <= float(r["q80"]) <= float(r["q90"]) <= float(r["q95"])
         assert float(r["forecast"]) >= 0
     with accuracy.open() as f:
         scored = {(r["sku"], r["location"]): r for r in csv.DictReader(f)}
     assert scored[("A", "S1")]["method"] == "backtest" and scored[("A", "S1")]["rmsse"]
-    assert "selection" in done.stderr  # the summary table
+    weights = dict(pair.split(":") for pair in scored[("A", "S1")]["weights"].split())
+    assert sum(float(w) for w in weights.values()) == pytest.approx(1.0, abs=0.02)
+    assert "blend" in done.stderr  # the summary table
+
+
+def test_window_days_add_each_series_window_total_and_its_quantiles(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text(csv_text({("A", f"S{i}"): weekly_series(150, seed=i) for i in range(6)}))
+    done = run_cli(str(history), "--horizon", "14", "--window-days", "10", "--quiet")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert list(rows[0])[-6:] == [
+        "window_days",
+        "window_total",
+        "window_q50",
+        "window_q80",
+        "window_q90",
+        "window_q95",
+    ]
+    first = [r for r in rows if r["location"] == "S0"]
+    assert {r["window_days"] for r in first} == {"10"}
+    total = sum(float(r["forecast"]) for r in first[:10])
+    assert float(first[0]["window_total"]) == pytest.approx(total, abs=0.01)
+    assert float(first[0]["window_q50"]) <= float(first[0]["window_q95"])
+    too_long = run_cli(str(history), "--horizon", "14", "--window-days", "20", "--quiet")
+    assert too_long.returncode == 2 and "window days" in too_long.stderr
 
 
 def test_quantiles_are_chosen_on_the_command_line(tmp_path):

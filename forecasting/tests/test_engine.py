@@ -23,10 +23,13 @@ from forecasting.engine import (
     read_history,
     run_forecast,
 )
+from forecasting.engine.blend import GLOBAL, choose_blends, forward_select
+from forecasting.engine.global_model import GlobalSeries, global_forecasts
 from forecasting.engine.history import History
 from forecasting.engine.hygiene import demand_class, outlier_threshold
 from forecasting.engine.metrics import backtest_accuracy
-from forecasting.engine.run import choose_models, model_forecasts
+from forecasting.engine.run import BLEND, model_forecasts
+from forecasting.engine.windows import calibrate, window_quantiles
 
 from .fixtures import AS_OF, WEEKLY, csv_text, weekly_series
 
@@ -191,7 +194,10 @@ def test_a_weekly_pattern_is_forecast_by_a_model_that_sees_the_week():
     history = History([SeriesHistory("A", "S1", AS_OF - timedelta(199), values)], AS_OF)
     result = run_forecast(history, FAST)
     (item,) = result.series
-    assert item.model in {"seasonal_naive", "ets", "theta"}
+    # A blend of the models that see the week (the intermittent TSB cannot).
+    assert item.model in {BLEND, "seasonal_naive", "ets", "theta", "lightgbm"}
+    assert sum(item.weights.values()) == pytest.approx(1.0)
+    assert item.weights.get("tsb", 0) < 0.5
     # The forecast follows the weekday pattern from the day after AS_OF.
     expected = np.array([WEEKLY[(AS_OF + timedelta(days=i + 1)).weekday()] for i in range(7)])
     assert np.corrcoef(item.forecast, expected)[0, 1] > 0.9
@@ -210,31 +216,104 @@ def test_quantiles_rise_with_the_level_and_are_never_negative():
     assert (item.quantiles["q95"] >= item.forecast).all()
 
 
-def _scored(backtests: dict[str, float], demand: str = "smooth"):
-    from forecasting.engine.metrics import Accuracy
-    from forecasting.engine.run import SeriesForecast
+def _windows(level: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    return rng.poisson(level, (n, 3, 7)).astype(float)
 
-    return SeriesForecast(
-        sku="A",
-        location="S1",
-        model="",
-        method=Method.BACKTEST,
-        start=AS_OF,
-        forecast=np.zeros(1),
-        quantiles={},
-        backtests={m: Accuracy(r, r, 0.0) for m, r in backtests.items()},
-        demand_class=demand,
+
+def test_forward_selection_weighs_a_better_model_more_and_sums_to_one():
+    rng = np.random.default_rng(1)
+    actual = _windows(5, 60, rng)
+    good = actual + rng.normal(0, 0.5, actual.shape)
+    poor = actual + rng.normal(0, 3.0, actual.shape)
+    weights = forward_select(np.stack([poor, good]), actual, np.ones(60), steps=20)
+    assert weights.sum() == pytest.approx(1.0) and (weights >= 0).all()
+    assert weights[1] > 0.8
+
+
+def test_a_blend_of_opposite_biases_beats_each_model_alone():
+    rng = np.random.default_rng(2)
+    actual = _windows(10, 80, rng)
+    high, low = (
+        actual + 2 + rng.normal(0, 1, actual.shape),
+        actual - 2 + rng.normal(0, 1, actual.shape),
     )
+    weights = forward_select(np.stack([high, low]), actual, np.ones(80), steps=20)
+    assert 0.3 <= weights[0] <= 0.7
 
 
-def test_a_series_leaves_its_class_best_only_for_a_clear_gain():
-    models = ["ets", "tsb"]
-    pooled = [_scored({"ets": 0.70, "tsb": 0.90}) for _ in range(5)]
-    lucky = _scored({"ets": 0.80, "tsb": 0.78})  # 2.5% better: noise
-    clear = _scored({"ets": 0.80, "tsb": 0.60})  # 25% better
-    picks = choose_models([*pooled, lucky, clear], models, 0.10)
-    assert picks[-2:] == ["ets", "tsb"]
-    assert choose_models([lucky], models, 0.0) == ["tsb"]  # margin 0: plain per series
+def test_a_segment_gets_its_own_weights_only_where_that_pays_on_a_held_out_origin():
+    rng = np.random.default_rng(3)
+    n = 200
+    actual = _windows(6, n, rng)
+    segments = ["smooth"] * 100 + ["lumpy"] * 90 + ["erratic"] * 10
+    a = actual + rng.normal(0, 0.4, actual.shape)  # good for smooth series
+    b = actual + rng.normal(0, 3.0, actual.shape)
+    a[100:] = actual[100:] + rng.normal(0, 3.0, actual[100:].shape)  # poor elsewhere
+    b[100:] = actual[100:] + rng.normal(0, 0.4, actual[100:].shape)
+    choice = choose_blends(np.stack([a, b]), actual, np.ones(n), segments, ["a", "b"])
+    assert choice.blends["smooth"].own and choice.blends["smooth"].weights.get("a", 0) > 0.8
+    assert choice.blends["lumpy"].own and choice.blends["lumpy"].weights.get("b", 0) > 0.8
+    # Ten series are too few to trust weights of their own: the run's global ones serve them.
+    assert not choice.blends["erratic"].own
+    assert choice.blends["erratic"].weights == choice.blends[GLOBAL].weights
+    smooth = choice.blends["smooth"]
+    assert smooth.held_out_rmsse is not None and smooth.global_held_out_rmsse is not None
+    assert smooth.held_out_rmsse < smooth.global_held_out_rmsse
+
+
+def test_window_quantiles_are_calibrated_on_window_totals_not_summed_days():
+    rng = np.random.default_rng(4)
+    level = rng.uniform(0.2, 5, 400)
+    actual = rng.poisson(level[:, None, None], (400, 3, 28)).astype(float)
+    forecasts = np.broadcast_to(level[:, None, None], actual.shape).copy()
+    z = calibrate(forecasts, actual, 28, (0.5, 0.9, 0.95))
+    assert z[0] < z[1] < z[2]
+    fresh = rng.poisson(level[:, None], (400, 28)).sum(axis=1)
+    q = [window_quantiles(np.full(28, lv), 28, z, ["q50", "q90", "q95"]) for lv in level]
+    covered = np.mean(fresh <= np.array([w["q90"] for w in q]))
+    assert 0.85 <= covered <= 0.95
+    # The sum of daily q90s is far above the window's q90.
+    daily_q90 = np.quantile(rng.poisson(level[:, None], (400, 5000)), 0.9, axis=1) * 28
+    assert np.mean(np.array([w["q90"] for w in q]) < daily_q90) > 0.9
+    assert q[0]["total"] == pytest.approx(28 * level[0], rel=1e-3)
+
+
+def test_a_run_gives_window_quantiles_for_each_window_asked():
+    series = [
+        SeriesHistory(f"S{i}", "L", AS_OF - timedelta(149), weekly_series(150, seed=i))
+        for i in range(12)
+    ]
+    config = ForecastConfig(horizon=14, jobs=1, window_days=(7, 14))
+    result = run_forecast(History(series, AS_OF), config)
+    item = result.series[0]
+    assert set(item.window) == {7, 14}
+    w = item.window[14]
+    assert w["total"] == pytest.approx(float(item.forecast.sum()), rel=1e-3)
+    assert 0 <= w["q50"] <= w["q80"] <= w["q90"] <= w["q95"]
+    assert set(result.summary.window_calibration) == {7, 14}
+    assert result.summary.origins == config.origins(AS_OF)
+    with pytest.raises(ValueError, match="window days"):
+        ForecastConfig(horizon=14, window_days=(28,))
+
+
+def test_the_global_model_learns_a_pattern_shared_across_series_it_did_not_all_see():
+    rng = np.random.default_rng(5)
+    start = AS_OF - timedelta(299)
+    weekday = np.array([(start + timedelta(days=i)).weekday() for i in range(300)])
+    series = [
+        GlobalSeries(
+            start=start,
+            values=rng.poisson(level * np.where(weekday >= 5, 3.0, 1.0)).astype(float),
+            attributes={"sku": f"S{i}", "location": "L"},
+        )
+        for i, level in enumerate(rng.uniform(1, 8, 30))
+    ]
+    out = global_forecasts(series, horizon=14, cuts=[14, 0], threads=1)
+    assert out[0].shape == out[14].shape == (30, 14)
+    days = [(AS_OF + timedelta(days=i + 1)).weekday() >= 5 for i in range(14)]
+    weekend, weekdays = out[0][:, days].mean(), out[0][:, [not d for d in days]].mean()
+    assert weekend > 2 * weekdays
+    assert (out[0] >= 0).all()
 
 
 def test_the_pool_and_one_process_give_the_same_forecasts():
@@ -251,8 +330,8 @@ def test_the_pool_and_one_process_give_the_same_forecasts():
 
 def test_model_forecasts_give_every_model_for_every_series():
     series = [SeriesHistory("A", "S1", AS_OF - timedelta(99), weekly_series(100))]
-    out = model_forecasts(History(series, AS_OF), FAST, ["seasonal_naive", "tsb"])
-    assert out["seasonal_naive"].shape == (1, 7)
+    out = model_forecasts(History(series, AS_OF), FAST, ["seasonal_naive", "tsb", "lightgbm"])
+    assert out["seasonal_naive"].shape == out["lightgbm"].shape == (1, 7)
     assert out["seasonal_naive"][0].tolist() == series[0].values[-7:].tolist()
 
 

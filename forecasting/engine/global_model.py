@@ -1,0 +1,233 @@
+"""The global model: one LightGBM fitted across many series at once (through mlforecast), where
+the statsforecast models fit each series alone.
+
+A single series of a slow mover says little; thousands of them together say how demand moves
+after a quiet week, on a payday, in a store of that region. The model learns that from:
+
+- the series' own **lags** (7, 14, 21 and 28 days: a forecast of 28 days is made recursively, a
+  week at a time) and **windows** of them (mean of the last 7 and 28 days, their spread, the
+  mean of the last quarter),
+- the **calendar** (weekday, day of month, month),
+- the **ids and hierarchy**: SKU and location, and whatever the history carries above them
+  (department, category, region), as categories.
+
+The target is each series divided by its mean over the last year before the origin, so a
+series selling 200 a day and one selling 2 a week share what they have in common; the loss is
+Tweedie (a point mass at zero and a long right tail: store demand). Forecasts are multiplied
+back and floored at zero.
+
+Fitting is the cost: a run fits twice — at the first validation origin (its forecasts at
+every validation origin are what the blend weighs) and at ``as_of`` (what is served). Each fit
+sees at most ``max_train_rows`` rows: beyond that a seeded sample of series is fitted, and the
+model still forecasts every series (a global model applies to series it did not see).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+GLOBAL_MODEL = "lightgbm"
+LAGS = (7, 14, 21, 28)
+# Days of history a forecast reads: the longest lag plus the longest window over it.
+LOOKBACK = 28 + 91
+ID_FEATURES = ("sku", "location")
+
+
+class GlobalModelUnavailable(Exception):
+    """Nothing to learn from (every series too short, or no sale at all): the run goes on with
+    its other candidates."""
+
+
+@dataclass(frozen=True)
+class GlobalModelConfig:
+    rounds: int = 300
+    learning_rate: float = 0.05
+    leaves: int = 63
+    min_child_samples: int = 50
+    tweedie_power: float = 1.1
+    train_days: int = 730  # of each series' history, before the origin
+    max_train_rows: int = 500_000
+    seed: int = 7
+
+
+@dataclass
+class GlobalSeries:
+    """One series as the global model sees it: prepared values from ``start`` (one per day),
+    and its ids and hierarchy (``{"sku": ..., "location": ..., "category": ...}``)."""
+
+    start: date
+    values: np.ndarray
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+def global_forecasts(
+    series: Sequence[GlobalSeries],
+    *,
+    horizon: int,
+    cuts: Sequence[int],
+    threads: int = 1,
+    config: GlobalModelConfig | None = None,
+) -> dict[int, np.ndarray]:
+    """Forecasts of ``horizon`` days for every series from each origin in ``cuts`` (days cut
+    from the end of every series: 0 is the last day, ``horizon`` the origin one horizon
+    earlier). The model is fitted at the largest cut, forecasts from every cut above 0 with
+    that fit (rolled forward: later days feed its lags, its trees stay), and is fitted again at
+    cut 0 when 0 is asked for. Returns ``{cut: (series, horizon)}``."""
+    config = config or GlobalModelConfig()
+    if not series:
+        return {cut: np.zeros((0, horizon)) for cut in cuts}
+    ordered = sorted(set(cuts), reverse=True)
+    names = _attribute_names(series)
+    categories = {name: sorted({s.attributes.get(name, "") for s in series}) for name in names}
+    out: dict[int, np.ndarray] = {}
+    fitted: Any = None
+    for cut in ordered:
+        if fitted is None or cut == 0:
+            fitted = _fit(
+                series, cut=cut, names=names, categories=categories, config=config, threads=threads
+            )
+        out[cut] = _predict(
+            fitted, series, cut=cut, horizon=horizon, names=names, categories=categories
+        )
+    return out
+
+
+def _attribute_names(series: Sequence[GlobalSeries]) -> list[str]:
+    seen: dict[str, None] = dict.fromkeys(ID_FEATURES)
+    for s in series:
+        seen.update(dict.fromkeys(s.attributes))
+    return list(seen)
+
+
+def _scale(values: np.ndarray) -> float:
+    recent = values[-364:]
+    return max(float(recent.mean()) if recent.size else 0.0, 0.05)
+
+
+def _frame(
+    series: Sequence[GlobalSeries],
+    rows: Sequence[int],
+    *,
+    cut: int,
+    days: int,
+    names: list[str],
+    categories: dict[str, list[str]],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """mlforecast's long frame of the chosen series, each cut ``cut`` days before its end and
+    kept to its last ``days`` days, scaled; and the scales."""
+    ids, stamps, values, scales = [], [], [], np.zeros(len(rows))
+    for k, i in enumerate(rows):
+        s = series[i]
+        seen = s.values[: s.values.size - cut] if cut else s.values
+        scales[k] = _scale(seen)
+        kept = seen[-days:]
+        first = s.start + timedelta(days=seen.size - kept.size)
+        ids.append(np.full(kept.size, k, dtype=np.int64))
+        stamps.append(np.datetime64(first, "D") + np.arange(kept.size))
+        values.append(kept / scales[k])
+    frame = pd.DataFrame(
+        {
+            "unique_id": np.concatenate(ids),
+            "ds": pd.to_datetime(np.concatenate(stamps)),
+            "y": np.concatenate(values).astype(np.float32),
+        }
+    )
+    positions = frame["unique_id"].to_numpy()
+    for name in names:
+        labels = np.array([series[i].attributes.get(name, "") for i in rows], dtype=object)
+        frame[name] = pd.Categorical(labels[positions], categories=categories[name])
+    return frame, scales
+
+
+def _forecaster(config: GlobalModelConfig, threads: int) -> Any:
+    import lightgbm as lgb
+    from mlforecast import MLForecast
+    from mlforecast.lag_transforms import RollingMean, RollingStd
+
+    model = lgb.LGBMRegressor(
+        objective="tweedie",
+        tweedie_variance_power=config.tweedie_power,
+        n_estimators=config.rounds,
+        learning_rate=config.learning_rate,
+        num_leaves=config.leaves,
+        min_child_samples=config.min_child_samples,
+        subsample=0.8,
+        subsample_freq=1,
+        colsample_bytree=0.8,
+        random_state=config.seed,
+        n_jobs=threads,
+        verbose=-1,
+    )
+    return MLForecast(
+        models={GLOBAL_MODEL: model},
+        freq="D",
+        lags=list(LAGS),
+        lag_transforms={
+            7: [RollingMean(7), RollingMean(28), RollingStd(28)],
+            28: [RollingMean(28), RollingMean(91)],
+        },
+        date_features=["dayofweek", "day", "month"],
+        num_threads=threads,
+    )
+
+
+def _fit(
+    series: Sequence[GlobalSeries],
+    *,
+    cut: int,
+    names: list[str],
+    categories: dict[str, list[str]],
+    config: GlobalModelConfig,
+    threads: int,
+) -> Any:
+    # Series long enough to learn from (past their longest lag and a week; the features a
+    # short history lacks are missing values, which LightGBM splits on).
+    usable = [i for i, s in enumerate(series) if s.values.size - cut > LAGS[-1] + 7]
+    if not usable:
+        raise GlobalModelUnavailable("no series is long enough to learn from")
+    days = config.train_days
+    rows_each = np.array([min(series[i].values.size - cut, days) for i in usable])
+    if rows_each.sum() > config.max_train_rows:
+        rng = np.random.default_rng(config.seed)
+        order = rng.permutation(len(usable))
+        keep = order[: int(np.searchsorted(np.cumsum(rows_each[order]), config.max_train_rows))]
+        usable = [usable[k] for k in sorted(keep)]
+    frame, _ = _frame(series, usable, cut=cut, days=days, names=names, categories=categories)
+    if not frame["y"].sum() > 0:
+        raise GlobalModelUnavailable("no sale to learn from")
+    forecaster = _forecaster(config, threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            forecaster.fit(frame, static_features=names, dropna=False)
+        except Exception as exc:  # LightGBM refuses degenerate data (e.g. no sale left)
+            raise GlobalModelUnavailable(f"LightGBM could not fit: {exc}") from exc
+    return forecaster
+
+
+def _predict(
+    forecaster: Any,
+    series: Sequence[GlobalSeries],
+    *,
+    cut: int,
+    horizon: int,
+    names: list[str],
+    categories: dict[str, list[str]],
+) -> np.ndarray:
+    n = len(series)
+    frame, scales = _frame(
+        series, range(n), cut=cut, days=LOOKBACK, names=names, categories=categories
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        predicted = forecaster.predict(h=horizon, new_df=frame)
+    predicted = predicted.sort_values(["unique_id", "ds"], kind="stable")
+    values = predicted[GLOBAL_MODEL].to_numpy(dtype=float).reshape(n, horizon)
+    return np.maximum(np.nan_to_num(values, nan=0.0), 0.0) * scales[:, None]
