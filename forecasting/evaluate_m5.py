@@ -83,6 +83,8 @@ class OriginResult:
     weights: dict[str, float]  # the run's global blend
     coverage: dict[str, float] = field(default_factory=dict)  # daily quantile -> share below
     window_coverage: dict[int, dict[str, float]] = field(default_factory=dict)
+    # The same totals against summed daily quantiles (what window quantiles replace).
+    summed_daily_coverage: dict[int, dict[str, float]] = field(default_factory=dict)
 
     def row(self, name: str) -> Row:
         return next(r for r in self.rows if r.name == name)
@@ -147,6 +149,8 @@ class Evaluation:
             for days, cover in o.window_coverage.items():
                 shares = ", ".join(f"{k} {v:.1%}" for k, v in cover.items())
                 lines.append(f"  {days}-day totals at or below window quantiles: {shares}")
+                summed = ", ".join(f"{k} {v:.1%}" for k, v in o.summed_daily_coverage[days].items())
+                lines.append(f"  {days}-day totals at or below summed daily quantiles: {summed}")
             if o.beaten:
                 lines.append(f"  the run did not beat: {', '.join(o.beaten)}")
         for days, cover in self.pooled_window_coverage().items():
@@ -240,6 +244,18 @@ def evaluate_origin(history: History, config: ForecastConfig, back: int) -> Orig
         }
         for days in WINDOW_DAYS
     }
+    summed_daily_coverage = {
+        days: {
+            name: float(
+                np.mean(
+                    actual[:, :days].sum(axis=1)
+                    <= np.array([s.quantiles[name][:days].sum() for s in served])
+                )
+            )
+            for name in config.quantile_names
+        }
+        for days in WINDOW_DAYS
+    }
     weights: dict[str, float] = next(
         (b["weights"] for b in run.summary.blends if b["segment"] == "*"), {}
     )
@@ -250,6 +266,7 @@ def evaluate_origin(history: History, config: ForecastConfig, back: int) -> Orig
         weights=weights,
         coverage=coverage,
         window_coverage=window_coverage,
+        summed_daily_coverage=summed_daily_coverage,
     )
 
 

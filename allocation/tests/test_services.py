@@ -115,3 +115,54 @@ def test_api_run_review_approve(
     denied = other.post(f"/api/v1/allocation/runs/{run_id}/approve")
     assert denied.status_code == 403 and denied.json()["code"]
     assert client.get("/api/v1/allocation/runs/999999").json()["code"] == "not_found"
+
+
+def _forecast(city: City, store, product, *, calibration: dict | None) -> None:
+    from django.utils import timezone
+
+    from forecasting.models import ForecastRun, ForecastSeries
+    from forecasting.models import RunStatus as ForecastStatus
+    from omni.selectors import city_today
+
+    run = ForecastRun.objects.create(
+        city=city,
+        scope=city.code,
+        status=ForecastStatus.SUCCEEDED,
+        horizon=28,
+        summary={"window_calibration": calibration} if calibration is not None else {},
+        finished_at=timezone.now(),
+    )
+    ForecastSeries.objects.create(
+        run=run,
+        product=product,
+        location=store,
+        model="blend",
+        method="backtest",
+        start=city_today(city),
+        values=[2.0] * 28,
+        quantiles={"q90": [3.0] * 28},
+    )
+
+
+def test_safety_stock_is_the_window_totals_quantile_not_summed_daily_ones(
+    allocation_setup,
+) -> None:
+    import math
+
+    city, _dc, store, _store2, product = allocation_setup
+    # The run calibrated every window: the 90th percentile of a total is z = 2 spreads above it.
+    calibration = {str(n): {"q50": 0.0, "q90": 2.0} for n in range(1, 29)}
+    _forecast(city, store, product, calibration=calibration)
+    built = services.allocation_problem_build(city=city, parameters={"service_level": 0.9})
+    w = built.lead_days["S01"] + 7  # lead time + review period
+    total = 2.0 * w
+    assert built.problem.need[0, 0] == math.ceil(total + 2.0 * math.sqrt(total + 1))
+    assert built.need_source.startswith("forecast run")
+
+
+def test_a_run_without_window_calibration_sums_daily_quantiles(allocation_setup) -> None:
+    city, _dc, store, _store2, product = allocation_setup
+    _forecast(city, store, product, calibration=None)
+    built = services.allocation_problem_build(city=city, parameters={"service_level": 0.9})
+    w = built.lead_days["S01"] + 7
+    assert built.problem.need[0, 0] == 3 * w  # the summed daily q90s
