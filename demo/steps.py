@@ -624,6 +624,11 @@ def run_planning() -> list[str]:
             f"forecast run {run.pk} for {city.code}: {run.status}, {run.series_done} series,"
             f" horizon {run.horizon} days"
         )
+        blends = {b["segment"]: b for b in (run.summary or {}).get("blends", [])}
+        if "*" in blends:
+            weights = ", ".join(f"{m} {w:.2f}" for m, w in blends["*"]["weights"].items())
+            origins = ", ".join(run.summary.get("origins", []))
+            steps.append(f"  blend chosen on origins {origins}: {weights}")
     return steps + allocation_demo_step(PILOT_CITY)
 
 
