@@ -458,8 +458,9 @@ def forecast_runs_reap(*, now: datetime | None = None) -> int:
         if spent:
             chunk = spent[0]
             error = (
-                f"worker lost: chunk {chunk.number} stopped reporting {chunk.attempts} times, "
-                f"last on {chunk.worker} at {chunk.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC"
+                f"worker lost: chunk {chunk.number} lost each of the {chunk.attempts} worker(s) "
+                f"that took it, the last {chunk.worker} after "
+                f"{chunk.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC"
             )
             if _reap(run, error):
                 reaped += 1

@@ -201,7 +201,7 @@ def test_a_chunk_that_loses_every_worker_fails_its_run(imported, city, settings,
     assert forecast_runs_reap() == 1
     run.refresh_from_db()
     assert run.status == RunStatus.FAILED and run.message == "worker lost"
-    assert run.error.startswith("worker lost: chunk 2 stopped reporting 2 times, last on gone")
+    assert run.error.startswith("worker lost: chunk 2 lost each of the 2 worker(s) that took it")
     assert not run.series.exists()
 
 
