@@ -81,7 +81,8 @@ ALL_CITIES = "*"
 
 
 class ForecastRun(models.Model):
-    """One forecast of every series of a city (or of all cities), as a Celery job."""
+    """One forecast of every series of a city (or of all cities), as Celery jobs: its task
+    splits it into chunks (``ForecastChunk``) that workers do in parallel."""
 
     city = models.ForeignKey(
         "omni.City", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
