@@ -16,17 +16,28 @@ series.
 2. **30,000 series** (``--big``; ``--big 0`` skips it): synthetic intermittent daily series of
    two years, horizon 28, the default models, through the engine a run uses (``run_forecast``,
    one process per core) — the database part scales with rows written, measured in (1).
+3. **Fan-out over Celery workers** (``--celery N``, off by default; PostgreSQL and Redis): N
+   synthetic series imported for the bench city, then the same run done by one Celery worker
+   and by two (each ``--concurrency 1``, one engine process), in chunks of N/8 series, on Redis
+   db 9 (``BENCH_REDIS_URL``; the tests use 15). Timed from sending the run's task to its
+   succeeded row; the throughput ratio two/one is the figure (2.0 on two idle cores).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni_bench_forecast python bench/forecast.py
+    python bench/forecast.py --series 0 --big 0 --celery 4000     # the fan-out alone
 
-The database is created (and migrated) if it does not exist; the bench's own city and data are
-replaced on every run.
+``--series 0`` skips (1). The database is created (and migrated) if it does not exist; the
+bench's own city and data are replaced on every run. The bench process runs its own runs
+in-process whatever ``REDIS_URL`` says; only the workers of (3) use a broker.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
 import os
+import signal
+import subprocess
 import sys
 import time
 import warnings
@@ -40,6 +51,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omni_bench_forecast")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings.base")
+# This process runs its runs in-process (sections 1 and 2); the workers of section 3 get the
+# bench's broker in their own environment.
+os.environ["REDIS_URL"] = ""
+BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
 
 from forecasting.engine import (  # noqa: E402
     MODELS,
@@ -238,22 +253,129 @@ def big(n: int) -> None:
     )
 
 
+# --------------------------------------------------------------------------- on Celery workers
+
+
+def start_worker(name: str, *, chunk: int, log: Path) -> subprocess.Popen[bytes]:
+    """A Celery worker of one process on the bench's broker and database, in its own process
+    group; returns once it answers a ping."""
+    from celery import Celery
+
+    node = f"{name}-{os.getpid()}@localhost"
+    env = {
+        **os.environ,
+        "REDIS_URL": BENCH_REDIS_URL,
+        "OMNI_FORECAST_JOBS": "1",
+        "OMNI_FORECAST_CHUNK_SERIES": str(chunk),
+        "OMNI_LOG_LEVEL": "WARNING",
+    }
+    command = [str(Path(sys.executable).with_name("celery")), "-A", "omni", "worker"]
+    command += ["--pool=prefork", "--concurrency=1", "--loglevel=warning"]
+    command += ["--without-gossip", "--without-mingle", "-n", node]
+    worker = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    app = Celery("bench", broker=BENCH_REDIS_URL)
+    deadline = time.monotonic() + 60
+    while not app.control.ping(destination=[node], timeout=1.0):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"worker {name} did not start:\n{log.read_text()[-3000:]}")
+    return worker
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+
+
+def on_workers(city: Any, history: History, *, workers: int, chunk: int) -> tuple[float, Any]:
+    """Seconds from sending a run's task to its succeeded row, on ``workers`` fresh workers."""
+    from celery import Celery
+
+    from forecasting.models import RunStatus
+    from forecasting.services import forecast_run_start
+
+    app = Celery("bench", broker=BENCH_REDIS_URL)
+    app.control.purge()
+    logs = ROOT / "var"
+    logs.mkdir(exist_ok=True)
+    started_workers = []
+    try:
+        for n in range(workers):
+            log = logs / f"bench-forecast-worker-{n}.log"
+            started_workers.append(start_worker(f"bench-forecast-{n}", chunk=chunk, log=log))
+        run = forecast_run_start(city=city, horizon=HORIZON, as_of=history.as_of, enqueue=False)
+        started = time.perf_counter()
+        app.send_task("forecasting.tasks.forecast_run_task", args=(run.pk,))
+        while run.is_active:
+            time.sleep(0.2)
+            run.refresh_from_db()
+        seconds = time.perf_counter() - started
+    finally:
+        stop_workers(started_workers)
+    if run.status != RunStatus.SUCCEEDED:
+        raise SystemExit(f"the bench run {run.status}: {run.error}")
+    return seconds, run
+
+
+def fan_out(n: int) -> None:
+    if not os.environ["DATABASE_URL"].startswith("postgres"):
+        raise SystemExit("--celery needs PostgreSQL (DATABASE_URL) and Redis (BENCH_REDIS_URL)")
+    history = synthetic(n, seed=40)
+    city = load(history)
+    chunk = math.ceil(n / 8)
+    chunks = math.ceil(n / chunk)
+    load_now = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(
+        f"\nCelery fan-out: {n:,} synthetic series, horizon {HORIZON}, default models, "
+        f"{chunks} chunks of {chunk:,}; workers of 1 process on {BENCH_REDIS_URL}"
+        f"\n  ({os.cpu_count()} cores, load average {load_now} before the first run)"
+    )
+    one, run = on_workers(city, history, workers=1, chunk=chunk)
+    print(f"  one worker          {one:8.1f} s  {n / one:8.1f} series/s")
+    two, run = on_workers(city, history, workers=2, chunk=chunk)
+    shares = sorted(run.chunks.values_list("worker", flat=True))
+    per_worker = {w.split("@")[0]: shares.count(w) for w in set(shares)}
+    print(f"  two workers         {two:8.1f} s  {n / two:8.1f} series/s   chunks {per_worker}")
+    print(f"  throughput two / one {one / two:7.2f}   (2.0 on two idle cores)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--series", type=int, default=2000, help="synthetic series for run/bare")
+    parser.add_argument(
+        "--series", type=int, default=2000, help="synthetic series for run/bare (0: skip)"
+    )
     parser.add_argument("--big", type=int, default=30_000, help="series of the big run (0: skip)")
+    parser.add_argument(
+        "--celery", type=int, default=0, help="series of the fan-out on Celery workers (0: skip)"
+    )
     args = parser.parse_args()
     setup_database()
     config = ForecastConfig(horizon=HORIZON)
-    # Warm up (imports, first calls) so neither side pays them.
-    bare(synthetic(20, seed=99), config)
-    compare("synthetic, two years", synthetic(args.series, seed=1), config)
-    from forecasting.evaluate_m5 import M5_FILE, load_m5
+    if args.series:
+        # Warm up (imports, first calls) so neither side pays them.
+        bare(synthetic(20, seed=99), config)
+        compare("synthetic, two years", synthetic(args.series, seed=1), config)
+        from forecasting.evaluate_m5 import M5_FILE, load_m5
 
-    if M5_FILE.exists():
-        compare("M5 subset (real store demand)", load_m5(M5_FILE), config)
+        if M5_FILE.exists():
+            compare("M5 subset (real store demand)", load_m5(M5_FILE), config)
     if args.big:
         big(args.big)
+    if args.celery:
+        fan_out(args.celery)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ Demand from Omni's own ledger (sale, ship and pickup moves, net of returns) is r
 ledger when a run starts (see ``selectors.demand_history``); what was sold before Omni is
 imported from CSV into ``DemandRecord``.
 
-A run's series rows are written under the run as it goes; readers take only rows of the latest
-**succeeded** run, and a run becomes succeeded (with its accuracy summary) in one transaction at
-its very end, so a half-written run is never served.
+A run is split into chunks of series (``ForecastChunk``) that Celery workers do in parallel.
+Its series rows are written under the run as each chunk goes; readers take only rows of the
+latest **succeeded** run, and a run becomes succeeded (with its accuracy summary) in one
+transaction, when its last chunk is done, so a half-written run is never served.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ ALL_CITIES = "*"
 
 
 class ForecastRun(models.Model):
-    """One forecast of every series of a city (or of all cities), as a Celery job."""
+    """One forecast of every series of a city (or of all cities), as Celery jobs: its task
+    splits it into chunks (``ForecastChunk``) that workers do in parallel."""
 
     city = models.ForeignKey(
         "omni.City", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -208,3 +210,45 @@ class ForecastSeries(models.Model):
 
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range(len(self.values))]
+
+
+class ChunkStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class ForecastChunk(models.Model):
+    """A slice of a run's series that one worker forecasts: a contiguous range of the run's
+    (product id, location id) pairs in that order. A chunk whose worker is lost is sent again;
+    its attempts count the workers that took it."""
+
+    run = models.ForeignKey(ForecastRun, on_delete=models.CASCADE, related_name="chunks")
+    number = models.PositiveIntegerField(help_text="1 to the run's number of chunks.")
+    series = models.JSONField(help_text="[product id, location id] of each series, in order.")
+    series_total = models.PositiveIntegerField()
+    series_done = models.PositiveIntegerField(default=0, help_text="Series stored.")
+    status = models.CharField(
+        max_length=16, choices=ChunkStatus.choices, default=ChunkStatus.PENDING
+    )
+    progress = models.FloatField(default=0, help_text="Percent of this chunk done.")
+    worker = models.CharField(max_length=255, blank=True, help_text="Who took it last.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Workers that took it.")
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="When its task was sent.")
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    summary = models.JSONField(default=dict, blank=True, help_text="The engine's summary.")
+
+    class Meta:
+        ordering = ["run_id", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "number"], name="forecastchunk_unique"),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=100),
+                name="forecastchunk_progress_percent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Chunk {self.number} of forecast run {self.run_id} ({self.status})"

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -81,15 +81,26 @@ class DemandHistory:
         return self.product_ids[key[0]], self.location_ids[key[1]]
 
 
+SeriesIds = tuple[int, int]  # (product id, location id)
+
+
 def demand_history(
     *,
     city: City | None = None,
     as_of: date | None = None,
     products: Sequence[int] | None = None,
     locations: Sequence[int] | None = None,
+    series: Iterable[SeriesIds] | None = None,
 ) -> DemandHistory:
     """Daily demand of every (SKU, location) of the scope up to ``as_of``. Without ``as_of``:
-    the last day with any demand in the scope, but never today or later (today is not over)."""
+    the last day with any demand in the scope, but never today or later (today is not over).
+    ``series``: only these (product id, location id) pairs (a chunk of a run), read with one
+    query per source restricted to their products and locations."""
+    wanted = {(int(p), int(loc)) for p, loc in series} if series is not None else None
+    if wanted is not None:
+        of_products, of_locations = {p for p, _ in wanted}, {loc for _, loc in wanted}
+        products = sorted(of_products if products is None else of_products & set(products))
+        locations = sorted(of_locations if locations is None else of_locations & set(locations))
     scoped = scope_locations(city).select_related("city")
     if locations is not None:
         scoped = scoped.filter(pk__in=locations)
@@ -107,6 +118,9 @@ def demand_history(
         imported = imported[imported["cutover"].isna() | (imported["day"] < imported["cutover"])]
         imported = imported.drop(columns="cutover")
     frame = pd.concat([imported, ledger], ignore_index=True)
+    if wanted is not None and not frame.empty:
+        pairs = pd.MultiIndex.from_arrays([frame["product"], frame["location"]])
+        frame = frame[pairs.isin(list(wanted))]
     if frame.empty:
         return _empty(as_of or local_today(city) - timedelta(days=1))
 
@@ -127,6 +141,79 @@ def demand_history(
         product_ids={sku: pk for pk, sku in skus.items()},
         location_ids={code: pk for pk, code in location_codes.items()},
     )
+
+
+@dataclass(frozen=True)
+class DemandKeys:
+    """What a run is split on: the series ``demand_history`` would return and its ``as_of``."""
+
+    as_of: date
+    series: list[SeriesIds]  # sorted by (product id, location id)
+
+
+def demand_series_keys(*, city: City | None = None, as_of: date | None = None) -> DemandKeys:
+    """The (product id, location id) of every series ``demand_history(city=city, as_of=as_of)``
+    returns, and the ``as_of`` it resolves to, from a first and last day per series (aggregates
+    in the database, never a row per day): a run's coordinator splits a city of millions of
+    series without reading their history.
+
+    Same rules as ``demand_history``: a series' first day is its first imported day or its first
+    ledger sale, whichever is earlier; its last, the ledger's last sale or return (imported days
+    count only before the first ledger sale), else its last imported day."""
+    fallback = as_of or local_today(city) - timedelta(days=1)
+    location_rows = list(scope_locations(city).select_related("city"))
+    if not location_rows:
+        return DemandKeys(as_of=fallback, series=[])
+    spans: dict[SeriesIds, tuple[date, date]] = {}
+    imported = (
+        DemandRecord.objects.filter(location_id__in=[loc.pk for loc in location_rows])
+        .values_list("product_id", "location_id")
+        .annotate(first=Min("day"), last=Max("day"))
+        .order_by()
+    )
+    for product_id, location_id, first, last in imported.iterator():
+        spans[(product_id, location_id)] = (first, last)
+    for zone, ids in _by_zone(location_rows).items():
+        tz = zoneinfo.ZoneInfo(zone)
+        sold = (
+            StockMove.objects.filter(reason__in=DEMAND_REASONS, from_location_id__in=ids)
+            .values_list("product_id", "from_location_id")
+            .annotate(first=Min("created_at"), last=Max("created_at"))
+            .order_by()
+        )
+        returned = dict(
+            ((product_id, location_id), last.astimezone(tz).date())
+            for product_id, location_id, last in StockMove.objects.filter(
+                reason=MoveReason.RETURN, to_location_id__in=ids
+            )
+            .values_list("product_id", "to_location_id")
+            .annotate(last=Max("created_at"))
+            .order_by()
+            .iterator()
+        )
+        for product_id, location_id, first_at, last_at in sold.iterator():
+            key = (product_id, location_id)
+            first, last = first_at.astimezone(tz).date(), last_at.astimezone(tz).date()
+            back = returned.get(key)
+            if back is not None and back >= first:  # a return after the first sale is a day
+                last = max(last, back)
+            earlier = spans.get(key)
+            spans[key] = (min(first, earlier[0]) if earlier else first, last)
+    if not spans:
+        return DemandKeys(as_of=fallback, series=[])
+    latest = max(last for _, last in spans.values())
+    resolved = as_of or min(latest, local_today(city) - timedelta(days=1))
+    keys = sorted(key for key, (first, _) in spans.items() if first <= resolved)
+    return DemandKeys(as_of=resolved, series=keys)
+
+
+def _by_zone(locations: Iterable[Location]) -> dict[str, list[int]]:
+    """Location ids by the time zone their local days are counted in."""
+    by_zone: dict[str, list[int]] = {}
+    for location in locations:
+        zone = location.city.timezone if location.city is not None else settings.TIME_ZONE
+        by_zone.setdefault(zone, []).append(location.pk)
+    return by_zone
 
 
 def _empty(as_of: date) -> DemandHistory:
@@ -151,12 +238,8 @@ def _imported(location_ids: Iterable[int], products: Sequence[int] | None) -> pd
 
 def _ledger(locations: list[Location], products: Sequence[int] | None) -> pd.DataFrame:
     """Net customer demand per (product, location, local day) from the ledger."""
-    by_zone: dict[str, list[int]] = {}
-    for location in locations:
-        zone = location.city.timezone if location.city is not None else settings.TIME_ZONE
-        by_zone.setdefault(zone, []).append(location.pk)
     parts = []
-    for zone, ids in by_zone.items():
+    for zone, ids in _by_zone(locations).items():
         day = TruncDate("created_at", tzinfo=zoneinfo.ZoneInfo(zone))
         moves = StockMove.objects.all()
         if products is not None:
@@ -201,14 +284,20 @@ def has_demand(city: City) -> bool:
     )
 
 
-def open_hold_series(city: City | None) -> set[tuple[int, int]]:
+def open_hold_series(
+    city: City | None, *, series: Iterable[SeriesIds] | None = None
+) -> set[SeriesIds]:
     """(product id, location id) of every active hold of stock at a location of the scope: an
-    order line, a pickup or a transfer waiting for its goods. Read from inventory's
-    reservations, so forecasting knows nothing of orders."""
+    order line, a pickup or a transfer waiting for its goods (``series``: among these only).
+    Read from inventory's reservations, so forecasting knows nothing of orders."""
     holds = Reservation.objects.filter(
         status=ReservationStatus.ACTIVE, location__in=scope_locations(city)
     )
-    return set(holds.values_list("product_id", "location_id").distinct())
+    if series is None:
+        return set(holds.values_list("product_id", "location_id").distinct())
+    wanted = {(int(p), int(loc)) for p, loc in series}
+    holds = holds.filter(product_id__in=sorted({p for p, _ in wanted}))
+    return set(holds.values_list("product_id", "location_id").distinct()) & wanted
 
 
 # --------------------------------------------------------------------------- runs
@@ -432,8 +521,19 @@ PROGRESS_TEXT: list[tuple[re.Pattern[str], Any]] = [
 ]
 
 
+# A run in several chunks reports each chunk's line with its number in front.
+CHUNK_PROGRESS = re.compile(r"chunk (?P<chunk>\d+) of (?P<chunks>\d+): (?P<step>.+)", re.DOTALL)
+
+
 def progress_text(message: str) -> str:
     """A stored progress line in the language of the moment."""
+    chunk = CHUNK_PROGRESS.fullmatch(message)
+    if chunk:
+        return gettext("chunk %(chunk)s of %(chunks)s: %(step)s") % {
+            "chunk": chunk["chunk"],
+            "chunks": chunk["chunks"],
+            "step": progress_text(chunk["step"]),
+        }
     for pattern, text in PROGRESS_TEXT:
         match = pattern.fullmatch(message)
         if match:

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from forecasting.models import DemandImport, DemandRecord
-from forecasting.selectors import demand_history
+from forecasting.selectors import demand_history, demand_series_keys
 from inventory.models import LocationKind, MoveReason, StockMove
 from inventory.services import virtual_location
 
@@ -81,3 +81,46 @@ def test_as_of_is_never_today(products, store):
     move(products[0], store, MoveReason.SALE, 3, datetime.now(SHANGHAI))
     result = demand_history(city=store.city)
     assert result.history.as_of == datetime.now(SHANGHAI).date() - timedelta(days=1)
+
+
+def test_the_series_keys_a_run_is_split_on_are_the_series_of_its_history(products, store, store2):
+    """``demand_series_keys`` reads aggregates, not days: it must still name exactly the series
+    ``demand_history`` builds, and resolve the same ``as_of``."""
+    batch = DemandImport.objects.create(file_name="legacy.csv", rows=5)
+    imported = [
+        (products[0], store, D1 - timedelta(5), 4),  # imported, then the ledger takes over
+        (products[0], store, D1 + timedelta(9), 8),  # after the ledger's first sale: ignored
+        (products[1], store2, D1 - timedelta(3), 1),  # imported only
+        (products[1], store2, D1 + timedelta(2), 0),
+        (products[2], store2, D1 + timedelta(3), 2),
+    ]
+    for product, location, day, qty in imported:
+        DemandRecord.objects.create(
+            product=product, location=location, day=day, quantity=qty, source=batch
+        )
+    move(products[0], store, MoveReason.SALE, 3, local(D1, 10))
+    move(products[0], store, MoveReason.RETURN, 1, local(D1 + timedelta(4), 0, 30), back=True)
+    move(products[1], store, MoveReason.RETURN, 1, local(D1, 9), back=True)  # never sold there
+    move(products[2], store, MoveReason.PICKUP, 1, local(D1 + timedelta(2), 0, 30))  # UTC: D1+1
+
+    def history_keys(as_of):
+        result = demand_history(city=store.city, as_of=as_of)
+        keys = sorted(result.ids(s.key) for s in result.history.series)
+        return result.history.as_of, keys
+
+    for as_of in (None, D1 + timedelta(1), D1 + timedelta(2), D1 - timedelta(4)):
+        keys = demand_series_keys(city=store.city, as_of=as_of)
+        assert (keys.as_of, keys.series) == history_keys(as_of), as_of
+    # The last day is the ledger's return, not the import's ignored day after it.
+    assert demand_series_keys(city=store.city).as_of == D1 + timedelta(4)
+
+
+def test_the_history_of_some_series_only(products, store, store2):
+    batch = DemandImport.objects.create(file_name="legacy.csv", rows=3)
+    for product, location in ((products[0], store), (products[0], store2), (products[1], store)):
+        DemandRecord.objects.create(
+            product=product, location=location, day=D1, quantity=1, source=batch
+        )
+    wanted = [(products[0].pk, store2.pk), (products[1].pk, store.pk)]
+    result = demand_history(city=store.city, series=wanted)
+    assert sorted(result.ids(s.key) for s in result.history.series) == sorted(wanted)

@@ -125,8 +125,13 @@ CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
-# Above the longest job (forecast and allocation runs), so Redis never redelivers a running task.
+# Above the longest task (a forecast chunk, an allocation run), so Redis never redelivers one
+# still running (chunks are acknowledged late).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# A worker reserves one message at a time: with late acknowledgement (forecast chunks) the tasks
+# a worker had merely reserved would otherwise wait out the visibility timeout when it dies,
+# and the chunks of a run would queue behind one worker while another sits idle.
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "reservations-expire": {"task": "inventory.tasks.reservations_expire_task", "schedule": 60.0},
     "idempotency-purge": {"task": "omni.tasks.idempotency_purge_task", "schedule": 3600.0},

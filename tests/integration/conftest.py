@@ -48,21 +48,23 @@ def _invariants_after_each_test(transactional_db: Any) -> Iterator[None]:
 @pytest.fixture
 def start_worker(
     transactional_db: object, tmp_path: Path
-) -> Iterator[Callable[[str], subprocess.Popen[bytes]]]:
-    """Starts real ``celery worker --pool=solo`` processes on the test database; each in its own
-    process group, killed at the end whatever happened."""
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Starts real ``celery worker --pool=solo`` processes on the test database (``env``: more
+    environment for one, e.g. its settings); each in its own process group, killed at the end
+    whatever happened."""
     if settings.CELERY_TASK_ALWAYS_EAGER or not settings.REDIS_URL:
         pytest.fail("needs REDIS_URL (a real broker): run it with make test-integration")
     celery_app.control.purge()
     workers: list[subprocess.Popen[bytes]] = []
 
-    def start(name: str) -> subprocess.Popen[bytes]:
+    def start(name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         node = f"{name}-{os.getpid()}@localhost"
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
             "REDIS_URL": settings.REDIS_URL,
             "OMNI_FORECAST_JOBS": "1",
+            **(env or {}),
         }
         log_path = tmp_path / f"{name}.log"
         worker = subprocess.Popen(

@@ -1,7 +1,10 @@
 """A forecast run on a real Celery worker whose process is killed half way (SIGKILL): the
 half-written run is never served as current — the previous succeeded run is — and once its
 heartbeat has gone stale it is failed, its rows dropped, and a re-run on a fresh worker
-succeeds. PostgreSQL and Redis db 12, on the test database pytest-django created."""
+succeeds. The run is one chunk, and a chunk may lose one worker only here
+(``OMNI_FORECAST_CHUNK_ATTEMPTS=1``): by default the reaper would send it to another worker
+instead, which ``test_forecast_fanout.py`` proves. PostgreSQL and Redis, on the test database
+pytest-django created."""
 
 from __future__ import annotations
 
@@ -109,10 +112,12 @@ def test_a_run_killed_mid_way_is_never_served_and_a_rerun_succeeds(
 
     # Its heartbeat goes stale; the reaper fails it and drops its rows.
     settings.OMNI_FORECAST_STALE_SECONDS = STALE_SECONDS  # type: ignore[attr-defined]
+    settings.OMNI_FORECAST_CHUNK_ATTEMPTS = 1  # type: ignore[attr-defined]
     time.sleep(STALE_SECONDS + 0.5)
     assert forecast_runs_reap() == 1
     second.refresh_from_db()
     assert second.status == RunStatus.FAILED and second.error.startswith("worker lost")
+    assert second.chunks.get().attempts == 1
     assert not second.series.exists()
     assert served_runs(planner) == {first.pk}
 

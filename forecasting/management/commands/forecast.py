@@ -1,7 +1,8 @@
 """``manage.py forecast [--city X] [--horizon 28]``: a forecast run with a progress bar.
 
-Without REDIS_URL the run happens in this process; with it, a Celery worker does it and the
-bar follows the run's progress in the database (``--no-wait`` only queues it)."""
+Without REDIS_URL the run happens in this process, chunk after chunk; with it, Celery workers
+share its chunks and the bar follows the run's progress in the database (``--no-wait`` only
+queues it)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def _execute_here(run: ForecastRun, console: Console) -> ForecastRun:
 
 
 def _follow(run: ForecastRun, console: Console) -> ForecastRun:
-    """A Celery worker does the run: the bar follows the run's row."""
+    """Celery workers do the run: the bar follows the run's row."""
     with _bar(console) as bar:
         task = bar.add_task(run.message or "queued", total=100)
         while True:
