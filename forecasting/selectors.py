@@ -136,8 +136,16 @@ def demand_history(
         quantity=frame["quantity"].to_numpy(dtype=float),
         line=np.zeros(len(frame), dtype=np.int64),
     )
+    history = history_from_rows(rows, as_of=resolved)
+    # The hierarchy above a location, for the global model: its city and what it is.
+    above = {
+        loc.code: {"region": loc.city.code if loc.city else "", "kind": loc.kind}
+        for loc in location_rows
+    }
+    for one in history.series:
+        one.attributes = dict(above.get(one.location, {}))
     return DemandHistory(
-        history=history_from_rows(rows, as_of=resolved),
+        history=history,
         product_ids={sku: pk for pk, sku in skus.items()},
         location_ids={code: pk for pk, code in location_codes.items()},
     )

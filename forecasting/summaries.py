@@ -14,7 +14,7 @@ from typing import Any
 
 # What the merge knows of the engine's summary (``RunSummary.as_dict()``); any other key of a
 # chunk's summary is kept, per chunk, under "chunks" (see ``merge_summaries``).
-_SAME_IN_EVERY_CHUNK = ("as_of", "horizon", "models")
+_SAME_IN_EVERY_CHUNK = ("as_of", "horizon", "models", "origins")
 _COUNTS = (
     "series",
     "backtested",
@@ -26,7 +26,7 @@ _COUNTS = (
 )
 # Accuracy averages over series, and the count of series each is the mean of.
 _MEANS = {"selection": "backtested", "baseline": "backtested"}
-_MODEL_KEYS = ("model", "series", "wins", "rmsse", "mase", "bias")
+_MODEL_KEYS = ("model", "series", "wins", "weight", "rmsse", "mase", "bias")
 _MERGED = {
     *_SAME_IN_EVERY_CHUNK,
     *_COUNTS,
@@ -35,6 +35,8 @@ _MERGED = {
     "demand_classes",
     "improvement_pct",
     "seconds",
+    "blends",
+    "window_calibration",
 }
 
 
@@ -68,6 +70,10 @@ def merge_summaries(summaries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         classes.update({name: int(n) for name, n in (s.get("demand_classes") or {}).items()})
     merged["demand_classes"] = dict(sorted(classes.items()))
     merged["seconds"] = round(sum(float(s.get("seconds") or 0) for s in summaries), 3)
+    merged["blends"] = _merge_blends([s.get("blends") or [] for s in summaries])
+    merged["window_calibration"] = _merge_calibration(
+        [(s.get("window_calibration") or {}, float(s.get("backtested") or 0)) for s in summaries]
+    )
     details = []
     for s in summaries:
         extra = {key: value for key, value in s.items() if key not in _MERGED}
@@ -104,10 +110,61 @@ def _merge_per_model(chunks: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict
                 "model": model,
                 "series": sum(int(row.get("series") or 0) for row in seen),
                 "wins": sum(int(row.get("wins") or 0) for row in seen),
+                "weight": _weighted_mean(
+                    [({"w": row.get("weight")}, float(row.get("series") or 0)) for row in seen]
+                )["w"]
+                or 0.0,
                 **accuracy,
             }
         )
     return merged
+
+
+def _merge_blends(chunks: Sequence[Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    """Each segment's blend over the chunks (each chunk chose its own, on its own series):
+    weights and scores averaged weighted by the segment's series in each chunk; ``own`` where
+    most of the segment's series had their class's own weights."""
+    by_segment: dict[str, list[Mapping[str, Any]]] = {}
+    for blends in chunks:
+        for blend in blends:
+            by_segment.setdefault(str(blend["segment"]), []).append(blend)
+    merged = []
+    for segment, seen in by_segment.items():
+        series = sum(int(b.get("series") or 0) for b in seen)
+        weighted = [(b, float(b.get("series") or 0)) for b in seen]
+        weights = _weighted_mean([(b.get("weights") or {}, w) for b, w in weighted])
+        # A model missing from a chunk's weights weighs nothing there.
+        shares = {
+            name: sum(float((b.get("weights") or {}).get(name, 0.0)) * w for b, w in weighted)
+            / (series or 1)
+            for name in weights
+        }
+        scores = _weighted_mean(
+            [
+                (
+                    {
+                        k: b.get(k)
+                        for k in ("validation_rmsse", "held_out_rmsse", "global_held_out_rmsse")
+                    },
+                    w,
+                )
+                for b, w in weighted
+            ]
+        )
+        own = sum(w for b, w in weighted if b.get("own")) * 2 > series
+        merged.append(
+            {"segment": segment, "weights": shares, "series": series, **scores, "own": own}
+        )
+    return merged
+
+
+def _merge_calibration(
+    parts: Sequence[tuple[Mapping[str, Mapping[str, float]], float]],
+) -> dict[str, dict[str, float | None]]:
+    """Window calibrations averaged weighted by each chunk's validated series (the chunks are
+    samples of one run's series; each chunk's own series keep their chunk's)."""
+    days = list(dict.fromkeys(d for calibration, _ in parts for d in calibration))
+    return {d: _weighted_mean([(c.get(d) or {}, w) for c, w in parts]) for d in days}
 
 
 def _weighted_mean(parts: Sequence[tuple[Mapping[str, Any], float]]) -> dict[str, float | None]:

@@ -48,9 +48,9 @@ def held(monkeypatch) -> list[tuple[int, list[int]]]:
     return hold_chunks(monkeypatch)
 
 
-def run_in_chunks(settings, city, size: int) -> ForecastRun:
+def run_in_chunks(settings, city, size: int, models=None) -> ForecastRun:
     settings.OMNI_FORECAST_CHUNK_SERIES = size
-    run = forecast_run_start(city=city, horizon=7, enqueue=False)
+    run = forecast_run_start(city=city, horizon=7, models=models, enqueue=False)
     return forecast_run_execute(run_id=run.pk, worker="test")
 
 
@@ -67,8 +67,11 @@ def long_ago():
 
 
 def test_a_run_in_chunks_forecasts_what_a_run_in_one_chunk_does(imported, city, settings):
-    whole = run_in_chunks(settings, city, 5000)
-    split = run_in_chunks(settings, city, 1)  # a chunk per series: SKU-1's two stores apart
+    # What a chunk decides from its series together — the global model, the blend's weights,
+    # the window calibration — is decided per chunk; a model fitted per series is the same
+    # whatever the chunks.
+    whole = run_in_chunks(settings, city, 5000, models=["seasonal_naive"])
+    split = run_in_chunks(settings, city, 1, models=["seasonal_naive"])  # a chunk per series
     assert whole.status == split.status == RunStatus.SUCCEEDED, split.error
     assert whole.chunks.count() == 1 and split.chunks.count() == 4
     assert set(split.chunks.values_list("status", "attempts")) == {(ChunkStatus.DONE, 1)}
@@ -91,6 +94,16 @@ def test_a_run_in_chunks_forecasts_what_a_run_in_one_chunk_does(imported, city, 
     assert b["selection"]["rmsse"] == pytest.approx(a["selection"]["rmsse"])
     assert b["improvement_pct"] == pytest.approx(a["improvement_pct"])
     assert "chunks" not in b  # nothing of the engine's summary the merge does not know
+
+
+def test_a_run_of_the_default_models_in_chunks_blends_per_chunk(imported, city, settings):
+    split = run_in_chunks(settings, city, 2)
+    assert split.status == RunStatus.SUCCEEDED, split.error
+    assert split.series.count() == split.series_total == 4
+    everyone = next(b for b in split.summary["blends"] if b["segment"] == "*")
+    assert everyone["series"] == split.summary["backtested"]
+    assert sum(everyone["weights"].values()) == pytest.approx(1.0)
+    assert set(split.summary["window_calibration"]) == {str(d) for d in range(1, 8)}
 
 
 def test_a_chunk_delivered_twice_is_done_once(imported, city, planner, settings, monkeypatch):

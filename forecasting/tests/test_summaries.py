@@ -76,7 +76,7 @@ def test_a_chunk_with_nothing_backtested_weighs_nothing():
     b["per_model"][0].update(rmsse=None, mase=None, bias=None)
     merged = merge_summaries([a, b])
     assert merged["selection"] == accuracy(0.5, 1.0, 0.0)
-    assert merged["per_model"] == [model("ets", 5, 5, 0.5)]
+    assert merged["per_model"] == [{**model("ets", 5, 5, 0.5), "weight": 0.0}]
 
 
 def test_what_the_merge_does_not_know_is_kept_per_chunk():
@@ -85,23 +85,67 @@ def test_what_the_merge_does_not_know_is_kept_per_chunk():
         3,
         accuracy(0.5),
         accuracy(1.0),
-        [{**model("ets", 3, 3, 0.5), "weight": 0.7}],
-        origins=["2024-05-01", "2024-06-01"],
-        blends={"smooth": {"ets": 1.0}},
+        [{**model("ets", 3, 3, 0.5), "spread": 0.7}],
+        sources=["2024-05-01", "2024-06-01"],
+        segments={"smooth": {"ets": 1.0}},
     )
-    b = chunk(3, 3, accuracy(0.5), accuracy(1.0), [model("ets", 3, 3, 0.5)], origins=[])
+    b = chunk(3, 3, accuracy(0.5), accuracy(1.0), [model("ets", 3, 3, 0.5)], sources=[])
     merged = merge_summaries([a, b])
-    assert "origins" not in merged and "blends" not in merged
+    assert "sources" not in merged and "segments" not in merged
     assert merged["chunks"] == [
         {
-            "origins": ["2024-05-01", "2024-06-01"],
-            "blends": {"smooth": {"ets": 1.0}},
-            "per_model": [{"model": "ets", "weight": 0.7}],
+            "sources": ["2024-05-01", "2024-06-01"],
+            "segments": {"smooth": {"ets": 1.0}},
+            "per_model": [{"model": "ets", "spread": 0.7}],
         },
-        {"origins": []},
+        {"sources": []},
     ]
 
 
 def test_one_chunk_is_the_run():
     only = chunk(3, 3, accuracy(0.5), accuracy(1.0), [model("ets", 3, 3, 0.5)], origins=["x"])
     assert merge_summaries([only]) == only
+
+
+def test_blends_and_window_calibrations_merge_weighted_by_series():
+    def blend(segment, series, weights, own, rmsse):
+        return {
+            "segment": segment,
+            "weights": weights,
+            "series": series,
+            "validation_rmsse": rmsse,
+            "held_out_rmsse": rmsse + 0.01,
+            "global_held_out_rmsse": rmsse + 0.02,
+            "own": own,
+        }
+
+    a = chunk(
+        10,
+        8,
+        accuracy(0.6),
+        accuracy(1.0),
+        [model("ets", 8, 8, 0.6)],
+        origins=["2024-06-02", "2024-06-09", "2024-06-16"],
+        blends=[
+            blend("*", 8, {"ets": 1.0}, True, 0.6),
+            blend("smooth", 6, {"ets": 1.0}, True, 0.5),
+        ],
+        window_calibration={"7": {"q50": 0.0, "q90": 2.0}},
+    )
+    b = chunk(
+        4,
+        2,
+        accuracy(0.9),
+        accuracy(1.2),
+        [model("ets", 2, 2, 0.9)],
+        origins=["2024-06-02", "2024-06-09", "2024-06-16"],
+        blends=[blend("*", 2, {"ets": 0.5, "tsb": 0.5}, True, 0.9)],
+        window_calibration={"7": {"q50": 1.0, "q90": 3.0}},
+    )
+    merged = merge_summaries([a, b])
+    assert merged["origins"] == a["origins"] and "chunks" not in merged
+    everyone = next(x for x in merged["blends"] if x["segment"] == "*")
+    assert everyone["series"] == 10
+    assert everyone["weights"] == pytest.approx({"ets": 0.9, "tsb": 0.1})
+    assert everyone["validation_rmsse"] == pytest.approx(0.66)
+    assert merged["window_calibration"]["7"] == pytest.approx({"q50": 0.2, "q90": 2.2})

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("forecasting", "0001_initial"),
+        ("forecasting", "0002_forecastchunk"),
     ]
 
     operations = [
