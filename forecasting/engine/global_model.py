@@ -147,9 +147,12 @@ def _frame(
 
 
 def _forecaster(config: GlobalModelConfig, threads: int) -> Any:
-    import lightgbm as lgb
-    from mlforecast import MLForecast
-    from mlforecast.lag_transforms import RollingMean, RollingStd
+    try:
+        import lightgbm as lgb
+        from mlforecast import MLForecast
+        from mlforecast.lag_transforms import RollingMean, RollingStd
+    except (ImportError, OSError) as exc:  # e.g. no OpenMP runtime (libgomp1) on the machine
+        raise GlobalModelUnavailable(f"LightGBM cannot be loaded: {exc}") from exc
 
     model = lgb.LGBMRegressor(
         objective="tweedie",

@@ -423,7 +423,7 @@ def _global_model(
     try:
         out = global_forecasts(inputs, horizon=h, cuts=cuts, threads=threads)
     except GlobalModelUnavailable as exc:
-        logger.info("the global model sits this run out: %s", exc)
+        logger.warning("the global model sits this run out: %s", exc)
         return
     for k, i in enumerate(validated):
         item = items[i]
