@@ -508,6 +508,20 @@ PROGRESS_TEXT: list[tuple[re.Pattern[str], Any]] = [
         _("%(series)s series, history to %(day)s"),
     ),
     (
+        re.compile(r"validating (?P<series>[\d,]+) series \((?P<models>\d+) models\)"),
+        _("validating %(series)s series (%(models)s models)"),
+    ),
+    (
+        re.compile(r"validated (?P<done>[\d,]+) of (?P<total>[\d,]+) series"),
+        _("validated %(done)s of %(total)s series"),
+    ),
+    (
+        re.compile(r"fitting the global model on (?P<series>[\d,]+) series"),
+        _("fitting the global model on %(series)s series"),
+    ),
+    (re.compile(r"choosing the blend"), _("choosing the blend")),
+    # The lines of runs made before the blend.
+    (
         re.compile(r"backtesting (?P<series>[\d,]+) series \((?P<models>\d+) models\)"),
         _("backtesting %(series)s series (%(models)s models)"),
     ),

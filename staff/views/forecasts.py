@@ -1,5 +1,6 @@
 """The planners' forecast pages (under ``/staff/forecasts/``): the runs with their progress, a
-run's accuracy, and for a SKU × store a chart of history, forecast and interval.
+run's accuracy and the blend of models it chose (its weights per segment, and why), and for a
+SKU × store a chart of history, forecast and interval, with the quantiles of its window totals.
 
 Planners and admins only; everyone else signed in gets a 403 page. Pages extend the staff
 layout (``staff/base.html``) through the one role guard (``common.planner_page``).
@@ -8,6 +9,8 @@ layout (``staff/base.html``) through the one role guard (``common.planner_page``
 from __future__ import annotations
 
 import contextlib
+import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -16,7 +19,7 @@ from django.db.models import F
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRefresh
@@ -35,7 +38,36 @@ CHART_WORDS = {
     "capped": _("capped"),
     "forecast": _("forecast"),
     "units": _("units per day"),
+    "cumulative": _("forecast, summed from the first day"),
+    # %(range)s is the quantiles' names, "q50–q95".
+    "window_band": _("window total %(range)s"),
+    "days_ahead": _("days from the first forecast day"),
+    "window_units": _("units in the window"),
 }
+GLOBAL_SEGMENT = "*"  # a blend segment: every series of the run
+# The demand classes a run pools series by (the SBC classes of ``forecasting.engine.hygiene``).
+DEMAND_CLASSES = {
+    "smooth": pgettext_lazy("demand class", "smooth"),
+    "erratic": pgettext_lazy("demand class", "erratic"),
+    "intermittent": pgettext_lazy("demand class", "intermittent"),
+    "lumpy": pgettext_lazy("demand class", "lumpy"),
+    "none": pgettext_lazy("demand class", "no sales"),
+}
+# How a series' forecast was made (``ForecastSeries.method``).
+METHODS = {
+    "backtest": _("Validated on its history"),
+    "short_history": _("Too little history to validate: a moving average"),
+    "idle": _("Idle: no recent sales, so zero"),
+}
+# One colour per candidate model, the same in every weight bar on the page.
+MODEL_COLOURS = {
+    "seasonal_naive": "#98a2b3",
+    "ets": "#1f5fae",
+    "theta": "#027a48",
+    "tsb": "#b36b00",
+    "lightgbm": "#7a3fb0",
+}
+OTHER_COLOUR = "#5b6470"
 # A run's status labels (``RunStatus``): the templates say
 # ``{% translate run.get_status_display %}``.
 STATUS_WORDS = (_("Queued"), _("Running"), _("Succeeded"), _("Failed"), _("Cancelled"))
@@ -88,11 +120,17 @@ def run_detail(request: HttpRequest, staff: Staff, run_id: int) -> HttpResponse:
         series = selectors.forecast_series_of(run, sku=sku, location=location)
         if series is None:
             chart_error = str(_("This run has no forecast for that SKU at that location."))
+    summary = run.summary or {}
     context: dict[str, Any] = {
         "staff": staff,
         "run": run,
-        "summary": run.summary or {},
+        "summary": summary,
         "message": selectors.run_status_message(run),
+        "origins": _origins(summary),
+        "blends": _blend_rows(summary),
+        "per_model": _model_rows(summary),
+        "min_segment_series": (run.options or {}).get("min_segment_series"),
+        "demand_classes": DEMAND_CLASSES,
         "sku": sku,
         "location": location,
         "series": series,
@@ -100,6 +138,8 @@ def run_detail(request: HttpRequest, staff: Staff, run_id: int) -> HttpResponse:
         "day_rows": _day_rows(series) if series is not None else [],
         "chart_error": chart_error,
     }
+    if series is not None:
+        context |= _series_context(series)
     if run.status == RunStatus.SUCCEEDED:
         rows = selectors.run_series_list(run)
         context["worst"] = list(
@@ -167,8 +207,156 @@ def _run_or_404(run_id: int) -> ForecastRun:
     return run
 
 
+@dataclass(frozen=True)
+class Share:
+    """One model's weight in a blend, as the page draws it."""
+
+    model: str
+    weight: float
+    colour: str
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.weight, 1)
+
+
+@dataclass(frozen=True)
+class BlendRow:
+    """A segment of the run's blend: its series, weights and scores (a ``RunSummary`` blend)."""
+
+    segment: str  # "*" or a demand class
+    label: str
+    series: int
+    shares: list[Share]
+    validation_rmsse: float | None
+    own_held_out: float | None  # its own weights', chosen without the scored origin
+    run_held_out: float | None  # the run's weights', the same way
+    own: bool  # the segment uses weights of its own
+
+    @property
+    def is_run(self) -> bool:
+        return self.segment == GLOBAL_SEGMENT
+
+
+def _shares(weights: dict[str, float] | None) -> list[Share]:
+    """The weights, heaviest first."""
+    ordered = sorted((weights or {}).items(), key=lambda item: (-item[1], item[0]))
+    return [
+        Share(model=name, weight=float(w), colour=MODEL_COLOURS.get(name, OTHER_COLOUR))
+        for name, w in ordered
+        if w > 0
+    ]
+
+
+def _segment_label(segment: str) -> str:
+    if segment == GLOBAL_SEGMENT:
+        return str(_("All series"))
+    return str(DEMAND_CLASSES.get(segment, segment))
+
+
+def _origins(summary: dict[str, Any]) -> list[date]:
+    return [date.fromisoformat(day) for day in summary.get("origins") or []]
+
+
+def _blend_rows(summary: dict[str, Any]) -> list[BlendRow]:
+    """The run's blend first, then each demand class in the classes' order. Empty for a run
+    made before blends (it chose one model per series)."""
+    order = [GLOBAL_SEGMENT, *DEMAND_CLASSES]
+    blends = sorted(
+        summary.get("blends") or [],
+        key=lambda b: order.index(b["segment"]) if b["segment"] in order else len(order),
+    )
+    rows = []
+    for blend in blends:
+        segment = blend["segment"]
+        is_run = segment == GLOBAL_SEGMENT
+        rows.append(
+            BlendRow(
+                segment=segment,
+                label=_segment_label(segment),
+                series=blend.get("series", 0),
+                shares=_shares(blend.get("weights")),
+                validation_rmsse=blend.get("validation_rmsse"),
+                # The run's own held-out score is that of the run's weights.
+                own_held_out=None if is_run else blend.get("held_out_rmsse"),
+                run_held_out=blend.get("held_out_rmsse" if is_run else "global_held_out_rmsse"),
+                own=bool(blend.get("own")) and not is_run,
+            )
+        )
+    return rows
+
+
+def _model_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The per-model rows with each model's colour; ``weight`` is None in runs made before
+    blends."""
+    return [
+        {
+            **row,
+            "weight": row.get("weight"),
+            "colour": MODEL_COLOURS.get(row["model"], OTHER_COLOUR),
+        }
+        for row in summary.get("per_model") or []
+    ]
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    """The total demand over the first ``days`` forecast days: the point forecast's sum and
+    the quantiles of the total."""
+
+    days: int
+    total: float
+    quantiles: list[float]
+    about: int  # the median total, rounded: what the page says it will be "about"
+    at_most: int  # the highest quantile, rounded up: "at most … that often"
+
+
+def _quantile_order(names: Any) -> list[str]:
+    """Quantile names (``q50``, ``q97.5`` …) by level: JSON storage may reorder them."""
+    return sorted((n for n in names if n != "total"), key=lambda name: float(name[1:]))
+
+
+def _window_rows(series: ForecastSeries) -> tuple[list[str], list[WindowRow]]:
+    windows = {int(days): totals for days, totals in (series.window or {}).items()}
+    if not windows:
+        return [], []
+    names = _quantile_order(next(iter(windows.values())))
+    rows = []
+    for days, totals in sorted(windows.items()):
+        middle = totals.get("q50", totals["total"])
+        high = totals[names[-1]] if names else totals["total"]
+        rows.append(
+            WindowRow(
+                days=days,
+                total=totals["total"],
+                quantiles=[totals[name] for name in names],
+                about=round(middle),
+                # A hair of rounding noise must not make "at most 31" say 32.
+                at_most=math.ceil(round(high, 6)),
+            )
+        )
+    return names, rows
+
+
+def _series_context(series: ForecastSeries) -> dict[str, Any]:
+    names, rows = _window_rows(series)
+    longest = rows[-1] if rows else None
+    level = names[-1][1:] if names else ""
+    return {
+        "day_names": _quantile_order(series.quantiles),
+        "series_shares": _shares(series.weights),
+        "series_segment": _segment_label(series.segment) if series.segment else "",
+        "series_class": _segment_label(series.demand_class) if series.demand_class else "",
+        "series_method": METHODS.get(series.method, series.method),
+        "window_names": names,
+        "window_rows": rows,
+        "window_longest": longest,
+        "window_level": level,
+    }
+
+
 def _day_rows(series: ForecastSeries) -> list[tuple[date, float, list[float]]]:
-    names = list(series.quantiles)
+    names = _quantile_order(series.quantiles)
     return [
         (day, series.values[i], [series.quantiles[name][i] for name in names])
         for i, day in enumerate(series.days())
@@ -180,7 +368,7 @@ def _chart(run: ForecastRun, series: ForecastSeries) -> str:
     start, history = selectors.demand_series(
         product=series.product, location=series.location, until=until, days=HISTORY_DAYS
     )
-    names = list(series.quantiles)
+    names = _quantile_order(series.quantiles)
     band = None
     if len(names) >= 2:
         band = (names[0], series.quantiles[names[0]], names[-1], series.quantiles[names[-1]])
@@ -200,5 +388,6 @@ def _chart(run: ForecastRun, series: ForecastSeries) -> str:
         forecast=series.values,
         band=band,
         capped=[date.fromisoformat(c["day"]) for c in series.capped],
+        windows={int(days): totals for days, totals in (series.window or {}).items()},
         words={key: str(word) for key, word in CHART_WORDS.items()},
     )
