@@ -58,8 +58,20 @@ def history(stores: list[str]) -> dict[tuple[str, str], np.ndarray]:
 
 
 @pytest.fixture
-def forecast_run(city: City, store: Location, store2: Location, tmp_path: Path) -> ForecastRun:
-    """A succeeded 28-day run of 96 series at four stores, every model a candidate."""
+def forecast_run(
+    city: City, store: Location, store2: Location, tmp_path: Path, monkeypatch: Any
+) -> ForecastRun:
+    """A succeeded 28-day run of 96 series at four stores, every model a candidate. Its chunks
+    run in this process: the suite has a broker but no forecast worker."""
+    from forecasting import services
+
+    monkeypatch.setattr(
+        services,
+        "_send_chunks",
+        lambda run_id, numbers: [
+            services.forecast_chunk_execute(run_id=run_id, number=n, worker="test") for n in numbers
+        ],
+    )
     stores = [
         store,
         store2,
