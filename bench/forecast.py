@@ -14,7 +14,7 @@ series.
    capable models (``refit=False``, as the run), again for the others (``refit=True``), then
    ``StatsForecast.forecast``; and for the global model ``MLForecast.cross_validation``
    (``refit=False``) then ``fit`` and ``predict`` with the same features and LightGBM settings,
-   on every row of two years (the run fits at most 500,000) — no database, no blend, no
+   on every row of the last year (the run fits at most 500,000) — no database, no blend, no
    quantiles.
 2. **30,000 series** (``--big``; ``--big 0`` skips it): synthetic intermittent daily series of
    two years, horizon 28, the default models (the global model included), through the engine a
@@ -147,7 +147,7 @@ def bare(history: History, config: ForecastConfig) -> tuple[float, float]:
 
 
 def bare_global(frame: Any, config: ForecastConfig, jobs: int) -> None:
-    """The global model as an mlforecast user would run it: the last two years of every series
+    """The global model as an mlforecast user would run it: the last year of every series
     with dates and ids, a backtest fitted once, then a fit and a forecast."""
     import pandas as pd
 
@@ -248,7 +248,7 @@ def compare(label: str, history: History, config: ForecastConfig) -> None:
     bare_total, bare_backtest = bare(history, config)
     run_seconds, run = through_run(history, config)
     print(
-        f"  bare statsforecast       {bare_total:8.1f} s  {n / bare_total:8.1f} series/s"
+        f"  bare library calls       {bare_total:8.1f} s  {n / bare_total:8.1f} series/s"
         f"   (cross_validation alone {bare_backtest:.1f} s)"
     )
     print(f"  forecast run, end to end {run_seconds:8.1f} s  {n / run_seconds:8.1f} series/s")

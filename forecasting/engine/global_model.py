@@ -52,7 +52,7 @@ class GlobalModelConfig:
     leaves: int = 63
     min_child_samples: int = 50
     tweedie_power: float = 1.1
-    train_days: int = 730  # of each series' history, before the origin
+    train_days: int = 364  # of each series, before the origin: a year of every weekday pattern
     max_train_rows: int = 500_000
     seed: int = 7
 
