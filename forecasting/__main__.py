@@ -2,9 +2,10 @@
 
     python -m forecasting history.csv --horizon 28 --out forecast.csv
 
-``history.csv``: ``sku,location,date,quantity``, daily; missing days are zero from a series'
-first row. ``forecast.csv``: ``sku,location,date,forecast,model`` and one column per quantile
-(``q50,q80,q90,q95`` by default). With ``--window-days N`` every row also carries its series'
+``history.csv``: ``sku,location,date,quantity`` (and optionally ``price``, ``promo``), daily;
+missing days are zero from a series' first row. ``forecast.csv``:
+``sku,location,date,forecast,model`` and one column per quantile (``q50,q80,q90,q95`` by
+default). With ``--window-days N`` every row also carries its series'
 total over the first N days and that total's quantiles: ``window_days,window_total,
 window_q50,…,window_q95`` (the same on each day of a series). The blend is the one a forecast
 run chooses. No Django, no database: runs anywhere the package is installed.

@@ -50,6 +50,8 @@ class DemandRecord(models.Model):
     location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
     quantity = models.FloatField()
+    price = models.FloatField(null=True, blank=True, help_text="The unit price that day, if known.")
+    promo = models.BooleanField(null=True, blank=True, help_text="On promotion that day, if known.")
     source = models.ForeignKey(DemandImport, on_delete=models.PROTECT, related_name="records")
 
     class Meta:

@@ -135,6 +135,9 @@ def demand_history(
         day=frame["day"].to_numpy(dtype="datetime64[D]"),
         quantity=frame["quantity"].to_numpy(dtype=float),
         line=np.zeros(len(frame), dtype=np.int64),
+        # Ledger days have none; a history with none at all carries none.
+        price=_known(frame, "price"),
+        promo=_known(frame, "promo"),
     )
     history = history_from_rows(rows, as_of=resolved)
     # The hierarchy above a location, for the global model: its city and what it is.
@@ -224,24 +227,34 @@ def _by_zone(locations: Iterable[Location]) -> dict[str, list[int]]:
     return by_zone
 
 
+def _known(frame: pd.DataFrame, name: str) -> np.ndarray | None:
+    if name not in frame or not frame[name].notna().any():
+        return None
+    return frame[name].to_numpy(dtype=float)
+
+
 def _empty(as_of: date) -> DemandHistory:
     return DemandHistory(history=History(series=[], as_of=as_of), product_ids={}, location_ids={})
 
 
-def _frame(rows: Iterable[tuple[int, int, date, float]]) -> pd.DataFrame:
+def _frame(rows: Iterable[tuple[Any, ...]], extra: Sequence[str] = ()) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(
-        list(rows), columns=["product", "location", "day", "quantity"]
+        list(rows), columns=["product", "location", "day", "quantity", *extra]
     )
     frame["day"] = pd.to_datetime(frame["day"])
     frame["quantity"] = frame["quantity"].astype(float)
+    for name in extra:
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
     return frame
 
 
 def _imported(location_ids: Iterable[int], products: Sequence[int] | None) -> pd.DataFrame:
+    """Imported demand, with the price and promotion of the day where the file had them."""
     records = DemandRecord.objects.filter(location_id__in=list(location_ids))
     if products is not None:
         records = records.filter(product_id__in=products)
-    return _frame(records.values_list("product_id", "location_id", "day", "quantity").iterator())
+    rows = records.values_list("product_id", "location_id", "day", "quantity", "price", "promo")
+    return _frame(rows.iterator(), extra=("price", "promo"))
 
 
 def _ledger(locations: list[Location], products: Sequence[int] | None) -> pd.DataFrame:

@@ -153,7 +153,7 @@ def demand_mapping_load(path: str | Path) -> DemandMapping:
     if errors:
         raise DemandFileInvalid(errors)
     ignore = columns.pop("ignore", [])
-    bad_columns = set(columns) - {"sku", "location", "date", "quantity"}
+    bad_columns = set(columns) - {"sku", "location", "date", "quantity", "price", "promo"}
     if bad_columns:
         errors.append(f"{path.name}: [columns] has unknown key(s) {sorted(bad_columns)}")
     prefix = skus.pop("prefix", "")
@@ -277,6 +277,8 @@ def demand_import(
         location_ids = codes.map({c: loc.pk for c, loc in known_locations.items()}).to_numpy()
         day_values = [d.date() for d in days]
         quantities = rows.quantity
+        prices = rows.price if rows.price is not None else np.full(len(rows), np.nan)
+        promos = rows.promo if rows.promo is not None else np.full(len(rows), np.nan)
         step = 5000
         for lo in range(0, len(rows), step):
             DemandRecord.objects.bulk_create(
@@ -286,13 +288,15 @@ def demand_import(
                         location_id=int(location_ids[i]),
                         day=day_values[i],
                         quantity=float(quantities[i]),
+                        price=None if np.isnan(prices[i]) else float(prices[i]),
+                        promo=None if np.isnan(promos[i]) else bool(promos[i]),
                         source=batch,
                     )
                     for i in range(lo, min(lo + step, len(rows)))
                 ],
                 update_conflicts=True,
                 unique_fields=["product", "location", "day"],
-                update_fields=["quantity", "source"],
+                update_fields=["quantity", "price", "promo", "source"],
             )
     return DemandImportReport(
         batch=batch,

@@ -9,7 +9,12 @@ after a quiet week, on a payday, in a store of that region. The model learns tha
   mean of the last quarter),
 - the **calendar** (weekday, day of month, month),
 - the **ids and hierarchy**: SKU and location, and whatever the history carries above them
-  (department, category, region), as categories.
+  (department, category, region), as categories;
+- **price and promotion**, where the history carries them: the day's price relative to the
+  series' median price, and whether the item was on promotion. Their future is not known (Omni
+  has no promotion calendar yet): a forecast assumes the last price holds and no promotion
+  runs — validation forecasts assume the same, so what is weighed is what is served. What they
+  buy is a model that sees a promotion's spike for what it was instead of reading it as demand.
 
 The target is each series divided by its mean over the last year before the origin, so a
 series selling 200 a day and one selling 2 a week share what they have in common; the loss is
@@ -65,6 +70,8 @@ class GlobalSeries:
     start: date
     values: np.ndarray
     attributes: dict[str, str] = field(default_factory=dict)
+    price: np.ndarray | None = None  # per day like ``values``; NaN where unknown
+    promo: np.ndarray | None = None  # 1.0 on promotion, 0.0 not, NaN unknown
 
 
 def global_forecasts(
@@ -85,16 +92,29 @@ def global_forecasts(
         return {cut: np.zeros((0, horizon)) for cut in cuts}
     ordered = sorted(set(cuts), reverse=True)
     names = _attribute_names(series)
+    exog = _exogenous_names(series)
     categories = {name: sorted({s.attributes.get(name, "") for s in series}) for name in names}
     out: dict[int, np.ndarray] = {}
     fitted: Any = None
     for cut in ordered:
         if fitted is None or cut == 0:
             fitted = _fit(
-                series, cut=cut, names=names, categories=categories, config=config, threads=threads
+                series,
+                cut=cut,
+                names=names,
+                categories=categories,
+                exog=exog,
+                config=config,
+                threads=threads,
             )
         out[cut] = _predict(
-            fitted, series, cut=cut, horizon=horizon, names=names, categories=categories
+            fitted,
+            series,
+            cut=cut,
+            horizon=horizon,
+            names=names,
+            categories=categories,
+            exog=exog,
         )
     return out
 
@@ -104,6 +124,35 @@ def _attribute_names(series: Sequence[GlobalSeries]) -> list[str]:
     for s in series:
         seen.update(dict.fromkeys(s.attributes))
     return list(seen)
+
+
+def _exogenous_names(series: Sequence[GlobalSeries]) -> list[str]:
+    names = []
+    if any(s.price is not None for s in series):
+        names.append("price_ratio")
+    if any(s.promo is not None for s in series):
+        names.append("promo")
+    return names
+
+
+def _price_ratio(price: np.ndarray | None, size: int) -> np.ndarray:
+    """The day's price over the series' median price, carried forward over unknown days (1.0
+    where nothing is known)."""
+    if price is None or size == 0:
+        return np.ones(size)
+    seen = price[:size]
+    known = seen[np.isfinite(seen)]
+    median = float(np.median(known)) if known.size else 0.0
+    if median <= 0:
+        return np.ones(size)
+    ratio = pd.Series(seen / median).ffill().fillna(1.0)
+    return ratio.to_numpy(dtype=float)
+
+
+def _promo(promo: np.ndarray | None, size: int) -> np.ndarray:
+    if promo is None:
+        return np.zeros(size)
+    return np.nan_to_num(promo[:size], nan=0.0)
 
 
 def _scale(values: np.ndarray) -> float:
@@ -119,19 +168,28 @@ def _frame(
     days: int,
     names: list[str],
     categories: dict[str, list[str]],
-) -> tuple[pd.DataFrame, np.ndarray]:
+    exog: list[str],
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """mlforecast's long frame of the chosen series, each cut ``cut`` days before its end and
-    kept to its last ``days`` days, scaled; and the scales."""
+    kept to its last ``days`` days, scaled; the scales; and each series' last price ratio."""
     ids, stamps, values, scales = [], [], [], np.zeros(len(rows))
+    ratios, promos, last_ratio = [], [], np.ones(len(rows))
     for k, i in enumerate(rows):
         s = series[i]
-        seen = s.values[: s.values.size - cut] if cut else s.values
+        size = s.values.size - cut
+        seen = s.values[:size]
         scales[k] = _scale(seen)
         kept = seen[-days:]
         first = s.start + timedelta(days=seen.size - kept.size)
         ids.append(np.full(kept.size, k, dtype=np.int64))
         stamps.append(np.datetime64(first, "D") + np.arange(kept.size))
         values.append(kept / scales[k])
+        if "price_ratio" in exog:
+            ratio = _price_ratio(s.price, size)
+            ratios.append(ratio[-days:])
+            last_ratio[k] = ratio[-1] if ratio.size else 1.0
+        if "promo" in exog:
+            promos.append(_promo(s.promo, size)[-days:])
     frame = pd.DataFrame(
         {
             "unique_id": np.concatenate(ids),
@@ -139,11 +197,15 @@ def _frame(
             "y": np.concatenate(values).astype(np.float32),
         }
     )
+    if ratios:
+        frame["price_ratio"] = np.concatenate(ratios).astype(np.float32)
+    if promos:
+        frame["promo"] = np.concatenate(promos).astype(np.float32)
     positions = frame["unique_id"].to_numpy()
     for name in names:
         labels = np.array([series[i].attributes.get(name, "") for i in rows], dtype=object)
         frame[name] = pd.Categorical(labels[positions], categories=categories[name])
-    return frame, scales
+    return frame, scales, last_ratio
 
 
 def _forecaster(config: GlobalModelConfig, threads: int) -> Any:
@@ -187,6 +249,7 @@ def _fit(
     cut: int,
     names: list[str],
     categories: dict[str, list[str]],
+    exog: list[str],
     config: GlobalModelConfig,
     threads: int,
 ) -> Any:
@@ -202,7 +265,9 @@ def _fit(
         order = rng.permutation(len(usable))
         keep = order[: int(np.searchsorted(np.cumsum(rows_each[order]), config.max_train_rows))]
         usable = [usable[k] for k in sorted(keep)]
-    frame, _ = _frame(series, usable, cut=cut, days=days, names=names, categories=categories)
+    frame, _, _ = _frame(
+        series, usable, cut=cut, days=days, names=names, categories=categories, exog=exog
+    )
     if not frame["y"].sum() > 0:
         raise GlobalModelUnavailable("no sale to learn from")
     forecaster = _forecaster(config, threads)
@@ -223,14 +288,30 @@ def _predict(
     horizon: int,
     names: list[str],
     categories: dict[str, list[str]],
+    exog: list[str],
 ) -> np.ndarray:
     n = len(series)
-    frame, scales = _frame(
-        series, range(n), cut=cut, days=LOOKBACK, names=names, categories=categories
+    frame, scales, last_ratio = _frame(
+        series, range(n), cut=cut, days=LOOKBACK, names=names, categories=categories, exog=exog
     )
+    future = None
+    if exog:
+        # The future as a forecast assumes it: the last price holds, no promotion runs.
+        last_day = frame.groupby("unique_id", sort=True)["ds"].max().to_numpy()
+        future = pd.DataFrame(
+            {
+                "unique_id": np.repeat(np.arange(n), horizon),
+                "ds": np.repeat(last_day, horizon)
+                + np.tile(pd.to_timedelta(np.arange(1, horizon + 1), unit="D"), n),
+            }
+        )
+        if "price_ratio" in exog:
+            future["price_ratio"] = np.repeat(last_ratio, horizon).astype(np.float32)
+        if "promo" in exog:
+            future["promo"] = np.float32(0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        predicted = forecaster.predict(h=horizon, new_df=frame)
+        predicted = forecaster.predict(h=horizon, new_df=frame, X_df=future)
     predicted = predicted.sort_values(["unique_id", "ds"], kind="stable")
     values = predicted[GLOBAL_MODEL].to_numpy(dtype=float).reshape(n, horizon)
     return np.maximum(np.nan_to_num(values, nan=0.0), 0.0) * scales[:, None]

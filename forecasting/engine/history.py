@@ -5,6 +5,11 @@ per SKU, location and day, ``date`` as ``YYYY-MM-DD``, ``quantity`` a number >= 
 refused whole, with one message per bad line (``history.csv:7: date: '2016-02-30' is not a
 date``) so a planner can fix it in one pass.
 
+Two more columns are optional: ``price`` (the unit price that day, a number >= 0) and ``promo``
+(``1``/``0``, ``true``/``false``, ``yes``/``no``: was the item on promotion). Either may be empty
+on a row. Where a history carries them, the global model learns from them (see
+``global_model.py``).
+
 A series runs daily from its first row to the history's last day (``as_of``); missing days are
 zero. Leading zeros are dropped later by hygiene (a series starts at its first sale).
 """
@@ -22,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 COLUMNS = ("sku", "location", "date", "quantity")
+OPTIONAL_COLUMNS = ("price", "promo")
+PROMO_WORDS = {"1": 1.0, "0": 0.0, "true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0, "": np.nan}
 # Messages past this many are counted, not listed: a wrong file usually repeats one mistake.
 MAX_LISTED_ERRORS = 50
 
@@ -54,6 +61,9 @@ class SeriesHistory:
     # What the series belongs to above its SKU and location (department, category, region):
     # features of the global model.
     attributes: dict[str, str] = field(default_factory=dict)
+    # Per day like ``values``, where the history has them (NaN: not known that day).
+    price: np.ndarray | None = None
+    promo: np.ndarray | None = None
 
     @property
     def key(self) -> SeriesKey:
@@ -85,6 +95,8 @@ class HistoryRows:
     day: np.ndarray
     quantity: np.ndarray
     line: np.ndarray  # the file line each row came from (1 is the header)
+    price: np.ndarray | None = None  # NaN where a row has none
+    promo: np.ndarray | None = None  # 1.0, 0.0 or NaN
 
     def __len__(self) -> int:
         return len(self.sku)
@@ -102,7 +114,9 @@ def read_history_rows(
     file may carry; any other column is an error. Raises ``HistoryError`` naming each bad line;
     returns nothing partial."""
     label = name or (str(source) if isinstance(source, str | Path) else "history")
-    mapping = {omni: columns.get(omni, omni) if columns else omni for omni in COLUMNS}
+    mapping = {
+        omni: columns.get(omni, omni) if columns else omni for omni in (*COLUMNS, *OPTIONAL_COLUMNS)
+    }
     try:
         frame = pd.read_csv(
             source,
@@ -125,9 +139,10 @@ def read_history_rows(
     header = [str(c).strip() for c in frame.columns]
     frame.columns = header
     wanted = set(mapping.values())
-    allowed = wanted | set(ignore)
+    allowed = wanted | set(ignore)  # the optional columns are in ``mapping`` too
     header_errors = [
-        f"{label}:1: unknown column {col!r} (expected {', '.join(mapping[c] for c in COLUMNS)})"
+        f"{label}:1: unknown column {col!r} (expected {', '.join(mapping[c] for c in COLUMNS)}"
+        f"; optional {', '.join(mapping[c] for c in OPTIONAL_COLUMNS)})"
         for col in header
         if col not in allowed
     ]
@@ -185,6 +200,23 @@ def read_history_rows(
                 )
             else:
                 first_line[key] = int(lines[index])
+    price = promo = None
+    if mapping["price"] in header:
+        raw_price = frame[mapping["price"]].str.strip()
+        price = pd.to_numeric(raw_price.replace("", np.nan), errors="coerce")
+        bad_price = price.isna() & (raw_price != "") | ~np.isfinite(price.fillna(0))
+        flag(bad_price, lambda i: f"{mapping['price']}: {raw_price.iloc[i]!r} is not a number")
+        flag(
+            ~bad_price & (price < 0),
+            lambda i: f"{mapping['price']}: {raw_price.iloc[i]} is negative",
+        )
+    if mapping["promo"] in header:
+        raw_promo = frame[mapping["promo"]].str.strip()
+        promo = raw_promo.str.lower().map(PROMO_WORDS)
+        flag(
+            promo.isna() & (raw_promo != ""),
+            lambda i: f"{mapping['promo']}: {raw_promo.iloc[i]!r} is not 1/0, true/false or yes/no",
+        )
     if problems:
         problems.sort()
         raise HistoryError(
@@ -197,6 +229,8 @@ def read_history_rows(
         day=day.to_numpy(dtype="datetime64[D]"),
         quantity=quantity.to_numpy(dtype=float),
         line=lines,
+        price=None if price is None else price.to_numpy(dtype=float),
+        promo=None if promo is None else promo.to_numpy(dtype=float),
     )
 
 
@@ -239,6 +273,9 @@ def history_from_rows(
             "quantity": rows.quantity[keep],
         }
     )
+    extras = [name for name in ("price", "promo") if getattr(rows, name) is not None]
+    for name in extras:
+        frame[name] = getattr(rows, name)[keep]
     series: list[SeriesHistory] = []
     end_ordinal = int(end.astype("int64"))
     if len(frame):
@@ -250,16 +287,23 @@ def history_from_rows(
         boundaries = np.flatnonzero((skus[1:] != skus[:-1]) | (locations[1:] != locations[:-1])) + 1
         starts = np.concatenate(([0], boundaries))
         stops = np.concatenate((boundaries, [len(frame)]))
+        known = {name: frame[name].to_numpy(dtype=float) for name in extras}
         for lo, hi in zip(starts, stops, strict=True):
             first = int(days[lo])
             values = np.zeros(end_ordinal - first + 1, dtype=float)
             np.add.at(values, days[lo:hi] - first, quantities[lo:hi])
+            daily = {}
+            for name, column in known.items():
+                daily[name] = np.full(values.size, np.nan)
+                daily[name][days[lo:hi] - first] = column[lo:hi]
             series.append(
                 SeriesHistory(
                     sku=str(skus[lo]),
                     location=str(locations[lo]),
                     start=_ordinal_to_date(first),
                     values=values,
+                    price=daily.get("price"),
+                    promo=daily.get("promo"),
                 )
             )
     return History(series=series, as_of=_ordinal_to_date(end_ordinal), notes=notes)

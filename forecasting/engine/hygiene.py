@@ -47,6 +47,8 @@ class Prepared:
     raw: np.ndarray  # as recorded, from ``start``
     last_sale: date | None
     capped: list[CappedDay] = field(default_factory=list)
+    price: np.ndarray | None = None  # from ``start``, as the history has them
+    promo: np.ndarray | None = None
 
     @property
     def days(self) -> int:
@@ -93,8 +95,16 @@ def prepare(series: SeriesHistory, *, outlier_k: float, outlier_min_sales: int) 
                         capped_to=round(threshold, 3),
                     )
                 )
+    offset = (start - series.start).days
     return Prepared(
-        source=series, start=start, values=values, raw=raw, last_sale=last_sale, capped=capped
+        source=series,
+        start=start,
+        values=values,
+        raw=raw,
+        last_sale=last_sale,
+        capped=capped,
+        price=None if series.price is None else series.price[offset:],
+        promo=None if series.promo is None else series.promo[offset:],
     )
 
 

@@ -441,6 +441,8 @@ def _global_series(series: SeriesHistory, config: ForecastConfig) -> GlobalSerie
         start=prepared.start,
         values=prepared.values,
         attributes={"sku": series.sku, "location": series.location, **series.attributes},
+        price=prepared.price,
+        promo=prepared.promo,
     )
 
 

@@ -73,7 +73,8 @@ def test_a_gzipped_history_reads_the_same(tmp_path):
 def test_an_unknown_column_names_the_header_line():
     errors = errors_of("sku,location,date,quantity,colour\nA,S1,2024-01-01,1,red\n")
     assert errors == [
-        "history.csv:1: unknown column 'colour' (expected sku, location, date, quantity)"
+        "history.csv:1: unknown column 'colour' "
+        "(expected sku, location, date, quantity; optional price, promo)"
     ]
 
 
@@ -375,3 +376,40 @@ def test_csv_text_helper_round_trips():
     history = read(csv_text({("A", "S1"): values}))
     first = int(np.flatnonzero(values)[0])
     assert history.series[0].values.tolist() == values[first:].tolist()
+
+
+def test_price_and_promo_columns_are_read_per_day_where_a_history_has_them():
+    history = read(
+        "sku,location,date,quantity,price,promo\n"
+        "A,S1,2024-01-01,3,2.5,0\nA,S1,2024-01-03,9,1.99,yes\nB,S1,2024-01-02,1,,\n"
+    )
+    a, b = history.series
+    assert a.price is not None and a.promo is not None
+    assert a.price[[0, 2]].tolist() == [2.5, 1.99] and np.isnan(a.price[1])
+    assert a.promo[[0, 2]].tolist() == [0.0, 1.0]
+    assert b.price is not None and np.isnan(b.price).all()
+    errors = errors_of("sku,location,date,quantity,price,promo\nA,S1,2024-01-01,3,-1,maybe\n")
+    assert errors == [
+        "history.csv:2: price: -1 is negative",
+        "history.csv:2: promo: 'maybe' is not 1/0, true/false or yes/no",
+    ]
+    assert read("sku,location,date,quantity\nA,S1,2024-01-01,3\n").series[0].price is None
+
+
+def test_the_global_model_reads_a_promotion_spike_as_a_promotion():
+    rng = np.random.default_rng(9)
+    start = AS_OF - timedelta(299)
+    series, plain = [], []
+    for i in range(40):
+        promo = (rng.random(300) < 0.15).astype(float)
+        values = rng.poisson(np.where(promo > 0, 10.0, 2.0)).astype(float)
+        values[0] = max(values[0], 1.0)
+        ids = {"sku": f"S{i}", "location": "L"}
+        series.append(GlobalSeries(start=start, values=values, attributes=ids, promo=promo))
+        plain.append(GlobalSeries(start=start, values=values, attributes=ids))
+    informed = global_forecasts(series, horizon=14, cuts=[0], threads=1)[0]
+    blind = global_forecasts(plain, horizon=14, cuts=[0], threads=1)[0]
+    # No promotion ahead: the informed model forecasts the base level, the blind one the
+    # average with promotions in it.
+    assert abs(informed.mean() - 2.0) < 0.6
+    assert blind.mean() > informed.mean() + 0.5

@@ -58,12 +58,12 @@ def test_bad_lines_are_all_named_and_nothing_is_imported(write_csv, products, st
 
 
 def test_unknown_columns_are_refused(write_csv, products, store):
-    path = write_csv(f"sku,store,date,quantity,price\nSKU-1,{store.code},2024-01-01,3,9.9\n")
+    path = write_csv(f"sku,store,date,quantity,margin\nSKU-1,{store.code},2024-01-01,3,9.9\n")
     with pytest.raises(DemandFileInvalid) as caught:
         demand_import(path=path)
     errors = caught.value.detail["errors"]
     assert "history.csv:1: unknown column 'store'" in errors[0]
-    assert any("unknown column 'price'" in e for e in errors)
+    assert any("unknown column 'margin'" in e for e in errors)
     assert any("missing column 'location'" in e for e in errors)
     assert nothing_imported()
 
@@ -134,3 +134,24 @@ def test_a_broken_mapping_is_refused(tmp_path):
     mapping.write_text('[colums]\nsku = "a"\n')
     with pytest.raises(DemandFileInvalid, match=r"unknown section \[colums\]"):
         demand_mapping_load(mapping)
+
+
+def test_price_and_promo_columns_are_kept_and_reach_the_history(write_csv, products, store):
+    from forecasting import selectors
+
+    path = write_csv(
+        "sku,location,date,quantity,price,promo\n"
+        f"SKU-1,{store.code},2024-01-01,3,2.50,0\n"
+        f"SKU-1,{store.code},2024-01-02,8,1.99,1\n"
+        f"SKU-1,{store.code},2024-01-03,2,,\n"
+    )
+    demand_import(path=path)
+    assert list(DemandRecord.objects.order_by("day").values_list("price", "promo")) == [
+        (2.5, False),
+        (1.99, True),
+        (None, None),
+    ]
+    (series,) = selectors.demand_history(city=store.city, as_of=None).history.series
+    assert series.price is not None and series.promo is not None
+    assert series.promo[:2].tolist() == [0.0, 1.0] and series.price[1] == 1.99
+    assert series.attributes == {"region": store.city.code, "kind": store.kind}
