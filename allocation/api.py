@@ -62,7 +62,7 @@ class RunOut(Schema):
     finished_at: datetime | None
 
 
-class LineOut(Schema):
+class AllocationLineOut(Schema):
     sku: str
     source: str | None
     store: str
@@ -118,7 +118,7 @@ def run_get(request: HttpRequest, run_id: int) -> dict[str, Any]:
     return _out(_run(run_id))
 
 
-@router.get("/allocation/runs/{run_id}/lines", response={200: list[LineOut], **ERRORS})
+@router.get("/allocation/runs/{run_id}/lines", response={200: list[AllocationLineOut], **ERRORS})
 def run_lines(request: HttpRequest, run_id: int, store: str = "", sku: str = "") -> list[Any]:
     _planner(request)
     rows = AllocationLine.objects.filter(run=_run(run_id)).select_related(

@@ -81,7 +81,7 @@ class LineIn(InputSchema):
     quantity: Quantity
 
 
-class LineOut(Schema):
+class ReceiptLineOut(Schema):
     sku: str = Field(alias="product.sku")
     quantity: int
 
@@ -99,7 +99,7 @@ class ReceiptOut(Schema):
     supplier: str
     supplier_reference: str
     created_at: datetime
-    lines: list[LineOut]
+    lines: list[ReceiptLineOut]
 
 
 class CountLineIn(InputSchema):
