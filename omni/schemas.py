@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, field_validator
+from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
 
 
 def _no_nul(value: Any) -> Any:
@@ -40,11 +40,24 @@ class QuerySchema(Schema):
         return _no_nul(value)
 
 
+FLAGS = (bool, bool | None)
+
+
 class InputSchema(QuerySchema):
     """A request body. Unknown fields are refused: a typo such as ``{"line": [...]}`` must not
-    silently mean "no lines"."""
+    silently mean "no lines". A flag is ``true`` or ``false``: ``0``, ``"yes"`` or ``"false"``
+    are refused, not read as a boolean (a body is JSON; only query strings spell flags)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def strict_flags(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        is_flag = field is not None and field.annotation in FLAGS
+        if is_flag and not (value is None or isinstance(value, bool)):
+            raise ValueError("must be true or false")
+        return value
 
 
 class ErrorOut(Schema):

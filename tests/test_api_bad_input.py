@@ -344,6 +344,10 @@ BAD += [
     too_long("counts", "note", 256),
     Bad("counts", "release_holds-maybe", set_field("release_holds", "maybe")),
     Bad("counts", "release_holds-list", set_field("release_holds", [])),
+    # A flag is true or false: a number or a word that pydantic would read as one is refused.
+    Bad("counts", "release_holds-zero", set_field("release_holds", 0)),
+    Bad("counts", "release_holds-one", set_field("release_holds", 1)),
+    Bad("counts", "release_holds-word", set_field("release_holds", "false")),
     Bad(
         "counts",
         "counted-below-reserved",
