@@ -57,7 +57,13 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    """The bytes of a token part, which has exactly one spelling: base64url without padding,
+    its unused low bits zero. Anything else — padding, characters outside the alphabet (which
+    the decoder would skip), set padding bits (which it would ignore) — is refused."""
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if _b64(data) != text:
+        raise ValueError("not the canonical base64url spelling")
+    return data
 
 
 def sign(payload: Payload, key: Ed25519PrivateKey) -> str:
