@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -25,6 +26,7 @@ from orders.routing_api import router as routing_router
 
 from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
+from .middleware import too_large
 
 logger = logging.getLogger("omni.api")
 
@@ -134,6 +136,12 @@ def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> Ht
         "; ".join(exc.messages),
         {"errors": exc.messages},
     )
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # A body without a declared length that grew past the limit while it was read.
+    return too_large()
 
 
 @api.exception_handler(Exception)

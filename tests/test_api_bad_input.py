@@ -648,3 +648,32 @@ def test_nul_characters_are_refused(
     response = client.post(path, body) if method == "post" else client.get(path)
     assert_error(response, 422 if method == "post" else 400)
     assert ledger() == before
+
+
+@pytest.mark.parametrize("key", [None, "big-one"], ids=["plain", "idempotent"])
+def test_a_body_over_the_limit_is_413_in_the_error_shape(
+    world: World, api: Any, settings: Any, key: str | None
+) -> None:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    lines = [{"sku": "SKU-1", "quantity": 1}] * (limit // 20)
+    body = json.dumps({"location": "S01", "lines": lines})
+    assert len(body) > limit
+    before = ledger()
+    response = api(world.admin).post("/api/v1/receipts", raw=body, key=key)
+    error = assert_error(response, 413, "request_too_large")
+    assert error["detail"] == {"limit": limit}
+    assert ledger() == before
+
+
+def test_a_body_read_past_the_limit_without_a_declared_length_is_413(
+    world: World, settings: Any
+) -> None:
+    from django.core.exceptions import RequestDataTooBig
+    from django.test import RequestFactory
+
+    from omni.api import on_too_large
+
+    request = RequestFactory().post("/api/v1/receipts", data="{}", content_type="application/json")
+    response = on_too_large(request, RequestDataTooBig("too big"))
+    assert response.status_code == 413
+    assert json.loads(response.content)["code"] == "request_too_large"
