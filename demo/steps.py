@@ -603,8 +603,9 @@ def run_planning() -> list[str]:
     """The planner's step: allocate the DC's stock across the pilot city's stores (need from
     the current forecast where there is one), approve, and let the transfers run."""
     from demo.allocation import allocation_demo_step
+    from forecasting.demand_imports import demand_import
     from forecasting.errors import ForecastRunInProgress
-    from forecasting.services import demand_import, forecast_run_execute, forecast_run_start
+    from forecasting.services import forecast_run_execute, forecast_run_start
 
     steps = []
     city = City.objects.get(code=PILOT_CITY)

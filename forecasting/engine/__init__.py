@@ -29,11 +29,11 @@ from .run import (
     ForecastConfig,
     ForecastResult,
     Method,
-    RunSummary,
     SeriesForecast,
     quantile_name,
     run_forecast,
 )
+from .summary import RunSummary
 
 __all__ = [
     "BASELINE_MODEL",

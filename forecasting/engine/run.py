@@ -28,8 +28,6 @@ and the blend see all the series of the run at once.
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 import logging
 import math
 import multiprocessing
@@ -37,7 +35,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -68,6 +66,8 @@ from .model_catalogue import (
     ModelSpec,
     resolve_models,
 )
+from .pool import RUN_SERIES, Workers
+from .summary import ModelSummary, RunSummary
 from .windows import calibrate, window_quantiles
 
 logger = logging.getLogger(__name__)
@@ -234,85 +234,6 @@ class SeriesForecast:
         self.validation, self.actual, self.finals, self.offsets = {}, None, {}, None
 
 
-@dataclass(frozen=True)
-class ModelSummary:
-    model: str
-    series: int  # series it was validated on
-    accuracy: Accuracy | None
-    wins: int  # series it is the single best candidate for
-    weight: float = 0.0  # its weight in the run's global blend
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "model": self.model,
-            "series": self.series,
-            "wins": self.wins,
-            "weight": round(self.weight, 4),
-            **(self.accuracy.as_dict() if self.accuracy else _no_accuracy()),
-        }
-
-
-def _no_accuracy() -> dict[str, None]:
-    return {"rmsse": None, "mase": None, "bias": None}
-
-
-@dataclass
-class RunSummary:
-    """Validation accuracy of a run over its validated series, per model and for the blend.
-    The blend's figure is on the windows its weights were chosen on (optimistic; the held-out
-    scores per segment are not): ``python -m forecasting.evaluate_m5`` measures it out of
-    sample."""
-
-    as_of: date
-    horizon: int
-    models: tuple[str, ...]
-    series: int = 0
-    backtested: int = 0
-    short_history: int = 0
-    idle: int = 0
-    kept_for_open_orders: int = 0
-    capped_series: int = 0
-    capped_days: int = 0
-    per_model: list[ModelSummary] = field(default_factory=list)
-    selection: Accuracy | None = None
-    baseline: Accuracy | None = None
-    demand_classes: dict[str, int] = field(default_factory=dict)
-    origins: list[date] = field(default_factory=list)
-    blends: list[dict[str, Any]] = field(default_factory=list)
-    window_calibration: dict[int, dict[str, float]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def improvement(self) -> float | None:
-        """How much lower the blend's mean RMSSE is than seasonal naive's, in percent."""
-        if self.selection is None or self.baseline is None or self.baseline.rmsse == 0:
-            return None
-        return 100.0 * (1.0 - self.selection.rmsse / self.baseline.rmsse)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "as_of": self.as_of.isoformat(),
-            "horizon": self.horizon,
-            "models": list(self.models),
-            "series": self.series,
-            "backtested": self.backtested,
-            "short_history": self.short_history,
-            "idle": self.idle,
-            "kept_for_open_orders": self.kept_for_open_orders,
-            "capped_series": self.capped_series,
-            "capped_days": self.capped_days,
-            "per_model": [m.as_dict() for m in self.per_model],
-            "selection": self.selection.as_dict() if self.selection else _no_accuracy(),
-            "baseline": self.baseline.as_dict() if self.baseline else _no_accuracy(),
-            "improvement_pct": self.improvement,
-            "demand_classes": dict(self.demand_classes),
-            "origins": [d.isoformat() for d in self.origins],
-            "blends": self.blends,
-            "window_calibration": {str(k): v for k, v in self.window_calibration.items()},
-            "seconds": round(self.seconds, 3),
-        }
-
-
 @dataclass
 class ForecastResult:
     series: list[SeriesForecast]
@@ -358,7 +279,7 @@ def run_forecast(
 
     report(0.0, f"validating {total:,} series ({len(config.models)} models)")
     assessed: list[SeriesForecast | None] = [None] * total
-    with _Workers(series, min(processes, len(bounds))) as workers:
+    with Workers(series, min(processes, len(bounds))) as workers:
         done = 0
         for lo, items in workers.map(
             _assess_block, [(lo, hi, flags[lo:hi], history.as_of, config) for lo, hi in bounds]
@@ -532,56 +453,6 @@ def _finish(
     item.drop_workings()
 
 
-# Series of the runs in progress in this process, by run token: forked workers inherit them,
-# so blocks travel to the workers as index ranges instead of pickled arrays.
-_SERIES: dict[int, Sequence[SeriesHistory]] = {}
-_tokens = itertools.count(1)
-
-
-class _Workers:
-    """A fork pool (or, with one process, this process) that sees the run's series."""
-
-    def __init__(self, series: Sequence[SeriesHistory], processes: int) -> None:
-        self.series = series
-        self.processes = processes
-        self.token = next(_tokens)
-        self.pool: Any = None
-
-    def __enter__(self) -> _Workers:
-        _SERIES[self.token] = self.series
-        if self.processes > 1:
-            # fork: the children inherit the loaded libraries (statsforecast is slow to
-            # import) and the series; they only compute, never touching the parent's database
-            # connections.
-            self.pool = multiprocessing.get_context("fork").Pool(
-                self.processes, initializer=_die_with_parent
-            )
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-        _SERIES.pop(self.token, None)
-
-    def map(self, function: Callable[[Any], Any], tasks: list[tuple[Any, ...]]) -> Iterator[Any]:
-        tagged = [(self.token, *task) for task in tasks]
-        if self.pool is None:
-            return (function(task) for task in tagged)
-        return self.pool.imap_unordered(function, tagged)
-
-
-def _die_with_parent() -> None:
-    """A pool process ends with the process that started it, even one killed by SIGKILL (a
-    lost worker), instead of lingering as an orphan (Linux; elsewhere a no-op)."""
-    with contextlib.suppress(Exception):
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
 class _Collector:
     """Running totals for the summary, so a run need not hold every series."""
 
@@ -682,7 +553,7 @@ def _assess_block(
     task: tuple[int, int, int, list[bool], date, ForecastConfig],
 ) -> tuple[int, list[SeriesForecast]]:
     token, lo, hi, flags, as_of, config = task
-    return lo, assess_block(list(zip(_SERIES[token][lo:hi], flags, strict=True)), config, as_of)
+    return lo, assess_block(list(zip(RUN_SERIES[token][lo:hi], flags, strict=True)), config, as_of)
 
 
 def assess_block(
@@ -819,7 +690,7 @@ def _fit_block(
     task: tuple[int, int, int, list[list[str]], ForecastConfig],
 ) -> tuple[int, list[dict[str, np.ndarray]]]:
     token, lo, hi, needs, config = task
-    return lo, fit_block(_SERIES[token][lo:hi], needs, config)
+    return lo, fit_block(RUN_SERIES[token][lo:hi], needs, config)
 
 
 def fit_block(

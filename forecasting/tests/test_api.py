@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from forecasting.demand_imports import demand_import
 from forecasting.models import ForecastRun, RunStatus
-from forecasting.services import demand_import
 from tests.factories import ChannelUserFactory
 
 RUNS = "/api/v1/forecast-runs"

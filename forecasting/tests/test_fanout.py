@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from forecasting import selectors, services
+from forecasting.demand_imports import demand_import
 from forecasting.models import ChunkStatus, ForecastChunk, ForecastRun, ForecastSeries, RunStatus
 from forecasting.services import (
-    demand_import,
     forecast_chunk_execute,
     forecast_run_cancel,
     forecast_run_execute,

@@ -8,10 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from forecasting.demand_imports import demand_import, demand_mapping_load
 from forecasting.errors import DemandFileInvalid
 from forecasting.mappings import M5_HANGZHOU
 from forecasting.models import DemandImport, DemandRecord
-from forecasting.services import demand_import, demand_mapping_load
 from inventory.models import Product
 from tests.factories import StoreFactory, VirtualLocationFactory
 

@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from forecasting import selectors, services
+from forecasting.demand_imports import demand_import
 from forecasting.errors import ForecastRunFinished, ForecastRunInProgress, UnknownModel
 from forecasting.models import ForecastRun, ForecastSeries, RunStatus
 from forecasting.services import (
-    demand_import,
     forecast_run_cancel,
     forecast_run_execute,
     forecast_run_rerun,

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from forecasting.demand_imports import demand_import
 from forecasting.models import ForecastRun, ForecastSeries, RunStatus
-from forecasting.services import demand_import, forecast_run_execute, forecast_run_start
+from forecasting.services import forecast_run_execute, forecast_run_start
 from tests.factories import ChannelUserFactory
 from tests.helpers import client_for, text
 

@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize
 
+from forecasting.demand_imports import demand_import
 from forecasting.models import ForecastRun, RunStatus
-from forecasting.services import demand_import, forecast_run_execute, forecast_run_start
+from forecasting.services import forecast_run_execute, forecast_run_start
 from forecasting.tests.fixtures import csv_text, weekly_series
 from inventory.models import Location
 from omni.models import City, User

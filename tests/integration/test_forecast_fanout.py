@@ -11,26 +11,23 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 
-import numpy as np
 import pytest
 from django.db.models import Count
 
 from forecasting import selectors
 from forecasting.models import (
     ChunkStatus,
-    DemandImport,
-    DemandRecord,
     ForecastChunk,
     ForecastRun,
     RunStatus,
 )
 from forecasting.services import forecast_run_start, forecast_runs_reap
 from forecasting.tasks import forecast_chunk_task, forecast_run_task
-from inventory.models import Product
 from omni.models import City, User
-from tests.factories import CityFactory, PlannerFactory, StoreFactory
+from tests.factories import PlannerFactory
+from tests.integration.forecast_history import synthetic_city
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,31 +45,16 @@ WORKER_ENV = {"OMNI_FORECAST_CHUNK_SERIES": str(CHUNK)}
 
 @pytest.fixture
 def history(db: object) -> City:
-    city = CityFactory.create(code="fan-city", name="Fan-out City", latitude=30, longitude=120)
-    stores = [StoreFactory.create(code=f"FO-S{n}", name=f"S{n}", city=city) for n in range(STORES)]
-    products = Product.objects.bulk_create(
-        [Product(sku=f"FO-{n:04d}", name=f"Item {n}") for n in range(SKUS)]
+    return synthetic_city(
+        code="fan-city",
+        prefix="FO",
+        stores=STORES,
+        skus=SKUS,
+        days=DAYS,
+        as_of=AS_OF,
+        seed=21,
+        sell_first_day=True,
     )
-    batch = DemandImport.objects.create(file_name="synthetic.csv", rows=0)
-    rng = np.random.default_rng(21)
-    start = AS_OF - timedelta(days=DAYS - 1)
-    records = []
-    for product in products:
-        for store in stores:
-            sold = (rng.random(DAYS) < rng.uniform(0.2, 0.9)) * rng.poisson(rng.uniform(1, 6), DAYS)
-            sold[0] += 1  # every series starts on the first day
-            records += [
-                DemandRecord(
-                    product=product,
-                    location=store,
-                    day=start + timedelta(days=int(i)),
-                    quantity=float(sold[i]),
-                    source=batch,
-                )
-                for i in np.flatnonzero(sold)
-            ]
-    DemandRecord.objects.bulk_create(records, batch_size=5000)
-    return city
 
 
 def wait_for(run: ForecastRun, done: Callable[[ForecastRun], bool], timeout: float) -> ForecastRun:

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from forecasting.demand_imports import DemandMapping, demand_import, demand_mapping_load
 from forecasting.errors import DemandFileInvalid
-from forecasting.services import DemandMapping, demand_import, demand_mapping_load
 
 
 class Command(BaseCommand):

@@ -1,0 +1,62 @@
+"""The process pool a run's blocks of series are done in: forked workers that inherit the run's
+series (so a block travels as an index range, not as pickled arrays) and die with the process
+that started them."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from .history import SeriesHistory
+
+# Series of the runs in progress in this process, by run token: forked workers inherit them,
+# so blocks travel to the workers as index ranges instead of pickled arrays.
+RUN_SERIES: dict[int, Sequence[SeriesHistory]] = {}
+_tokens = itertools.count(1)
+
+
+class Workers:
+    """A fork pool (or, with one process, this process) that sees the run's series."""
+
+    def __init__(self, series: Sequence[SeriesHistory], processes: int) -> None:
+        self.series = series
+        self.processes = processes
+        self.token = next(_tokens)
+        self.pool: Any = None
+
+    def __enter__(self) -> Workers:
+        RUN_SERIES[self.token] = self.series
+        if self.processes > 1:
+            # fork: the children inherit the loaded libraries (statsforecast is slow to
+            # import) and the series; they only compute, never touching the parent's database
+            # connections.
+            self.pool = multiprocessing.get_context("fork").Pool(
+                self.processes, initializer=_die_with_parent
+            )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+        RUN_SERIES.pop(self.token, None)
+
+    def map(self, function: Callable[[Any], Any], tasks: list[tuple[Any, ...]]) -> Iterator[Any]:
+        tagged = [(self.token, *task) for task in tasks]
+        if self.pool is None:
+            return (function(task) for task in tagged)
+        return self.pool.imap_unordered(function, tagged)
+
+
+def _die_with_parent() -> None:
+    """A pool process ends with the process that started it, even one killed by SIGKILL (a
+    lost worker), instead of lingering as an orphan (Linux; elsewhere a no-op)."""
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
