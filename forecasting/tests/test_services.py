@@ -3,6 +3,7 @@ happens to runs that fail, are cancelled or lose their worker."""
 
 from __future__ import annotations
 
+import zoneinfo
 from datetime import timedelta
 from io import StringIO
 
@@ -184,9 +185,19 @@ def test_unknown_models_are_refused_before_queueing(db, city):
 def test_daily_runs_start_once_per_city_and_day(imported, city, dc):
     quiet = CityFactory.create(code="quiet", name="No sales yet", latitude=31, longitude=121)
     StoreFactory.create(code="Q1", name="Q1", city=quiet)
-    first = services.forecast_runs_daily()
+    # Noon of the city's today: before DAILY_RUN_HOUR no run starts, whatever the clock says.
+    local = timezone.now().astimezone(zoneinfo.ZoneInfo(city.timezone))
+    noon = local.replace(hour=12, minute=0, second=0, microsecond=0)
+    first = services.forecast_runs_daily(now=noon)
     assert [r.scope for r in first] == [city.code]
-    assert services.forecast_runs_daily() == []
+    assert services.forecast_runs_daily(now=noon) == []
+
+
+def test_daily_runs_wait_for_the_run_hour(imported, city):
+    local = timezone.now().astimezone(zoneinfo.ZoneInfo(city.timezone))
+    early = local.replace(hour=services.DAILY_RUN_HOUR - 1, minute=30)
+    assert services.forecast_runs_daily(now=early) == []
+    assert not ForecastRun.objects.exists()
 
 
 def test_the_forecast_command_shows_progress_and_the_table(imported, city):
