@@ -15,6 +15,16 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("OMNI_VAR_DIR", BASE_DIR / "var"))
 
 
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from ``NAME``, or from the file ``NAME_FILE`` names (Docker and systemd
+    credentials mount secrets as files, which keeps them out of the environment and of
+    ``ps e``); surrounding whitespace and the final newline are dropped."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return os.environ.get(name, default)
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -23,7 +33,10 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = os.environ.get("OMNI_SECRET_KEY", "omni-insecure-development-key-change-me-0123456789")
+SECRET_KEY = env_secret("OMNI_SECRET_KEY", "omni-insecure-development-key-change-me-0123456789")
+# Old keys still accepted for sessions and signed values while a new SECRET_KEY takes over
+# (docs/deployment.md, "Rotating secrets"); comma-separated.
+SECRET_KEY_FALLBACKS = [k for k in env_secret("OMNI_SECRET_KEY_FALLBACKS").split(",") if k]
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 # Django's test client sends "testserver".
 ALLOWED_HOSTS.append("testserver")
@@ -80,7 +93,7 @@ TEMPLATES = [
 ]
 
 SQLITE_DEFAULT = f"sqlite:///{VAR_DIR / 'omni.sqlite3'}"
-DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL", SQLITE_DEFAULT))}
+DATABASES = {"default": dj_database_url.parse(env_secret("DATABASE_URL", SQLITE_DEFAULT))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES["default"]["OPTIONS"] = {
@@ -119,7 +132,7 @@ LOGIN_URL = "/staff/login/"
 LOGIN_REDIRECT_URL = "/staff/"
 
 # Celery: eager (in-process) unless a broker is configured.
-REDIS_URL = os.environ.get("REDIS_URL", "")
+REDIS_URL = env_secret("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -153,7 +166,7 @@ NINJA_MAX_PER_PAGE_SIZE = 500
 
 # Pickup codes are signed with this Ed25519 key (base64 of 32 bytes, or PEM). Unset, a key is
 # derived from SECRET_KEY: fine for a demo, refused by the production settings.
-OMNI_SIGNING_KEY = os.environ.get("OMNI_SIGNING_KEY", "")
+OMNI_SIGNING_KEY = env_secret("OMNI_SIGNING_KEY", "")
 # How long a pickup waits at the store once ready, before it goes back to stock.
 OMNI_PICKUP_HOLD_HOURS = int(os.environ.get("OMNI_PICKUP_HOLD_HOURS", "72"))
 DEFAULT_FROM_EMAIL = os.environ.get("OMNI_FROM_EMAIL", "omni@localhost")
