@@ -145,3 +145,32 @@ def gunicorn_child_exit(server: Any, worker: Any) -> None:
     stay in the sums)."""
     if multiprocess_dir():
         multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def run_families(name: str, what: str, runs: Any) -> Iterator[Metric]:
+    """For a model of background runs (``status``, ``started_at``, ``finished_at``): how many
+    are in each status, and how long the latest finished one took. ``runs`` is its manager."""
+    from django.db.models import Count
+    from prometheus_client.core import GaugeMetricFamily
+
+    by_status = GaugeMetricFamily(
+        f"omni_{name}_runs", f"{what} runs, by status.", labels=["status"]
+    )
+    for row in runs.values("status").annotate(n=Count("id")).order_by("status"):
+        by_status.add_metric([row["status"]], row["n"])
+    yield by_status
+    latest = (
+        runs.filter(started_at__isnull=False, finished_at__isnull=False)
+        .order_by("-finished_at")
+        .values("status", "started_at", "finished_at")
+        .first()
+    )
+    duration = GaugeMetricFamily(
+        f"omni_{name}_run_last_duration_seconds",
+        f"How long the latest finished {what.lower()} run took, by its status.",
+        labels=["status"],
+    )
+    if latest is not None:
+        seconds = (latest["finished_at"] - latest["started_at"]).total_seconds()
+        duration.add_metric([latest["status"]], seconds)
+    yield duration
