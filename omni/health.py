@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -58,7 +59,15 @@ def readiness_checks() -> dict[str, HealthCheck]:
 
 
 async def _results(checks: dict[str, HealthCheck]) -> list[HealthCheckResult]:
-    return list(await asyncio.gather(*(check.get_result() for check in checks.values())))
+    # Our own threads, not the loop's default executor, which asyncio.run would wait for: a
+    # probe stuck past its timeout (a broker that does not answer) must not hold the answer.
+    executor = ThreadPoolExecutor(max_workers=len(checks), thread_name_prefix="health")
+    try:
+        return list(
+            await asyncio.gather(*(check.get_result(executor) for check in checks.values()))
+        )
+    finally:
+        executor.shutdown(wait=False)
 
 
 @require_GET
