@@ -27,7 +27,7 @@ pytest_plugins = [
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The limits on login and pickup-code attempts stay off: the suite signs in and refuses codes far
 # more often than any person, and the LocMem cache would carry counts from test to test. The
-# tests of the limits switch them on (omni/tests/test_limits.py).
+# tests of the limits switch them on (tests/test_limits.py).
 settings.AXES_ENABLED = False
 settings.RATELIMIT_ENABLE = False
 

@@ -102,7 +102,7 @@ def exposition(*, with_database: bool) -> bytes:
     parts = []
     if multiprocess_dir():
         summed = CollectorRegistry()
-        multiprocess.MultiProcessCollector(summed)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(summed)
         parts.append(generate_latest(summed))
     else:
         parts.append(generate_latest(REGISTRY))
@@ -136,7 +136,7 @@ def worker_exporter_start(port: int, address: str) -> Any:
     registry = REGISTRY
     if multiprocess_dir():
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        multiprocess.MultiProcessCollector(registry)
     return start_http_server(port, addr=address, registry=registry)
 
 
@@ -144,7 +144,7 @@ def gunicorn_child_exit(server: Any, worker: Any) -> None:
     """For gunicorn's ``child_exit`` hook: a dead worker's gauges stop counting (its counters
     stay in the sums)."""
     if multiprocess_dir():
-        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+        multiprocess.mark_process_dead(worker.pid)
 
 
 def run_families(name: str, what: str, runs: Any) -> Iterator[Metric]:
