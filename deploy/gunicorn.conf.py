@@ -58,6 +58,16 @@ loglevel = os.environ.get("OMNI_WEB_LOG_LEVEL", "info")
 # The worker heartbeat file: on tmpfs when there is one, a disk-backed /tmp can stall it.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
 proc_name = "omni-web"
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A dead worker's metrics stop counting as live (with PROMETHEUS_MULTIPROC_DIR set: one
+    empty directory per machine, docs/operations.md "Metrics")."""
+    from omni.metrics import gunicorn_child_exit
+
+    gunicorn_child_exit(server, worker)
+
+
 # gunicorn 24+ opens a control socket at one fixed path per user; nothing here uses it, and two
 # servers on one machine (a blue-green switch, a test beside a running server) would fight
 # over the path. (Older versions ignore the setting.)

@@ -15,6 +15,7 @@ from .base import (
     SECRET_KEY,
     env_bool,
     env_secret,
+    logging_config,
 )
 
 if SECRET_KEY.startswith("omni-insecure"):
@@ -28,8 +29,6 @@ ALLOWED_HOSTS = [h for h in ALLOWED_HOSTS if h != "testserver"]
 # client's); gunicorn trusts it only from OMNI_FORWARDED_ALLOW_IPS (deploy/gunicorn.conf.py).
 SECURE_SSL_REDIRECT = env_bool("OMNI_SSL_REDIRECT", True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The proxy's health checks call plain HTTP on the web port: they must not be redirected.
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SECURE_HSTS_SECONDS = int(os.environ.get("OMNI_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
@@ -44,19 +43,25 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("OMNI_CSRF_TRUSTED_ORIGINS", "
 # pointing at a shared directory, and every web machine serves the same files from its own
 # release. `manage.py collectstatic` writes them to STATIC_ROOT with hashed names (cached for a
 # year by browsers) and compressed copies; it runs at image build or on each upgrade.
+# Right after SecurityMiddleware, as WhiteNoise asks.
+_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
 MIDDLEWARE = [
-    MIDDLEWARE[0],  # SecurityMiddleware first, as WhiteNoise asks
+    *MIDDLEWARE[: _security + 1],
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    *MIDDLEWARE[1:],
+    *MIDDLEWARE[_security + 1 :],
 ]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Customer notifications by SMTP when OMNI_EMAIL_BACKEND says so (the smtp backend).
-EMAIL_HOST = os.environ.get("OMNI_EMAIL_HOST", "localhost")
-EMAIL_PORT = int(os.environ.get("OMNI_EMAIL_PORT", "25"))
+# Customer notifications by SMTP when OMNI_EMAIL_BACKEND says so (host and port: base).
 EMAIL_HOST_USER = os.environ.get("OMNI_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = env_secret("OMNI_EMAIL_PASSWORD")
 EMAIL_USE_TLS = env_bool("OMNI_EMAIL_USE_TLS", False)
+
+# Probes and scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+# One JSON object per log line, each with its request id (docs/operations.md).
+OMNI_LOG_FORMAT = os.environ.get("OMNI_LOG_FORMAT", "json")
+LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"))
