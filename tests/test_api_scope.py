@@ -454,6 +454,7 @@ def world(
 
 @pytest.fixture
 def viewers(store_user: User, market: Channel) -> dict[str, User]:
+    assert market.user is not None
     return {"store": store_user, "channel": market.user}
 
 
@@ -564,6 +565,7 @@ def test_a_channel_sees_only_its_own_orders(
     world: World, market: Channel, web: Channel, goods: tuple[Product, Product]
 ) -> None:
     own = OrderFactory.create(channel=market, external_id="m-1", lines={goods[0]: 1})
+    assert market.user is not None and web.user is not None
     market_api, web_api = Caller(market.user), Caller(web.user)
     listed = json.loads(market_api.client.get(f"{V1}/orders", headers=market_api.auth).content)
     assert [row["id"] for row in listed["results"]] == [own.pk]
