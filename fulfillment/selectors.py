@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.models import (
@@ -18,7 +18,7 @@ from inventory.models import (
 )
 from omni.access import scope_to_locations
 from omni.models import User
-from orders.models import Allocation, Order, OrderMode, OrderStatus, PaymentStatus
+from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
 
 from .errors import UnknownPackage, UnknownPickList
 from .models import (
@@ -29,6 +29,17 @@ from .models import (
     PickLineStatus,
     PickList,
 )
+
+# Forward keys are joined inside a prefetch (select_related), never prefetched on their own:
+# Django 5.2 prefetches a forward key with a tuple lookup that SQLite spells as one OR per
+# distinct key, and SQLite refuses expressions of more than 1,000 terms.
+PICK_LINES = Prefetch(
+    "lines", queryset=PickLine.objects.select_related("product", "allocation__line")
+)
+PACKAGE_LINES = Prefetch(
+    "lines", queryset=PackageLine.objects.select_related("allocation__line__product")
+)
+ORDER_LINES = Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
 
 # Orders whose held stock may go on a pick list: paid deliveries, and pickups (paid or not:
 # the customer may pay at the counter). A partly shipped order's rest, routed again after a short
@@ -75,14 +86,14 @@ def pick_list_list(
         lists = lists.filter(location__code=location)
     if status:
         lists = lists.filter(status=status)
-    return lists.prefetch_related("lines__product").order_by("-id")
+    return lists.prefetch_related(PICK_LINES).order_by("-id")
 
 
 def pick_list_visible(user: User, pick_list_id: int) -> PickList:
     pick_list = (
         scope_to_locations(user, PickList.objects.select_related("location"), "location")
         .filter(pk=pick_list_id)
-        .prefetch_related("lines__product")
+        .prefetch_related(PICK_LINES)
         .first()
     )
     if pick_list is None:
@@ -94,7 +105,7 @@ def package_visible(user: User, package_id: int) -> Package:
     package = (
         scope_to_locations(user, Package.objects.select_related("location", "order"), "location")
         .filter(pk=package_id)
-        .prefetch_related("lines__allocation__line__product")
+        .prefetch_related(PACKAGE_LINES)
         .first()
     )
     if package is None:
@@ -121,7 +132,7 @@ def pickup_queue(*, user: User, store_id: int | None = None) -> QuerySet[Order]:
         orders = orders.filter(pickup_store_id=store_id)
     return (
         orders.select_related("pickup_store", "channel")
-        .prefetch_related("lines__product")
+        .prefetch_related(ORDER_LINES)
         .order_by("created_at", "id")
     )
 
@@ -246,7 +257,7 @@ def packed_packages(location: Location) -> list[Package]:
     return list(
         Package.objects.filter(location=location, status=PackageStatus.PACKED)
         .select_related("order")
-        .prefetch_related("lines__allocation__line__product")
+        .prefetch_related(PACKAGE_LINES)
         .order_by("created_at", "id")
     )
 
@@ -255,7 +266,7 @@ def shipped_recently(location: Location, limit: int = 10) -> list[Package]:
     return list(
         Package.objects.filter(location=location, status=PackageStatus.SHIPPED)
         .select_related("order")
-        .prefetch_related("lines__allocation__line__product")
+        .prefetch_related(PACKAGE_LINES)
         .order_by("-shipped_at", "-id")[:limit]
     )
 
