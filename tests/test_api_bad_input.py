@@ -898,3 +898,18 @@ def test_a_time_with_any_offset_python_reads_is_compared_in_utc(world: World, ap
     until = client.get("/api/v1/orders", until="2000-01-01T00:00:00+23:59")
     assert until.status_code == 200, until.content
     assert until.json()["results"] == []
+
+
+def test_a_value_the_database_cannot_hold_is_a_422_not_a_500(world: World) -> None:
+    """The net under the schemas' limits: an overflow that still reaches the API (SQLite raises
+    OverflowError, PostgreSQL DataError) is refused in the error shape."""
+    from datetime import date, timedelta
+
+    from django.test import RequestFactory
+
+    from omni.api import on_overflow
+
+    request = RequestFactory().get("/api/v1/moves")
+    with pytest.raises(OverflowError) as overflow:
+        date.max + timedelta(days=1)
+    assert_error(on_overflow(request, overflow.value), 422, "validation_error")

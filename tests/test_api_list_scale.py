@@ -103,6 +103,7 @@ LISTS = [
     "/routing/profiles",
     "/forecast-runs",
     "/forecast-runs/{run}/series",
+    "/forecasts",
 ]
 
 
