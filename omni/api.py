@@ -28,6 +28,7 @@ from orders.routing_api import router as routing_router
 
 from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
+from .limits import RateLimited
 from .middleware import too_large
 from .schemas import ErrorOut
 
@@ -80,7 +81,7 @@ def error_statuses(operation: Operation) -> set[int]:
     * 409 when it changes something or names an object by its path: the object is in the
       wrong state, or an ``Idempotency-Key`` was used for another request;
     * 413 when it changes something (a body over the upload limit);
-    * 429 when it is throttled.
+    * 429 when ninja throttles it (an operation limited by ``omni.limits`` declares its 429).
 
     An operation that can answer more (a read refused with 409) declares it in its own
     ``response``; nothing needs to declare these."""
@@ -129,7 +130,10 @@ def error_response(
 
 @api.exception_handler(ApplicationError)
 def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    return error_response(request, exc.http_status, str(exc.code), exc.message, exc.detail)
+    response = error_response(request, exc.http_status, str(exc.code), exc.message, exc.detail)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

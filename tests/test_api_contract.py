@@ -94,8 +94,9 @@ def test_the_rules_match_what_operations_answer(schema: dict[str, Any]) -> None:
     assert statuses("get", "/api/v1/transfers/{transfer_id}") == {400, 401, 403, 404, 409, 422}
     # a write with a body
     assert statuses("post", "/api/v1/receipts") == {400, 401, 403, 404, 409, 413, 422}
-    # a read that declares more than its shape: a run not finished yet
+    # operations that declare more than their shape: a run not finished yet; refused codes
     assert 409 in statuses("get", "/api/v1/forecasts")
+    assert 429 in statuses("post", "/api/v1/pickup/redeem")
 
 
 def test_the_docs_error_table_names_every_documented_status(schema: dict[str, Any]) -> None:
