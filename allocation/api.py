@@ -5,12 +5,12 @@ No ``from __future__ import annotations``: ninja reads the annotations.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema
+from ninja import Field, Query, Router, Schema
 from ninja.decorators import decorate_view
 
 from allocation import services
@@ -21,22 +21,29 @@ from omni.access import current_user, reads_everything, visible_one
 from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import User
-from omni.schemas import ErrorOut
+from omni.schemas import InputSchema, QuerySchema
 from omni.selectors import city_by_code
 
 router = Router(tags=["allocation"])
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_LINES = 1000
 
 
-class RunIn(Schema):
-    city: str
-    service_level: float | None = None
-    fairness: float | None = None
-    time_limit: float | None = None
-    gap: float | None = None
-    solver: str | None = None
-    method: str | None = None
+Word = Annotated[str, Field(min_length=1, max_length=32)]
+
+
+class RunIn(InputSchema):
+    city: Word
+    service_level: float | None = None  # the service checks [0.5, 1)
+    fairness: Annotated[float, Field(ge=0, le=1e6)] | None = None
+    time_limit: Annotated[float, Field(gt=0, le=86_400)] | None = None  # seconds
+    gap: Annotated[float, Field(ge=0, le=1)] | None = None
+    solver: Word | None = None
+    method: Word | None = None
+
+
+class LineFilter(QuerySchema):
+    store: Annotated[str, Field(max_length=32)] = ""
+    sku: Annotated[str, Field(max_length=64)] = ""
 
 
 class RunOut(Schema):
@@ -99,7 +106,7 @@ def _out(run: AllocationRun) -> dict[str, Any]:
     return {**fields, "city": run.city.code}
 
 
-@router.post("/allocation/runs", response={202: RunOut, **ERRORS})
+@router.post("/allocation/runs", response={202: RunOut})
 @decorate_view(idempotent)
 def run_start(request: HttpRequest, body: RunIn) -> tuple[int, dict[str, Any]]:
     user = _planner(request)
@@ -112,22 +119,22 @@ def run_start(request: HttpRequest, body: RunIn) -> tuple[int, dict[str, Any]]:
     return 202, _out(run)
 
 
-@router.get("/allocation/runs/{run_id}", response={200: RunOut, **ERRORS})
+@router.get("/allocation/runs/{run_id}", response=RunOut)
 def run_get(request: HttpRequest, run_id: int) -> dict[str, Any]:
     _planner(request)
     return _out(_run(run_id))
 
 
-@router.get("/allocation/runs/{run_id}/lines", response={200: list[AllocationLineOut], **ERRORS})
-def run_lines(request: HttpRequest, run_id: int, store: str = "", sku: str = "") -> list[Any]:
+@router.get("/allocation/runs/{run_id}/lines", response=list[AllocationLineOut])
+def run_lines(request: HttpRequest, run_id: int, filters: Query[LineFilter]) -> list[Any]:
     _planner(request)
     rows = AllocationLine.objects.filter(run=_run(run_id)).select_related(
         "product", "source", "store"
     )
-    if store:
-        rows = rows.filter(store__code=store)
-    if sku:
-        rows = rows.filter(product__sku=sku)
+    if filters.store:
+        rows = rows.filter(store__code=filters.store)
+    if filters.sku:
+        rows = rows.filter(product__sku=filters.sku)
     return [
         {
             "sku": ln.product.sku,
@@ -142,7 +149,7 @@ def run_lines(request: HttpRequest, run_id: int, store: str = "", sku: str = "")
     ]
 
 
-@router.post("/allocation/runs/{run_id}/approve", response={200: list[TransferRef], **ERRORS})
+@router.post("/allocation/runs/{run_id}/approve", response=list[TransferRef])
 @decorate_view(idempotent)
 def run_approve(request: HttpRequest, run_id: int) -> list[Any]:
     user = _planner(request)
@@ -159,7 +166,7 @@ def run_approve(request: HttpRequest, run_id: int) -> list[Any]:
     ]
 
 
-@router.post("/allocation/runs/{run_id}/reject", response={200: RunOut, **ERRORS})
+@router.post("/allocation/runs/{run_id}/reject", response=RunOut)
 @decorate_view(idempotent)
 def run_reject(request: HttpRequest, run_id: int) -> dict[str, Any]:
     user = _planner(request)

@@ -34,7 +34,6 @@ from .schemas import (
 
 router = Router(tags=["forecasting"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_NAMED = 200  # SKUs or locations one forecast query may name
 
 
@@ -52,7 +51,7 @@ def require_forecast_reader(user: User) -> None:
 # --------------------------------------------------------------------------- runs
 
 
-@router.post("/forecast-runs", response={202: ForecastRunOut, **ERRORS})
+@router.post("/forecast-runs", response={202: ForecastRunOut})
 @decorate_view(idempotent)
 def forecast_run_start(request: HttpRequest, payload: ForecastRunIn) -> Status:
     """Start a forecast run of a city (or of every city). It runs as a background job: follow
@@ -76,21 +75,21 @@ class RunFilter(QuerySchema):
     city: str | None = None
 
 
-@router.get("/forecast-runs", response={200: list[ForecastRunOut], **ERRORS})
+@router.get("/forecast-runs", response=list[ForecastRunOut])
 @paginate(CursorPagination, ordering=("-id",))
 def forecast_run_list(request: HttpRequest, filters: Query[RunFilter]) -> object:
     require_planner(current_user(request))
     return selectors.forecast_run_list(**filters.dict())
 
 
-@router.get("/forecast-runs/{run_id}", response={200: ForecastRunOut, **ERRORS})
+@router.get("/forecast-runs/{run_id}", response=ForecastRunOut)
 def forecast_run_detail(request: HttpRequest, run_id: int) -> ForecastRun:
     """A run's status, progress (percent and message) and, once succeeded, its accuracy."""
     require_planner(current_user(request))
     return selectors.forecast_run_get(run_id)
 
 
-@router.post("/forecast-runs/{run_id}/cancel", response={200: ForecastRunOut, **ERRORS})
+@router.post("/forecast-runs/{run_id}/cancel", response=ForecastRunOut)
 @decorate_view(idempotent)
 def forecast_run_cancel(request: HttpRequest, run_id: int) -> ForecastRun:
     """Stop a queued or running run; its partial rows are dropped."""
@@ -100,7 +99,7 @@ def forecast_run_cancel(request: HttpRequest, run_id: int) -> ForecastRun:
     return selectors.forecast_run_get(run_id)
 
 
-@router.post("/forecast-runs/{run_id}/rerun", response={202: ForecastRunOut, **ERRORS})
+@router.post("/forecast-runs/{run_id}/rerun", response={202: ForecastRunOut})
 @decorate_view(idempotent)
 def forecast_run_rerun(request: HttpRequest, run_id: int) -> Status:
     """A new run with the same parameters, e.g. after a run whose worker died."""
@@ -110,7 +109,7 @@ def forecast_run_rerun(request: HttpRequest, run_id: int) -> Status:
     return Status(202, selectors.forecast_run_get(run.pk))
 
 
-@router.get("/forecast-runs/{run_id}/accuracy", response={200: RunAccuracyOut, **ERRORS})
+@router.get("/forecast-runs/{run_id}/accuracy", response=RunAccuracyOut)
 def forecast_run_accuracy(request: HttpRequest, run_id: int) -> dict[str, Any]:
     """Backtest accuracy of a succeeded run: per model, for the choice made per series, and
     against weekly seasonal naive."""
@@ -127,7 +126,7 @@ class SeriesFilter(QuerySchema):
     location: str | None = None
 
 
-@router.get("/forecast-runs/{run_id}/series", response={200: list[SeriesAccuracyOut], **ERRORS})
+@router.get("/forecast-runs/{run_id}/series", response=list[SeriesAccuracyOut])
 @paginate(CursorPagination, ordering=("id",))
 def forecast_run_series(request: HttpRequest, run_id: int, filters: Query[SeriesFilter]) -> object:
     """Per series of a succeeded run: the model chosen, how, and its backtest accuracy."""
@@ -150,7 +149,8 @@ class ForecastQuery(QuerySchema):
     run: int | None = None  # a succeeded run; default: each location's current run
 
 
-@router.get("/forecasts", response={200: list[SeriesForecastOut], **ERRORS})
+# 409: a run named by ``run`` that has not succeeded.
+@router.get("/forecasts", response={200: list[SeriesForecastOut], 409: ErrorOut})
 @paginate(CursorPagination, ordering=("id",))
 def forecast_list(request: HttpRequest, query: Query[ForecastQuery]) -> object:
     """Point forecasts and quantiles per day for SKU(s) × location(s) (``?sku=A&sku=B&

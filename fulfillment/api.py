@@ -44,8 +44,6 @@ from .schemas import (
 
 router = Router(tags=["fulfillment"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
 
 # --------------------------------------------------------------------------- pick lists
 
@@ -61,12 +59,12 @@ def pick_list_list(request: HttpRequest, filters: Query[PickListFilter]) -> obje
     return selectors.pick_list_list(user=current_user(request), **filters.dict())
 
 
-@router.get("/pick-lists/{pick_list_id}", response={200: PickListOut, **ERRORS})
+@router.get("/pick-lists/{pick_list_id}", response=PickListOut)
 def pick_list_detail(request: HttpRequest, pick_list_id: int) -> PickList:
     return selectors.pick_list_visible(current_user(request), pick_list_id)
 
 
-@router.post("/pick-lists", response={201: PickListOut, **ERRORS})
+@router.post("/pick-lists", response={201: PickListOut})
 @decorate_view(idempotent)
 def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
     """A wave: one pick list of everything waiting at a location (or of the given orders)."""
@@ -98,9 +96,7 @@ def _writable_pick_line(user: User, pick_list_id: int, line_id: int) -> PickLine
     return line
 
 
-@router.post(
-    "/pick-lists/{pick_list_id}/lines/{line_id}/pick", response={200: PickListOut, **ERRORS}
-)
+@router.post("/pick-lists/{pick_list_id}/lines/{line_id}/pick", response={200: PickListOut})
 @decorate_view(idempotent)
 def pick_line_pick(
     request: HttpRequest, pick_list_id: int, line_id: int, payload: PickIn
@@ -117,9 +113,7 @@ def pick_line_pick(
     return selectors.pick_list_visible(user, pick_list_id)
 
 
-@router.post(
-    "/pick-lists/{pick_list_id}/lines/{line_id}/short", response={200: PickListOut, **ERRORS}
-)
+@router.post("/pick-lists/{pick_list_id}/lines/{line_id}/short", response={200: PickListOut})
 @decorate_view(idempotent)
 def pick_line_short(
     request: HttpRequest, pick_list_id: int, line_id: int, payload: ShortIn
@@ -134,7 +128,7 @@ def pick_line_short(
 # --------------------------------------------------------------------------- pack and ship
 
 
-@router.post("/orders/{order_id}/packages", response={201: PackageOut, **ERRORS})
+@router.post("/orders/{order_id}/packages", response={201: PackageOut})
 @decorate_view(idempotent)
 def package_create(request: HttpRequest, order_id: int, payload: PackageIn) -> Status:
     """Pack picked units of a delivery (all picked units when ``lines`` is left out)."""
@@ -157,12 +151,12 @@ def package_create(request: HttpRequest, order_id: int, payload: PackageIn) -> S
     return Status(201, selectors.package_visible(user, package.pk))
 
 
-@router.get("/packages/{package_id}", response={200: PackageOut, **ERRORS})
+@router.get("/packages/{package_id}", response=PackageOut)
 def package_detail(request: HttpRequest, package_id: int) -> Package:
     return selectors.package_visible(current_user(request), package_id)
 
 
-@router.post("/packages/{package_id}/ship", response={200: PackageOut, **ERRORS})
+@router.post("/packages/{package_id}/ship", response=PackageOut)
 @decorate_view(idempotent)
 def package_ship(request: HttpRequest, package_id: int, payload: ShipIn) -> Package:
     """The parcel leaves: its holds are consumed (location → customer)."""
@@ -188,7 +182,7 @@ def _pickup_order(user: User, order_id: int) -> Order:
     return order
 
 
-@router.post("/orders/{order_id}/pickup/prepare", response={201: PickListOut, **ERRORS})
+@router.post("/orders/{order_id}/pickup/prepare", response={201: PickListOut})
 @decorate_view(idempotent)
 def pickup_prepare(request: HttpRequest, order_id: int) -> Status:
     user = current_user(request)
@@ -213,7 +207,7 @@ def _code_out(request: HttpRequest, code: PickupCode) -> dict[str, object]:
     }
 
 
-@router.post("/orders/{order_id}/pickup/ready", response={200: PickupCodeOut, **ERRORS})
+@router.post("/orders/{order_id}/pickup/ready", response=PickupCodeOut)
 @decorate_view(idempotent)
 def pickup_ready(request: HttpRequest, order_id: int) -> dict[str, object]:
     """Everything is on the pickup shelf: the signed code is issued and the customer told."""
@@ -238,18 +232,18 @@ def _code_for(user: User, order_id: int) -> PickupCode:
     return code
 
 
-@router.get("/orders/{order_id}/pickup-code", response={200: PickupCodeOut, **ERRORS})
+@router.get("/orders/{order_id}/pickup-code", response=PickupCodeOut)
 def pickup_code(request: HttpRequest, order_id: int) -> dict[str, object]:
     return _code_out(request, _code_for(current_user(request), order_id))
 
 
-@router.get("/orders/{order_id}/pickup-code.svg", response={200: None, **ERRORS})
+@router.get("/orders/{order_id}/pickup-code.svg", response={200: None})
 def pickup_code_svg(request: HttpRequest, order_id: int) -> HttpResponse:
     code = _code_for(current_user(request), order_id)
     return HttpResponse(qr_svg(services.pickup_token(code)), content_type="image/svg+xml")
 
 
-@router.get("/orders/{order_id}/pickup-code.png", response={200: None, **ERRORS})
+@router.get("/orders/{order_id}/pickup-code.png", response={200: None})
 def pickup_code_png(request: HttpRequest, order_id: int) -> HttpResponse:
     code = _code_for(current_user(request), order_id)
     return HttpResponse(qr_png(services.pickup_token(code)), content_type="image/png")
@@ -259,7 +253,7 @@ def pickup_code_png(request: HttpRequest, order_id: int) -> HttpResponse:
 REDEEM_LIMIT_GROUP = "pickup-redeem"
 
 
-@router.post("/pickup/redeem", response={200: dict, 429: ErrorOut, **ERRORS})
+@router.post("/pickup/redeem", response={200: dict, 429: ErrorOut})
 @decorate_view(idempotent)
 def pickup_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, object]:
     """Hand over a pickup against its code: genuine, for this store, in time, once."""
@@ -289,7 +283,7 @@ def pickup_public_key(request: HttpRequest) -> dict[str, str]:
 # --------------------------------------------------------------------------- returns
 
 
-@router.post("/returns", response={201: ReturnOut, **ERRORS})
+@router.post("/returns", response={201: ReturnOut})
 @decorate_view(idempotent)
 def return_create(request: HttpRequest, payload: ReturnIn) -> Status:
     """Goods back from a customer, restocked or scrapped at a store or the DC."""

@@ -54,6 +54,8 @@ class PickListOut(Schema):
 
     @staticmethod
     def resolve_lines(obj: Any) -> list[Any]:
+        if "lines" in getattr(obj, "_prefetched_objects_cache", {}):
+            return list(obj.lines.all())  # a list's page prefetched them (selectors.PICK_LINES)
         return list(obj.lines.select_related("product", "allocation__line"))
 
 

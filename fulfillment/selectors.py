@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from inventory.models import (
@@ -18,7 +18,7 @@ from inventory.models import (
 )
 from omni.access import scope_to_locations, visible_one
 from omni.models import User
-from orders.models import Allocation, Order, OrderMode, OrderStatus, PaymentStatus
+from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
 
 from .errors import UnknownPackage, UnknownPickList
 from .models import (
@@ -29,6 +29,17 @@ from .models import (
     PickLineStatus,
     PickList,
 )
+
+# Forward keys are joined inside a prefetch (select_related), never prefetched on their own:
+# Django 5.2 prefetches a forward key with a tuple lookup that SQLite spells as one OR per
+# distinct key, and SQLite refuses expressions of more than 1,000 terms.
+PICK_LINES = Prefetch(
+    "lines", queryset=PickLine.objects.select_related("product", "allocation__line")
+)
+PACKAGE_LINES = Prefetch(
+    "lines", queryset=PackageLine.objects.select_related("allocation__line__product")
+)
+ORDER_LINES = Prefetch("lines", queryset=OrderLine.objects.select_related("product"))
 
 # Orders whose held stock may go on a pick list: paid deliveries, and pickups (paid or not:
 # the customer may pay at the counter). A partly shipped order's rest, routed again after a short
@@ -75,12 +86,12 @@ def pick_list_list(
         lists = lists.filter(location__code=location)
     if status:
         lists = lists.filter(status=status)
-    return lists.prefetch_related("lines__product").order_by("-id")
+    return lists.prefetch_related(PICK_LINES).order_by("-id")
 
 
 def pick_list_visible(user: User, pick_list_id: int) -> PickList:
     lists = scope_to_locations(user, PickList.objects.select_related("location"), "location")
-    return visible_one(lists.prefetch_related("lines__product"), UnknownPickList, pk=pick_list_id)
+    return visible_one(lists.prefetch_related(PICK_LINES), UnknownPickList, pk=pick_list_id)
 
 
 def pick_line_visible(user: User, pick_list_id: int, line_id: int) -> PickLine:
@@ -93,9 +104,7 @@ def package_visible(user: User, package_id: int) -> Package:
     packages = scope_to_locations(
         user, Package.objects.select_related("location", "order"), "location"
     )
-    return visible_one(
-        packages.prefetch_related("lines__allocation__line__product"), UnknownPackage, pk=package_id
-    )
+    return visible_one(packages.prefetch_related(PACKAGE_LINES), UnknownPackage, pk=package_id)
 
 
 PICKUP_QUEUE_STATUSES = (
@@ -117,7 +126,7 @@ def pickup_queue(*, user: User, store_id: int | None = None) -> QuerySet[Order]:
         orders = orders.filter(pickup_store_id=store_id)
     return (
         orders.select_related("pickup_store", "channel")
-        .prefetch_related("lines__product")
+        .prefetch_related(ORDER_LINES)
         .order_by("created_at", "id")
     )
 
@@ -242,7 +251,7 @@ def packed_packages(location: Location) -> list[Package]:
     return list(
         Package.objects.filter(location=location, status=PackageStatus.PACKED)
         .select_related("order")
-        .prefetch_related("lines__allocation__line__product")
+        .prefetch_related(PACKAGE_LINES)
         .order_by("created_at", "id")
     )
 
@@ -251,7 +260,7 @@ def shipped_recently(location: Location, limit: int = 10) -> list[Package]:
     return list(
         Package.objects.filter(location=location, status=PackageStatus.SHIPPED)
         .select_related("order")
-        .prefetch_related("lines__allocation__line__product")
+        .prefetch_related(PACKAGE_LINES)
         .order_by("-shipped_at", "-id")[:limit]
     )
 

@@ -19,7 +19,7 @@ from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
 from omni.models import Role
 from omni.pagination import CursorPagination
-from omni.schemas import ErrorOut, Instant, QuerySchema
+from omni.schemas import Instant, QuerySchema
 
 from . import selectors, services
 from .errors import DuplicateLine
@@ -45,8 +45,6 @@ from .schemas import (
 router = Router(tags=["inventory"])
 
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
-
 # --------------------------------------------------------------------------- master data
 
 
@@ -61,12 +59,12 @@ def product_list(request: HttpRequest, filters: Query[ProductFilter]) -> object:
     return selectors.product_list(q=filters.q, active=filters.active)
 
 
-@router.get("/products/{sku}", response={200: ProductOut, **ERRORS})
+@router.get("/products/{sku}", response=ProductOut)
 def product_detail(request: HttpRequest, sku: str) -> Product:
     return selectors.product_by_sku(sku)
 
 
-@router.post("/products", response={201: ProductOut, **ERRORS})
+@router.post("/products", response={201: ProductOut})
 def product_create(request: HttpRequest, payload: ProductIn) -> Status:
     require_admin(current_user(request))
     return Status(201, services.product_create(**payload.dict()))
@@ -83,7 +81,7 @@ def location_list(request: HttpRequest, filters: Query[LocationFilter]) -> objec
     return selectors.location_list(user=current_user(request), kind=filters.kind, city=filters.city)
 
 
-@router.get("/locations/{code}", response={200: LocationOut, **ERRORS})
+@router.get("/locations/{code}", response=LocationOut)
 def location_detail(request: HttpRequest, code: str) -> object:
     return selectors.location_visible(current_user(request), code)
 
@@ -123,7 +121,7 @@ def stock_move_list(request: HttpRequest, filters: Query[MoveFilter]) -> object:
 # --------------------------------------------------------------------------- receipts and counts
 
 
-@router.post("/receipts", response={201: ReceiptOut, **ERRORS})
+@router.post("/receipts", response={201: ReceiptOut})
 @decorate_view(idempotent)
 def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status:
     user = current_user(request)
@@ -140,7 +138,7 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status:
     return Status(201, receipt)
 
 
-@router.post("/counts", response={201: CountOut, **ERRORS})
+@router.post("/counts", response={201: CountOut})
 @decorate_view(idempotent)
 def count_create(request: HttpRequest, payload: CountIn) -> Status:
     user = current_user(request)
@@ -174,12 +172,12 @@ def reservation_list(request: HttpRequest, filters: Query[ReservationFilter]) ->
     return selectors.reservation_list(user=current_user(request), **filters.dict())
 
 
-@router.get("/reservations/{reservation_id}", response={200: ReservationOut, **ERRORS})
+@router.get("/reservations/{reservation_id}", response=ReservationOut)
 def reservation_detail(request: HttpRequest, reservation_id: int) -> Reservation:
     return selectors.reservation_visible(current_user(request), reservation_id)
 
 
-@router.post("/reservations", response={201: list[ReservationOut], **ERRORS})
+@router.post("/reservations", response={201: list[ReservationOut]})
 @decorate_view(idempotent)
 def reservation_create(request: HttpRequest, payload: ReserveIn) -> Status:
     """Hold stock at one location, all lines or none."""
@@ -209,7 +207,7 @@ def reservation_create(request: HttpRequest, payload: ReserveIn) -> Status:
     return Status(201, reservations)
 
 
-@router.post("/reservations/{reservation_id}/release", response={200: ReservationOut, **ERRORS})
+@router.post("/reservations/{reservation_id}/release", response=ReservationOut)
 @decorate_view(idempotent)
 def reservation_release(
     request: HttpRequest, reservation_id: int, payload: ReleaseIn | None = None
@@ -236,12 +234,12 @@ def transfer_list(request: HttpRequest, filters: Query[TransferFilter]) -> objec
     return selectors.transfer_list(user=current_user(request), **filters.dict())
 
 
-@router.get("/transfers/{transfer_id}", response={200: TransferOut, **ERRORS})
+@router.get("/transfers/{transfer_id}", response=TransferOut)
 def transfer_detail(request: HttpRequest, transfer_id: int) -> Transfer:
     return selectors.transfer_visible(current_user(request), transfer_id)
 
 
-@router.post("/transfers", response={201: TransferOut, **ERRORS})
+@router.post("/transfers", response={201: TransferOut})
 @decorate_view(idempotent)
 def transfer_create(request: HttpRequest, payload: TransferIn) -> Status:
     """A draft transfer. Staff may draft one into or out of their own location."""
@@ -286,7 +284,7 @@ def _transfer_action(
     raise PermissionDenied.saying(TRANSFER_END_ONLY[at], detail={"transfer": transfer_id})
 
 
-@router.post("/transfers/{transfer_id}/approve", response={200: TransferOut, **ERRORS})
+@router.post("/transfers/{transfer_id}/approve", response=TransferOut)
 @decorate_view(idempotent)
 def transfer_approve(request: HttpRequest, transfer_id: int) -> Transfer:
     """Reserve the lines at the source."""
@@ -295,7 +293,7 @@ def transfer_approve(request: HttpRequest, transfer_id: int) -> Transfer:
     return selectors.transfer_visible(current_user(request), transfer_id)
 
 
-@router.post("/transfers/{transfer_id}/dispatch", response={200: TransferOut, **ERRORS})
+@router.post("/transfers/{transfer_id}/dispatch", response=TransferOut)
 @decorate_view(idempotent)
 def transfer_dispatch(request: HttpRequest, transfer_id: int) -> Transfer:
     transfer = _transfer_action(request, transfer_id, allowed=set(), at="source")
@@ -303,7 +301,7 @@ def transfer_dispatch(request: HttpRequest, transfer_id: int) -> Transfer:
     return selectors.transfer_visible(current_user(request), transfer_id)
 
 
-@router.post("/transfers/{transfer_id}/receive", response={200: TransferOut, **ERRORS})
+@router.post("/transfers/{transfer_id}/receive", response=TransferOut)
 @decorate_view(idempotent)
 def transfer_receive(
     request: HttpRequest, transfer_id: int, payload: TransferReceiveIn | None = None
@@ -323,7 +321,7 @@ def transfer_receive(
     return selectors.transfer_visible(current_user(request), transfer_id)
 
 
-@router.post("/transfers/{transfer_id}/cancel", response={200: TransferOut, **ERRORS})
+@router.post("/transfers/{transfer_id}/cancel", response=TransferOut)
 @decorate_view(idempotent)
 def transfer_cancel(request: HttpRequest, transfer_id: int) -> Transfer:
     transfer = _transfer_action(request, transfer_id, allowed={"planner"}, at="source")

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from ninja import Field, Schema
 
-from omni.schemas import InputSchema
+from omni.schemas import FreeText, InputSchema
 
 from .services import MAX_LINE_QUANTITY
 
@@ -110,7 +110,7 @@ class CountLineIn(InputSchema):
 class CountIn(InputSchema):
     location: LocationCode
     release_holds: bool = False
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[FreeText, Field(max_length=255)] = ""
     lines: Annotated[list[CountLineIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
@@ -161,7 +161,7 @@ class TransferIn(InputSchema):
     destination: LocationCode
     lines: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
     reference: Annotated[str, Field(max_length=64)] = ""
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[FreeText, Field(max_length=255)] = ""
 
 
 class TransferLineOut(Schema):

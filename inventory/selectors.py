@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 
 from omni.access import scope_to_locations, visible_one
 from omni.models import User
@@ -16,10 +16,18 @@ from .models import (
     Product,
     Reservation,
     StockCount,
+    StockCountLine,
     StockLevel,
     StockMove,
     Transfer,
+    TransferLine,
 )
+
+# Forward keys are joined inside a prefetch (select_related), never prefetched on their own:
+# Django 5.2 prefetches a forward key with a tuple lookup that SQLite spells as one OR per
+# distinct key, and SQLite refuses expressions of more than 1,000 terms.
+TRANSFER_LINES = Prefetch("lines", queryset=TransferLine.objects.select_related("product"))
+COUNT_LINES = Prefetch("lines", queryset=StockCountLine.objects.select_related("product"))
 
 
 def product_by_sku(sku: str) -> Product:
@@ -164,7 +172,7 @@ def transfer_list(
 ) -> QuerySet[Transfer]:
     qs = scope_to_locations(
         user,
-        Transfer.objects.select_related("source", "destination").prefetch_related("lines__product"),
+        Transfer.objects.select_related("source", "destination").prefetch_related(TRANSFER_LINES),
         "source_id",
         "destination_id",
     )
@@ -182,7 +190,5 @@ def transfer_visible(user: User, transfer_id: int) -> Transfer:
 
 def stock_count_detail(count_id: int) -> StockCount:
     return (
-        StockCount.objects.select_related("location")
-        .prefetch_related("lines__product")
-        .get(pk=count_id)
+        StockCount.objects.select_related("location").prefetch_related(COUNT_LINES).get(pk=count_id)
     )

@@ -25,7 +25,7 @@ from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import User
 from omni.pagination import CursorPagination
-from omni.schemas import ErrorOut, QuerySchema
+from omni.schemas import QuerySchema
 from omni.selectors import city_by_code
 
 from . import services
@@ -44,7 +44,6 @@ from .selectors import channel_by_code
 
 router = Router(tags=["routing"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_ROWS = 500
 
 
@@ -70,14 +69,14 @@ def _buffers(channel: Channel) -> dict[str, Any]:
     }
 
 
-@router.get("/channels/{code}/buffers", response={200: ChannelBuffersOut, **ERRORS})
+@router.get("/channels/{code}/buffers", response=ChannelBuffersOut)
 def channel_buffers(request: HttpRequest, code: str) -> dict[str, Any]:
     """Units of every SKU the channel may not take: its default and each location's own."""
     _planner(request)
     return _buffers(channel_by_code(code))
 
 
-@router.put("/channels/{code}/buffers", response={200: ChannelBuffersOut, **ERRORS})
+@router.put("/channels/{code}/buffers", response=ChannelBuffersOut)
 def channel_buffer_set(request: HttpRequest, code: str, payload: ChannelBufferIn) -> dict[str, Any]:
     """Set one buffer (``location`` null: the channel's default); ``units`` null removes it.
     The next order sees it."""
@@ -125,13 +124,13 @@ def routing_profile_list(request: HttpRequest, filters: Query[ProfileFilter]) ->
     return profiles
 
 
-@router.get("/routing/profiles/{profile_id}", response={200: RoutingProfileOut, **ERRORS})
+@router.get("/routing/profiles/{profile_id}", response=RoutingProfileOut)
 def routing_profile_detail(request: HttpRequest, profile_id: int) -> RoutingProfile:
     _planner(request)
     return _profile(profile_id)
 
 
-@router.post("/routing/profiles", response={201: RoutingProfileOut, **ERRORS})
+@router.post("/routing/profiles", response={201: RoutingProfileOut})
 @decorate_view(idempotent)
 def routing_profile_create(request: HttpRequest, payload: RoutingProfileIn) -> Status:
     """A new draft version of the channel's rules. A draft routes nothing until activated."""
@@ -148,7 +147,7 @@ def routing_profile_create(request: HttpRequest, payload: RoutingProfileIn) -> S
     return Status(201, _profile(profile.pk))
 
 
-@router.post("/routing/profiles/{profile_id}/activate", response={200: RoutingProfileOut, **ERRORS})
+@router.post("/routing/profiles/{profile_id}/activate", response=RoutingProfileOut)
 @decorate_view(idempotent)
 def routing_profile_activate(request: HttpRequest, profile_id: int) -> RoutingProfile:
     """Route the channel's next orders (in the profile's city, or by default) with this
@@ -158,9 +157,7 @@ def routing_profile_activate(request: HttpRequest, profile_id: int) -> RoutingPr
     return _profile(profile_id)
 
 
-@router.post(
-    "/routing/profiles/{profile_id}/deactivate", response={200: RoutingProfileOut, **ERRORS}
-)
+@router.post("/routing/profiles/{profile_id}/deactivate", response={200: RoutingProfileOut})
 @decorate_view(idempotent)
 def routing_profile_deactivate(request: HttpRequest, profile_id: int) -> RoutingProfile:
     """Retire the active version: the channel routes by the default rules again."""
@@ -172,7 +169,7 @@ def routing_profile_deactivate(request: HttpRequest, profile_id: int) -> Routing
 # --------------------------------------------------------------------------- capacity and hours
 
 
-@router.put("/locations/{code}/capacity", response={200: LocationCapacityOut, **ERRORS})
+@router.put("/locations/{code}/capacity", response=LocationCapacityOut)
 def location_capacity_set(
     request: HttpRequest, code: str, payload: LocationCapacityIn
 ) -> LocationService:
@@ -198,7 +195,7 @@ class ChangeQuery(QuerySchema):
     limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 100
 
 
-@router.get("/routing/changes", response={200: list[ConfigChangeOut], **ERRORS})
+@router.get("/routing/changes", response=list[ConfigChangeOut])
 def routing_changes(request: HttpRequest, query: Query[ChangeQuery]) -> list[ConfigChange]:
     """Who changed which routing setting, when, from what to what; newest first."""
     _planner(request)

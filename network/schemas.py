@@ -11,7 +11,7 @@ from ninja import Field, Schema
 from pydantic import field_validator
 
 from inventory.schemas import LocationCode
-from omni.schemas import InputSchema
+from omni.schemas import FreeText, InputSchema
 
 from .models import Service
 from .routing_rules import RULE_NAMES, RuleError, parse_rules
@@ -47,7 +47,7 @@ class RoutingProfileIn(InputSchema):
     city: Slug | None = None  # none: every city without a profile of its own
     rules: Annotated[list[Any], Field(max_length=MAX_RULES)]
     when_short: WhenShort = "park"
-    note: Annotated[str, Field(max_length=255)] = ""
+    note: Annotated[FreeText, Field(max_length=255)] = ""
 
 
 class RoutingRuleOut(Schema):

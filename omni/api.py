@@ -10,9 +10,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.operation import Operation
 from ninja.parser import Parser
 from ninja.types import DictStrAny
 
@@ -28,6 +30,7 @@ from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
 from .limits import RateLimited
 from .middleware import too_large
+from .schemas import ErrorOut
 
 logger = logging.getLogger("omni.api")
 
@@ -62,6 +65,61 @@ api.add_router("/v1/", orders_router)
 api.add_router("/v1/", fulfillment_router)
 api.add_router("/v1/", forecasting_router)
 api.add_router("/v1/", allocation_router)
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def error_statuses(operation: Operation) -> set[int]:
+    """The error statuses an operation can answer, from its shape (docs/api.md, "Errors"):
+
+    * 400 with a body or a path parameter: malformed JSON, a body that is not an object, a NUL
+      in the path, a bad ``Idempotency-Key``;
+    * 401 and 403 when it needs a caller: no or a bad token; a role refused, or a session
+      request without its CSRF token;
+    * 404 and 422 when it takes any input: a path, filter or body naming nothing (or nothing
+      the caller may see); a value outside its field's limits;
+    * 409 when it changes something or names an object by its path: the object is in the
+      wrong state, or an ``Idempotency-Key`` was used for another request;
+    * 413 when it changes something (a body over the upload limit);
+    * 414 and 431 on every operation: the server in front of the API (gunicorn, with the
+      worker classes of ``omni.gunicorn_workers``) refuses an over-long request line or
+      oversized headers before the API sees them, in the same error shape;
+    * 429 when ninja throttles it (an operation limited by ``omni.limits`` declares its 429).
+
+    An operation that can answer more (a read refused with 409) declares it in its own
+    ``response``; nothing needs to declare these."""
+    sources = {model.__ninja_param_source__ for model in operation.signature.models}
+    has_path, has_body = "path" in sources, bool(sources & {"body", "form", "file"})
+    unsafe = bool(UNSAFE & set(operation.methods))
+    statuses = {414, 431}
+    if has_body or has_path:
+        statuses.add(400)
+    if operation.auth_callbacks:
+        statuses |= {401, 403}
+    if sources:
+        statuses |= {404, 422}
+    if unsafe or has_path:
+        statuses.add(409)
+    if unsafe:
+        statuses.add(413)
+    if operation.throttle_objects:
+        statuses.add(429)
+    return statuses
+
+
+def document_errors(operation: Operation) -> None:
+    """Add every error status the operation can answer to its responses, with the error shape,
+    so the OpenAPI schema lists them all."""
+    for status in sorted(error_statuses(operation) - set(operation.response_models)):
+        operation.response_models[status] = operation._create_response_model(ErrorOut)
+
+
+# ninja binds (copies) each router's operations to the API; document the bound copies, which
+# serve the requests and the schema. No router may be added after this.
+for _bound in api._get_bound_routers():
+    for _view in _bound.path_operations.values():
+        for _operation in _view.operations:
+            document_errors(_operation)
 
 
 def error_response(
@@ -146,6 +204,31 @@ def on_django_validation(request: HttpRequest, exc: DjangoValidationError) -> Ht
 def on_too_large(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     # A body without a declared length that grew past the limit while it was read.
     return too_large()
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    return out_of_range(request, exc)
+
+
+@api.exception_handler(OverflowError)
+def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+    return out_of_range(request, exc)
+
+
+def out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A value the database (SQLite: OverflowError; PostgreSQL: DataError) or a date
+    calculation could not hold. The schemas' limits (omni.schemas) refuse such input first;
+    this answer is the net under them, logged so the field that needs a limit is found."""
+    logger.warning("out-of-range value on %s %s", request.method, request.path, exc_info=exc)
+    if transaction.get_connection().in_atomic_block:
+        transaction.set_rollback(True)  # PostgreSQL: the transaction is unusable now
+    return error_response(
+        request,
+        422,
+        CommonErrorCode.VALIDATION_ERROR,
+        "a value is out of the range Omni can store",
+    )
 
 
 @api.exception_handler(Exception)

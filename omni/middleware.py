@@ -18,8 +18,8 @@ CODES = {
     401: CommonErrorCode.UNAUTHENTICATED,
     403: CommonErrorCode.PERMISSION_DENIED,
     404: CommonErrorCode.NOT_FOUND,
-    405: "method_not_allowed",
-    413: "request_too_large",
+    405: CommonErrorCode.METHOD_NOT_ALLOWED,
+    413: CommonErrorCode.REQUEST_TOO_LARGE,
     429: CommonErrorCode.RATE_LIMITED,
 }
 
@@ -32,7 +32,10 @@ def too_large() -> HttpResponse:
     """413 in the error shape: the body is larger than the API reads."""
     limit = body_limit()
     return _shaped(
-        413, "request_too_large", f"the body is larger than {limit:,} bytes", {"limit": limit}
+        413,
+        CommonErrorCode.REQUEST_TOO_LARGE,
+        f"the body is larger than {limit:,} bytes",
+        {"limit": limit},
     )
 
 

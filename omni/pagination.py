@@ -10,13 +10,15 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Field as ModelField
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Schema
+from ninja import Field
 from ninja import pagination as ninja_pagination
 from ninja.errors import ValidationError
 
+from .schemas import QuerySchema
+
 
 class CursorPagination(ninja_pagination.CursorPagination):
-    class Input(Schema):
+    class Input(QuerySchema):
         # Above the maximum is clamped to it (ninja's behaviour); below one is a client bug.
         page_size: Annotated[int | None, Field(ge=1)] = None
         cursor: str | None = None

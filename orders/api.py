@@ -24,7 +24,7 @@ from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
 from omni.models import Role, User
 from omni.pagination import CursorPagination
-from omni.schemas import ErrorOut, Instant, QuerySchema
+from omni.schemas import Instant, QuerySchema
 from omni.selectors import city_by_code
 
 from . import selectors, services
@@ -40,7 +40,6 @@ from .schemas import (
 
 router = Router(tags=["orders"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_SKUS_PER_QUERY = 100
 
 
@@ -67,7 +66,7 @@ def _require_order_write(user: User, order: Order) -> None:
     raise PermissionDenied.saying(_("the %(role)s role cannot change this order"), role=user.role)
 
 
-@router.post("/orders", response={200: OrderOut, 201: OrderOut, **ERRORS})
+@router.post("/orders", response={200: OrderOut, 201: OrderOut})
 @decorate_view(idempotent)
 def order_create(request: HttpRequest, payload: OrderIn) -> Status:
     """Place an order. The same channel and ``external_id`` again answers 200 with the first
@@ -136,12 +135,12 @@ def order_list(request: HttpRequest, filters: Query[OrderFilter]) -> object:
     return orders.select_related("routing_profile")
 
 
-@router.get("/orders/{order_id}", response={200: OrderOut, **ERRORS})
+@router.get("/orders/{order_id}", response=OrderOut)
 def order_detail(request: HttpRequest, order_id: int) -> Order:
     return selectors.order_visible(current_user(request), order_id)
 
 
-@router.post("/orders/{order_id}/pay", response={200: OrderOut, **ERRORS})
+@router.post("/orders/{order_id}/pay", response=OrderOut)
 @decorate_view(idempotent)
 def order_pay(request: HttpRequest, order_id: int) -> Order:
     user = current_user(request)
@@ -151,7 +150,7 @@ def order_pay(request: HttpRequest, order_id: int) -> Order:
     return selectors.order_visible(user, order_id)
 
 
-@router.post("/orders/{order_id}/cancel", response={200: OrderOut, **ERRORS})
+@router.post("/orders/{order_id}/cancel", response=OrderOut)
 @decorate_view(idempotent)
 def order_cancel(request: HttpRequest, order_id: int, payload: CancelIn) -> Order:
     user = current_user(request)
@@ -161,7 +160,7 @@ def order_cancel(request: HttpRequest, order_id: int, payload: CancelIn) -> Orde
     return selectors.order_visible(user, order_id)
 
 
-@router.post("/orders/{order_id}/lines/{sku}", response={200: OrderOut, **ERRORS})
+@router.post("/orders/{order_id}/lines/{sku}", response=OrderOut)
 @decorate_view(idempotent)
 def order_line_quantity(
     request: HttpRequest, order_id: int, sku: str, payload: LineQuantityIn
@@ -191,7 +190,7 @@ class AvailabilityQuery(QuerySchema):
     mode: OrderMode = OrderMode.DELIVERY
 
 
-@router.get("/availability", response={200: AvailabilityOut, **ERRORS})
+@router.get("/availability", response=AvailabilityOut)
 def availability(request: HttpRequest, query: Query[AvailabilityQuery]) -> dict[str, object]:
     """Available to promise per SKU for a channel in a city."""
     user = current_user(request)
@@ -220,7 +219,7 @@ class NearbyQuery(QuerySchema):
     channel: str | None = None
 
 
-@router.get("/availability/nearby", response={200: list[NearbyStoreOut], **ERRORS})
+@router.get("/availability/nearby", response=list[NearbyStoreOut])
 def nearby_stores(request: HttpRequest, query: Query[NearbyQuery]) -> list[dict[str, object]]:
     """Stores live for pickup within ``radius_km`` of a point that have any of the SKUs,
     nearest first."""

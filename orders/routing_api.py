@@ -21,7 +21,7 @@ from ninja import Field, Query, Router, Status
 from omni.access import current_user, reads_everything
 from omni.errors import RoleNotAllowed
 from omni.models import Role, User
-from omni.schemas import ErrorOut, QuerySchema
+from omni.schemas import QuerySchema
 from omni.selectors import city_by_code, city_today
 
 from . import selectors
@@ -37,7 +37,6 @@ from .tasks import orders_route_waiting_task
 
 router = Router(tags=["routing"])
 
-ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 MAX_ROWS = 500
 
 
@@ -56,7 +55,7 @@ class CapacityQuery(QuerySchema):
     day: date | None = None  # default: today in the city
 
 
-@router.get("/routing/capacity", response={200: CapacityOut, **ERRORS})
+@router.get("/routing/capacity", response=CapacityOut)
 def routing_capacity(request: HttpRequest, query: Query[CapacityQuery]) -> dict[str, Any]:
     """Orders a day each live location takes per service, used and left, and pickup hours.
     Staff see their own locations only."""
@@ -96,7 +95,7 @@ class WaitingQuery(QuerySchema):
     limit: Annotated[int, Field(ge=1, le=MAX_ROWS)] = 200
 
 
-@router.get("/orders/waiting", response={200: WaitingOut, **ERRORS})
+@router.get("/orders/waiting", response=WaitingOut)
 def orders_waiting(request: HttpRequest, query: Query[WaitingQuery]) -> dict[str, Any]:
     """Orders waiting for stock in the order they are served, with what each still misses
     and its value; totals over the whole queue the caller may see."""
@@ -129,14 +128,14 @@ def orders_waiting(request: HttpRequest, query: Query[WaitingQuery]) -> dict[str
     }
 
 
-@router.get("/orders/{order_id}/routing", response={200: RoutingExplainOut, **ERRORS})
+@router.get("/orders/{order_id}/routing", response=RoutingExplainOut)
 def order_routing(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """Every routing decision of the order: the profile version, the rules, each candidate
     node and why it was used or skipped."""
     return selectors.routing_explain(selectors.order_visible(current_user(request), order_id))
 
 
-@router.post("/routing/retry", response={202: RetryOut, **ERRORS})
+@router.post("/routing/retry", response={202: RetryOut})
 def routing_retry(request: HttpRequest, payload: RetryIn | None = None) -> Status:
     """Route the waiting orders again now (the city's, or every city's) rather than at the
     next stock arrival. With a broker the run is queued; without one it ran in this request

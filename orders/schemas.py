@@ -9,7 +9,7 @@ from ninja import Field, Schema
 from pydantic import AfterValidator, AwareDatetime
 
 from inventory.schemas import LocationCode, Quantity, Sku
-from omni.schemas import InputSchema, storable
+from omni.schemas import FreeText, InputSchema, storable
 
 from .models import OrderMode
 
@@ -26,7 +26,7 @@ class OrderLineIn(InputSchema):
 
 
 class DeliveryIn(InputSchema):
-    address: Annotated[str, Field(max_length=255)] = ""
+    address: Annotated[FreeText, Field(max_length=255)] = ""
     latitude: Latitude
     longitude: Longitude
 

@@ -12,7 +12,7 @@ from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from inventory.geo import haversine_km
 from inventory.models import Location, StockLevel
@@ -23,12 +23,17 @@ from omni.models import City, Role, User
 from omni.selectors import city_today
 
 from .errors import UnknownOrder
-from .models import CapacityUse, Order, OrderStatus
+from .models import Allocation, CapacityUse, Order, OrderLine, OrderStatus
 
+# Forward keys are joined inside the prefetches, never prefetched themselves: Django 5.2
+# prefetches a forward key with a tuple lookup that SQLite spells as one OR per row, and SQLite
+# refuses an expression of 1,000 terms (a page of 500 orders holds more reservations).
 ORDER_PREFETCH = (
-    "lines__product",
-    "lines__allocations__location",
-    "lines__allocations__reservation",
+    Prefetch("lines", queryset=OrderLine.objects.select_related("product")),
+    Prefetch(
+        "lines__allocations",
+        queryset=Allocation.objects.select_related("location", "reservation"),
+    ),
 )
 
 
@@ -51,7 +56,9 @@ def order_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Order]:
-    orders = scope_orders(user, Order.objects.select_related("channel", "city", "pickup_store"))
+    orders = scope_orders(
+        user, Order.objects.select_related("channel", "city", "pickup_store", "routing_profile")
+    )
     if status:
         orders = orders.filter(status=status)
     if mode:
@@ -222,7 +229,7 @@ def waiting_summary(
         queue = scope_orders(user, queue)
     orders = list(
         queue.select_related("channel", "city", "pickup_store", "routing_profile").prefetch_related(
-            "lines__product", "lines__allocations__reservation"
+            *ORDER_PREFETCH
         )
     )
     rows: list[WaitingOrder] = []

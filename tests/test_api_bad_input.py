@@ -391,6 +391,56 @@ BAD += [
 ]
 
 
+# The limits of every input (omni.schemas): no control characters (line breaks and tabs only in
+# free text), integers within 64 bits, finite numbers; refused before anything is looked up.
+CONTROLS = {
+    "nul": "\x00",
+    "bell": "\x07",
+    "escape": "\x1b",
+    "delete": "\x7f",
+    "c1-next-line": "\x85",
+    "newline": "\n",
+    "carriage-return": "\r",
+    "tab": "\t",
+}
+LINE_BREAKS = ("newline", "carriage-return", "tab")
+RECEIPT_JSON = json.dumps(ROUTES["receipts"].body)
+BAD += [
+    case
+    for name, char in CONTROLS.items()
+    for case in (
+        Bad("receipts", f"supplier-{name}", set_field("supplier", f"AC{char}ME")),
+        Bad("receipts", f"sku-{name}", set_line("sku", f"SKU{char}-1")),
+        Bad("counts", f"location-{name}", set_field("location", f"S0{char}1")),
+        Bad("reservations", f"owner_id-{name}", set_field("owner_id", f"o{char}1")),
+        Bad("release", f"reason-{name}", set_field("reason", f"gone{char}")),
+    )
+] + [
+    # free text takes line breaks and tabs, never the other control characters
+    Bad(route, f"note-{name}", set_field("note", f"shelf{char}3"))
+    for route in ("counts", "transfers")
+    for name, char in CONTROLS.items()
+    if name not in LINE_BREAKS
+]
+BAD += [
+    Bad("receipts", "supplier-lone-surrogate", raw=RECEIPT_JSON.replace("ACME", "\\ud800")),
+    Bad("receipts", "quantity-nan", raw=RECEIPT_JSON.replace('"quantity": 5', '"quantity": NaN')),
+    Bad(
+        "receipts",
+        "quantity-infinity",
+        raw=RECEIPT_JSON.replace('"quantity": 5', '"quantity": Infinity'),
+    ),
+    Bad(
+        "receipts", "quantity-1e400", raw=RECEIPT_JSON.replace('"quantity": 5', '"quantity": 1e400')
+    ),
+    Bad("receipts", "quantity-2^64", set_line("quantity", 2**64)),
+    Bad("receipts", "quantity-minus-2^64", set_line("quantity", -(2**64))),
+    Bad("receipts", "quantity-10^30", set_line("quantity", 10**30)),
+    Bad("reservations", "expires-2^64", set_field("expires_in_seconds", 2**64)),
+    Bad("transfer-receive", "received-2^64", set_line("received", 2**64)),
+]
+
+
 @pytest.mark.parametrize("case", BAD, ids=str)
 def test_bad_body_is_refused_and_moves_nothing(case: Bad, world: World, api: Any) -> None:
     route = ROUTES[case.route]
@@ -677,3 +727,189 @@ def test_a_body_read_past_the_limit_without_a_declared_length_is_413(
     response = on_too_large(request, RequestDataTooBig("too big"))
     assert response.status_code == 413
     assert json.loads(response.content)["code"] == "request_too_large"
+
+
+# --------------------------------------------------------------------------- limits elsewhere
+
+# Inputs of other apps' operations beyond what the database or Python can hold: (id, method,
+# path, query or body, the field the refusal names). Each is a 422 before anything is looked
+# up, so the world needs none of the objects named.
+LINE = {"sku": "SKU-1", "quantity": 1}
+BEYOND: list[tuple[str, str, str, Any, str]] = [
+    # integers beyond 64 bits (OverflowError on SQLite, DataError on PostgreSQL)
+    (
+        "pick-list-order-2^64",
+        "post",
+        "/pick-lists",
+        {"location": "DC1", "orders": [2**64]},
+        "orders",
+    ),
+    (
+        "pick-list-order-minus-2^64",
+        "post",
+        "/pick-lists",
+        {"location": "DC1", "orders": [-(2**64)]},
+        "orders",
+    ),
+    (
+        "return-order-2^70",
+        "post",
+        "/returns",
+        {"order": 2**70, "location": "S01", "lines": [LINE]},
+        "order",
+    ),
+    ("forecasts-run-10^20", "get", "/forecasts", {"run": "99999999999999999999"}, "run"),
+    ("page_size-10^30", "get", "/moves", {"page_size": str(10**30)}, "page_size"),
+    # times and dates: the years 1900 to 8999; offsets up to ±23:59 are Python's, not PostgreSQL's
+    (
+        "moves-since-offset-past-9999",
+        "get",
+        "/moves",
+        {"since": "9999-12-30T23:59:59-23:59"},
+        "since",
+    ),
+    ("moves-until-year-1", "get", "/moves", {"until": "0001-01-01T00:00:00"}, "until"),
+    ("moves-since-year-9000", "get", "/moves", {"since": "9000-01-01T00:00:00+00:00"}, "since"),
+    (
+        "orders-since-offset-past-9999",
+        "get",
+        "/orders",
+        {"since": "9999-12-31T23:59:59-23:59"},
+        "since",
+    ),
+    ("orders-until-1899", "get", "/orders", {"until": "1899-12-31T23:59:59+00:00"}, "until"),
+    (
+        "capacity-day-9999-12-31",
+        "get",
+        "/routing/capacity",
+        {"city": "testcity", "day": "9999-12-31"},
+        "day",
+    ),
+    (
+        "capacity-day-0001-01-01",
+        "get",
+        "/routing/capacity",
+        {"city": "testcity", "day": "0001-01-01"},
+        "day",
+    ),
+    ("forecast-run-as_of-9999-12-31", "post", "/forecast-runs", {"as_of": "9999-12-31"}, "as_of"),
+    ("forecast-run-as_of-0001-01-01", "post", "/forecast-runs", {"as_of": "0001-01-01"}, "as_of"),
+    (
+        "order-promised-9999-12-31-plus-23:59",
+        "post",
+        "/orders",
+        {
+            "external_id": "x",
+            "mode": "delivery",
+            "lines": [LINE],
+            "promised_at": "9999-12-31T23:59:59+23:59",
+        },
+        "promised_at",
+    ),
+    # control characters in query strings (PostgreSQL cannot hold NUL) and in any body
+    ("products-q-nul", "get", "/products", {"q": "SKU\x00"}, "q"),
+    ("products-q-escape", "get", "/products", {"q": "SKU\x1b"}, "q"),
+    ("stock-levels-location-newline", "get", "/stock-levels", {"location": "S01\n"}, "location"),
+    ("moves-reference-nul", "get", "/moves", {"reference": "\x00"}, "reference"),
+    ("orders-external_id-nul", "get", "/orders", {"external_id": "web-\x00"}, "external_id"),
+    ("availability-sku-nul", "get", "/availability", {"sku": "A\x00", "city": "x"}, "sku"),
+    ("allocation-lines-sku-nul", "get", "/allocation/runs/1/lines", {"sku": "\x00"}, "sku"),
+    ("routing-changes-target-bell", "get", "/routing/changes", {"target": "web@\x07"}, "target"),
+    ("forecast-run-model-nul", "post", "/forecast-runs", {"models": ["ets\x00"]}, "models"),
+    (
+        "order-external_id-nul",
+        "post",
+        "/orders",
+        {"external_id": "w\x00", "mode": "delivery", "lines": [LINE]},
+        "external_id",
+    ),
+    ("allocation-run-city-nul", "post", "/allocation/runs", {"city": "x\x00"}, "city"),
+    ("routing-retry-city-nul", "post", "/routing/retry", {"city": "x\x00"}, "city"),
+    # numbers JSON parsing lets through
+    (
+        "allocation-run-fairness-infinity",
+        "post",
+        "/allocation/runs",
+        '{"city": "x", "fairness": Infinity}',
+        "fairness",
+    ),
+    ("allocation-run-gap-nan", "post", "/allocation/runs", '{"city": "x", "gap": NaN}', "gap"),
+    (
+        "allocation-run-service-level-nan",
+        "post",
+        "/allocation/runs",
+        '{"city": "x", "service_level": NaN}',
+        "service_level",
+    ),
+    (
+        "allocation-run-time-limit-1e400",
+        "post",
+        "/allocation/runs",
+        '{"city": "x", "time_limit": 1e400}',
+        "time_limit",
+    ),
+    (
+        "allocation-run-unknown-field",
+        "post",
+        "/allocation/runs",
+        {"city": "x", "solver_": "highs"},
+        "solver_",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "field"), [c[1:] for c in BEYOND], ids=[c[0] for c in BEYOND]
+)
+def test_input_beyond_the_limits_is_422(
+    method: str, path: str, data: Any, field: str, world: World, api: Any
+) -> None:
+    client = api(world.admin)
+    before = ledger()
+    if method == "get":
+        response = client.get("/api/v1" + path, **data)
+    elif isinstance(data, str):
+        response = client.post("/api/v1" + path, raw=data)
+    else:
+        response = client.post("/api/v1" + path, data)
+    body = assert_error(response, 422, "validation_error")
+    assert field in body["message"], body
+    assert ledger() == before
+
+
+def test_free_text_keeps_its_line_breaks_and_tabs(world: World, api: Any) -> None:
+    note = "shelf 3\nbehind the door\r\n\tcheck again"
+    body = {**ROUTES["counts"].body, "note": note}
+    response = api(world.admin).post("/api/v1/counts", body)
+    assert response.status_code == 201, response.content
+    assert response.json()["note"] == note
+
+
+def test_a_time_with_any_offset_python_reads_is_compared_in_utc(world: World, api: Any) -> None:
+    """PostgreSQL refuses offsets past ±15:59; Python reads up to ±23:59. Such a time within the
+    years the API takes is a valid filter, compared as the instant it names."""
+    client = api(world.admin)
+    everything = client.get("/api/v1/moves", page_size=500).json()["results"]
+    assert everything
+    # 2000-01-01T00:00-23:59 is 2000-01-01T23:59Z: every move of this test is later
+    since = client.get("/api/v1/moves", since="2000-01-01T00:00:00-23:59", page_size=500)
+    assert since.status_code == 200, since.content
+    assert since.json()["results"] == everything
+    until = client.get("/api/v1/orders", until="2000-01-01T00:00:00+23:59")
+    assert until.status_code == 200, until.content
+    assert until.json()["results"] == []
+
+
+def test_a_value_the_database_cannot_hold_is_a_422_not_a_500(world: World) -> None:
+    """The net under the schemas' limits: an overflow that still reaches the API (SQLite raises
+    OverflowError, PostgreSQL DataError) is refused in the error shape."""
+    from datetime import date, timedelta
+
+    from django.test import RequestFactory
+
+    from omni.api import on_overflow
+
+    request = RequestFactory().get("/api/v1/moves")
+    with pytest.raises(OverflowError) as overflow:
+        date.max + timedelta(days=1)
+    assert_error(on_overflow(request, overflow.value), 422, "validation_error")
