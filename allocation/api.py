@@ -21,7 +21,7 @@ from omni.access import current_user, reads_everything
 from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import User
-from omni.schemas import ErrorOut
+from omni.schemas import ErrorOut, InputSchema
 from omni.selectors import city_by_code
 
 router = Router(tags=["allocation"])
@@ -29,7 +29,7 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 MAX_LINES = 1000
 
 
-class RunIn(Schema):
+class RunIn(InputSchema):
     city: str
     service_level: float | None = None
     fairness: float | None = None
