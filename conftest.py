@@ -25,6 +25,11 @@ pytest_plugins = [
 # Staff users are made in hundreds of fixtures; the production hasher's million PBKDF2 rounds cost
 # most of the suite's CPU time and test nothing of ours.
 settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The limits on login and pickup-code attempts stay off: the suite signs in and refuses codes far
+# more often than any person, and the LocMem cache would carry counts from test to test. The
+# tests of the limits switch them on (tests/test_limits.py).
+settings.AXES_ENABLED = False
+settings.RATELIMIT_ENABLE = False
 
 
 @pytest.fixture(autouse=True)

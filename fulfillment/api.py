@@ -4,6 +4,7 @@ returns. Thin: validate, check access, call one service, map the result.
 No ``from __future__ import annotations``: ninja reads the annotations.
 """
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Status
@@ -14,6 +15,7 @@ from inventory import selectors as stock_selectors
 from omni.access import current_user, require_stock_write
 from omni.errors import PermissionDenied
 from omni.idempotency import idempotent
+from omni.limits import attempt_refused, attempts_check
 from omni.models import Role, User
 from omni.pagination import CursorPagination
 from omni.schemas import ErrorOut, QuerySchema
@@ -22,7 +24,7 @@ from orders.errors import UnknownOrder
 from orders.models import Order
 
 from . import pickup_codes, selectors, services
-from .errors import UnknownPickList
+from .errors import PickupCodeRefused, UnknownPickList
 from .models import Package, PickLine, PickList, PickupCode, Return
 from .qr import qr_png, qr_svg
 from .schemas import (
@@ -257,14 +259,24 @@ def pickup_code_png(request: HttpRequest, order_id: int) -> HttpResponse:
     return HttpResponse(qr_png(services.pickup_token(code)), content_type="image/png")
 
 
-@router.post("/pickup/redeem", response={200: dict, **ERRORS})
+# Refused redemptions per caller are limited (omni.limits): codes are not for guessing.
+REDEEM_LIMIT_GROUP = "pickup-redeem"
+
+
+@router.post("/pickup/redeem", response={200: dict, 429: ErrorOut, **ERRORS})
 @decorate_view(idempotent)
 def pickup_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, object]:
     """Hand over a pickup against its code: genuine, for this store, in time, once."""
     user = current_user(request)
     store = stock_selectors.location_visible(user, payload.store)
     require_stock_write(user, store.pk)
-    order = services.pickup_redeem(token=payload.code, store=store, actor=user)
+    rate = settings.OMNI_PICKUP_REDEEM_FAILURES_RATE
+    attempts_check(request, group=REDEEM_LIMIT_GROUP, rate=rate)
+    try:
+        order = services.pickup_redeem(token=payload.code, store=store, actor=user)
+    except PickupCodeRefused:
+        attempt_refused(request, group=REDEEM_LIMIT_GROUP, rate=rate)
+        raise
     return {"order_id": order.pk, "status": order.status, "store": store.code}
 
 

@@ -210,7 +210,9 @@ class PickupAttempt(models.Model):
 
 class Notification(models.Model):
     """The outbox: a message to a customer, written in the transaction that caused it and sent
-    after commit (Django's email backend here; an SMS gateway plugs in the same way)."""
+    by a Celery task after commit (Django's email backend here; an SMS gateway plugs in the same
+    way). ``sent_at`` is set in the transaction that sent it, so a retry never sends it twice;
+    a failed send leaves ``attempts`` and ``last_error`` for the next try."""
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
     kind = models.CharField(max_length=32)
@@ -219,6 +221,9 @@ class Notification(models.Model):
     body = models.TextField()
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Sends tried, failed or not.")
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,9 +19,10 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
@@ -699,29 +701,76 @@ def return_receive(
 
 
 def _notify(order: Order, kind: str, subject: str, body: str) -> Notification:
-    """Write the message to the outbox now; send it once the transaction commits."""
+    """Write the message to the outbox now; a Celery task sends it once the transaction
+    commits. Queueing is ``robust``: a broker that is down loses no order (the message stays
+    in the outbox for ``notifications_send_pending``)."""
+    from .tasks import notification_send_task  # the tasks module imports this one
+
     recipient = order.customer_phone or order.member_id
     note = Notification.objects.create(
         order=order, kind=kind, recipient=recipient, subject=subject[:200], body=body
     )
-    transaction.on_commit(lambda: notification_send(notification_id=note.pk))
+    transaction.on_commit(lambda: notification_send_task.delay(note.pk), robust=True)
     return note
+
+
+class NotificationNotSent(Exception):
+    """The backend refused or could not be reached; the attempt is recorded, try again."""
 
 
 def notification_send(*, notification_id: int) -> bool:
     """Send an outbox message once (Django's email backend; the recipient is the customer's
-    phone or member id, which a real gateway maps to SMS or a mini-program message)."""
-    won = Notification.objects.filter(pk=notification_id, sent_at__isnull=True).update(
-        sent_at=timezone.now()
-    )
-    if not won:
-        return False
-    note = Notification.objects.get(pk=notification_id)
-    send_mail(
-        note.subject,
-        f"To: {note.recipient or 'customer'}\n\n{note.body}",
-        settings.DEFAULT_FROM_EMAIL,
-        [settings.DEFAULT_FROM_EMAIL],
-        fail_silently=True,
-    )
+    phone or member id, which a real gateway maps to SMS or a mini-program message).
+
+    Returns False when there is nothing to do: already sent, or another worker is sending it
+    right now (its row lock is held; it is skipped, not waited for). ``sent_at`` is written in
+    the transaction that holds the lock around the send, so of two tries only one sends. A
+    failed send raises ``NotificationNotSent`` after recording the attempt and the error.
+    """
+    try:
+        with transaction.atomic():
+            note = (
+                Notification.objects.select_for_update(skip_locked=True)
+                .filter(pk=notification_id, sent_at__isnull=True)
+                .first()
+            )
+            if note is None:
+                return False
+            send_mail(
+                note.subject,
+                f"To: {note.recipient or 'customer'}\n\n{note.body}",
+                settings.DEFAULT_FROM_EMAIL,
+                [settings.DEFAULT_FROM_EMAIL],
+                fail_silently=False,
+            )
+            now = timezone.now()
+            Notification.objects.filter(pk=notification_id).update(
+                sent_at=now, attempts=F("attempts") + 1, last_attempt_at=now, last_error=""
+            )
+    except (OSError, smtplib.SMTPException, ImproperlyConfigured) as exc:
+        # ImproperlyConfigured: a file backend whose directory cannot be made or written.
+        Notification.objects.filter(pk=notification_id).update(
+            attempts=F("attempts") + 1,
+            last_attempt_at=timezone.now(),
+            last_error=f"{type(exc).__name__}: {exc}"[:255],
+        )
+        raise NotificationNotSent(str(exc)) from exc
+    logger.info("notification %s sent (%s, order %s)", note.pk, note.kind, note.order_id)
     return True
+
+
+def notifications_pending(*, now: datetime | None = None) -> list[int]:
+    """Messages still unsent that no task is about to try: written (or last tried) more than
+    ``OMNI_NOTIFY_RETRY_SECONDS`` ago and under ``OMNI_NOTIFY_MAX_ATTEMPTS`` tries."""
+    now = now or timezone.now()
+    quiet = now - timedelta(seconds=max(settings.OMNI_NOTIFY_RETRY_SECONDS, 60))
+    return list(
+        Notification.objects.filter(
+            sent_at__isnull=True,
+            attempts__lt=settings.OMNI_NOTIFY_MAX_ATTEMPTS,
+            created_at__lt=quiet,
+        )
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=quiet))
+        .order_by("id")
+        .values_list("pk", flat=True)[:1000]
+    )

@@ -26,6 +26,7 @@ from orders.routing_api import router as routing_router
 
 from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
+from .limits import RateLimited
 from .middleware import too_large
 
 logger = logging.getLogger("omni.api")
@@ -74,7 +75,10 @@ def error_response(
 
 @api.exception_handler(ApplicationError)
 def on_application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    return error_response(request, exc.http_status, str(exc.code), exc.message, exc.detail)
+    response = error_response(request, exc.http_status, str(exc.code), exc.message, exc.detail)
+    if isinstance(exc, RateLimited):
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

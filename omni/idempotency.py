@@ -103,7 +103,9 @@ def idempotent(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             # still fail CSRF after request_user found its user); such a refusal is not the
             # answer to the request and must not be replayed to a corrected retry.
             refused = getattr(request, "auth", None) is None
-            if response.status_code >= 500 or refused or transaction.get_rollback():
+            # Nor is a 429: the same request may succeed once the wait is over.
+            limited = response.status_code == 429
+            if response.status_code >= 500 or refused or limited or transaction.get_rollback():
                 transaction.set_rollback(True)
                 return response
             record.status_code = response.status_code

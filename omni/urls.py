@@ -5,8 +5,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import include, path, re_path
 
+from . import health
 from .api import api
 from .errors import CommonErrorCode
+from .metrics import metrics_view
 from .models import Role
 
 
@@ -28,6 +30,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 urlpatterns = [
     path("", home),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("staff/forecasts/", include("staff.urls_forecasts")),
     path("staff/allocations/", include("staff.urls_allocations")),
     path("staff/", include("staff.urls")),

@@ -7,9 +7,12 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from omni.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("OMNI_VAR_DIR", BASE_DIR / "var"))
@@ -37,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "ninja",
     "django_htmx",
+    "axes",
     "omni",
     "inventory",
     "network",
@@ -49,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id and the request metrics cover everything below, redirects included.
+    "omni.observability.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "omni.middleware.ApiErrorShapeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +65,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its refusal page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "omni.urls"
@@ -97,6 +105,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "omni.User"
+
+# django-axes first: it refuses a locked-out login before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -143,9 +157,48 @@ CELERY_BEAT_SCHEDULE = {
     # Waiting orders are routed again as stock comes free (on the event); this sweep catches
     # what no event announces: a new day's capacity, a buffer lowered, a store going live.
     "orders-route-waiting": {"task": "orders.tasks.orders_route_waiting_task", "schedule": 900.0},
+    # Customer messages a failed send or a lost task left unsent go out again.
+    "notifications-send-pending": {
+        "task": "fulfillment.tasks.notifications_send_pending_task",
+        "schedule": 300.0,
+    },
     # Fails forecast runs whose worker died; starts each city's daily run (after 02:00 local).
     "forecast-runs": {"task": "forecasting.tasks.forecast_runs_tick_task", "schedule": 60.0},
 }
+
+# The cache holds the attempt counters of the rate limits: Redis when configured, so a limit
+# holds across every web process and machine; this process's memory otherwise (one process).
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "omni",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Limits on guessing (docs/operations.md, "Limits on attempts"). Logins (staff pages and admin):
+# after OMNI_LOGIN_FAILURE_LIMIT failures for one user name from one address, that pair is
+# refused for OMNI_LOGIN_COOLOFF_MINUTES (django-axes, counted in the database).
+AXES_FAILURE_LIMIT = int(os.environ.get("OMNI_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("OMNI_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "staff.views.auth.locked_out"
+# Behind N reverse proxies the client's address is the Nth from the right of X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = int(os.environ.get("OMNI_PROXY_COUNT", "0")) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+# Pickup codes: refused redemptions per user (API or counter page), in the shared cache.
+OMNI_PICKUP_REDEEM_FAILURES_RATE = os.environ.get("OMNI_PICKUP_REDEEM_FAILURES_RATE", "10/m")
+RATELIMIT_USE_CACHE = "default"
+
+# Observability (docs/operations.md, "Health, metrics, logs"). /metrics answers only with
+# "Authorization: Bearer <OMNI_METRICS_TOKEN>"; unset, it does not exist.
+OMNI_METRICS_TOKEN = os.environ.get("OMNI_METRICS_TOKEN", "")
+# How long /health/ready waits for a Celery worker's pong.
+OMNI_HEALTH_CELERY_TIMEOUT = float(os.environ.get("OMNI_HEALTH_CELERY_TIMEOUT", "2"))
 
 NINJA_PAGINATION_CLASS = "omni.pagination.CursorPagination"
 NINJA_PAGINATION_PER_PAGE = 50
@@ -161,7 +214,15 @@ DEFAULT_FROM_EMAIL = os.environ.get("OMNI_FROM_EMAIL", "omni@localhost")
 EMAIL_BACKEND = os.environ.get(
     "OMNI_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend"
 )
-EMAIL_FILE_PATH = VAR_DIR / "mail"
+EMAIL_FILE_PATH = Path(os.environ.get("OMNI_EMAIL_FILE_PATH", VAR_DIR / "mail"))
+EMAIL_HOST = os.environ.get("OMNI_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("OMNI_EMAIL_PORT", "25"))
+EMAIL_TIMEOUT = 10
+# A notification is sent by a Celery task after the order's transaction commits. A failed send
+# is retried after OMNI_NOTIFY_RETRY_SECONDS, doubling each time (at most an hour apart), up to
+# OMNI_NOTIFY_MAX_ATTEMPTS sends; the notifications-send-pending sweep picks up what is left.
+OMNI_NOTIFY_RETRY_SECONDS = int(os.environ.get("OMNI_NOTIFY_RETRY_SECONDS", "60"))
+OMNI_NOTIFY_MAX_ATTEMPTS = int(os.environ.get("OMNI_NOTIFY_MAX_ATTEMPTS", "12"))
 
 # Sourcing: units of each SKU a store keeps for its counter unless the rollout says otherwise,
 # and what a kilometre between node and customer costs when nodes are compared.
@@ -175,22 +236,7 @@ OMNI_PICKUP_DAYS_AHEAD = int(os.environ.get("OMNI_PICKUP_DAYS_AHEAD", "7"))
 # How long a stored Idempotency-Key response is replayed.
 OMNI_IDEMPOTENCY_TTL_HOURS = 24
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "loggers": {
-        "omni": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
-        "inventory": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
-        "orders": {"handlers": ["console"], "level": os.environ.get("OMNI_LOG_LEVEL", "INFO")},
-        "forecasting": {
-            "handlers": ["console"],
-            "level": os.environ.get("OMNI_LOG_LEVEL", "INFO"),
-        },
-        "fulfillment": {
-            "handlers": ["console"],
-            "level": os.environ.get("OMNI_LOG_LEVEL", "INFO"),
-        },
-    },
-}
+# One line per record on stderr, each naming its request id (and task): JSON in production
+# (``omni.settings.production``), plain text on a terminal. See docs/operations.md.
+OMNI_LOG_FORMAT = os.environ.get("OMNI_LOG_FORMAT", "plain")
+LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, OMNI_SIGNING_KEY, SECRET_KEY, env_bool
+from .base import ALLOWED_HOSTS, OMNI_SIGNING_KEY, SECRET_KEY, env_bool, logging_config
 
 if SECRET_KEY.startswith("omni-insecure"):
     raise RuntimeError("Set OMNI_SECRET_KEY to a long random value in production.")
@@ -21,3 +21,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Probes and scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
+# One JSON object per log line, each with its request id (docs/operations.md).
+OMNI_LOG_FORMAT = os.environ.get("OMNI_LOG_FORMAT", "json")
+LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"))

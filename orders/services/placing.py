@@ -15,6 +15,7 @@ from inventory import services as stock
 from inventory.errors import (
     DuplicateLine,
     InactiveProduct,
+    InsufficientStock,
     NoLines,
 )
 from inventory.geo import haversine_km
@@ -23,6 +24,7 @@ from inventory.models import (
 )
 from network.models import Channel, ChannelKind
 from network.selectors import live_locations
+from omni import metrics
 from omni.errors import InvalidInput, UnknownCity
 from omni.models import City, User
 
@@ -183,11 +185,25 @@ def order_place(
     if mode == OrderMode.STORE_SALE:
         _sell_at_counter(order, created, actor=actor)
     else:
-        plan = _source(order, {line: line.quantity for line in created}, what="placed")
+        try:
+            plan = _source(order, {line: line.quantity for line in created}, what="placed")
+        except InsufficientStock:
+            metrics.ORDERS_REFUSED.labels(channel.code, mode.value).inc()
+            raise
         _settle(order, plan, placing=True)
         order.hold_expires_at = timezone.now() + timedelta(minutes=channel.hold_minutes)
     order.save()
+    waits = order.waiting_since is not None
+    transaction.on_commit(lambda: _count_placed(channel.code, mode.value, waits=waits))
     return order, True
+
+
+def _count_placed(channel: str, mode: str, *, waits: bool) -> None:
+    """Counted once the order is committed: an order rolled back with an outer transaction
+    was never taken."""
+    metrics.ORDERS_PLACED.labels(channel, mode).inc()
+    if waits:
+        metrics.ORDERS_PARKED.labels(channel, mode).inc()
 
 
 def _geo(value: float) -> Decimal:

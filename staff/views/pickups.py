@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,12 +21,15 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from fulfillment.api import REDEEM_LIMIT_GROUP
 from fulfillment.errors import FulfillmentErrorCode as Code
+from fulfillment.errors import PickupCodeRefused
 from fulfillment.models import PickupCode
 from fulfillment.qr import qr_svg
 from fulfillment.selectors import PickupProgress, pickup_progress, pickup_queue
 from fulfillment.services import pickup_mark_ready, pickup_prepare, pickup_redeem, pickup_token
 from omni.errors import ApplicationError, InvalidInput, NotFound
+from omni.limits import RateLimited, attempt_refused, attempts_check
 from omni.models import Role
 from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import order_visible
@@ -151,9 +155,20 @@ def handover(request: HttpRequest, staff: Staff) -> HttpResponse:
         return _render(
             request, staff, handover=Handover(ok=False, message=problem.message, code=problem.code)
         )
+    rate = settings.OMNI_PICKUP_REDEEM_FAILURES_RATE
+    try:
+        attempts_check(request, group=REDEEM_LIMIT_GROUP, rate=rate)
+    except RateLimited as limited:
+        result = Handover(ok=False, message=limited.message, code=str(limited.code))
+        response = _render(request, staff, handover=result)
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
+        return response
     try:
         order = pickup_redeem(token=form.cleaned_data["code"], store=store, actor=staff.user)
     except ApplicationError as exc:
+        if isinstance(exc, PickupCodeRefused):
+            attempt_refused(request, group=REDEEM_LIMIT_GROUP, rate=rate)
         advice = REFUSAL_ADVICE.get(str(exc.code))
         result = Handover(
             ok=False, message=exc.message, code=str(exc.code), advice=str(advice or "")
