@@ -17,7 +17,7 @@ from allocation import services
 from allocation.errors import UnknownAllocationRun
 from allocation.models import AllocationLine, AllocationRun
 from allocation.tasks import allocation_run_task
-from omni.access import current_user, reads_everything
+from omni.access import current_user, reads_everything, visible_one
 from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import User
@@ -88,10 +88,10 @@ def _planner(request: HttpRequest) -> User:
 
 
 def _run(run_id: int) -> AllocationRun:
-    run = AllocationRun.objects.select_related("city").filter(pk=run_id).first()
-    if run is None:
-        raise UnknownAllocationRun(run_id)
-    return run
+    """Any run: only planners and admins get here (``_planner`` first), and they see all."""
+    return visible_one(
+        AllocationRun.objects.select_related("city"), UnknownAllocationRun, pk=run_id
+    )
 
 
 def _out(run: AllocationRun) -> dict[str, Any]:

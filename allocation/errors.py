@@ -19,9 +19,8 @@ class AllocationErrorCode(StrEnum):
 
 
 class UnknownAllocationRun(NotFound):
-    def __init__(self, run_id: int) -> None:
-        data = {"run": run_id}
-        super().__init__(_("no allocation run %(run)s"), detail=data, params=data)
+    def __init__(self) -> None:
+        super().__init__(_("no such allocation run"))
 
 
 class AllocationNoPlan(Conflict):

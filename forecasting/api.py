@@ -158,9 +158,10 @@ def forecast_list(request: HttpRequest, query: Query[ForecastQuery]) -> object:
     city. Store and warehouse staff see their own locations only."""
     user = current_user(request)
     require_forecast_reader(user)
-    run = selectors.forecast_run_get(query.run) if query.run is not None else None
-    if run is not None:
-        require_planner(user)
+    run = None
+    if query.run is not None:
+        require_planner(user)  # before the lookup: staff learn nothing of which runs exist
+        run = selectors.forecast_run_get(query.run)
     return selectors.forecast_series_list(
         user=user, skus=query.sku, locations=query.location, run=run
     )

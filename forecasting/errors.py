@@ -85,9 +85,8 @@ class DemandFileInvalid(InvalidInput):
 class UnknownForecastRun(NotFound):
     code: ClassVar[str] = ForecastErrorCode.UNKNOWN_FORECAST_RUN
 
-    def __init__(self, run_id: int) -> None:
-        data = {"run": run_id}
-        super().__init__(_("no forecast run %(run)s"), detail=data, params=data)
+    def __init__(self) -> None:
+        super().__init__(_("no such forecast run"))
 
 
 class UnknownModel(InvalidInput):

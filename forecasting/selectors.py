@@ -38,8 +38,8 @@ from inventory.models import (
     ReservationStatus,
     StockMove,
 )
-from omni.access import reads_everything
-from omni.errors import NotFound
+from inventory.selectors import location_visible
+from omni.access import reads_everything, visible_one
 from omni.models import City, User
 
 from .engine import History, HistoryRows, SeriesKey, history_from_rows
@@ -325,10 +325,8 @@ def open_hold_series(
 
 
 def forecast_run_get(run_id: int) -> ForecastRun:
-    run = ForecastRun.objects.select_related("city").filter(pk=run_id).first()
-    if run is None:
-        raise UnknownForecastRun(run_id)
-    return run
+    """Any run: runs are the planners' and admins', who see them all (check that first)."""
+    return visible_one(ForecastRun.objects.select_related("city"), UnknownForecastRun, pk=run_id)
 
 
 def require_succeeded(run: ForecastRun) -> None:
@@ -401,11 +399,7 @@ def forecast_series_list(
     location of another is as unknown as a missing one."""
     rows = ForecastSeries.objects.select_related("product", "location", "run")
     for code in locations:
-        location = Location.objects.filter(code=code).first()
-        if location is None or not (reads_everything(user) or user.works_at(location.pk)):
-            raise NotFound.saying(
-                _("no location %(location)r"), detail={"location": code}, location=code
-            )
+        location_visible(user, code)
     if not reads_everything(user):
         rows = rows.filter(location_id__in=user.location_ids())
     if run is not None:

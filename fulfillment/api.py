@@ -12,8 +12,8 @@ from ninja.decorators import decorate_view
 from ninja.pagination import paginate
 
 from inventory import selectors as stock_selectors
-from omni.access import current_user, require_stock_write
-from omni.errors import PermissionDenied
+from omni.access import current_user, require_stock_write, visible_one
+from omni.errors import NotFound
 from omni.idempotency import idempotent
 from omni.limits import attempt_refused, attempts_check
 from omni.models import Role, User
@@ -24,7 +24,7 @@ from orders.errors import UnknownOrder
 from orders.models import Order
 
 from . import pickup_codes, selectors, services
-from .errors import PickupCodeRefused, UnknownPickList
+from .errors import PickupCodeRefused
 from .models import Package, PickLine, PickList, PickupCode, Return
 from .qr import qr_png, qr_svg
 from .schemas import (
@@ -75,18 +75,17 @@ def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
     require_stock_write(user, location.pk)
     assignee = None
     if payload.assign_to:
-        assignee = User.objects.filter(username=payload.assign_to, locations=location).first()
-        if assignee is None:
-            raise PermissionDenied.saying(
-                _("%(user)s does not work at %(location)s"),
-                user=payload.assign_to,
-                location=location.code,
-            )
+        # A colleague at this location; anyone else is as unknown as no one.
+        assignee = visible_one(
+            User.objects.filter(locations=location),
+            lambda: NotFound(_("no such user works here")),
+            username=payload.assign_to,
+        )
     orders = None
     if payload.orders is not None:
-        orders = list(Order.objects.filter(pk__in=payload.orders))
-        if len(orders) != len(set(payload.orders)):
-            raise UnknownOrder.saying(_("some of those orders do not exist"))
+        # Orders the caller may see, or none of them: another store's order is not "nothing
+        # to pick here" (which would tell it exists), it is no such order.
+        orders = order_selectors.orders_visible(user, payload.orders)
     pick_list = services.pick_wave_create(
         location=location, actor=user, assign_to=assignee, orders=orders
     )
@@ -94,11 +93,8 @@ def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
 
 
 def _writable_pick_line(user: User, pick_list_id: int, line_id: int) -> PickLine:
-    pick_list = selectors.pick_list_visible(user, pick_list_id)
-    require_stock_write(user, pick_list.location_id)
-    line = pick_list.lines.filter(pk=line_id).first()
-    if line is None:
-        raise UnknownPickList(pick_list_id, line_id=line_id)
+    line = selectors.pick_line_visible(user, pick_list_id, line_id)
+    require_stock_write(user, line.pick_list.location_id)
     return line
 
 
@@ -300,9 +296,9 @@ def return_create(request: HttpRequest, payload: ReturnIn) -> Status:
     user = current_user(request)
     location = stock_selectors.location_visible(user, payload.location)
     require_stock_write(user, location.pk)
-    order = Order.objects.filter(pk=payload.order).first()
-    if order is None:
-        raise UnknownOrder(payload.order)
+    # The order too must be one the caller may see: a store takes back what it can look up,
+    # and nothing about another's order (its lines, what was delivered) shows in a refusal.
+    order = order_selectors.order_visible(user, payload.order)
     products = stock_selectors.products_by_sku(ln.sku for ln in payload.lines)
     record = services.return_receive(
         order=order,

@@ -181,27 +181,22 @@ class NotReturnable(InvalidInput):
 
 
 class UnknownPickList(NotFound):
-    """No such pick list (``detail["pick_list"]``), or no such line on it (no detail)."""
+    """No pick list the caller may see, or (``line``) no such line on one they may; one body
+    whatever the ids."""
 
     code: ClassVar[str] = FulfillmentErrorCode.UNKNOWN_PICK_LIST
 
-    def __init__(self, pick_list_id: int, *, line_id: int | None = None) -> None:
-        if line_id is not None:
-            super().__init__(
-                _("no line %(line)s on pick list %(pick_list)s"),
-                params={"line": line_id, "pick_list": pick_list_id},
-            )
-        else:
-            data = {"pick_list": pick_list_id}
-            super().__init__(_("no pick list %(pick_list)s"), detail=data, params=data)
+    def __init__(self, *, line: bool = False) -> None:
+        super().__init__(_("no such line on this pick list") if line else _("no such pick list"))
 
 
 class UnknownPackage(NotFound):
+    """No package the caller may see, one body whatever the id."""
+
     code: ClassVar[str] = FulfillmentErrorCode.UNKNOWN_PACKAGE
 
-    def __init__(self, package_id: int) -> None:
-        data = {"package": package_id}
-        super().__init__(_("no package %(package)s"), detail=data, params=data)
+    def __init__(self) -> None:
+        super().__init__(_("no such package"))
 
 
 class PickupNotReady(Conflict):

@@ -16,7 +16,7 @@ from inventory.models import (
     TransferLine,
     TransferStatus,
 )
-from omni.access import scope_to_locations
+from omni.access import scope_to_locations, visible_one
 from omni.models import User
 from orders.models import Allocation, Order, OrderMode, OrderStatus, PaymentStatus
 
@@ -79,27 +79,23 @@ def pick_list_list(
 
 
 def pick_list_visible(user: User, pick_list_id: int) -> PickList:
-    pick_list = (
-        scope_to_locations(user, PickList.objects.select_related("location"), "location")
-        .filter(pk=pick_list_id)
-        .prefetch_related("lines__product")
-        .first()
-    )
-    if pick_list is None:
-        raise UnknownPickList(pick_list_id)
-    return pick_list
+    lists = scope_to_locations(user, PickList.objects.select_related("location"), "location")
+    return visible_one(lists.prefetch_related("lines__product"), UnknownPickList, pk=pick_list_id)
+
+
+def pick_line_visible(user: User, pick_list_id: int, line_id: int) -> PickLine:
+    """A line of a pick list the user may see; a line of another list is no such line."""
+    pick_list = pick_list_visible(user, pick_list_id)
+    return visible_one(pick_list.lines.all(), lambda: UnknownPickList(line=True), pk=line_id)
 
 
 def package_visible(user: User, package_id: int) -> Package:
-    package = (
-        scope_to_locations(user, Package.objects.select_related("location", "order"), "location")
-        .filter(pk=package_id)
-        .prefetch_related("lines__allocation__line__product")
-        .first()
+    packages = scope_to_locations(
+        user, Package.objects.select_related("location", "order"), "location"
     )
-    if package is None:
-        raise UnknownPackage(package_id)
-    return package
+    return visible_one(
+        packages.prefetch_related("lines__allocation__line__product"), UnknownPackage, pk=package_id
+    )
 
 
 PICKUP_QUEUE_STATUSES = (

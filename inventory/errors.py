@@ -192,11 +192,27 @@ class UnknownProduct(NotFound):
 
 
 class UnknownLocation(NotFound):
+    """No location the caller may see: missing or not theirs, one body whatever the code."""
+
     code: ClassVar[str] = InventoryErrorCode.UNKNOWN_LOCATION
 
-    def __init__(self, code: str) -> None:
-        data = {"location": code}
-        super().__init__(_("no location %(location)r"), detail=data, params=data)
+    def __init__(self) -> None:
+        super().__init__(_("no such location"))
+
+
+class UnknownReservation(NotFound):
+    """No hold the caller may see, one body whatever the id."""
+
+    def __init__(self) -> None:
+        super().__init__(_("no such reservation"))
+
+
+class UnknownTransfer(NotFound):
+    """No transfer the caller may see (staff: one with neither end at their locations), one
+    body whatever the id."""
+
+    def __init__(self) -> None:
+        super().__init__(_("no such transfer"))
 
 
 class NotAStockLocation(InvalidInput):

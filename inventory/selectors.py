@@ -6,13 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db.models import F, Q, QuerySet
-from django.utils.translation import gettext_lazy as _
 
-from omni.access import reads_everything, scope_to_locations
-from omni.errors import NotFound
+from omni.access import scope_to_locations, visible_one
 from omni.models import User
 
-from .errors import UnknownLocation, UnknownProduct
+from .errors import UnknownLocation, UnknownProduct, UnknownReservation, UnknownTransfer
 from .models import (
     Location,
     Product,
@@ -42,24 +40,25 @@ def products_by_sku(skus: Iterable[str]) -> dict[str, Product]:
 
 
 def location_by_code(code: str) -> Location:
-    location = Location.objects.filter(code=code).select_related("city").first()
-    if location is None:
-        raise UnknownLocation(code)
-    return location
+    """Any location, for callers who may name every one (admins and planners, a channel naming
+    a pickup store, the far end of a transfer); scoped callers use ``location_visible``."""
+    return visible_one(Location.objects.select_related("city"), UnknownLocation, code=code)
+
+
+def locations_visible(user: User) -> QuerySet[Location]:
+    """The locations the user may see: their own; admins and planners every one."""
+    return scope_to_locations(user, Location.objects.select_related("city"), "id")
 
 
 def location_visible(user: User, code: str) -> Location:
     """A location the user may see; one outside their reach is as unknown as a missing one."""
-    location = Location.objects.filter(code=code).select_related("city").first()
-    if location is None or not (reads_everything(user) or user.works_at(location.pk)):
-        raise UnknownLocation(code)
-    return location
+    return visible_one(locations_visible(user), UnknownLocation, code=code)
 
 
 def location_list(
     *, user: User, kind: str | None = None, city: str | None = None
 ) -> QuerySet[Location]:
-    qs = scope_to_locations(user, Location.objects.select_related("city"), "id")
+    qs = locations_visible(user)
     if kind:
         qs = qs.filter(kind=kind)
     if city:
@@ -157,14 +156,7 @@ def reservation_list(
 
 
 def reservation_visible(user: User, reservation_id: int) -> Reservation:
-    reservation = reservation_list(user=user).filter(pk=reservation_id).first()
-    if reservation is None:
-        raise NotFound.saying(
-            _("no reservation %(reservation)s"),
-            detail={"reservation": reservation_id},
-            reservation=reservation_id,
-        )
-    return reservation
+    return visible_one(reservation_list(user=user), UnknownReservation, pk=reservation_id)
 
 
 def transfer_list(
@@ -184,12 +176,8 @@ def transfer_list(
 
 
 def transfer_visible(user: User, transfer_id: int) -> Transfer:
-    transfer = transfer_list(user=user).filter(pk=transfer_id).first()
-    if transfer is None:
-        raise NotFound.saying(
-            _("no transfer %(transfer)s"), detail={"transfer": transfer_id}, transfer=transfer_id
-        )
-    return transfer
+    """A transfer with an end at one of the user's locations (any, for admins and planners)."""
+    return visible_one(transfer_list(user=user), UnknownTransfer, pk=transfer_id)
 
 
 def stock_count_detail(count_id: int) -> StockCount:

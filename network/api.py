@@ -20,7 +20,7 @@ from network.models import (
     RoutingProfile,
     RoutingProfileStatus,
 )
-from omni.access import current_user, reads_everything
+from omni.access import current_user, reads_everything, visible_one
 from omni.errors import RoleNotAllowed
 from omni.idempotency import idempotent
 from omni.models import User
@@ -106,10 +106,8 @@ def _profiles() -> QuerySet[RoutingProfile]:
 
 
 def _profile(profile_id: int) -> RoutingProfile:
-    profile = _profiles().filter(pk=profile_id).first()
-    if profile is None:
-        raise UnknownRoutingProfile(profile_id)
-    return profile
+    """Any version: only planners and admins get here (``_planner`` first)."""
+    return visible_one(_profiles(), UnknownRoutingProfile, pk=profile_id)
 
 
 @router.get("/routing/profiles", response=list[RoutingProfileOut])

@@ -17,25 +17,23 @@ class NetworkErrorCode(StrEnum):
 
 
 class UnknownChannel(NotFound):
-    """No channel with that code; without a code, the caller named none
-    (``detail["field"]``)."""
+    """No channel the caller may name (a channel's integration names only its own), one body
+    whatever the code; with ``named=False`` the caller named none (``detail["field"]``)."""
 
     code: ClassVar[str] = NetworkErrorCode.UNKNOWN_CHANNEL
 
-    def __init__(self, code: str | None) -> None:
-        if code is None:
-            super().__init__(_("name the channel"), detail={"field": "channel"})
+    def __init__(self, *, named: bool = True) -> None:
+        if named:
+            super().__init__(_("no such channel"))
         else:
-            data = {"channel": code}
-            super().__init__(_("no channel %(channel)r"), detail=data, params=data)
+            super().__init__(_("name the channel"), detail={"field": "channel"})
 
 
 class UnknownRoutingProfile(NotFound):
     code: ClassVar[str] = NetworkErrorCode.UNKNOWN_ROUTING_PROFILE
 
-    def __init__(self, profile_id: int) -> None:
-        data = {"profile": profile_id}
-        super().__init__(_("no routing profile %(profile)s"), detail=data, params=data)
+    def __init__(self) -> None:
+        super().__init__(_("no such routing profile"))
 
 
 class RolloutErrorCode(StrEnum):

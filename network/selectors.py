@@ -24,6 +24,7 @@ from network.models import (
     Service,
     ShelfProtection,
 )
+from omni.access import visible_one
 from omni.models import City
 from omni.selectors import city_today
 
@@ -141,7 +142,4 @@ def active_routing_profile(*, channel: Channel, city: City) -> RoutingProfile | 
 
 
 def channel_by_code(code: str) -> Channel:
-    channel = Channel.objects.filter(code=code).first()
-    if channel is None:
-        raise UnknownChannel(code)
-    return channel
+    return visible_one(Channel.objects.all(), UnknownChannel, code=code)

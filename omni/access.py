@@ -1,8 +1,13 @@
-"""Roles and location scoping. Every read and write of stock goes through these helpers, so a
-user outside a location gets the same 404 as for a location that does not exist."""
+"""Roles and scope. Every object an endpoint touches, named in its path, its query or its body,
+is resolved within what the caller may see (``visible_one``/``visible_all`` over a queryset the
+owning app's selector has scoped), so "not yours" and "does not exist" are one answer: the same
+404, whose body names the kind of object and nothing else (not the id, not whether it exists).
+Only then may a role check refuse (403: the caller can read it, so that tells nothing new) or a
+validation of the object's contents answer (409/422)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from django.db.models import Model, Q, QuerySet
@@ -35,6 +40,29 @@ def scope_to_locations(user: User, queryset: QuerySet[M], *fields: str) -> Query
     for field in fields:
         condition |= Q(**{f"{field}__in": ids})
     return queryset.filter(condition)
+
+
+def visible_one(objects: QuerySet[M], not_found: Callable[[], NotFound], **lookup: object) -> M:
+    """The one object of ``objects`` matching ``lookup``, else ``not_found()``. ``objects`` is
+    already scoped to the caller, so an object outside it is answered exactly like a missing
+    one; ``not_found`` builds an error whose body does not depend on the lookup."""
+    found = objects.filter(**lookup).first()
+    if found is None:
+        raise not_found()
+    return found
+
+
+def visible_all(
+    objects: QuerySet[M], ids: Collection[object], not_found: Callable[[], NotFound]
+) -> list[M]:
+    """Every object of ``objects`` (scoped to the caller) whose primary key is in ``ids``, or
+    ``not_found()`` if any is missing or not the caller's: one unseen id refuses the lot, with
+    no hint which."""
+    wanted = set(ids)
+    found = list(objects.filter(pk__in=wanted))
+    if len({obj.pk for obj in found}) != len(wanted):
+        raise not_found()
+    return found
 
 
 def require_read(user: User, location_id: int, *, what: str = "location") -> None:

@@ -49,10 +49,10 @@ def _channel_for(user: User, code: str | None) -> Channel:
     own = selectors.caller_channel(user)
     if own is not None:
         if code is not None and code != own.code:
-            raise UnknownChannel(code)
+            raise UnknownChannel()  # another channel is as unknown as a missing one
         return own
     if code is None:
-        raise UnknownChannel(None)
+        raise UnknownChannel(named=False)
     return channel_by_code(code)
 
 
@@ -75,14 +75,18 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
     user = current_user(request)
     if user.role in (Role.PLANNER, Role.WAREHOUSE):
         raise PermissionDenied.saying(_("the %(role)s role does not place orders"), role=user.role)
-    channel = _channel_for(user, payload.channel)
     store = None
     if payload.store is not None:
-        store = stock_selectors.location_by_code(payload.store)
-        if user.role == Role.STORE and not user.works_at(store.pk):
-            raise PermissionDenied(_("store staff place orders for their own store"))
+        # Store staff sell at their own stores: another is as unknown as a missing one. A
+        # channel's customer may pick up at any store of the city.
+        store = (
+            stock_selectors.location_visible(user, payload.store)
+            if user.role == Role.STORE
+            else stock_selectors.location_by_code(payload.store)
+        )
     elif user.role == Role.STORE:
         raise PermissionDenied(_("store staff place orders for their own store"))
+    channel = _channel_for(user, payload.channel)
     products = stock_selectors.products_by_sku(line.sku for line in payload.lines)
     order, created = services.order_place(
         channel=channel,

@@ -43,11 +43,12 @@ class OrderErrorCode(StrEnum):
 
 
 class UnknownOrder(NotFound):
+    """No order the caller may see: missing or not theirs, one body whatever the id."""
+
     code: ClassVar[str] = OrderErrorCode.UNKNOWN_ORDER
 
-    def __init__(self, order_id: int) -> None:
-        data = {"order": order_id}
-        super().__init__(_("no order %(order)s"), detail=data, params=data)
+    def __init__(self) -> None:
+        super().__init__(_("no such order"))
 
 
 class ChannelNotLive(InvalidInput):

@@ -6,7 +6,7 @@ locations (a pickup or counter sale there, or stock held there); planners and ad
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -18,7 +18,7 @@ from inventory.geo import haversine_km
 from inventory.models import Location, StockLevel
 from network.models import Channel, LocationService, Service
 from network.selectors import channel_buffers, held_back, live_locations
-from omni.access import reads_everything
+from omni.access import reads_everything, visible_all, visible_one
 from omni.models import City, Role, User
 from omni.selectors import city_today
 
@@ -85,15 +85,14 @@ def scope_orders(user: User, orders: QuerySet[Order]) -> QuerySet[Order]:
 
 
 def order_visible(user: User, order_id: int) -> Order:
-    order = (
-        scope_orders(user, Order.objects.select_related("channel", "city", "pickup_store"))
-        .filter(pk=order_id)
-        .prefetch_related(*ORDER_PREFETCH)
-        .first()
-    )
-    if order is None:
-        raise UnknownOrder(order_id)
-    return order
+    """An order the user may see (``scope_orders``); another's is as unknown as a missing one."""
+    orders = scope_orders(user, Order.objects.select_related("channel", "city", "pickup_store"))
+    return visible_one(orders.prefetch_related(*ORDER_PREFETCH), UnknownOrder, pk=order_id)
+
+
+def orders_visible(user: User, order_ids: Collection[int]) -> list[Order]:
+    """Every named order, all visible to the user, or ``UnknownOrder`` (which one is not said)."""
+    return visible_all(scope_orders(user, Order.objects.all()), order_ids, UnknownOrder)
 
 
 # --------------------------------------------------------------------------- availability

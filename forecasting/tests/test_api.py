@@ -85,8 +85,8 @@ def test_store_staff_read_their_own_locations_only(ran, api, store_user, store2)
     client = api(store_user)
     rows = client.get("/api/v1/forecasts").json()["results"]
     assert {r["location"] for r in rows} == {"S01"}
-    assert_error(client.get("/api/v1/forecasts", location="S02"), 404, "not_found")
-    assert_error(client.get("/api/v1/forecasts", location="NOPE"), 404, "not_found")
+    assert_error(client.get("/api/v1/forecasts", location="S02"), 404, "unknown_location")
+    assert_error(client.get("/api/v1/forecasts", location="NOPE"), 404, "unknown_location")
     assert_error(client.get(f"{RUNS}/{ran}"), 403, "permission_denied")
     assert_error(client.get(f"{RUNS}/{ran}/accuracy"), 403, "permission_denied")
     assert_error(client.post(RUNS, {"horizon": 7}), 403, "permission_denied")

@@ -665,11 +665,13 @@ def test_returns_over_the_api_restock_and_scrap(
     dc_world: DcWorld,
     store: Location,
     goods: tuple[Product, Product],
-    store_user: User,
+    admin_user: User,
 ) -> None:
+    """A delivery shipped from the DC comes back to a store. Only someone who can see the
+    order takes it back (store staff cannot: tests/test_api_scope.py)."""
     a, b = goods
     order = Order.objects.get(pk=dc_world.shipped)
-    clerk = api(store_user)
+    clerk = api(admin_user)
     back = clerk.post(
         f"{V1}/returns",
         {
