@@ -1,5 +1,5 @@
-"""gunicorn serving the project for a benchmark: on a free port of 127.0.0.1, waited for until
-it answers, stopped, its log kept."""
+"""gunicorn serving the project for a benchmark or a test against the live server: on a free port
+of 127.0.0.1, waited for until it answers, stopped, its log kept."""
 
 from __future__ import annotations
 

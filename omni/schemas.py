@@ -20,15 +20,17 @@ A refusal is a 422 ``validation_error`` naming the field, like any other invalid
 from __future__ import annotations
 
 import math
+import re
+import types
 import unicodedata
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, ValidationInfo, field_validator
+from pydantic import AfterValidator, AwareDatetime, ConfigDict, ValidationInfo, field_validator
 
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 EARLIEST, LATEST = date(1900, 1, 1), date(8999, 12, 31)
@@ -137,8 +139,47 @@ def storable(value: datetime) -> datetime:
 Instant = Annotated[datetime, AfterValidator(storable)]
 
 
+def _types(annotation: Any) -> set[Any]:
+    """The plain types a field's annotation allows: ``Annotated`` and unions unwrapped."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _types(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return set().union(*(_types(arg) for arg in get_args(annotation)))
+    return {datetime if annotation is AwareDatetime else annotation}
+
+
+def _field_types(schema: type[Schema], info: ValidationInfo) -> set[Any]:
+    field = schema.model_fields.get(info.field_name or "")
+    return _types(field.annotation) if field is not None else set()
+
+
+# How each kind of time is written (ISO 8601), at the start of the value: pydantic also reads a
+# number as seconds since 1970 (``until=0.5``, ``"day": 0``, ``"opens_at": 3600``), which no
+# client means and the schema does not allow.
+TIME_FORMS = {
+    datetime: (
+        re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}"),
+        "a date and time, e.g. 2026-03-01T09:30:00+08:00",
+    ),
+    date: (re.compile(r"\d{4}-\d{2}-\d{2}\Z"), "a date, e.g. 2026-03-01"),
+    time: (re.compile(r"\d{2}:\d{2}"), "a time of day, e.g. 09:30"),
+}
+
+
+def _check_time(value: Any, kinds: set[Any]) -> None:
+    if str in kinds:
+        return
+    for kind, (form, example) in TIME_FORMS.items():
+        if kind not in kinds or value is None or isinstance(value, kind):
+            continue
+        if not (isinstance(value, str) and form.match(value)):
+            raise ValueError(f"must be {example}")
+
+
 class QuerySchema(Schema):
-    """Filters of a list, and the base of every request body: every field within the limits."""
+    """Filters of a list, and the base of every request body: every field within the limits;
+    a time is written as one (ISO 8601), never as a number."""
 
     @field_validator("*", mode="after")
     @classmethod
@@ -148,24 +189,35 @@ class QuerySchema(Schema):
             raise ValueError(reason)
         return _utc(value)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def times_as_written(cls, value: Any, info: ValidationInfo) -> Any:
+        _check_time(value, _field_types(cls, info))
+        return value
 
-FLAGS = (bool, bool | None)
+
+NUMBERS = {int, float, Decimal}
 
 
 class InputSchema(QuerySchema):
     """A request body. Unknown fields are refused: a typo such as ``{"line": [...]}`` must not
-    silently mean "no lines". A flag is ``true`` or ``false``: ``0``, ``"yes"`` or ``"false"``
-    are refused, not read as a boolean (a body is JSON; only query strings spell flags)."""
+    silently mean "no lines". Each value has its JSON type: a flag is ``true`` or ``false``
+    (``0``, ``"yes"`` or ``"false"`` are refused, not read as a boolean); a number is a JSON
+    number (``false`` or ``"2.5"`` are refused, not read as 0 and 2.5); a time is a string (only
+    query strings spell flags and numbers as text)."""
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="before")
     @classmethod
-    def strict_flags(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        is_flag = field is not None and field.annotation in FLAGS
-        if is_flag and not (value is None or isinstance(value, bool)):
+    def json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        kinds = _field_types(cls, info) - {type(None)}
+        if str in kinds:
+            return value
+        if bool in kinds and not (value is None or isinstance(value, bool)):
             raise ValueError("must be true or false")
+        if kinds & NUMBERS and isinstance(value, bool | str):
+            raise ValueError("must be a number")
         return value
 
 

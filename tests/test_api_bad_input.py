@@ -551,6 +551,9 @@ BAD_QUERIES: list[tuple[str, dict[str, Any]]] = [
 BAD_FILTERS: list[tuple[str, str, dict[str, Any]]] = [
     ("/moves", "since-notadate", {"since": "notadate"}),
     ("/moves", "until-month-13", {"until": "2024-13-01"}),
+    # pydantic reads a number as seconds since 1970; a time is written as one
+    ("/moves", "until-a-number", {"until": "0.5"}),
+    ("/moves", "since-seconds", {"since": "1700000000"}),
     ("/stock-levels", "in_stock-maybe", {"in_stock": "maybe"}),
     ("/products", "active-maybe", {"active": "maybe"}),
 ]
@@ -698,6 +701,100 @@ def test_nul_characters_are_refused(
     response = client.post(path, body) if method == "post" else client.get(path)
     assert_error(response, 422 if method == "post" else 400)
     assert ledger() == before
+
+
+# A value of another JSON type than the schema's, which pydantic would convert: refused, in every
+# body (and a time in a query), not read as 0, 2.5 or 1970. (path, body or query, the field)
+OTHER_JSON_TYPES: list[tuple[str, str, dict[str, Any], str]] = [
+    ("product-price-false", "/products", {"sku": "N-1", "name": "n", "price": False}, "price"),
+    ("product-cost-text", "/products", {"sku": "N-1", "name": "n", "cost": "2.5"}, "cost"),
+    (
+        "product-volume-true",
+        "/products",
+        {"sku": "N-1", "name": "n", "unit_volume": True},
+        "unit_volume",
+    ),
+    (
+        "order-unit_price-text",
+        "/orders",
+        {
+            "external_id": "x-1",
+            "mode": "delivery",
+            "lines": [{"sku": "SKU-1", "quantity": 1, "unit_price": "10"}],
+            "delivery": {"address": "a", "latitude": 30.27, "longitude": 120.16},
+        },
+        "unit_price",
+    ),
+    (
+        "order-latitude-text",
+        "/orders",
+        {
+            "external_id": "x-2",
+            "mode": "delivery",
+            "lines": [{"sku": "SKU-1", "quantity": 1}],
+            "delivery": {"address": "a", "latitude": "30.27", "longitude": 120.16},
+        },
+        "latitude",
+    ),
+    (
+        "order-promised_at-seconds",
+        "/orders",
+        {
+            "external_id": "x-3",
+            "mode": "delivery",
+            "lines": [{"sku": "SKU-1", "quantity": 1}],
+            "delivery": {"address": "a", "latitude": 30.27, "longitude": 120.16},
+            "promised_at": 1700000000,
+        },
+        "promised_at",
+    ),
+    (
+        "capacity-opens_at-seconds",
+        "/locations/S01/capacity",
+        {"service": "pickup", "daily_capacity": None, "opens_at": 3600, "closes_at": 7200},
+        "opens_at",
+    ),
+    (
+        "allocation-service_level-text",
+        "/allocation/runs",
+        {"city": "testcity", "service_level": "0.9"},
+        "service_level",
+    ),
+    (
+        "allocation-unknown-field",
+        "/allocation/runs",
+        {"city": "testcity", "servce_level": 0.9},
+        "servce_level",
+    ),
+    ("capacity-day-a-number", "/routing/capacity?city=testcity&day=0", {}, "day"),
+]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [c[1:] for c in OTHER_JSON_TYPES],
+    ids=[c[0] for c in OTHER_JSON_TYPES],
+)
+def test_a_value_of_another_json_type_is_refused(
+    path: str, body: dict[str, Any], field: str, world: World, api: Any, web: Any
+) -> None:
+    assert web.user is not None
+    client = api(web.user if path == "/orders" else world.admin)
+    before = (ledger(), Product.objects.count())
+    if "?" in path:
+        response = client.get("/api/v1" + path)
+    elif path.endswith("/capacity"):
+        response = client.client.put(
+            "/api/v1" + path,
+            json.dumps(body),
+            content_type="application/json",
+            headers=client.headers,
+        )
+    else:
+        response = client.post("/api/v1" + path, body)
+    error = assert_error(response, 422, "validation_error")
+    assert field in json.dumps(error["detail"]), error
+    assert (ledger(), Product.objects.count()) == before
 
 
 @pytest.mark.parametrize("key", [None, "big-one"], ids=["plain", "idempotent"])
