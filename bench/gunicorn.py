@@ -32,11 +32,14 @@ def start_gunicorn(
         "DATABASE_URL": os.environ["DATABASE_URL"],
         "DJANGO_SETTINGS_MODULE": "omni.settings.base",
         "DEBUG": "0",
+        "OMNI_WEB_THREADS": str(threads),  # the config picks the threaded worker class from it
     }
     command = [
         sys.executable,
         "-m",
         "gunicorn",
+        "--config",
+        str(ROOT / "deploy" / "gunicorn.conf.py"),  # the production worker classes and limits
         "omni.wsgi:application",
         "--bind",
         f"127.0.0.1:{port}",
@@ -50,6 +53,8 @@ def start_gunicorn(
         "120",
         "--log-level",
         "warning",
+        "--access-logfile",
+        os.devnull,
     ]
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
 
