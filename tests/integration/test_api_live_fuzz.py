@@ -123,6 +123,14 @@ class Shop:
         lines += [
             f'"path.{name}" = {{ dictionary = "{name}", probability = 0.5 }}' for name in self.ids
         ]
+        # Invalid input may also be refused by the web server before the API reads it: a request
+        # line or headers too long (414, 431, in the error shape, documented on every operation).
+        refusals = [400, 401, 403, 404, 405, 406, 409, 413, 414, 415, 422, 428, 429, 431]
+        lines += [
+            "",
+            "[checks.negative_data_rejection]",
+            f"expected-statuses = {json.dumps([str(status) for status in refusals])}",
+        ]
         path.write_text("\n".join(lines) + "\n")
         return path
 
