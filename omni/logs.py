@@ -56,7 +56,7 @@ class OmniJsonFormatter(JsonFormatter):
         super().__init__(*args, **kwargs)
 
 
-def logging_config(log_format: str, level: str) -> dict[str, Any]:
+def logging_config(log_format: str, level: str, apps: list[str]) -> dict[str, Any]:
     """``LOGGING`` for ``json`` (production) or ``plain`` (a terminal) lines.
 
     Every record goes to one console handler on the root logger; the apps' loggers (and
@@ -70,18 +70,6 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
     }
     if log_format not in formatters:
         raise ValueError(f"OMNI_LOG_FORMAT must be json or plain, not {log_format!r}")
-    apps = [
-        "omni",
-        "inventory",
-        "network",
-        "orders",
-        "fulfillment",
-        "forecasting",
-        "allocation",
-        "staff",
-        "demo",
-        "celery",
-    ]
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -96,5 +84,6 @@ def logging_config(log_format: str, level: str) -> dict[str, Any]:
         },
         "root": {"handlers": ["console"], "level": "WARNING"},
         # axes says WARNING when it locks someone out; its INFO lines are start-up chatter.
-        "loggers": {name: {"level": level} for name in apps} | {"axes": {"level": "WARNING"}},
+        "loggers": {name: {"level": level} for name in [*apps, "celery"]}
+        | {"axes": {"level": "WARNING"}},
     }

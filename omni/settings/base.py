@@ -44,6 +44,19 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 # Django's test client sends "testserver".
 ALLOWED_HOSTS.append("testserver")
 
+# Omni's own apps, lowest layer first (their loggers are configured by omni.logs too).
+PROJECT_APPS = [
+    "omni",
+    "inventory",
+    "network",
+    "orders",
+    "fulfillment",
+    "forecasting",
+    "allocation",
+    "staff",
+    "demo",
+]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -54,15 +67,7 @@ INSTALLED_APPS = [
     "ninja",
     "django_htmx",
     "axes",
-    "omni",
-    "inventory",
-    "network",
-    "orders",
-    "fulfillment",
-    "forecasting",
-    "allocation",
-    "staff",
-    "demo",
+    *PROJECT_APPS,
 ]
 
 MIDDLEWARE = [
@@ -252,4 +257,4 @@ OMNI_IDEMPOTENCY_TTL_HOURS = 24
 # One line per record on stderr, each naming its request id (and task): JSON in production
 # (``omni.settings.production``), plain text on a terminal. See docs/operations.md.
 OMNI_LOG_FORMAT = os.environ.get("OMNI_LOG_FORMAT", "plain")
-LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"))
+LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"), PROJECT_APPS)

@@ -12,6 +12,7 @@ from .base import (
     ALLOWED_HOSTS,
     MIDDLEWARE,
     OMNI_SIGNING_KEY,
+    PROJECT_APPS,
     SECRET_KEY,
     env_bool,
     env_secret,
@@ -64,4 +65,4 @@ EMAIL_USE_TLS = env_bool("OMNI_EMAIL_USE_TLS", False)
 SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 # One JSON object per log line, each with its request id (docs/operations.md).
 OMNI_LOG_FORMAT = os.environ.get("OMNI_LOG_FORMAT", "json")
-LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"))
+LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"), PROJECT_APPS)
