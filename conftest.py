@@ -20,6 +20,7 @@ pytest_plugins = [
     "fulfillment.tests.fixtures",
     "forecasting.tests.fixtures",
     "allocation.tests.fixtures",
+    "tests.bad_input",
 ]
 
 # Staff users are made in hundreds of fixtures; the production hasher's million PBKDF2 rounds cost
