@@ -5,10 +5,13 @@ sale through the ledger, and the test database's URL for processes outside pytes
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.db import connection
 from django.test import Client
 
@@ -94,3 +97,18 @@ def database_url() -> str:
     if db["PASSWORD"]:
         auth += ":" + quote(db["PASSWORD"])
     return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def manage(
+    env: dict[str, str], *args: str, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``manage.py ARGS`` in a process of its own with exactly ``env`` (the settings a deployed
+    machine would have), its output captured."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import subprocess
-import sys
 from pathlib import Path
 
 from django.conf import settings
+
+from tests.helpers import manage
 
 EXAMPLE = Path(settings.BASE_DIR) / "deploy" / "omni.env.example"
 
@@ -28,22 +28,11 @@ def _example_env(secret_dir: Path) -> dict[str, str]:
     return env
 
 
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_the_example_environment_passes_check_deploy(tmp_path: Path) -> None:
     env = _example_env(tmp_path)
     assert env["DJANGO_SETTINGS_MODULE"] == "omni.settings.production"
     assert "OMNI_SECRET_KEY" not in env and "OMNI_SIGNING_KEY" not in env  # files only
-    checked = _manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    checked = manage(env, "check", "--deploy", "--fail-level", "WARNING")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "no issues" in checked.stdout
 
@@ -52,13 +41,13 @@ def test_production_reads_secrets_from_files_and_refuses_to_start_without(
     tmp_path: Path,
 ) -> None:
     env = _example_env(tmp_path)
-    shown = _manage(
+    shown = manage(
         env, "shell", "-c", "from django.conf import settings; print(settings.SECRET_KEY)"
     )
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip().splitlines()[-1] == (tmp_path / "secret_key").read_text().strip()
 
     without_signing_key = {k: v for k, v in env.items() if k != "OMNI_SIGNING_KEY_FILE"}
-    refused = _manage(without_signing_key, "check")
+    refused = manage(without_signing_key, "check")
     assert refused.returncode != 0
     assert "Set OMNI_SIGNING_KEY" in refused.stderr

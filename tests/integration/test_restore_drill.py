@@ -31,7 +31,7 @@ from django.conf import settings
 from django.db import connection
 from psycopg2 import sql
 
-from tests.helpers import database_url
+from tests.helpers import database_url, manage
 
 # The demo prints this table title once its hour of orders is in; fulfillment (a wave, picks,
 # a pickup, a return) and planning (43,200 rows of demand history, a forecast, an allocation)
@@ -63,17 +63,6 @@ def _postgres_tool(name: str) -> str:
     if found is None or int(found.group(1)) != major:
         pytest.fail(f"{tool} is {version.stdout.strip()}, the server is PostgreSQL {major}")
     return tool
-
-
-def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=settings.BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 def _row_counts(cursor: psycopg2.extensions.cursor) -> dict[str, int]:
@@ -145,7 +134,7 @@ def test_a_dump_taken_mid_demo_restores_complete_and_consistent(
         timings[name] = now - started
         started = now
 
-    migrated = _manage(env, "migrate", "--noinput")
+    migrated = manage(env, "migrate", "--noinput", timeout=300)
     assert migrated.returncode == 0, migrated.stderr
     lap("migrate the source")
 
@@ -208,7 +197,7 @@ def test_a_dump_taken_mid_demo_restores_complete_and_consistent(
         assert restored_counts == snapshot_counts
         assert snapshot_counts["inventory_stockmove"] > 0
         assert snapshot_counts["orders_order"] > 0
-        verified = _manage({**env, "DATABASE_URL": _url(restored)}, "inventory_verify")
+        verified = manage({**env, "DATABASE_URL": _url(restored)}, "inventory_verify", timeout=300)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "OK" in verified.stdout
         lap("count and verify the restored database")
@@ -223,7 +212,7 @@ def test_a_dump_taken_mid_demo_restores_complete_and_consistent(
                 os.killpg(demo.pid, 9)
             demo.wait()
 
-    verified = _manage(env, "inventory_verify")
+    verified = manage(env, "inventory_verify", timeout=300)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     with contextlib.closing(psycopg2.connect(_url(source))) as conn, conn.cursor() as cursor:
         final_counts = _row_counts(cursor)
