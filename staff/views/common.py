@@ -3,7 +3,8 @@
 A staff page needs a login and a staff role (the ``channel`` role has none: 403). It works at
 one of the user's locations, picked with ``?at=CODE`` (default: the first); a location outside
 the user's reach answers 404, exactly as the API does. Errors of the services are shown in the
-page (code and message), never turned into a 500.
+page as a sentence for people (``staff.messages``; the code only as a data attribute for
+support), never turned into a 500.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from inventory.models import PHYSICAL_KINDS, Location, Product
 from omni.access import reads_everything, require_stock_write
 from omni.errors import ApplicationError, InvalidInput, NotFound, PermissionDenied
 from omni.models import Role, User
+from staff.messages import staff_message
 
 STAFF_ROLES = frozenset({Role.WAREHOUSE, Role.STORE, Role.PLANNER, Role.ADMIN})
 STOCK_ROLES = frozenset({Role.WAREHOUSE, Role.STORE, Role.ADMIN})  # move stock
@@ -109,7 +111,8 @@ class Staff:
 
 @dataclass(frozen=True)
 class Notice:
-    """The result of one scan or submission, shown in the page's message area."""
+    """The result of one scan or submission, shown in the page's message area: ``message`` is
+    what the person reads; ``code`` (a failure's error code) goes only into ``data-code``."""
 
     ok: bool
     message: str
@@ -122,7 +125,7 @@ class Notice:
 
     @classmethod
     def failure(cls, exc: ApplicationError, extra: str = "") -> Notice:
-        return cls(ok=False, message=exc.message, code=str(exc.code), extra=extra)
+        return cls(ok=False, message=staff_message(exc), code=str(exc.code), extra=extra)
 
 
 class ScanInput(forms.TextInput):

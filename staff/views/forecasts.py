@@ -31,7 +31,7 @@ from omni.errors import ApplicationError
 from omni.models import City
 from omni.selectors import city_by_code
 from staff.charts.forecast import HISTORY_DAYS, forecast_chart_svg
-from staff.views.common import Staff, planner_page
+from staff.views.common import Notice, Staff, planner_page
 
 CHART_WORDS = {
     "sold": _("sold per day"),
@@ -89,7 +89,7 @@ class StartRunForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def run_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     form = StartRunForm(request.POST or None)
-    error: ApplicationError | None = None
+    notice: Notice | None = None
     if request.method == "POST" and form.is_valid():
         code = form.cleaned_data["city"]
         try:
@@ -99,13 +99,13 @@ def run_list(request: HttpRequest, staff: Staff) -> HttpResponse:
             )
             return redirect("forecasting:run", run_id=run.pk)
         except ApplicationError as exc:
-            error = exc
+            notice = Notice.failure(exc)
     runs = list(selectors.forecast_run_list().select_related("created_by")[:50])
     return render(
         request,
         "forecasting/runs.html",
-        {"staff": staff, "form": form, "runs": runs, "error": error},
-        status=409 if error is not None else 200,
+        {"staff": staff, "form": form, "runs": runs, "notice": notice},
+        status=409 if notice is not None else 200,
     )
 
 

@@ -22,7 +22,6 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from fulfillment.api import REDEEM_LIMIT_GROUP
-from fulfillment.errors import FulfillmentErrorCode as Code
 from fulfillment.errors import PickupCodeRefused
 from fulfillment.models import PickupCode
 from fulfillment.qr import qr_svg
@@ -33,6 +32,7 @@ from omni.limits import RateLimited, attempt_refused, attempts_check
 from omni.models import Role
 from orders.models import Order, OrderLine, OrderStatus
 from orders.selectors import order_visible
+from staff.messages import staff_message
 from staff.views.common import COUNTER_ROLES, Notice, ScanInput, Staff, render_page, staff_page
 from staff.views.picking import work_at
 from staff.views.routing import store_capacity_today
@@ -46,21 +46,6 @@ class HandoverForm(forms.Form):
         max_length=TOKEN_FIELD_LENGTH,
         widget=ScanInput(),
     )
-
-
-# What the clerk should do about each refusal, under its code.
-REFUSAL_ADVICE: dict[str, Any] = {
-    Code.PICKUP_CODE_MALFORMED: _("This is not a pickup code. Scan it again, or type it."),
-    Code.PICKUP_CODE_FORGED: _("Omni never issued this code. Do not hand over; call a manager."),
-    Code.PICKUP_CODE_TAMPERED: _(
-        "This code was altered after it was issued. Do not hand over; call a manager."
-    ),
-    Code.PICKUP_CODE_EXPIRED: _(
-        "The pickup time is over: the order goes back to stock. The customer can order again."
-    ),
-    Code.PICKUP_CODE_WRONG_STORE: _("This order is collected at another store."),
-    Code.PICKUP_CODE_USED: _("This code was used already: the order has been handed over."),
-}
 
 
 @dataclass(frozen=True)
@@ -153,13 +138,15 @@ def handover(request: HttpRequest, staff: Staff) -> HttpResponse:
             return _render(request, staff)  # Enter in an empty box: nothing to say
         problem = InvalidInput(" ".join(str(e) for e in form.errors.get("code", [])))
         return _render(
-            request, staff, handover=Handover(ok=False, message=problem.message, code=problem.code)
+            request,
+            staff,
+            handover=Handover(ok=False, message=staff_message(problem), code=problem.code),
         )
     rate = settings.OMNI_PICKUP_REDEEM_FAILURES_RATE
     try:
         attempts_check(request, group=REDEEM_LIMIT_GROUP, rate=rate)
     except RateLimited as limited:
-        result = Handover(ok=False, message=limited.message, code=str(limited.code))
+        result = Handover(ok=False, message=staff_message(limited), code=str(limited.code))
         response = _render(request, staff, handover=result)
         response.status_code = 429
         response["Retry-After"] = str(limited.retry_after)
@@ -169,10 +156,8 @@ def handover(request: HttpRequest, staff: Staff) -> HttpResponse:
     except ApplicationError as exc:
         if isinstance(exc, PickupCodeRefused):
             attempt_refused(request, group=REDEEM_LIMIT_GROUP, rate=rate)
-        advice = REFUSAL_ADVICE.get(str(exc.code))
-        result = Handover(
-            ok=False, message=exc.message, code=str(exc.code), advice=str(advice or "")
-        )
+        # The sentence says what to do (``staff.messages``); the code is for support only.
+        result = Handover(ok=False, message=staff_message(exc), code=str(exc.code))
     else:
         lines = list(order.lines.select_related("product"))
         items = ", ".join(f"{ln.quantity} × {ln.product.sku} {ln.product.name}" for ln in lines)

@@ -1,0 +1,443 @@
+"""What a staff page says when a service refuses: one sentence for people, in their language.
+
+The API answers ``{"code", "message", "detail"}``: a code for programs, a message for the
+developer reading the log. A person at a scanner needs neither: they need to know what happened
+and what to do now. ``staff_message(exc)`` is the one place that turns an ``ApplicationError``
+into that sentence, from the error's code and the names and figures of its ``detail`` (the SKU,
+the location, how many were available), so a page never shows a code.
+
+Every code of every app has an entry in ``SENTENCES`` (a test walks the code enums and fails
+on a new code without one). An entry is a ``Say``: templates tried in order, the first whose
+placeholders the error can fill is used. Classes that share a generic code (``not_found``,
+``validation_error``, ``conflict``, ``permission_denied``) but always mean one thing have an
+entry in ``CLASS_SENTENCES``. The generic codes themselves speak the error's own message, made
+a sentence: whoever raises ``InvalidInput.saying(...)`` words it for people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
+
+from allocation.errors import AllocationErrorCode, UnknownAllocationRun
+from forecasting.errors import ForecastErrorCode
+from fulfillment.errors import FulfillmentErrorCode, ShortPickInvalid
+from inventory.errors import (
+    InventoryErrorCode,
+    NoLines,
+    QuantityInvalid,
+    UnknownReservation,
+    UnknownTransfer,
+)
+from network.errors import NetworkErrorCode, RolloutErrorCode
+from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
+from orders.errors import OrderErrorCode
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+SENTENCE_END = (".", "!", "?", "。", "！", "？", ":", "：")
+
+# The statuses the sentences name, in words (the models' choice labels are not translated).
+STATUS_WORDS: dict[str, StrOrPromise] = {
+    "active": _("active"),
+    "consumed": _("used up"),
+    "released": _("released"),
+    "expired": _("expired"),
+    "draft": _("a draft"),
+    "approved": _("approved"),
+    "dispatched": _("on its way"),
+    "received": _("received"),
+    "cancelled": _("cancelled"),
+    "parked": _("waiting for stock"),
+    "reserved": _("reserved"),
+    "backordered": _("waiting for part of its stock"),
+    "processing": _("being picked or packed"),
+    "ready_for_pickup": _("ready for pickup"),
+    "partially_shipped": _("partly shipped"),
+    "shipped": _("shipped"),
+    "completed": _("completed"),
+    "open": _("still to pick"),
+    "picked": _("picked"),
+    "short": _("marked short"),
+    "packed": _("packed"),
+    "queued": _("queued"),
+    "running": _("running"),
+    "succeeded": _("finished"),
+    "failed": _("failed"),
+    "optimal": _("finished"),
+    "feasible": _("finished"),
+    "infeasible": _("without a possible plan"),
+    "timeout": _("out of time"),
+    "rejected": _("rejected"),
+    "pending": _("waiting for a decision"),
+}
+
+SERVICE_WORDS: dict[str, StrOrPromise] = {
+    "ship": _("deliveries"),
+    "pickup": _("customer pickup"),
+    "store_sale": _("counter sales"),
+}
+
+
+class Say:
+    """Sentence templates for one kind of error, most specific first: the first one whose
+    ``%(name)s`` placeholders the error's data all fill (none missing, none ``None``) is
+    said. ``%(message)s`` is the error's own message."""
+
+    def __init__(self, *templates: StrOrPromise) -> None:
+        assert templates
+        self.templates = templates
+
+    def __call__(self, data: Mapping[str, Any]) -> str | None:
+        for template in self.templates:
+            text = str(template)
+            names = PLACEHOLDER.findall(text)
+            if all(data.get(name) not in (None, "") for name in names):
+                return text % {name: data[name] for name in names}
+        return None
+
+
+# The error's own message, made a sentence: for the generic codes (see the module's docstring).
+OWN = Say("%(message)s")
+
+SENTENCES: dict[str, Say] = {
+    # ---- omni: every app's common refusals
+    CommonErrorCode.NOT_FOUND: OWN,
+    CommonErrorCode.VALIDATION_ERROR: OWN,
+    CommonErrorCode.CONFLICT: OWN,
+    CommonErrorCode.PERMISSION_DENIED: OWN,
+    CommonErrorCode.UNKNOWN_CITY: Say(
+        _("There is no city %(city)s. Pick a city from the list."),
+        _("Omni has no city yet. Ask an administrator to load the rollout file."),
+    ),
+    CommonErrorCode.UNAUTHENTICATED: Say(_("You are logged out. Log in again and retry.")),
+    CommonErrorCode.MALFORMED_REQUEST: Say(
+        _("The page sent something Omni could not read. Reload the page and try again.")
+    ),
+    CommonErrorCode.IDEMPOTENCY_KEY_REUSED: Say(
+        _("This was sent twice with different contents. Reload the page and try again.")
+    ),
+    CommonErrorCode.IDEMPOTENCY_KEY_INVALID: Say(
+        _("The page sent something Omni could not read. Reload the page and try again.")
+    ),
+    CommonErrorCode.METHOD_NOT_ALLOWED: Say(
+        _("This page cannot do that. Go back and use its buttons.")
+    ),
+    CommonErrorCode.REQUEST_TOO_LARGE: Say(
+        _("That is too much for one go. Send it in smaller parts.")
+    ),
+    CommonErrorCode.RATE_LIMITED: Say(
+        _("Too many refused tries. Wait %(retry_after)s seconds, then try again."),
+    ),
+    CommonErrorCode.INTERNAL_ERROR: Say(
+        _(
+            "Something went wrong in Omni; nothing was changed. Try again, and call support if it"
+            " happens again."
+        )
+    ),
+    # ---- inventory
+    InventoryErrorCode.INSUFFICIENT_STOCK: Say(
+        _(
+            "Only %(available)s of %(sku)s are available at %(location)s, not %(requested)s."
+            " Take fewer, or look for the rest at a nearby store."
+        ),
+        _(
+            "Only %(available)s of %(sku)s are available, not %(requested)s. Take fewer, or look"
+            " for the rest at a nearby store."
+        ),
+    ),
+    InventoryErrorCode.COUNT_BELOW_RESERVED: Say(
+        _(
+            "You counted %(counted)s of %(sku)s, but %(reserved)s are held for customers here."
+            " Count the shelf again; if it really has fewer, tick “Release holds” and post the"
+            " count again."
+        ),
+        _(
+            "You counted fewer than are held for customers here. Count the shelf again; if it"
+            " really has fewer, tick “Release holds” and post the count again."
+        ),
+    ),
+    InventoryErrorCode.RESERVATION_NOT_ACTIVE: Say(
+        _("This hold is %(status_word)s already. Reload the page to see the holds as they are."),
+    ),
+    InventoryErrorCode.TRANSFER_INVALID_STATE: Say(
+        _(
+            "Transfer %(transfer)s is %(status_word)s, so this cannot be done now. Reload the"
+            " page to see where it stands."
+        ),
+    ),
+    InventoryErrorCode.UNKNOWN_PRODUCT: Say(
+        _(
+            "No product has the SKU or barcode “%(code)s”. Scan it again, or type the SKU"
+            " printed on the label."
+        ),
+        _("No product has the SKU “%(sku)s”. Check the SKU and try again."),
+        _("No product has the SKU “%(first_sku)s”. Check the SKUs and try again."),
+    ),
+    InventoryErrorCode.UNKNOWN_LOCATION: Say(
+        _("This location does not exist or is not yours. Pick one from the list."),
+    ),
+    InventoryErrorCode.NOT_A_STOCK_LOCATION: Say(
+        _(
+            "Location %(location)s holds no stock (it is virtual or closed). Pick a store or a"
+            " warehouse."
+        ),
+    ),
+    InventoryErrorCode.INACTIVE_PRODUCT: Say(
+        _("Product %(sku)s is no longer sold. Set the item aside and tell your supervisor."),
+    ),
+    InventoryErrorCode.DUPLICATE_LINE: Say(
+        _("Product %(sku)s is on two lines. Put it on one line with the total quantity."),
+        _("The same SKU is on two lines. Put it on one line with the total quantity."),
+    ),
+    # ---- network
+    NetworkErrorCode.UNKNOWN_CHANNEL: Say(
+        _("There is no such sales channel. Pick one from the list."),
+    ),
+    NetworkErrorCode.UNKNOWN_ROUTING_PROFILE: Say(
+        _("This routing profile no longer exists. Reload the page."),
+    ),
+    RolloutErrorCode.ROLLOUT_FILE_INVALID: Say(
+        _("The rollout file has mistakes and nothing was changed: %(message)s"),
+    ),
+    # ---- orders
+    OrderErrorCode.UNKNOWN_ORDER: Say(
+        _("This order does not exist or is not handled here. Check the order number."),
+    ),
+    OrderErrorCode.CHANNEL_NOT_LIVE: Say(
+        _(
+            "The sales channel %(channel)s does not take orders in %(city)s yet. Ask a planner"
+            " whether it should be live."
+        ),
+        _(
+            "The sales channel %(channel)s is switched off. Ask a planner whether it should"
+            " be live."
+        ),
+    ),
+    OrderErrorCode.STORE_NOT_LIVE: Say(
+        _(
+            "Store %(store)s does not offer %(service_word)s today. Pick another store, or ask a"
+            " planner to switch it on."
+        ),
+    ),
+    OrderErrorCode.ORDER_INVALID_STATE: Say(
+        _(
+            "Order %(order)s is %(status_word)s, so this cannot be done now. Reload the page to"
+            " see where it stands."
+        ),
+    ),
+    OrderErrorCode.EXTERNAL_ID_REUSED: Say(
+        _(
+            "Order number %(external_id)s is taken by another order with other items. Check the"
+            " number."
+        ),
+    ),
+    OrderErrorCode.MODE_NOT_ALLOWED: Say(
+        _("Only the store counter makes counter sales. Use the counter's page for it."),
+    ),
+    OrderErrorCode.PICKUP_CAPACITY_FULL: Say(
+        _(
+            "Store %(store)s has no pickup slot left in the next %(days)s days. Offer the"
+            " customer a nearby store."
+        ),
+    ),
+    # ---- fulfillment
+    FulfillmentErrorCode.NOTHING_TO_PICK: Say(
+        _("Nothing is waiting to be picked here right now. Come back when new orders arrive."),
+    ),
+    FulfillmentErrorCode.WRONG_ITEM: Say(
+        _(
+            "Wrong item: you scanned %(scanned)s, but this line wants %(expected)s. Put it back"
+            " and scan %(expected)s."
+        ),
+        _("Every %(sku)s on this list is picked already. Put this one back."),
+        _(
+            "You scanned %(scanned)s: it is not on this pick list. Put it back and scan the item"
+            " the next line asks for."
+        ),
+    ),
+    FulfillmentErrorCode.OVER_PICK: Say(
+        _(
+            "Too many: this line wants %(wanted)s and %(picked)s are picked already. Put the"
+            " extra back."
+        ),
+    ),
+    FulfillmentErrorCode.PICK_LINE_CLOSED: Say(
+        _("This line is %(status_word)s already. Go on with the next line."),
+    ),
+    FulfillmentErrorCode.NOT_PICKED: Say(
+        _(
+            "Only %(ready)s of %(sku)s are picked and not yet packed. Pack fewer, or pick the"
+            " rest first."
+        ),
+        _("Nothing of order %(order)s is picked at %(location)s yet. Pick it before packing it."),
+    ),
+    FulfillmentErrorCode.PACKAGE_INVALID_STATE: Say(
+        _(
+            "Package %(package)s is %(status_word)s already. Reload the page to see where it"
+            " stands."
+        ),
+    ),
+    FulfillmentErrorCode.NOT_RETURNABLE: Say(
+        _("Only %(returnable)s of %(sku)s can come back on this order. Take back no more."),
+        _("Product %(sku)s is not on this order. Check the order and the item."),
+    ),
+    FulfillmentErrorCode.UNKNOWN_PICK_LIST: Say(
+        _("This pick list is not here, or it changed. Open it again from the Pick page."),
+    ),
+    FulfillmentErrorCode.UNKNOWN_PACKAGE: Say(
+        _("This package is not here, or it changed. Reload the page."),
+    ),
+    FulfillmentErrorCode.PICKUP_CODE_MALFORMED: Say(
+        _("This is not a pickup code. Scan it again, or type it."),
+    ),
+    FulfillmentErrorCode.PICKUP_CODE_FORGED: Say(
+        _("Omni never issued this code. Do not hand over; call a manager."),
+    ),
+    FulfillmentErrorCode.PICKUP_CODE_TAMPERED: Say(
+        _("This code was altered after it was issued. Do not hand over; call a manager."),
+    ),
+    FulfillmentErrorCode.PICKUP_CODE_EXPIRED: Say(
+        _("The pickup time is over: the order goes back to stock. The customer can order again."),
+    ),
+    FulfillmentErrorCode.PICKUP_CODE_WRONG_STORE: Say(
+        _("This order is collected at %(store)s, not here. Send the customer there."),
+    ),
+    FulfillmentErrorCode.PICKUP_CODE_USED: Say(
+        _("Order %(order)s is %(status_word)s: do not hand it over. Call a manager."),
+        _("This code was used already: the order has been handed over. Do not hand over again."),
+    ),
+    FulfillmentErrorCode.PICKUP_NOT_READY: Say(
+        _(
+            "Order %(order)s is not fully picked yet. Finish its pick list, then mark it ready"
+            " for pickup."
+        ),
+    ),
+    # ---- forecasting
+    ForecastErrorCode.DEMAND_FILE_INVALID: Say(
+        _("The demand file has mistakes and nothing was imported: %(message)s"),
+    ),
+    ForecastErrorCode.UNKNOWN_FORECAST_RUN: Say(
+        _("This forecast run does not exist. Open it from the list of runs."),
+    ),
+    ForecastErrorCode.UNKNOWN_MODEL: Say(
+        _("Omni has no forecasting model called %(models_named)s. Pick one it knows."),
+    ),
+    ForecastErrorCode.FORECAST_RUN_IN_PROGRESS: Say(
+        _("Run %(run)s of this city is still going. Wait for it to finish, or cancel it first."),
+        _("A forecast of this city is still going. Wait for it to finish, or cancel it first."),
+    ),
+    ForecastErrorCode.FORECAST_RUN_NOT_READY: Say(
+        _("Forecast run %(run)s is %(status_word)s, so it has no forecasts yet. Wait for it."),
+    ),
+    ForecastErrorCode.FORECAST_RUN_FINISHED: Say(
+        _("Forecast run %(run)s is %(status_word)s already. There is nothing left to stop."),
+    ),
+    ForecastErrorCode.NO_DEMAND_HISTORY: Say(
+        _(
+            "There is no sales history to forecast from yet. Import a demand file, or wait"
+            " until the stores have sold."
+        ),
+    ),
+    ForecastErrorCode.NO_FORECAST: Say(
+        _("No finished forecast covers this SKU here yet. Start a forecast run first."),
+    ),
+    # ---- allocation
+    AllocationErrorCode.NO_PLAN: Say(
+        _(
+            "Allocation run %(run)s ended %(status_word)s, with no plan to approve. Start a new"
+            " run, perhaps with a longer time limit."
+        ),
+    ),
+    AllocationErrorCode.ALREADY_DECIDED: Say(
+        _(
+            "Allocation run %(run)s was %(decision_word)s already. Nothing more to decide; start"
+            " a new run for a new plan."
+        ),
+    ),
+}
+
+# Classes that share a generic code but always mean the same thing.
+CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
+    UnknownReservation: Say(
+        _("This hold is gone: it was released or sold. Reload the page to see the holds.")
+    ),
+    UnknownTransfer: Say(
+        _("This transfer does not exist or does not come here. Open it from the Receive page.")
+    ),
+    UnknownAllocationRun: Say(
+        _("This allocation run does not exist. Open it from the list of runs.")
+    ),
+    QuantityInvalid: Say(
+        _("Enter a whole number from %(low)s to %(high)s."),
+        _("Enter a whole number."),
+    ),
+    NoLines: Say(_("Nothing to post yet. Scan at least one item first.")),
+    ShortPickInvalid: Say(
+        _(
+            "Enter how many you found: from %(picked)s (picked already) to %(most)s. If you"
+            " found them all, scan them instead."
+        ),
+    ),
+    RoleNotAllowed: Say(_("Your role cannot do this. Ask your supervisor.")),
+}
+
+
+def _data(exc: ApplicationError) -> dict[str, Any]:
+    """Everything a sentence may name: the detail, the message's params, the first line of a
+    ``lines`` detail, statuses and services in words."""
+    data: dict[str, Any] = {}
+    detail = exc.detail if isinstance(exc.detail, Mapping) else {}
+    lines = detail.get("lines")
+    if isinstance(lines, list) and lines and isinstance(lines[0], Mapping):
+        data.update(lines[0])
+    data.update({k: v for k, v in detail.items() if not isinstance(v, list | dict)})
+    data.update(exc.params or {})
+    skus = detail.get("skus")
+    if isinstance(skus, list) and skus:
+        data["first_sku"] = skus[0]
+    models = detail.get("models")
+    if isinstance(models, list) and models:
+        data["models_named"] = ", ".join(f"“{m}”" for m in models)
+    for key in ("status", "order_status"):
+        word = STATUS_WORDS.get(str(data.get(key, "")))
+        if word is not None:
+            data.setdefault("status_word", str(word))
+    decision = STATUS_WORDS.get(str(data.get("decision", "")))
+    if decision is not None:
+        data["decision_word"] = str(decision)
+    service = SERVICE_WORDS.get(str(data.get("service", "")))
+    if service is not None:
+        data["service_word"] = str(service)
+    if "retry_after" not in data and isinstance(getattr(exc, "retry_after", None), int):
+        data["retry_after"] = exc.retry_after  # type: ignore[attr-defined]
+    data["message"] = as_sentence(exc.message)
+    return data
+
+
+def as_sentence(text: str) -> str:
+    """``text`` with a capital first letter and a full stop (a Chinese one after Chinese)."""
+    text = " ".join(str(text).split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    if text.endswith(SENTENCE_END):
+        return text
+    return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" else ".")
+
+
+def staff_message(exc: ApplicationError) -> str:
+    """The sentence a staff page shows for ``exc``, in the active language."""
+    data = _data(exc)
+    for cls in type(exc).__mro__:
+        say = CLASS_SENTENCES.get(cls)
+        if say is not None:
+            said = say(data)
+            if said is not None:
+                return said
+    say = SENTENCES.get(str(exc.code))
+    said = say(data) if say is not None else None
+    return said if said is not None else data["message"]
