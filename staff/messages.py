@@ -85,7 +85,8 @@ SERVICE_WORDS: dict[str, StrOrPromise] = {
 class Say:
     """Sentence templates for one kind of error, most specific first: the first one whose
     ``%(name)s`` placeholders the error's data all fill (none missing, none ``None``) is
-    said. ``%(message)s`` is the error's own message."""
+    said. ``%(message)s`` is the error's own message as written, ``%(sentence)s`` the same as a
+    sentence of its own."""
 
     def __init__(self, *templates: StrOrPromise) -> None:
         assert templates
@@ -101,7 +102,7 @@ class Say:
 
 
 # The error's own message, made a sentence: for the generic codes (see the module's docstring).
-OWN = Say("%(message)s")
+OWN = Say("%(sentence)s")
 
 SENTENCES: dict[str, Say] = {
     # ---- omni: every app's common refusals
@@ -414,19 +415,23 @@ def _data(exc: ApplicationError) -> dict[str, Any]:
         data["service_word"] = str(service)
     if "retry_after" not in data and isinstance(getattr(exc, "retry_after", None), int):
         data["retry_after"] = exc.retry_after  # type: ignore[attr-defined]
-    data["message"] = as_sentence(exc.message)
+    data["message"] = _ended(exc.message)  # inside a sentence of ours: as it is written
+    data["sentence"] = as_sentence(exc.message)
     return data
 
 
-def as_sentence(text: str) -> str:
-    """``text`` with a capital first letter and a full stop (a Chinese one after Chinese)."""
+def _ended(text: str) -> str:
+    """``text`` on one line, with a full stop (a Chinese one after Chinese) unless it has one."""
     text = " ".join(str(text).split())
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    if text.endswith(SENTENCE_END):
+    if not text or text.endswith(SENTENCE_END):
         return text
     return text + ("。" if "\u4e00" <= text[-1] <= "\u9fff" else ".")
+
+
+def as_sentence(text: str) -> str:
+    """``text`` as a sentence of its own: a capital first letter and a full stop."""
+    text = _ended(text)
+    return text[:1].upper() + text[1:]
 
 
 def staff_message(exc: ApplicationError) -> str:
@@ -440,4 +445,4 @@ def staff_message(exc: ApplicationError) -> str:
                 return said
     say = SENTENCES.get(str(exc.code))
     said = say(data) if say is not None else None
-    return said if said is not None else data["message"]
+    return said if said is not None else data["sentence"]

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import strip_tags
+from django.utils.translation import gettext_lazy as _
 
 from allocation.errors import AllocationAlreadyDecided, AllocationNoPlan, UnknownAllocationRun
 from allocation.models import AllocationRun
@@ -264,9 +265,10 @@ def _examples() -> list[ApplicationError]:
         AllocationNoPlan(alloc_run),
         AllocationAlreadyDecided(alloc_run, again=True),
         UnknownAllocationRun(),
-        InvalidInput.saying("scan or type a SKU or barcode"),
-        NotFound.saying("no such location"),
-        Conflict.saying("the store counter sells what the customer holds; it has no buffer"),
+        # The generic codes say the raiser's own words, which are in the catalogue.
+        InvalidInput(_("scan or type a SKU or barcode"), detail={"field": "code"}),
+        NotFound(_("no such location")),
+        Conflict.saying(_("the store counter sells what the customer holds; it has no buffer")),
     ]
 
 

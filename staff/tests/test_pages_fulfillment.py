@@ -142,7 +142,7 @@ def test_scan_to_pick_right_and_wrong_items(warehouse_user, wave, dc, goods):
 
     wrong = text(scan(client, wave, "6900000000999"))
     assert "wrong_item" in wrong and "notice error" in wrong
-    assert "nothing on this list wants it" in wrong
+    assert "is not on this pick list. Put it back" in wrong
     assert picked(wave) == [("A", 1, "open"), ("B", 0, "open")]  # nothing changed
 
     too_many = text(scan(client, wave, "a", 5))
@@ -410,7 +410,9 @@ def refused_tokens(code: PickupCode, store2: Location) -> dict[str, tuple[str, L
         "pickup_code_wrong_store",
     ],
 )
-def test_each_refused_code_shows_its_code(refusal, web, store, store2, product, store_user):
+def test_each_refused_code_says_what_to_do_and_keeps_the_code_for_support(
+    refusal, web, store, store2, product, store_user
+):
     ReceiptFactory.create(location=store, lines={"SKU-1": 5})
     code = ready_code(web, store, product)
     shown, where = refused_tokens(code, store2)[refusal]
@@ -422,8 +424,10 @@ def test_each_refused_code_shows_its_code(refusal, web, store, store2, product, 
     page = client_for(user).post("/staff/pickups/handover/", {"code": shown}, headers=HTMX)
     body = text(page)
     assert page.status_code == 200
-    assert f'data-result="{refusal}"' in body and f'<code class="code">{refusal}</code>' in body
+    assert f'data-result="{refusal}"' in body and "<code" not in body
     assert "handover-result refused" in body and "Do not hand over" in body
+    headline = body.split('<p class="headline">')[1].split("</p>")[0]
+    assert refusal not in headline and headline.strip().endswith(".")
     code.order.refresh_from_db()
     assert code.order.status == OrderStatus.READY_FOR_PICKUP
     assert level(store, product) == (5, 2)

@@ -199,7 +199,9 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
 
     scan(page, "6900000000999")
     page.wait_for_selector("#pick-lines .notice.error")
-    assert "wrong_item" in page.inner_text("#pick-lines .notices")
+    wrong = page.inner_text("#pick-lines .notices")
+    assert "is not on this pick list" in wrong and "wrong_item" not in wrong
+    assert page.get_attribute("#pick-lines .notice.error", "data-code") == "wrong_item"
     assert page.get_attribute("#pick-lines", "data-picked-units") == "1"
     assert_scan_box_focused(page)
     shot("wrong-item")
@@ -332,7 +334,8 @@ def test_store_clerk_prepares_a_pickup_and_hands_it_over_against_the_code(
     scan(page, token)  # the same code again
     page.wait_for_selector('[data-result="pickup_code_used"]')
     refusal = page.inner_text(".handover-result")
-    assert "pickup_code_used" in refusal and "Do not hand over" in refusal
+    assert "This code was used already" in refusal and "Do not hand over" in refusal
+    assert "pickup_code_used" not in refusal
     assert_scan_box_focused(page)
     shot("handover-used")
     assert StockMove.objects.filter(reference=order.reference, reason="pickup").count() == 1
