@@ -282,13 +282,14 @@ def test_a_refusal_of_a_service_is_shown_in_chinese_on_a_store_page(
     }
     client = chinese_client(store_user)
     refused = client.post("/staff/reserve/", form).content.decode()
-    assert "insufficient_stock" in refused
-    assert "S01 的 SKU-1 只有 1 件可用，需要 3 件" in refused
+    assert 'data-code="insufficient_stock"' in refused  # for support, not shown
+    assert "S01 的 SKU-1 只有 1 件可用，不够 3 件。请减少数量，或到附近门店找其余的货。" in refused
     english = Client()
     english.force_login(store_user)
-    assert "only 1 of SKU-1 available at S01, 3 requested" in (
-        english.post("/staff/reserve/", form).content.decode()
-    )
+    assert (
+        "Only 1 of SKU-1 are available at S01, not 3. Take fewer, or look for the rest at a"
+        " nearby store."
+    ) in english.post("/staff/reserve/", form).content.decode()
 
 
 def test_the_routing_page_gives_the_reason_in_chinese(planner: User, web, product) -> None:
