@@ -47,6 +47,11 @@ urlpatterns = [
     path("packing/packages/<int:package_id>/ship/", packing.package_ship_view, name="package-ship"),
     path("pickups/", pickups.pickups, name="pickups"),
     path("pickups/handover/", pickups.handover, name="pickup-handover"),
+    path(
+        "pickups/handover/short-code/",
+        pickups.handover_short_code,
+        name="pickup-handover-short",
+    ),
     path("pickups/<int:order_id>/prepare/", pickups.prepare, name="pickup-prepare"),
     path("pickups/<int:order_id>/ready/", pickups.mark_ready, name="pickup-ready"),
     path("pickups/<int:order_id>/code/", pickups.pickup_code, name="pickup-code"),
