@@ -215,7 +215,9 @@ class HoldTicketInvalid(InvalidInput):
 
     WHY: ClassVar[dict[str, Any]] = {
         "customer": _("Enter the customer's name or phone, so the ticket can be found again."),
-        "hold_until": _("A hold lasts from one hour to seven days: choose a time in that range."),
+        "hold_until": _(
+            "A hold lasts from half an hour to seven days: choose a time in that range."
+        ),
         "quantity": _("A quantity is a whole number from 0 up to what the line holds."),
         "line": _("That line is not on this ticket. Reload the page and try again."),
         "store": _("Choose another store than this one."),

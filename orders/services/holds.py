@@ -48,7 +48,7 @@ from .common import LineIn
 from .placing import order_place
 
 MAX_HOLD = timedelta(days=7)
-MIN_HOLD = timedelta(minutes=30)
+MIN_HOLD = timedelta(minutes=30)  # the page offers whole hours from one
 
 
 # --------------------------------------------------------------------------- the draft

@@ -158,7 +158,7 @@ def test_a_ticket_of_three_items_from_the_stock_lookup_is_held_and_sold(
     )
     body = text(sold)
     assert sold.status_code == 200 and f"Sold ticket {ticket.number} as order" in body
-    assert "The 1 units not taken went back to stock." in body
+    assert "The 1 unit not taken went back to stock." in body
     assert [level(store, p) for p in three] == [(3, 0), (4, 0), (1, 0)]
     assert StockMove.objects.filter(reason="sale").count() == 2
     again = client.post(

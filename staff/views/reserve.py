@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -412,9 +412,11 @@ def reserve_sell(request: HttpRequest, staff: Staff, ticket_id: int) -> HttpResp
             "items": _items(sold),
         }
         if kept:
-            message += " " + gettext("The %(units)s units not taken went back to stock.") % {
-                "units": kept
-            }
+            message += " " + ngettext(
+                "The %(units)s unit not taken went back to stock.",
+                "The %(units)s units not taken went back to stock.",
+                kept,
+            ) % {"units": kept}
         return _render(request, staff, notice=Notice.success(message))
     if ticket.status != HoldTicketStatus.HELD:
         context["closed"] = True

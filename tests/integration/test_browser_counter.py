@@ -223,7 +223,7 @@ def test_store_clerk_holds_three_items_for_a_walk_in_and_sells_them_at_the_count
     page.wait_for_selector(".notice.ok:has-text('Sold ticket')")
     notice = page.inner_text(".notice.ok")
     assert f"Sold ticket {ticket.number} as order" in notice
-    assert "The 1 units not taken went back to stock." in notice
+    assert "The 1 unit not taken went back to stock." in notice
     fits(page, shot, "ticket-sold")
 
     ticket.refresh_from_db()
