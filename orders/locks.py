@@ -1,5 +1,5 @@
-"""Row locks of orders: every ``select_for_update`` of orders (and of fulfillment on an order)
-is one of these.
+"""Row locks of orders: every ``select_for_update`` of orders and walk-in hold tickets (and of
+fulfillment on an order) is one of these.
 
 The one lock order of the whole system (DESIGN.md, "Lock order"; docs/locking.md):
 
