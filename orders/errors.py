@@ -250,16 +250,17 @@ class HoldTicketShort(InsufficientStock):
 
 
 class CounterNotLive(Conflict):
-    """No active counter-sales (``store_pos``) channel serves the store, or the store does not
-    sell at its counter yet: a ticket cannot become a sale there."""
+    """No active counter-sales (``store_pos``) channel serving the store is live there today
+    (rollout): a ticket cannot become a sale there yet."""
 
     code: ClassVar[str] = OrderErrorCode.COUNTER_NOT_LIVE
 
     def __init__(self, store: Location) -> None:
         super().__init__(
             _(
-                "%(store)s cannot record counter sales yet: no counter channel serves it. Ask an"
-                " administrator to set one up; the ticket stays held meanwhile."
+                "%(store)s cannot record counter sales today: no counter channel is live there."
+                " Ask an administrator (the rollout sets when a store's counter goes live); the"
+                " ticket stays held meanwhile."
             ),
             detail={"store": store.code},
             params={"store": store.code},

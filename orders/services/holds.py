@@ -25,7 +25,8 @@ from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import InactiveProduct, InsufficientStock
 from inventory.models import Location, Product, Reservation, ReservationStatus, Transfer
-from network.models import Channel, ChannelKind
+from network.models import Channel, ChannelKind, Service
+from network.selectors import live_locations
 from omni.models import User
 
 from ..errors import (
@@ -283,12 +284,18 @@ def hold_ticket_release(*, ticket: HoldTicket, actor: User | None = None) -> Hol
 
 
 def counter_channel(store: Location) -> Channel | None:
-    """The active counter-sales channel that serves the store, if any."""
-    return (
-        Channel.objects.filter(kind=ChannelKind.STORE_POS, active=True, locations__location=store)
-        .order_by("locations__priority", "code")
-        .first()
-    )
+    """The counter-sales channel live at the store today (its counter sales are on in the
+    rollout), if any."""
+    if store.city is None:
+        return None
+    channels = Channel.objects.filter(
+        kind=ChannelKind.STORE_POS, active=True, locations__location=store
+    ).order_by("locations__priority", "code")
+    for channel in channels:
+        live = live_locations(city=store.city, service=Service.STORE_SALE, channel=channel)
+        if live.filter(pk=store.pk).exists():
+            return channel
+    return None
 
 
 @transaction.atomic
