@@ -221,3 +221,18 @@ def test_the_api_hands_over_by_short_code_with_typed_errors(
     assert again.status_code == 422 and again.json()["code"] == "pickup_short_code_wrong"
     used = store_api.post(url, {"store": "S01", "short_code": digits, "order": "web-77"})
     assert used.status_code == 409 and used.json()["code"] == "pickup_code_used"
+
+
+def test_the_api_says_when_short_codes_are_paused_at_the_store(
+    store_limit: None, ready: PickupCode, store_user: User
+) -> None:
+    clerk = ApiClient(store_user)
+    digits = services.pickup_short_code(ready)
+    body = {"store": "S01", "short_code": wrong(digits), "order": str(ready.order_id)}
+    for _ in range(3):
+        assert clerk.post("/api/v1/pickup/redeem-short-code", body).status_code == 422
+    paused = clerk.post("/api/v1/pickup/redeem-short-code", {**body, "short_code": digits})
+    assert paused.status_code == 429 and int(paused["Retry-After"]) > 0
+    assert paused.json()["code"] == "pickup_short_codes_paused"
+    assert paused.json()["detail"]["store"] == "S01"
+    assert Order.objects.get(pk=ready.order_id).status == OrderStatus.READY_FOR_PICKUP
