@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from inventory.models import Location
+from inventory.selectors import location_by_code
 from inventory.services import MAX_LINE_QUANTITY
 from omni.errors import ApplicationError
 from orders.models import HoldTicket, HoldTicketLine, HoldTicketStatus
@@ -160,7 +161,7 @@ def _nearby_store(staff: Staff, line: HoldTicketLine, code: str) -> Location:
     assert staff.location is not None
     for row in nearby_stores(staff.location, line.product):
         if row["code"] == code:
-            return Location.objects.get(pk=row["location_id"])
+            return location_by_code(row["code"])
     raise Http404("no such store nearby")
 
 
