@@ -37,7 +37,7 @@ from inventory.models import (
     StockMove,
     Transfer,
 )
-from inventory.services import ReceivedLine, ReserveLine
+from inventory.services import ReceivedLine
 from network.rollout import rollout_apply, rollout_load
 from omni.errors import ApplicationError
 from omni.models import City, Role, User
@@ -225,8 +225,8 @@ def _staff(
 
 
 def run_stock_day(seed: int | None = None) -> DemoReport:
-    """A scripted batch: receipts, transfers (one short, one over), reservations (kept,
-    released, consumed, expired) and counts (one refused below what is reserved)."""
+    """A scripted batch: receipts, transfers (one short, one over), walk-in hold tickets
+    (released, sold at the counter, still held) and counts (one refused below what is reserved)."""
     report = DemoReport()
     rng = random.Random(seed if seed is not None else StockMove.objects.count())
     dc, stores = pilot_locations()
@@ -284,42 +284,56 @@ def run_stock_day(seed: int | None = None) -> DemoReport:
         " 1 in transit, 1 approved"
     )
 
-    kept = released = consumed = expiring = 0
+    # Walk-in hold tickets at the counter: three items each; per store one released, one sold
+    # at the counter (the customer leaves one item), one still held.
+    from orders.services import (
+        hold_ticket_draft,
+        hold_ticket_hold,
+        hold_ticket_line_add,
+        hold_ticket_release,
+        hold_ticket_sell,
+    )
+
+    tickets: Counter[str] = Counter()
     for store in stores:
         clerk = store.staff.first()
+        assert clerk is not None
         in_stock = list(
             StockLevel.objects.filter(location=store, on_hand__gt=5).select_related("product")[:200]
         )
-        for j in range(4):
-            chosen = rng.sample(in_stock, k=3)
-            holds = services.stock_reserve_many(
-                lines=[
-                    ReserveLine(product=lvl.product, location=store, quantity=1) for lvl in chosen
-                ],
-                owner_type="walk_in",
-                owner_id=f"demo-{store.code}-{rng.randint(1000, 9999)}",
-                expires_at=timezone.now()
-                + (timedelta(minutes=-1) if j == 3 else timedelta(hours=4)),
+        for j in range(3):
+            draft = hold_ticket_draft(store=store, actor=clerk)
+            for lvl in rng.sample(in_stock, k=3):
+                hold_ticket_line_add(ticket=draft, product=lvl.product, quantity=1)
+            ticket = hold_ticket_hold(
+                ticket=draft,
+                customer_name=f"Walk-in {rng.randint(100, 999)}",
+                customer_phone=f"139{rng.randint(10_000_000, 99_999_999)}",
+                hold_until=timezone.now() + timedelta(hours=4),
                 actor=clerk,
             )
             if j == 0:
-                for hold in holds:
-                    services.reservation_release(reservation=hold, actor=clerk)
-                released += len(holds)
+                hold_ticket_release(ticket=ticket, actor=clerk)
+                tickets["released"] += 1
             elif j == 1:
-                for hold in holds:
-                    services.reservation_consume(
-                        reservation=hold, reference="demo sale", actor=clerk
+                held_lines = list(ticket.lines.order_by("id"))
+                try:
+                    hold_ticket_sell(
+                        ticket=ticket,
+                        quantities={
+                            ln.pk: (0 if k == 0 else ln.quantity) for k, ln in enumerate(held_lines)
+                        },
+                        actor=clerk,
                     )
-                consumed += len(holds)
-            elif j == 3:
-                expiring += len(holds)
+                except ApplicationError:  # a store whose counter is not live yet keeps it held
+                    tickets["held"] += 1
+                else:
+                    tickets["sold"] += 1
             else:
-                kept += len(holds)
-    expired = services.reservations_expire()
+                tickets["held"] += 1
     report.steps.append(
-        f"{kept + released + consumed + expiring} units reserved in 32 holds: {released} released,"
-        f" {consumed} sold, {expired} expired, {kept} still held"
+        f"{sum(tickets.values())} walk-in hold tickets of 3 items: {tickets['released']} released,"
+        f" {tickets['sold']} sold at the counter (one item left), {tickets['held']} still held"
     )
 
     counted_lines = 0

@@ -36,9 +36,11 @@ from .schemas import (
     PickWaveIn,
     PublicKeyOut,
     RedeemIn,
+    RedeemOut,
     ReturnIn,
     ReturnOut,
     ShipIn,
+    ShortCodeRedeemIn,
     ShortIn,
 )
 
@@ -200,6 +202,7 @@ def _code_out(request: HttpRequest, code: PickupCode) -> dict[str, object]:
         "order_id": code.order_id,
         "store": code.store.code,
         "code": token,
+        "short_code": services.pickup_short_code(code),
         "expires_at": code.expires_at,
         "redeemed_at": code.redeemed_at,
         "qr_svg": f"{base}.svg",
@@ -264,6 +267,31 @@ def pickup_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, object]:
     attempts_check(request, group=REDEEM_LIMIT_GROUP, rate=rate)
     try:
         order = services.pickup_redeem(token=payload.code, store=store, actor=user)
+    except PickupCodeRefused:
+        attempt_refused(request, group=REDEEM_LIMIT_GROUP, rate=rate)
+        raise
+    return {"order_id": order.pk, "status": order.status, "store": store.code}
+
+
+@router.post("/pickup/redeem-short-code", response={200: RedeemOut, 429: ErrorOut})
+@decorate_view(idempotent)
+def pickup_redeem_short_code(request: HttpRequest, payload: ShortCodeRedeemIn) -> dict[str, object]:
+    """Hand over a pickup whose QR code cannot be scanned: its six-digit short code with the
+    order number or the last four digits of the customer's phone. Wrong codes are limited per
+    store (``pickup_short_codes_paused``, 429) and per user (``rate_limited``, 429)."""
+    user = current_user(request)
+    store = stock_selectors.location_visible(user, payload.store)
+    require_stock_write(user, store.pk)
+    rate = settings.OMNI_PICKUP_REDEEM_FAILURES_RATE
+    attempts_check(request, group=REDEEM_LIMIT_GROUP, rate=rate)
+    try:
+        order = services.pickup_redeem_short_code(
+            short_code=payload.short_code,
+            store=store,
+            order=payload.order,
+            phone_last4=payload.phone_last4,
+            actor=user,
+        )
     except PickupCodeRefused:
         attempt_refused(request, group=REDEEM_LIMIT_GROUP, rate=rate)
         raise

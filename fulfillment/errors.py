@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.utils.translation import gettext_lazy as _
 
 from omni.errors import Conflict, InvalidInput, NotFound
+from omni.limits import RateLimited
 
 if TYPE_CHECKING:
     from inventory.models import Location, Product
@@ -35,6 +36,9 @@ class FulfillmentErrorCode(StrEnum):
     PICKUP_CODE_WRONG_STORE = "pickup_code_wrong_store"
     PICKUP_CODE_USED = "pickup_code_used"
     PICKUP_NOT_READY = "pickup_not_ready"
+    PICKUP_SHORT_CODE_INVALID = "pickup_short_code_invalid"
+    PICKUP_SHORT_CODE_WRONG = "pickup_short_code_wrong"
+    PICKUP_SHORT_CODES_PAUSED = "pickup_short_codes_paused"
 
 
 class NothingToPick(Conflict):
@@ -303,3 +307,68 @@ class PickupCodeUsed(PickupCodeRefused):
             params=None if used else {"order": order.pk, "status": order.status},
             pickup_code_id=pickup_code_id,
         )
+
+
+class PickupShortCodeInvalid(PickupCodeRefused):
+    """A short code hand-over typed wrongly: ``field`` says what (the six digits, the order
+    number or phone digits, both given or neither). Not a guess: it does not count."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICKUP_SHORT_CODE_INVALID
+
+    WHY: ClassVar[dict[str, Any]] = {
+        "short_code": _("The short code is six digits. Ask the customer to read it out again."),
+        "which": _(
+            "Type the order number or the last four digits of the customer's phone, not both."
+        ),
+        "phone_last4": _("Type exactly the last four digits of the customer's phone."),
+        "order": _("Type the order number as it is on the customer's message."),
+    }
+
+    def __init__(self, field: str) -> None:
+        super().__init__(self.WHY[field], detail={"field": field})
+
+
+class PickupShortCodeWrong(PickupCodeRefused):
+    """No pickup ready at this store has this short code with this order number (``order``) or
+    phone ending (``phone_last4``). One answer whether the order exists or not: the refusal
+    tells nothing to someone guessing."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICKUP_SHORT_CODE_WRONG
+
+    def __init__(
+        self, *, order: str = "", phone_last4: str = "", pickup_code_id: int | None = None
+    ) -> None:
+        if order:
+            message = _(
+                "No pickup for order %(order)s here has this short code. Check the digits and the"
+                " order number with the customer, or scan their QR code."
+            )
+        else:
+            message = _(
+                "No pickup here for a phone ending in %(phone)s has this short code. Check the"
+                " digits with the customer, or scan their QR code."
+            )
+        detail = {"order": order} if order else {"phone_last4": phone_last4}
+        super().__init__(
+            message,
+            detail=detail,
+            params={"order": order, "phone": phone_last4},
+            pickup_code_id=pickup_code_id,
+        )
+
+
+class PickupShortCodesPaused(RateLimited):
+    """Too many wrong short codes at this store in the window: short codes are refused there
+    until ``retry_after`` seconds have passed (QR codes still work)."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICKUP_SHORT_CODES_PAUSED
+
+    def __init__(self, store: Location, *, limit: str, retry_after: int) -> None:
+        super().__init__(limit=limit, retry_after=retry_after)
+        minutes = max(1, -(-self.retry_after // 60))
+        self.template = _(
+            "Too many wrong short codes at %(store)s: typing short codes is paused for"
+            " %(minutes)s minutes so nobody can guess them. Scan the customer's QR code instead."
+        )
+        self.params = {"store": store.code, "minutes": minutes}
+        self.detail = {**self.detail, "store": store.code}

@@ -173,6 +173,12 @@ class PickupCode(models.Model):
     store = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
     nonce = models.CharField(max_length=32, unique=True)
     payload_hash = models.CharField(max_length=64)
+    short_code_hash = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="Keyed hash of the six-digit short code (fulfillment.short_codes); never the "
+        "digits. Empty on codes issued before short codes existed: QR only.",
+    )
     issued_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     redeemed_at = models.DateTimeField(null=True, blank=True)
@@ -195,6 +201,12 @@ class PickupAttempt(models.Model):
     )
     store = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
     result = models.CharField(max_length=32, help_text="redeemed, or the error code")
+    method = models.CharField(
+        max_length=16,
+        choices=[("qr", "QR code"), ("short_code", "Short code")],
+        default="qr",
+        help_text="Scanned token, or short code typed with the order number or phone digits.",
+    )
     token_excerpt = models.CharField(max_length=80, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

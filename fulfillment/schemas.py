@@ -101,6 +101,10 @@ class PickupCodeOut(Schema):
     order_id: int
     store: str
     code: str
+    short_code: str = Field(
+        description="Six digits the customer can read out when the QR code cannot be scanned "
+        "(empty on codes issued before short codes existed)."
+    )
     expires_at: datetime
     redeemed_at: datetime | None
     qr_svg: str
@@ -110,6 +114,21 @@ class PickupCodeOut(Schema):
 class RedeemIn(InputSchema):
     code: Annotated[str, Field(min_length=1, max_length=600)]
     store: LocationCode
+
+
+class ShortCodeRedeemIn(InputSchema):
+    """A short code with the order number or the phone's last four digits (exactly one)."""
+
+    store: LocationCode
+    short_code: Annotated[str, Field(min_length=1, max_length=20)]
+    order: Annotated[str, Field(max_length=64)] = ""
+    phone_last4: Annotated[str, Field(max_length=8)] = ""
+
+
+class RedeemOut(Schema):
+    order_id: int
+    status: str
+    store: str
 
 
 class PublicKeyOut(Schema):

@@ -10,14 +10,11 @@ commit (``orders.tasks.order_lines_resource_task``), never under the stock locks
 from __future__ import annotations
 
 import logging
-import secrets
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import send_mail
@@ -28,7 +25,7 @@ from django.utils.translation import gettext_lazy
 
 from inventory import locks as stock_locks
 from inventory import services as stock
-from inventory.errors import NoLines, ReservationNotActive
+from inventory.errors import NoLines
 from inventory.models import (
     Location,
     MoveReason,
@@ -40,10 +37,12 @@ from inventory.models import (
 from omni.errors import InvalidInput
 from omni.models import User
 from orders.locks import lock_order, lock_orders
-from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
+from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus
 from orders.services import OWNER_TYPE, order_set_status
 
-from . import pickup_codes
+# Store pickup lives in its own module (``fulfillment.pickups``); its names are part of this
+# module's interface, re-exported.
+from . import pickups
 from .errors import (
     NothingToPick,
     NotPicked,
@@ -51,14 +50,6 @@ from .errors import (
     OverPick,
     PackageInvalidState,
     PickLineClosed,
-    PickupCodeExpired,
-    PickupCodeForged,
-    PickupCodeMalformed,
-    PickupCodeRefused,
-    PickupCodeTampered,
-    PickupCodeUsed,
-    PickupCodeWrongStore,
-    PickupNotReady,
     ShortPickInvalid,
     WrongItem,
 )
@@ -73,8 +64,6 @@ from .models import (
     PickLineStatus,
     PickList,
     PickListStatus,
-    PickupAttempt,
-    PickupCode,
     Return,
     ReturnDisposition,
     ReturnLine,
@@ -82,6 +71,19 @@ from .models import (
 from .selectors import pickable_allocations, pickable_transfer_lines
 
 logger = logging.getLogger(__name__)
+
+# Store pickup lives in ``fulfillment.pickups``; its writes are part of this module's interface.
+SHORT_CODE_LIMIT_GROUP = pickups.SHORT_CODE_LIMIT_GROUP
+pickup_mark_ready = pickups.pickup_mark_ready
+pickup_prepare = pickups.pickup_prepare
+pickup_redeem = pickups.pickup_redeem
+pickup_redeem_short_code = pickups.pickup_redeem_short_code
+pickup_short_code = pickups.pickup_short_code
+pickup_token = pickups.pickup_token
+pickups_expire_no_shows = pickups.pickups_expire_no_shows
+public_key = pickups.public_key
+signing_key = pickups.signing_key
+_payload = pickups._payload  # what a token carries; the tests forge and alter it
 
 # Statuses a wave leaves as they are: the order is being worked on already.
 WORKED_ON_STATUSES = (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED)
@@ -422,194 +424,6 @@ def shipped_units(line: OrderLine) -> int:
         ).aggregate(units=Sum("quantity"))["units"]
         or 0
     )
-
-
-# --------------------------------------------------------------------------- store pickup
-
-
-@lru_cache(maxsize=4)
-def _key_for(text: str, secret: str) -> Ed25519PrivateKey:
-    if text:
-        return pickup_codes.private_key_from_text(text)
-    return pickup_codes.private_key_from_seed(("omni pickup codes " + secret).encode())
-
-
-def signing_key() -> Ed25519PrivateKey:
-    return _key_for(settings.OMNI_SIGNING_KEY, settings.SECRET_KEY)
-
-
-def public_key() -> Ed25519PublicKey:
-    return signing_key().public_key()
-
-
-def pickup_token(code: PickupCode) -> str:
-    """The token of an issued code, drawn again from what the database keeps."""
-    return pickup_codes.sign(_payload(code), signing_key())
-
-
-def _payload(code: PickupCode) -> pickup_codes.Payload:
-    return pickup_codes.Payload(
-        order=code.order_id,
-        store=code.store.code,
-        expires=int(code.expires_at.timestamp()),
-        nonce=code.nonce,
-    )
-
-
-@transaction.atomic
-def pickup_prepare(*, order: Order, actor: User | None = None) -> PickList:
-    """Store staff start preparing a pickup: a pick list of this order at its store."""
-    order = Order.objects.select_related("pickup_store").get(pk=order.pk)
-    if order.mode != OrderMode.PICKUP or order.pickup_store is None:
-        raise InvalidInput(gettext_lazy("only pickup orders are prepared for the counter"))
-    return pick_wave_create(location=order.pickup_store, actor=actor, orders=[order])
-
-
-@transaction.atomic
-def pickup_mark_ready(*, order: Order, actor: User | None = None) -> PickupCode:
-    """Everything is on the pickup shelf: issue the signed code and tell the customer."""
-    order = lock_order(order.pk)
-    if order.mode != OrderMode.PICKUP or order.pickup_store is None:
-        raise InvalidInput(gettext_lazy("only pickup orders wait at a counter"))
-    if order.status == OrderStatus.READY_FOR_PICKUP:
-        return PickupCode.objects.get(order=order)
-    lines = list(order.lines.all())
-    picked = dict(
-        PickLine.objects.filter(
-            allocation__line__order=order, pick_list__location=order.pickup_store
-        )
-        .values_list("allocation__line_id")
-        .annotate(units=Sum("picked"))
-    )
-    short = [ln for ln in lines if picked.get(ln.pk, 0) < ln.quantity]
-    if short:
-        raise PickupNotReady(order, order.pickup_store, short, picked)
-    order_set_status(order=order, to=OrderStatus.READY_FOR_PICKUP)
-    code = PickupCode.objects.create(
-        order=order,
-        store=order.pickup_store,
-        nonce=secrets.token_urlsafe(12),
-        payload_hash="",
-        expires_at=timezone.now() + timedelta(hours=settings.OMNI_PICKUP_HOLD_HOURS),
-    )
-    code.payload_hash = _payload(code).digest()
-    code.save(update_fields=["payload_hash"])
-    _notify(
-        order,
-        "ready_for_pickup",
-        f"Order {order.external_id} is ready at {order.pickup_store.name}",
-        f"Show your pickup code at {order.pickup_store.name} before "
-        f"{timezone.localtime(code.expires_at):%Y-%m-%d %H:%M}.",
-    )
-    return code
-
-
-def pickup_redeem(*, token: str, store: Location, actor: User | None = None) -> Order:
-    """Hand over a pickup: the code must be genuine, unaltered, for this store, not expired
-    and not used. Atomic and single use: of many simultaneous scans of one code, one wins.
-    Every attempt, refused or not, is logged."""
-    try:
-        return _redeem(token=token, store=store, actor=actor)
-    except PickupCodeRefused as refused:
-        with transaction.atomic():
-            PickupAttempt.objects.create(
-                code_id=refused.pickup_code_id,
-                store=store,
-                result=str(refused.code),
-                token_excerpt=str(token)[:80],
-                actor=actor,
-            )
-        logger.warning(
-            "pickup code refused at %s: %s (%s)", store.code, refused.code, refused.message
-        )
-        raise
-
-
-@transaction.atomic
-def _redeem(*, token: str, store: Location, actor: User | None) -> Order:
-    try:
-        payload = pickup_codes.verify(token, public_key())
-    except pickup_codes.TokenMalformed as exc:
-        raise PickupCodeMalformed(str(exc)) from exc
-    except pickup_codes.BadSignature as exc:
-        issued = PickupCode.objects.filter(nonce=exc.payload.nonce).first()
-        if issued is not None:
-            raise PickupCodeTampered(pickup_code_id=issued.pk) from exc
-        raise PickupCodeForged() from exc
-    code = PickupCode.objects.select_related("store").filter(nonce=payload.nonce).first()
-    if code is None or code.payload_hash != payload.digest():
-        raise PickupCodeForged()
-    if payload.store != store.code:
-        raise PickupCodeWrongStore(for_store=payload.store, here=store, pickup_code_id=code.pk)
-    if payload.expires < timezone.now().timestamp():
-        raise PickupCodeExpired(expired_at=payload.expires, pickup_code_id=code.pk)
-    order = lock_order(code.order_id)
-    now = timezone.now()
-    won = PickupCode.objects.filter(pk=code.pk, redeemed_at__isnull=True).update(
-        redeemed_at=now, redeemed_by=actor
-    )
-    if not won or order.status != OrderStatus.READY_FOR_PICKUP:
-        raise PickupCodeUsed(order, used=not won, pickup_code_id=code.pk)
-    holds = [
-        a.reservation
-        for a in Allocation.objects.filter(
-            line__order=order, reservation__status=ReservationStatus.ACTIVE
-        ).select_related("reservation")
-    ]
-    stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
-    for hold in holds:
-        stock.reservation_consume(
-            reservation=hold, reason=MoveReason.PICKUP, reference=order.reference, actor=actor
-        )
-    if order.payment_status != PaymentStatus.PAID:
-        Order.objects.filter(pk=order.pk).update(payment_status=PaymentStatus.PAID)
-    order_set_status(order=order, to=OrderStatus.COMPLETED)
-    PickupAttempt.objects.create(
-        code=code, store=store, result="redeemed", token_excerpt=token[:80], actor=actor
-    )
-    order.refresh_from_db()
-    return order
-
-
-def pickups_expire_no_shows(*, now: datetime | None = None) -> int:
-    """Pickups nobody collected before their code expired go back to stock. Safe to run
-    twice at once: the order's status changes in one conditional UPDATE.
-
-    Each order is its own transaction, ``durable``: the sweep must be the outermost
-    transaction, or the next order's lock would come after the previous one's stock levels."""
-    now = now or timezone.now()
-    expired = 0
-    due = PickupCode.objects.filter(
-        expires_at__lte=now, redeemed_at__isnull=True, order__status=OrderStatus.READY_FOR_PICKUP
-    ).values_list("order_id", flat=True)
-    for order_id in list(due):
-        with transaction.atomic(durable=True):
-            won = Order.objects.filter(pk=order_id, status=OrderStatus.READY_FOR_PICKUP).update(
-                status=OrderStatus.EXPIRED, updated_at=now
-            )
-            if not won:
-                continue
-            order = Order.objects.get(pk=order_id)
-            holds = [
-                a.reservation
-                for a in Allocation.objects.filter(
-                    line__order=order, reservation__status=ReservationStatus.ACTIVE
-                ).select_related("reservation")
-            ]
-            stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
-            for hold in holds:
-                try:
-                    stock.reservation_release(reservation=hold, reason="pickup not collected")
-                except ReservationNotActive:
-                    continue
-            _notify(
-                order,
-                "pickup_expired",
-                f"Order {order.external_id} was not collected",
-                "Your pickup time has passed and the goods went back on the shelf.",
-            )
-            expired += 1
-    return expired
 
 
 # --------------------------------------------------------------------------- returns

@@ -16,11 +16,16 @@ if TYPE_CHECKING:
     from inventory.models import Location
     from network.models import Channel
 
-    from .models import Order
+    from .models import HoldTicket, Order
 
 __all__ = [
     "ChannelNotLive",
+    "CounterNotLive",
     "ExternalIdReused",
+    "HoldTicketClosed",
+    "HoldTicketEmpty",
+    "HoldTicketInvalid",
+    "HoldTicketShort",
     "ModeNotAllowed",
     "OrderErrorCode",
     "OrderInvalidState",
@@ -40,6 +45,11 @@ class OrderErrorCode(StrEnum):
     EXTERNAL_ID_REUSED = "external_id_reused"
     MODE_NOT_ALLOWED = "mode_not_allowed"
     PICKUP_CAPACITY_FULL = "pickup_capacity_full"
+    HOLD_TICKET_CLOSED = "hold_ticket_closed"
+    HOLD_TICKET_EMPTY = "hold_ticket_empty"
+    HOLD_TICKET_INVALID = "hold_ticket_invalid"
+    HOLD_TICKET_SHORT = "hold_ticket_short"
+    COUNTER_NOT_LIVE = "counter_not_live"
 
 
 class UnknownOrder(NotFound):
@@ -158,3 +168,100 @@ class OrderShort(InsufficientStock):
         if alternatives is not None:
             detail["alternatives"] = alternatives
         super().__init__(shortages, at=store.code if store else "", detail=detail)
+
+
+# --------------------------------------------------------------------------- walk-in hold tickets
+
+
+class HoldTicketClosed(Conflict):
+    """The ticket is not in the state the action needs (``detail``: ``ticket``, ``status``):
+    holding a ticket that is held already, selling one sold or released."""
+
+    code: ClassVar[str] = OrderErrorCode.HOLD_TICKET_CLOSED
+
+    MESSAGES: ClassVar[dict[str, Any]] = {
+        "draft": _("Ticket %(ticket)s is not held yet: reserve it first."),
+        "held": _("Ticket %(ticket)s is held already: sell it or release it from the list."),
+        "sold": _("Ticket %(ticket)s was sold already. Nothing was changed."),
+        "released": _("Ticket %(ticket)s was released already: its items are back in stock."),
+    }
+
+    def __init__(self, ticket: HoldTicket) -> None:
+        super().__init__(
+            self.MESSAGES[ticket.status],
+            detail={"ticket": ticket.number, "status": ticket.status},
+            params={"ticket": ticket.number},
+        )
+
+
+class HoldTicketEmpty(InvalidInput):
+    code: ClassVar[str] = OrderErrorCode.HOLD_TICKET_EMPTY
+
+    def __init__(self, *, selling: bool = False) -> None:
+        if selling:
+            message = _("Nothing to sell: give at least one item a quantity above zero.")
+        else:
+            message = _(
+                "The ticket has no items yet. Look an item up in stock and press"
+                " “Hold for a customer”, or scan it here."
+            )
+        super().__init__(message)
+
+
+class HoldTicketInvalid(InvalidInput):
+    """A ticket's input the clerk must correct; ``detail["field"]`` names it."""
+
+    code: ClassVar[str] = OrderErrorCode.HOLD_TICKET_INVALID
+
+    WHY: ClassVar[dict[str, Any]] = {
+        "customer": _("Enter the customer's name or phone, so the ticket can be found again."),
+        "hold_until": _(
+            "A hold lasts from half an hour to seven days: choose a time in that range."
+        ),
+        "quantity": _("A quantity is a whole number from 0 up to what the line holds."),
+        "line": _("That line is not on this ticket. Reload the page and try again."),
+        "store": _("Choose another store than this one."),
+    }
+
+    def __init__(self, field: str) -> None:
+        super().__init__(self.WHY[field], detail={"field": field})
+
+
+class HoldTicketShort(InsufficientStock):
+    """Holding a ticket found a line short (``detail["items"]`` as ``InsufficientStock``'s),
+    said for the counter: what is missing, and where else to look."""
+
+    code: ClassVar[str] = OrderErrorCode.HOLD_TICKET_SHORT
+
+    def __init__(self, ticket: HoldTicket, shortages: Sequence[Shortage]) -> None:
+        super().__init__(list(shortages))
+        first = shortages[0]
+        self.template = _(
+            "Nothing was held: only %(available)s × %(sku)s is free at %(store)s and the ticket"
+            " asks for %(requested)s. Lower the quantity, or get it from a nearby store below."
+        )
+        self.params = {
+            "available": first.available,
+            "sku": first.sku,
+            "store": first.location,
+            "requested": first.requested,
+        }
+        self.detail = {**self.detail, "ticket": ticket.number}
+
+
+class CounterNotLive(Conflict):
+    """No active counter-sales (``store_pos``) channel serving the store is live there today
+    (rollout): a ticket cannot become a sale there yet."""
+
+    code: ClassVar[str] = OrderErrorCode.COUNTER_NOT_LIVE
+
+    def __init__(self, store: Location) -> None:
+        super().__init__(
+            _(
+                "%(store)s cannot record counter sales today: no counter channel is live there."
+                " Ask an administrator (the rollout sets when a store's counter goes live); the"
+                " ticket stays held meanwhile."
+            ),
+            detail={"store": store.code},
+            params={"store": store.code},
+        )

@@ -1,5 +1,5 @@
-"""Row locks of orders: every ``select_for_update`` of orders (and of fulfillment on an order)
-is one of these.
+"""Row locks of orders: every ``select_for_update`` of orders and walk-in hold tickets (and of
+fulfillment on an order) is one of these.
 
 The one lock order of the whole system (DESIGN.md, "Lock order"; docs/locking.md):
 
@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from omni.models import City
 
-from .models import Order
+from .models import HoldTicket, Order
 
 
 def lock_order(order_id: int) -> Order:
@@ -64,3 +64,12 @@ def lock_city_queue(city_id: int) -> None:
     that check while this run waits for those stock levels: a deadlock. ``FOR NO KEY UPDATE``
     still excludes every other run of the queue but lets the check through."""
     list(City.objects.select_for_update(no_key=True).filter(pk=city_id).values_list("pk"))
+
+
+def lock_hold_ticket(ticket_id: int) -> HoldTicket:
+    """Lock a walk-in hold ticket. It stands at the Order's step, before the counter sale it
+    becomes (a new order, inserted, never locked) and before its lines' stock levels: whoever
+    holds the ticket decides about it, so holding, selling and releasing it take turns."""
+    return (
+        HoldTicket.objects.select_for_update(of=("self",)).select_related("store").get(pk=ticket_id)
+    )

@@ -272,3 +272,81 @@ class CapacitySlot(models.Model):
 
     def __str__(self) -> str:
         return f"order {self.order_id} at {self.location_id} {self.service} {self.day}"
+
+
+# --------------------------------------------------------------------------- walk-in hold tickets
+
+
+class HoldTicketStatus(models.TextChoices):
+    DRAFT = "draft", "Being written"
+    HELD = "held", "Held"
+    SOLD = "sold", "Sold"
+    RELEASED = "released", "Released"
+
+
+HOLD_TICKET_OWNER = "hold_ticket_line"  # Reservation.owner_type of a ticket line's hold
+
+
+class HoldTicket(models.Model):
+    """A walk-in customer's hold at a store counter: several SKUs × quantities, held until a
+    time for someone named by name or phone, then sold at the counter (some or all lines, the
+    rest released) or released. A clerk writes it as a draft (from the stock lookup); holding
+    it reserves every line at once, all or nothing (``orders.services.hold_ticket_hold``)."""
+
+    store = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(
+        max_length=16, choices=HoldTicketStatus.choices, default=HoldTicketStatus.DRAFT
+    )
+    customer_name = models.CharField(max_length=100, blank=True)
+    customer_phone = models.CharField(max_length=32, blank=True)
+    hold_until = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    order = models.OneToOneField(
+        Order,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="hold_ticket",
+        help_text="The counter sale the ticket became.",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    held_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["store", "status"], name="holdticket_store_status")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        """What the clerk writes on the ticket and the customer says when they come back."""
+        return f"W-{self.pk}"
+
+
+class HoldTicketLine(models.Model):
+    ticket = models.ForeignKey(HoldTicket, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField()
+    reservation = models.ForeignKey(
+        "inventory.Reservation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    sold = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticket", "product"], name="holdticketline_unique"),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0) & Q(sold__gte=0) & Q(sold__lte=models.F("quantity")),
+                name="holdticketline_quantities",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× {self.product_id} on {self.ticket_id}"

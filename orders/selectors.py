@@ -23,7 +23,15 @@ from omni.models import City, Role, User
 from omni.selectors import city_today
 
 from .errors import UnknownOrder
-from .models import Allocation, CapacityUse, Order, OrderLine, OrderStatus
+from .models import (
+    Allocation,
+    CapacityUse,
+    HoldTicket,
+    HoldTicketStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+)
 
 # Forward keys are joined inside the prefetches, never prefetched themselves: Django 5.2
 # prefetches a forward key with a tuple lookup that SQLite spells as one OR per row, and SQLite
@@ -327,4 +335,38 @@ def routing_explain(order: Order) -> dict[str, Any]:
             else None
         ),
         "decisions": decisions,
+    }
+
+
+# --------------------------------------------------------------------------- walk-in hold tickets
+
+
+def hold_ticket_draft_find(*, store: Location, user: User) -> HoldTicket | None:
+    """The ticket ``user`` is writing at ``store``, if any (``hold_ticket_draft`` makes one)."""
+    return (
+        HoldTicket.objects.filter(store=store, created_by=user, status=HoldTicketStatus.DRAFT)
+        .order_by("id")
+        .first()
+    )
+
+
+def hold_tickets_held(*, store: Location) -> QuerySet[HoldTicket]:
+    """The store's held tickets with their lines, the soonest to run out first."""
+    return (
+        HoldTicket.objects.filter(store=store, status=HoldTicketStatus.HELD)
+        .prefetch_related("lines__product")
+        .order_by("hold_until", "id")
+    )
+
+
+def hold_ticket_at(*, store: Location, ticket_id: int) -> HoldTicket | None:
+    """A ticket of ``store`` (any status); None for another store's or a missing one."""
+    return HoldTicket.objects.filter(pk=ticket_id, store=store).select_related("order").first()
+
+
+def free_units(*, store: Location, product_ids: Collection[int]) -> dict[int, int]:
+    """Units free to hold (on hand − reserved) of each product at a store."""
+    return {
+        level.product_id: level.available
+        for level in StockLevel.objects.filter(location=store, product_id__in=product_ids)
     }

@@ -245,6 +245,12 @@ SENTENCES: dict[str, Say] = {
             " customer a nearby store."
         ),
     ),
+    # Written for the counter: the error's own message says what happened and what to do.
+    OrderErrorCode.HOLD_TICKET_CLOSED: OWN,
+    OrderErrorCode.HOLD_TICKET_EMPTY: OWN,
+    OrderErrorCode.HOLD_TICKET_INVALID: OWN,
+    OrderErrorCode.HOLD_TICKET_SHORT: OWN,
+    OrderErrorCode.COUNTER_NOT_LIVE: OWN,
     # ---- fulfillment
     FulfillmentErrorCode.NOTHING_TO_PICK: Say(
         _("Nothing is waiting to be picked here right now. Come back when new orders arrive."),
@@ -317,6 +323,10 @@ SENTENCES: dict[str, Say] = {
             " for pickup."
         ),
     ),
+    # Written for the counter: the error's own message says what happened and what to do.
+    FulfillmentErrorCode.PICKUP_SHORT_CODE_INVALID: OWN,
+    FulfillmentErrorCode.PICKUP_SHORT_CODE_WRONG: OWN,
+    FulfillmentErrorCode.PICKUP_SHORT_CODES_PAUSED: OWN,
     # ---- forecasting
     ForecastErrorCode.DEMAND_FILE_INVALID: Say(
         _("The demand file has mistakes and nothing was imported: %(message)s"),

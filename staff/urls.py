@@ -25,7 +25,23 @@ urlpatterns = [
     path("logout/", auth.StaffLogoutView.as_view(), name="logout"),
     path("stock/", stock.stock_lookup, name="stock"),
     path("reserve/", reserve.reserve, name="reserve"),
-    path("reserve/<int:reservation_id>/release/", reserve.reserve_release, name="reserve-release"),
+    path("reserve/add/", reserve.reserve_add, name="reserve-add"),
+    path("reserve/hold/", reserve.reserve_hold, name="reserve-hold"),
+    path("reserve/lines/<int:line_id>/", reserve.reserve_line, name="reserve-line"),
+    path(
+        "reserve/lines/<int:line_id>/transfer/", reserve.reserve_transfer, name="reserve-transfer"
+    ),
+    path(
+        "reserve/lines/<int:line_id>/hold-there/",
+        reserve.reserve_hold_there,
+        name="reserve-hold-there",
+    ),
+    path("reserve/tickets/<int:ticket_id>/sell/", reserve.reserve_sell, name="reserve-sell"),
+    path(
+        "reserve/tickets/<int:ticket_id>/release/",
+        reserve.reserve_release,
+        name="reserve-release",
+    ),
     path("receiving/", receiving.receiving, name="receiving"),
     path(
         "receiving/transfers/<int:transfer_id>/",
@@ -47,6 +63,11 @@ urlpatterns = [
     path("packing/packages/<int:package_id>/ship/", packing.package_ship_view, name="package-ship"),
     path("pickups/", pickups.pickups, name="pickups"),
     path("pickups/handover/", pickups.handover, name="pickup-handover"),
+    path(
+        "pickups/handover/short-code/",
+        pickups.handover_short_code,
+        name="pickup-handover-short",
+    ),
     path("pickups/<int:order_id>/prepare/", pickups.prepare, name="pickup-prepare"),
     path("pickups/<int:order_id>/ready/", pickups.mark_ready, name="pickup-ready"),
     path("pickups/<int:order_id>/code/", pickups.pickup_code, name="pickup-code"),

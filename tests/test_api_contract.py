@@ -100,6 +100,7 @@ def test_the_rules_match_what_operations_answer(schema: dict[str, Any]) -> None:
     # operations that declare more than their shape: a run not finished yet; refused codes
     assert 409 in statuses("get", "/api/v1/forecasts")
     assert 429 in statuses("post", "/api/v1/pickup/redeem")
+    assert 429 in statuses("post", "/api/v1/pickup/redeem-short-code")
 
 
 def test_the_docs_error_table_names_every_documented_status(schema: dict[str, Any]) -> None:

@@ -83,6 +83,7 @@ class World:
     waiting_s02: int  # held at S02, on no pick list
     ready_s02: int  # ready for pickup, with its code
     pickup_code: str
+    pickup_short_code: str  # the same pickup's six digits
     pickup_s01: int  # prepared: on a pick list at S01 (clerk1's)
     pick_list_s01: int
     shipped_dc: int  # a delivery of 3 × A and 1 × B, shipped from DC1
@@ -247,6 +248,16 @@ CASES: dict[str, list[Case]] = {
     "GET /orders/{order_id}/pickup-code.svg": [Case(at("ready_s02"))],
     "GET /orders/{order_id}/pickup-code.png": [Case(at("ready_s02"))],
     "POST /pickup/redeem": [Case(S02, body={"store": X, "code": at("pickup_code")})],
+    "POST /pickup/redeem-short-code": [
+        Case(
+            S02,
+            body={
+                "store": X,
+                "short_code": at("pickup_short_code"),
+                "order": lambda w: str(w.ready_s02),
+            },
+        )
+    ],
     "POST /returns": [
         # What was reported: a store restocking against the DC's delivery it cannot see. Nor
         # may a refusal tell what the order holds (a SKU not on it, too many of one).
@@ -440,6 +451,7 @@ def world(
         waiting_s02=waiting_s02.pk,
         ready_s02=ready_s02.pk,
         pickup_code=fulfillment.pickup_token(code),
+        pickup_short_code=fulfillment.pickup_short_code(code),
         pickup_s01=pickup_s01.pk,
         pick_list_s01=list_s01.pk,
         shipped_dc=shipped.pk,

@@ -273,23 +273,17 @@ def test_a_refusal_of_a_service_is_shown_in_chinese_on_a_store_page(
     store_user: User, store: Location, product: Product
 ) -> None:
     stock_receive(location=store, lines=[(product, 1)])
-    form = {
-        "code": "SKU-1",
-        "quantity": 3,
-        "customer_name": "Li Lei",
-        "customer_phone": "13800000000",
-        "hours": 4,
-    }
+    customer = {"customer_name": "Li Lei", "customer_phone": "13800000000", "hours": 4}
     client = chinese_client(store_user)
-    refused = client.post("/staff/reserve/", form).content.decode()
-    assert 'data-code="insufficient_stock"' in refused  # for support, not shown
-    assert "S01 的 SKU-1 只有 1 件可用，不够 3 件。请减少数量，或到附近门店找其余的货。" in refused
+    client.post("/staff/reserve/", {"code": "SKU-1", "quantity": 3})  # on the ticket
+    refused = client.post("/staff/reserve/hold/", customer).content.decode()
+    assert "hold_ticket_short" in refused
+    assert "未预留任何商品：S01 的 SKU-1 只有 1 件可用，而预留单需要 3 件" in refused
     english = Client()
     english.force_login(store_user)
-    assert (
-        "Only 1 of SKU-1 are available at S01, not 3. Take fewer, or look for the rest at a"
-        " nearby store."
-    ) in english.post("/staff/reserve/", form).content.decode()
+    assert "Nothing was held: only 1 × SKU-1 is free at S01 and the ticket asks for 3" in (
+        english.post("/staff/reserve/hold/", customer).content.decode()
+    )
 
 
 def test_the_routing_page_gives_the_reason_in_chinese(planner: User, web, product) -> None:

@@ -210,6 +210,9 @@ AXES_IPWARE_PROXY_COUNT = int(os.environ.get("OMNI_PROXY_COUNT", "0")) or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 # Pickup codes: refused redemptions per user (API or counter page), in the shared cache.
 OMNI_PICKUP_REDEEM_FAILURES_RATE = os.environ.get("OMNI_PICKUP_REDEEM_FAILURES_RATE", "10/m")
+# Wrong six-digit short codes per store, whoever types them; past it, short codes are refused at
+# that store until the window ends (QR codes still work). docs/api.md has the guessing sums.
+OMNI_PICKUP_SHORT_CODE_STORE_RATE = os.environ.get("OMNI_PICKUP_SHORT_CODE_STORE_RATE", "10/h")
 RATELIMIT_USE_CACHE = "default"
 
 # Observability (docs/operations.md, "Health, metrics, logs"). /metrics answers only with

@@ -23,6 +23,17 @@ from .common import (
 )
 from .counter import order_lines_resource, order_set_status
 from .expiry import orders_expire_unpaid
+from .holds import (
+    counter_channel,
+    hold_ticket_draft,
+    hold_ticket_hold,
+    hold_ticket_hold_elsewhere,
+    hold_ticket_line_add,
+    hold_ticket_line_set,
+    hold_ticket_release,
+    hold_ticket_sell,
+    hold_ticket_transfer_request,
+)
 from .placing import order_place
 from .sourcing import DECISIONS_KEPT, pickup_alternatives
 from .waiting import WAITING_RESTARTS, WaitingReport, orders_route_waiting, waiting_queue
@@ -37,6 +48,15 @@ __all__ = [
     "DeliveryPoint",
     "LineIn",
     "WaitingReport",
+    "counter_channel",
+    "hold_ticket_draft",
+    "hold_ticket_hold",
+    "hold_ticket_hold_elsewhere",
+    "hold_ticket_line_add",
+    "hold_ticket_line_set",
+    "hold_ticket_release",
+    "hold_ticket_sell",
+    "hold_ticket_transfer_request",
     "order_cancel",
     "order_line_set_quantity",
     "order_lines_resource",

@@ -7,8 +7,6 @@ import pytest
 from django.test import Client
 
 from inventory.models import (
-    Reservation,
-    ReservationStatus,
     StockCountLine,
     StockMove,
     Transfer,
@@ -197,73 +195,7 @@ def test_htmx_gets_only_the_panel(store_user, product):
 
 
 # --------------------------------------------------------------------------- reserve
-
-
-def reserve_form(**overrides):
-    return {
-        "code": "SKU-1",
-        "quantity": 2,
-        "customer_name": "Li Lei",
-        "customer_phone": "13800000000",
-        "hours": 4,
-        **overrides,
-    }
-
-
-def test_reserve_holds_stock_for_a_walk_in_and_release_gives_it_back(store_user, store, product):
-    stock_receive(location=store, lines=[(product, 5)])
-    client = client_for(store_user)
-    page = client.post("/staff/reserve/", reserve_form())
-    assert page.status_code == 200 and "notice ok" in text(page)
-    hold = Reservation.objects.get(owner_type="walk_in")
-    assert (hold.quantity, hold.status, hold.location) == (2, ReservationStatus.ACTIVE, store)
-    assert hold.owner_id.startswith("W-") and "13800000000" in hold.owner_id
-    assert hold.expires_at is not None
-    assert level(store, product) == (5, 2)
-    listing = text(client.get("/staff/reserve/"))
-    assert "Li Lei" in listing and f"/staff/reserve/{hold.pk}/release/" in listing
-
-    released = client.post(f"/staff/reserve/{hold.pk}/release/?at=S01", headers=HTMX)
-    assert released.status_code == 200 and "notice ok" in text(released)
-    hold.refresh_from_db()
-    assert hold.status == ReservationStatus.RELEASED
-    assert level(store, product) == (5, 0)
-    assert not StockMove.objects.exclude(reason="receipt").exists()  # a hold moves nothing
-    again = client.post(f"/staff/reserve/{hold.pk}/release/")
-    assert "reservation_not_active" in text(again)
-
-
-def test_reserving_more_than_available_is_refused_in_the_page(store_user, store, product):
-    stock_receive(location=store, lines=[(product, 1)])
-    page = client_for(store_user).post("/staff/reserve/", reserve_form(quantity=3))
-    assert page.status_code == 200 and "insufficient_stock" in text(page)
-    assert not Reservation.objects.exists() and level(store, product) == (1, 0)
-
-
-def test_reserve_with_an_unknown_scan_writes_nothing(store_user, store, product):
-    stock_receive(location=store, lines=[(product, 5)])
-    page = client_for(store_user).post("/staff/reserve/", reserve_form(code="NOPE"))
-    assert "unknown_product" in text(page)
-    assert not Reservation.objects.exists()
-
-
-def test_reserve_needs_a_name_or_phone(store_user, store, product):
-    stock_receive(location=store, lines=[(product, 5)])
-    form = reserve_form(customer_name="", customer_phone="")
-    page = client_for(store_user).post("/staff/reserve/", form)
-    assert "field-error" in text(page) and "data-focus" in text(page)
-    assert not Reservation.objects.exists()
-
-
-def test_another_stores_hold_cannot_be_released(store_user, store2, product):
-    stock_receive(location=store2, lines=[(product, 5)])
-    hold = stock_reserve(
-        product=product, location=store2, quantity=1, owner_type="walk_in", owner_id="W-1"
-    )
-    response = client_for(store_user).post(f"/staff/reserve/{hold.pk}/release/")
-    assert response.status_code == 404
-    hold.refresh_from_db()
-    assert hold.status == ReservationStatus.ACTIVE
+# Walk-in hold tickets have their own file: test_pages_counter.py.
 
 
 # --------------------------------------------------------------------------- receiving

@@ -7,10 +7,10 @@ from django.shortcuts import render
 
 from fulfillment.models import PickList, PickListStatus
 from fulfillment.selectors import pack_queue, pickup_queue, waiting_to_pick
-from inventory.models import Reservation, ReservationStatus, Transfer, TransferStatus
+from inventory.models import Transfer, TransferStatus
 from orders.models import OrderStatus
+from orders.selectors import hold_tickets_held
 from staff.views.common import Staff, staff_page
-from staff.views.reserve import WALK_IN
 from staff.views.routing import store_capacity_today, waiting_count
 
 
@@ -28,11 +28,7 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
         ).count()
         to_pack = len(pack_queue(staff.location))
     if staff.location is not None and staff.serves_counter:
-        holds = Reservation.objects.filter(
-            location=staff.location,
-            owner_type=WALK_IN,
-            status=ReservationStatus.ACTIVE,
-        ).count()
+        holds = hold_tickets_held(store=staff.location).count()
         statuses = list(
             pickup_queue(user=staff.user, store_id=staff.location.pk)
             .prefetch_related(None)

@@ -1,5 +1,6 @@
-"""Store pickups: the handover box (scan the customer's QR code, hand over once), and the
-store's queue — to prepare, being picked, ready on the pickup shelf.
+"""Store pickups: the handover box (scan the customer's QR code, hand over once), its fallback
+(the six-digit short code typed with the order number or the phone's last four digits), and
+the store's queue — to prepare, being picked, ready on the pickup shelf.
 
 The code page shows what the customer has on their phone: the QR picture and its token, for
 the store's own staff and administrators only (a demo, a customer whose phone died).
@@ -7,6 +8,7 @@ the store's own staff and administrators only (a demo, a customer whose phone di
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +23,20 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from fulfillment import short_codes
 from fulfillment.api import REDEEM_LIMIT_GROUP
 from fulfillment.errors import PickupCodeRefused
 from fulfillment.models import PickupCode
 from fulfillment.qr import qr_svg
 from fulfillment.selectors import PickupProgress, pickup_progress, pickup_queue
-from fulfillment.services import pickup_mark_ready, pickup_prepare, pickup_redeem, pickup_token
+from fulfillment.services import (
+    pickup_mark_ready,
+    pickup_prepare,
+    pickup_redeem,
+    pickup_redeem_short_code,
+    pickup_short_code,
+    pickup_token,
+)
 from omni.errors import ApplicationError, InvalidInput, NotFound
 from omni.limits import RateLimited, attempt_refused, attempts_check
 from omni.models import Role
@@ -45,6 +55,32 @@ class HandoverForm(forms.Form):
         label=_("Scan the customer's pickup code"),
         max_length=TOKEN_FIELD_LENGTH,
         widget=ScanInput(),
+    )
+
+
+class ShortCodeForm(forms.Form):
+    """The fallback when the customer's phone cannot be scanned."""
+
+    short_code = forms.CharField(
+        label=_("Short code (6 digits)"),
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": "123 456"}
+        ),
+    )
+    order = forms.CharField(
+        label=_("Order number"),
+        max_length=64,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    phone_last4 = forms.CharField(
+        label=_("or the phone's last 4 digits"),
+        max_length=8,
+        required=False,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": "1234"}
+        ),
     )
 
 
@@ -93,6 +129,7 @@ def _render(
     *,
     notice: Notice | None = None,
     handover: Handover | None = None,
+    short_form: ShortCodeForm | None = None,
 ) -> HttpResponse:
     return render_page(
         request,
@@ -101,6 +138,7 @@ def _render(
         panel="staff/_pickups_panel.html",
         context={
             "form": HandoverForm(),
+            "short_form": short_form or ShortCodeForm(),
             "groups": _queue(staff),
             "notice": notice,
             "handover": handover,
@@ -142,33 +180,77 @@ def handover(request: HttpRequest, staff: Staff) -> HttpResponse:
             staff,
             handover=Handover(ok=False, message=staff_message(problem), code=problem.code),
         )
+    return _hand_over(
+        request,
+        staff,
+        lambda: pickup_redeem(token=form.cleaned_data["code"], store=store, actor=staff.user),
+    )
+
+
+@require_POST
+@staff_page("pickups", roles=COUNTER_ROLES)
+def handover_short_code(request: HttpRequest, staff: Staff) -> HttpResponse:
+    """The customer's phone cannot be scanned: hand over against the short code they read out,
+    with the order number or their phone's last four digits."""
+    store = staff.require_write()
+    form = ShortCodeForm(request.POST)
+    if not form.is_valid():
+        return _render(request, staff, short_form=form)
+    data = form.cleaned_data
+    return _hand_over(
+        request,
+        staff,
+        lambda: pickup_redeem_short_code(
+            short_code=data["short_code"],
+            store=store,
+            order=data["order"],
+            phone_last4=data["phone_last4"],
+            actor=staff.user,
+        ),
+        short_form=form,
+    )
+
+
+def _hand_over(
+    request: HttpRequest,
+    staff: Staff,
+    redeem: Callable[[], Order],
+    *,
+    short_form: ShortCodeForm | None = None,
+) -> HttpResponse:
+    """Run one hand-over (QR or short code) under the per-user limit of refused codes and show
+    the verdict; a refused short code keeps what was typed, for the clerk to correct."""
     rate = settings.OMNI_PICKUP_REDEEM_FAILURES_RATE
     try:
         attempts_check(request, group=REDEEM_LIMIT_GROUP, rate=rate)
     except RateLimited as limited:
         result = Handover(ok=False, message=staff_message(limited), code=str(limited.code))
-        response = _render(request, staff, handover=result)
+        response = _render(request, staff, handover=result, short_form=short_form)
         response.status_code = 429
         response["Retry-After"] = str(limited.retry_after)
         return response
     try:
-        order = pickup_redeem(token=form.cleaned_data["code"], store=store, actor=staff.user)
+        order = redeem()
     except ApplicationError as exc:
         if isinstance(exc, PickupCodeRefused):
             attempt_refused(request, group=REDEEM_LIMIT_GROUP, rate=rate)
         # The sentence says what to do (``staff.messages``); the code is for support only.
         result = Handover(ok=False, message=staff_message(exc), code=str(exc.code))
-    else:
-        lines = list(order.lines.select_related("product"))
-        items = ", ".join(f"{ln.quantity} × {ln.product.sku} {ln.product.name}" for ln in lines)
-        result = Handover(
-            ok=True,
-            message=gettext("Hand over order %(order)s: %(items)s")
-            % {"order": order.pk, "items": items},
-            order=order,
-            lines=lines,
-        )
-    return _render(request, staff, handover=result)
+        response = _render(request, staff, handover=result, short_form=short_form)
+        if isinstance(exc, RateLimited):
+            response.status_code = 429
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    lines = list(order.lines.select_related("product"))
+    items = ", ".join(f"{ln.quantity} × {ln.product.sku} {ln.product.name}" for ln in lines)
+    result = Handover(
+        ok=True,
+        message=gettext("Hand over order %(order)s: %(items)s")
+        % {"order": order.pk, "items": items},
+        order=order,
+        lines=lines,
+    )
+    return _render(request, staff, handover=result, short_form=ShortCodeForm())
 
 
 @require_POST
@@ -232,6 +314,7 @@ def pickup_code(request: HttpRequest, staff: Staff, order_id: int) -> HttpRespon
             "order": order,
             "code": code,
             "token": token,
+            "short_code": short_codes.spaced(digits) if (digits := pickup_short_code(code)) else "",
             "qr": mark_safe(picture),
             "expired": code.expires_at <= timezone.now(),
         },

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from inventory.models import Location, Product
 from inventory.selectors import product_list, stock_level_list
 from omni.errors import ApplicationError
-from orders.selectors import stores_with_stock
+from orders.selectors import hold_ticket_draft_find, stores_with_stock
 from staff.views.common import Notice, ScanInput, Staff, product_by_code, render_page, staff_page
 
 NEARBY_RADIUS_KM = 20
@@ -44,30 +44,55 @@ def nearby_stores(location: Location, product: Product) -> list[dict[str, Any]]:
 
 @staff_page("stock")
 def stock_lookup(request: HttpRequest, staff: Staff) -> HttpResponse:
-    assert staff.location is not None
-    context: dict[str, Any] = {"radius_km": NEARBY_RADIUS_KM}
     form = LookupForm(request.GET if "code" in request.GET else None)
-    if form.is_bound and form.is_valid():
-        code = form.cleaned_data["code"]
-        try:
-            product = product_by_code(code)
-        except ApplicationError as exc:
-            context["notice"] = Notice.failure(exc)
-            context["suggestions"] = list(product_list(q=code.strip(), active=None)[:SUGGESTIONS])
-        else:
-            level = stock_level_list(
-                user=staff.user, sku=product.sku, location=staff.location.code
-            ).first()
-            on_hand, reserved = (level.on_hand, level.reserved) if level else (0, 0)
-            context.update(
-                product=product,
-                on_hand=on_hand,
-                reserved=reserved,
-                available=on_hand - reserved,
-                nearby=nearby_stores(staff.location, product),
-            )
-            form = LookupForm()
-    context["form"] = form
+    if not (form.is_bound and form.is_valid()):
+        return render_lookup(request, staff, form=form)
+    code = form.cleaned_data["code"]
+    try:
+        product = product_by_code(code)
+    except ApplicationError as exc:
+        suggestions = list(product_list(q=code.strip(), active=None)[:SUGGESTIONS])
+        return render_lookup(
+            request, staff, form=form, notice=Notice.failure(exc), suggestions=suggestions
+        )
+    return render_lookup(request, staff, product=product)
+
+
+def render_lookup(
+    request: HttpRequest,
+    staff: Staff,
+    *,
+    form: LookupForm | None = None,
+    product: Product | None = None,
+    notice: Notice | None = None,
+    suggestions: list[Product] | None = None,
+) -> HttpResponse:
+    """The lookup page: a product's figures here and nearby, and for counter staff the
+    “hold for a customer” action with the ticket being written (``staff.views.reserve``)."""
+    assert staff.location is not None
+    context: dict[str, Any] = {
+        "radius_km": NEARBY_RADIUS_KM,
+        "form": form or LookupForm(),
+        "notice": notice,
+        "suggestions": suggestions,
+    }
+    if product is not None:
+        level = stock_level_list(
+            user=staff.user, sku=product.sku, location=staff.location.code
+        ).first()
+        on_hand, reserved = (level.on_hand, level.reserved) if level else (0, 0)
+        context.update(
+            product=product,
+            on_hand=on_hand,
+            reserved=reserved,
+            available=on_hand - reserved,
+            nearby=nearby_stores(staff.location, product),
+        )
+    if staff.serves_counter and staff.moves_stock:
+        draft = hold_ticket_draft_find(store=staff.location, user=staff.user)
+        context["draft_lines"] = (
+            list(draft.lines.select_related("product").order_by("id")) if draft else []
+        )
     return render_page(
         request, staff, page="staff/stock.html", panel="staff/_stock_panel.html", context=context
     )
