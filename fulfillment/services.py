@@ -30,6 +30,7 @@ from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import NoLines, ReservationNotActive
 from inventory.models import (
+    DiscrepancyCause,
     Location,
     MoveReason,
     Product,
@@ -277,6 +278,7 @@ def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = Non
         observed=level.on_hand - loss,
         reason=f"{reason}: {found} of {line.quantity} found",
         reference=reference,
+        cause=DiscrepancyCause.SHORT_PICK,
         actor=actor,
     )
     line.picked = found
