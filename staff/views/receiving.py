@@ -191,6 +191,7 @@ def _lines_context(
         "draft": draft,
         "document": _document(draft),
         "lines": lines,
+        "show_expected": draft.transfer_id is not None and not draft.blind,
         "expected_units": expected,
         "counted_units": counted,
         "notice": notice,
