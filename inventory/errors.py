@@ -25,7 +25,6 @@ class InventoryErrorCode(StrEnum):
     NOT_A_STOCK_LOCATION = "not_a_stock_location"
     INACTIVE_PRODUCT = "inactive_product"
     DUPLICATE_LINE = "duplicate_line"
-    NOT_ON_DOCUMENT = "not_on_document"
     RECEIVING_CLOSED = "receiving_closed"
     RECEIVING_REASON_MISSING = "receiving_reason_missing"
 
@@ -313,10 +312,8 @@ class NoLines(InvalidInput):
 
 
 class NotOnDocument(InvalidInput):
-    """A scanned product the transfer being received does not list; ``detail`` has ``sku``
-    and ``transfer``."""
-
-    code: ClassVar[str] = InventoryErrorCode.NOT_ON_DOCUMENT
+    """A product the transfer being received does not list; ``detail`` has ``sku`` and
+    ``transfer``. Its code stays the API's ``validation_error``, as before it had a class."""
 
     def __init__(self, product: Product, transfer: Transfer) -> None:
         data = {"sku": product.sku, "transfer": transfer.pk}

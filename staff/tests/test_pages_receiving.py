@@ -141,7 +141,7 @@ def test_finishing_asks_a_reason_per_differing_line_then_books_once(
     assert arriving.status == TransferStatus.RECEIVED
     assert level(store, product) == (5, 0) and level(store, product2) == (2, 0)
     listing = text(client.get("/staff/receiving/"))
-    assert "7 units booked, 1 lines with a difference recorded" in listing
+    assert "7 units booked, 1 line with a difference recorded" in listing
     again = client.post(url, {f"cause_{product.pk}": "short_in_transit"})
     assert again.status_code == 302 and level(store, product) == (5, 0)  # booked once
 

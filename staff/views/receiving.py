@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -192,6 +192,7 @@ def _lines_context(
         "document": _document(draft),
         "lines": lines,
         "show_expected": draft.transfer_id is not None and not draft.blind,
+        "differing_lines": sum(1 for ln in lines if ln.expected is not None and ln.difference),
         "expected_units": expected,
         "counted_units": counted,
         "notice": notice,
@@ -365,6 +366,7 @@ class FinishForm(forms.Form):
             self.fields[f"cause_{line.product.pk}"] = forms.ChoiceField(
                 label=_("Why?"),
                 choices=[("", _("Choose a reason"))] + [(c, CAUSE_LABELS[c]) for c in causes],
+                error_messages={"required": _("Choose why this line differs.")},
             )
             self.fields[f"note_{line.product.pk}"] = forms.CharField(
                 label=_("Note"), max_length=200, required=False
@@ -440,9 +442,12 @@ def _booked_message(draft: ReceivingDraft, lines: list[ReceivingLine]) -> str:
     counted = sum(ln.counted for ln in lines if ln.counted > 0)
     differing = sum(1 for ln in lines if ln.expected is not None and ln.difference)
     if draft.transfer is not None and differing:
-        return gettext(
+        return ngettext(
+            "Received %(document)s: %(units)s units booked, %(differing)s line with a difference"
+            " recorded. The sending location has been asked to count it.",
             "Received %(document)s: %(units)s units booked, %(differing)s lines with a difference"
-            " recorded. The sending location has been asked to count them."
+            " recorded. The sending location has been asked to count them.",
+            differing,
         ) % {"document": _document(draft), "units": counted, "differing": differing}
     return gettext("Received %(document)s: %(units)s units booked into stock here.") % {
         "document": _document(draft),
