@@ -57,6 +57,7 @@ def scan(client: Client, draft: ReceivingDraft, code: str, scan_id: str, quantit
 
 
 def counted(draft: ReceivingDraft, sku: str) -> int:
+    assert draft.created_by is not None
     page = text(client_for(draft.created_by).get(f"/staff/receiving/{draft.pk}/"))
     found = re.search(rf'data-sku="{sku}" data-counted="(\d+)"', page)
     assert found, page

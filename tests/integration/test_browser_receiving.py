@@ -56,13 +56,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 HANDHELD = {"width": 412, "height": 915}
 DESKTOP = {"width": 1366, "height": 768}
-NO_SIDEWAYS_SCROLL = (
-    "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
-)
+NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
 
 
-def open_tab(browser: Browser, viewport: dict[str, int], *, handheld: bool) -> Page:
-    context = browser.new_context(
+def open_tab(chromium: Browser, viewport: dict[str, int], *, handheld: bool) -> Page:
+    context = chromium.new_context(
         viewport=viewport,  # type: ignore[arg-type]
         locale="en-US",
         is_mobile=handheld,
@@ -73,14 +71,14 @@ def open_tab(browser: Browser, viewport: dict[str, int], *, handheld: bool) -> P
 
 
 @pytest.fixture
-def handheld(browser: Browser) -> Iterator[Page]:
+def handheld(browser: Browser) -> Iterator[Page]:  # noqa: F811
     tab = open_tab(browser, HANDHELD, handheld=True)
     yield tab
     tab.context.close()
 
 
 @pytest.fixture
-def desktop(browser: Browser) -> Iterator[Page]:
+def desktop(browser: Browser) -> Iterator[Page]:  # noqa: F811
     tab = open_tab(browser, DESKTOP, handheld=False)
     yield tab
     tab.context.close()
@@ -101,7 +99,12 @@ def fits(page: Page) -> None:
 
 
 @pytest.fixture
-def arriving(dc: Location, store: Location, tea: Product, oolong: Product) -> Transfer:
+def arriving(
+    dc: Location,
+    store: Location,
+    tea: Product,  # noqa: F811
+    oolong: Product,  # noqa: F811
+) -> Transfer:
     ReceiptFactory.create(location=dc, lines={"TEA-500": 10, "OOL-250": 6})
     transfer = transfer_create(
         source=dc, destination=store, lines=[(tea, 4), (oolong, 3)], reference="REPL-0412"
@@ -115,8 +118,8 @@ def test_a_transfer_is_received_by_scanning_with_one_short_line(
     request: pytest.FixtureRequest,
     dc: Location,
     store: Location,
-    tea: Product,
-    oolong: Product,
+    tea: Product,  # noqa: F811
+    oolong: Product,  # noqa: F811
     arriving: Transfer,
 ) -> None:
     page, base = handheld, live_server.url
@@ -250,7 +253,7 @@ def test_the_receiving_pages_on_a_desktop(
     live_server: Any,
     desktop: Page,
     store: Location,
-    tea: Product,
+    tea: Product,  # noqa: F811
     arriving: Transfer,
 ) -> None:
     page, base = desktop, live_server.url
