@@ -2,8 +2,10 @@
 
 The one lock order of the whole system (DESIGN.md, "Lock order"; docs/locking.md):
 
-    City → Order → PickList → Transfer / PurchaseOrder → ReceivingDraft → Campaign / Coupon
+    City → Order → PickList → Transfer / PurchaseOrder → Campaign / Coupon
          → StockLevel (by location id, product id) → Reservation
+
+A receiving draft stands right after its transfer (docs/locking.md, the smaller rows).
 
 Coarse before fine, parent before child. A transaction may skip any step but never goes back
 up: holding a stock level, it takes no Transfer; holding a Transfer, no PickList or Order. A

@@ -210,3 +210,18 @@ def test_counting_a_flagged_sku_closes_its_tasks(dc, store, product, product2, a
     task.refresh_from_db()
     assert task.status == DiscrepancyStatus.RESOLVED and task.resolved_by_count == count
     assert not count_tasks(dc).exists()
+
+
+def test_the_api_takes_a_cause_per_line(api, store, product, product2, arriving, store_user):
+    client = api(store_user)
+    url = f"/api/v1/transfers/{arriving.pk}/receive"
+    wrong = client.post(url, {"lines": [{"sku": "SKU-1", "received": 7, "cause": "damaged"}]})
+    assert wrong.status_code == 422 and wrong.json()["detail"]["field"] == "cause"
+    unknown = client.post(url, {"lines": [{"sku": "SKU-1", "received": 5, "cause": "stolen"}]})
+    assert unknown.status_code == 422
+    done = client.post(url, {"lines": [{"sku": "SKU-1", "received": 5, "cause": "damaged"}]})
+    assert done.status_code == 200, done.json()
+    line = next(ln for ln in done.json()["lines"] if ln["sku"] == "SKU-1")
+    assert (line["received_quantity"], line["discrepancy_cause"]) == (5, "damaged")
+    assert StockMove.objects.get(reason=MoveReason.SCRAP).quantity == 1
+    assert level(store, product) == (5, 0)
