@@ -307,6 +307,13 @@ def receiving_scan_view(request: HttpRequest, staff: Staff, draft_id: int) -> Ht
         message = gettext("That scan was already counted: %(sku)s stays at %(counted)s.")
     else:
         message = gettext("Counted %(quantity)s × %(sku)s %(name)s: %(counted)s so far.")
+    expected = _expected(draft, product.pk)
+    over = ""
+    if expected is not None and not draft.blind and result.counted > expected:
+        over = gettext(
+            "That is more than the %(expected)s sent. Check the label; if they really came,"
+            " say why when you finish."
+        ) % {"expected": expected}
     notice = Notice.success(
         message
         % {
@@ -314,9 +321,17 @@ def receiving_scan_view(request: HttpRequest, staff: Staff, draft_id: int) -> Ht
             "sku": product.sku,
             "name": product.name,
             "counted": result.counted,
-        }
+        },
+        extra=over,
     )
     return _answer(request, staff, draft, notice, touched=product.pk)
+
+
+def _expected(draft: ReceivingDraft, product_id: int) -> int | None:
+    if draft.transfer is None:
+        return None
+    line = draft.transfer.lines.filter(product_id=product_id).first()
+    return line.quantity if line else None
 
 
 def _failure(message: str) -> Notice:
