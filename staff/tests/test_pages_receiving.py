@@ -219,3 +219,19 @@ def test_a_transfer_shortfall_is_a_count_task_at_the_source_until_counted(
     assert "This closed 1 count task for it." in posted
     assert StockDiscrepancy.objects.get().status == DiscrepancyStatus.RESOLVED
     assert "Nothing is waiting to be counted here." in text(counter.get("/staff/count/"))
+
+
+def test_a_scan_between_review_and_booking_asks_for_the_new_difference(
+    store, store_user, product, product2, arriving
+):
+    client = client_for(store_user)
+    draft = open_transfer(client, arriving)
+    scan(client, draft, "SKU-1", "a", quantity="5")
+    scan(client, draft, "SKU-2", "b", quantity="2")
+    url = f"/staff/receiving/{draft.pk}/finish/"
+    assert f'name="cause_{product2.pk}"' not in text(client.get(url))
+    scan(client_for(store_user), draft, "SKU-2", "c")  # a colleague's late scan: 3 of 2
+    page = client.post(url, {f"cause_{product.pk}": "short_in_transit"})
+    assert page.status_code == 422 and f'name="cause_{product2.pk}"' in text(page)
+    arriving.refresh_from_db()
+    assert arriving.status == TransferStatus.DISPATCHED and level(store, product2) == (0, 0)

@@ -26,6 +26,7 @@ from inventory.errors import (
     NoLines,
     NotOnDocument,
     ReceivingClosed,
+    ReceivingReasonMissing,
     TransferInvalidState,
     UnknownProduct,
 )
@@ -430,6 +431,8 @@ def receiving_finish_view(request: HttpRequest, staff: Staff, draft_id: int) -> 
                 receiving_finish(draft=draft, reasons=form.reasons(), actor=staff.user)
             except ApplicationError as exc:
                 notice = _finish_failure(draft, exc)
+                if isinstance(exc, ReceivingReasonMissing):
+                    form = FinishForm(receiving_lines(draft))  # the lines as they are now
             else:
                 messages.success(request, _booked_message(draft, lines))
                 return redirect(reverse("staff:receiving") + staff.at_query)
@@ -446,6 +449,13 @@ def receiving_finish_view(request: HttpRequest, staff: Staff, draft_id: int) -> 
 def _finish_failure(draft: ReceivingDraft, exc: ApplicationError) -> Notice:
     if isinstance(exc, ReceivingClosed | TransferInvalidState):
         return _failure(_closed_message(draft))
+    if isinstance(exc, ReceivingReasonMissing):
+        return _failure(
+            gettext(
+                "The count changed while you were finishing (another scan came in). Check the"
+                " lines again and give a reason for each difference."
+            )
+        )
     if isinstance(exc, NoLines):
         return _failure(
             gettext("Nothing has been counted yet. Go back, scan the delivered items, then finish.")

@@ -279,3 +279,15 @@ def test_the_receiving_pages_on_a_desktop(
     page.click("text=Back to scanning")
     page.wait_for_selector("#receiving-lines")
     assert counted(page, "TEA-500") == 3
+
+    # The same count in Chinese: the page and the answer to a bad scan.
+    page.click("button:has-text('简体中文')")
+    page.wait_for_selector("html[lang='zh-hans']")  # back on the list, in Chinese
+    assert "正在清点：目前已清点 3 件" in page.inner_text("#transfers")
+    page.click("text=继续收货")
+    page.wait_for_selector("text=完成收货")
+    scanner(page, "6900000000999")
+    page.wait_for_selector("#receiving-lines .notice.error")
+    assert "没有商品的编码是“6900000000999”" in page.inner_text("#receiving-lines .notices")
+    fits(page)
+    shot("zh")
