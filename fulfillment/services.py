@@ -27,6 +27,7 @@ from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import NoLines
 from inventory.models import (
+    DiscrepancyCause,
     Location,
     MoveReason,
     Product,
@@ -279,6 +280,7 @@ def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = Non
         observed=level.on_hand - loss,
         reason=f"{reason}: {found} of {line.quantity} found",
         reference=reference,
+        cause=DiscrepancyCause.SHORT_PICK,
         actor=actor,
     )
     line.picked = found

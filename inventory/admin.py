@@ -12,6 +12,8 @@ from .models import (
     Product,
     Receipt,
     ReceiptLine,
+    ReceivingDraft,
+    ReceivingScan,
     Reservation,
     StockCount,
     StockCountLine,
@@ -124,11 +126,12 @@ class StockDiscrepancyAdmin(admin.ModelAdmin):
         "product",
         "system_quantity",
         "observed_quantity",
+        "cause",
         "reason",
         "status",
         "created_at",
     ]
-    list_filter = ["status", "location"]
+    list_filter = ["status", "cause", "location"]
     search_fields = ["product__sku", "reference"]
     readonly_fields = [
         "product",
@@ -138,8 +141,11 @@ class StockDiscrepancyAdmin(admin.ModelAdmin):
         "reason",
         "reference",
         "move",
+        "cause",
         "actor",
         "created_at",
+        "resolved_at",
+        "resolved_by_count",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -147,3 +153,16 @@ class StockDiscrepancyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ReceivingScanInline(ReadOnlyInline):
+    model = ReceivingScan
+
+
+@admin.register(ReceivingDraft)
+class ReceivingDraftAdmin(ReadOnlyAdmin):
+    """Deliveries being received (or done): their scans, as the clerks sent them."""
+
+    list_display = ["id", "location", "transfer", "supplier", "status", "blind", "created_at"]
+    list_filter = ["status", "location"]
+    inlines = [ReceivingScanInline]

@@ -313,7 +313,9 @@ def transfer_receive(
     services.transfer_receive(
         transfer=transfer,
         lines=[
-            services.ReceivedLine(product=products[ln.sku], received=ln.received, reason=ln.reason)
+            services.ReceivedLine(
+                product=products[ln.sku], received=ln.received, reason=ln.reason, cause=ln.cause
+            )
             for ln in lines
         ],
         actor=current_user(request),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from omni.errors import ApplicationError, Conflict, InvalidInput, NotFound, OneOf
 
 if TYPE_CHECKING:
-    from .models import Location, Product, Reservation, Transfer
+    from .models import Location, Product, ReceivingDraft, Reservation, Transfer
 
 
 class InventoryErrorCode(StrEnum):
@@ -25,6 +25,8 @@ class InventoryErrorCode(StrEnum):
     NOT_A_STOCK_LOCATION = "not_a_stock_location"
     INACTIVE_PRODUCT = "inactive_product"
     DUPLICATE_LINE = "duplicate_line"
+    RECEIVING_CLOSED = "receiving_closed"
+    RECEIVING_REASON_MISSING = "receiving_reason_missing"
 
 
 @dataclass(frozen=True)
@@ -307,3 +309,43 @@ class NoLines(InvalidInput):
     def __init__(self, document: str) -> None:
         detail = {"field": "lines"} if document == "order" else None
         super().__init__(self.DOCUMENTS[document], detail=detail)
+
+
+class NotOnDocument(InvalidInput):
+    """A product the transfer being received does not list; ``detail`` has ``sku`` and
+    ``transfer``. Its code stays the API's ``validation_error``, as before it had a class."""
+
+    def __init__(self, product: Product, transfer: Transfer) -> None:
+        data = {"sku": product.sku, "transfer": transfer.pk}
+        super().__init__(_("%(sku)s is not on transfer %(transfer)s"), detail=data, params=data)
+
+
+class ReceivingClosed(Conflict):
+    """The receiving draft was finished or discarded (by another clerk, or a second click);
+    ``detail`` has ``draft`` and ``status``."""
+
+    code: ClassVar[str] = InventoryErrorCode.RECEIVING_CLOSED
+
+    def __init__(self, draft: ReceivingDraft) -> None:
+        data = {"draft": draft.pk, "status": draft.status}
+        super().__init__(
+            _("receiving %(draft)s is %(status)s; it takes no more scans"), detail=data, params=data
+        )
+
+
+class ReceivingReasonMissing(InvalidInput):
+    """Lines counted differently from what was expected with no (or a wrong) reason;
+    ``detail["lines"]`` has ``sku``, ``expected`` and ``counted`` of each."""
+
+    code: ClassVar[str] = InventoryErrorCode.RECEIVING_REASON_MISSING
+
+    def __init__(self, lines: Iterable[tuple[Product, int, int]]) -> None:
+        rows = [
+            {"sku": product.sku, "expected": expected, "counted": counted}
+            for product, expected, counted in lines
+        ]
+        super().__init__(
+            _("say why %(sku)s was counted as %(counted)s instead of %(expected)s"),
+            detail={"lines": rows},
+            params=rows[0],
+        )

@@ -5,6 +5,8 @@ The one lock order of the whole system (DESIGN.md, "Lock order"; docs/locking.md
     City → Order → PickList → Transfer / PurchaseOrder → Campaign / Coupon
          → StockLevel (by location id, product id) → Reservation
 
+A receiving draft stands right after its transfer (docs/locking.md, the smaller rows).
+
 Coarse before fine, parent before child. A transaction may skip any step but never goes back
 up: holding a stock level, it takes no Transfer; holding a Transfer, no PickList or Order. A
 path that finds it needs a coarser lock it did not take takes that lock up front instead (as
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .models import Reservation, StockLevel, Transfer
+from .models import ReceivingDraft, Reservation, StockLevel, Transfer
 
 
 def ensure_stock_levels(pairs: Iterable[tuple[int, int]]) -> None:
@@ -77,3 +79,14 @@ def lock_transfers(transfer_ids: Iterable[int]) -> list[Transfer]:
     if not ids:
         return []
     return list(Transfer.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+
+
+def lock_receiving_draft(draft_id: int) -> ReceivingDraft:
+    """Lock one receiving draft: its scans queue behind each other and behind finishing it.
+    It comes after its transfer (finishing locks the transfer, then the draft) and before any
+    stock level; a caller holding a draft must not take a Transfer."""
+    return (
+        ReceivingDraft.objects.select_related("transfer")
+        .select_for_update(of=("self",))
+        .get(pk=draft_id)
+    )

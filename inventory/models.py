@@ -313,6 +313,27 @@ class StockCountLine(models.Model):
         return self.counted - self.expected
 
 
+class ReceivingCause(models.TextChoices):
+    """Why a received line differs from what was expected. A shortfall ``damaged`` goes to
+    ``scrap`` (the units came, unusable); every other difference goes through ``adjustment``
+    and asks the sending location to count the SKU."""
+
+    SHORT_IN_TRANSIT = "short_in_transit", "Short: missing from the delivery"
+    DAMAGED = "damaged", "Short: arrived damaged"
+    WRONG_ITEM = "wrong_item", "Short: another item came instead"
+    OVER_SHIPPED = "over_shipped", "Over: more came than was sent"
+    OTHER = "other", "Other (say why)"
+
+
+SHORT_CAUSES = (
+    ReceivingCause.SHORT_IN_TRANSIT,
+    ReceivingCause.DAMAGED,
+    ReceivingCause.WRONG_ITEM,
+    ReceivingCause.OTHER,
+)
+OVER_CAUSES = (ReceivingCause.OVER_SHIPPED, ReceivingCause.OTHER)
+
+
 class TransferStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     APPROVED = "approved", "Approved (reserved at source)"
@@ -365,6 +386,12 @@ class TransferLine(models.Model):
         Reservation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     received_quantity = models.IntegerField(null=True, blank=True)
+    discrepancy_cause = models.CharField(
+        max_length=16,
+        choices=ReceivingCause.choices,
+        blank=True,
+        help_text="Why the received quantity differs from the sent one.",
+    )
     discrepancy_reason = models.CharField(max_length=255, blank=True)
 
     class Meta:
@@ -385,6 +412,15 @@ class DiscrepancyStatus(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class DiscrepancyCause(models.TextChoices):
+    """What raised the flag, so the count page can say why in the reader's language."""
+
+    SHORT_PICK = "short_pick", "Short pick"
+    COUNTER_SALE = "counter_sale", "Counter sale of more than the system showed"
+    TRANSFER_SHORT = "transfer_short", "A transfer from here arrived short"
+    TRANSFER_OVER = "transfer_over", "A transfer from here arrived with more"
+
+
 class StockDiscrepancy(models.Model):
     """A flag that the system's stock and the shelf disagreed: a sale of more than the system
     showed, a short pick. The ledger already holds the correcting move; the flag asks staff to
@@ -399,6 +435,9 @@ class StockDiscrepancy(models.Model):
     move = models.ForeignKey(
         StockMove, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    cause = models.CharField(
+        max_length=16, choices=DiscrepancyCause.choices, blank=True, help_text="Blank: older flags."
+    )
     status = models.CharField(
         max_length=16, choices=DiscrepancyStatus.choices, default=DiscrepancyStatus.OPEN
     )
@@ -406,6 +445,15 @@ class StockDiscrepancy(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by_count = models.ForeignKey(
+        "StockCount",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="resolved_discrepancies",
+        help_text="The count that closed this task.",
+    )
 
     class Meta:
         verbose_name_plural = "stock discrepancies"
@@ -419,3 +467,76 @@ class StockDiscrepancy(models.Model):
     @property
     def difference(self) -> int:
         return self.observed_quantity - self.system_quantity
+
+
+class ReceivingDraftStatus(models.TextChoices):
+    OPEN = "open", "Open: being counted"
+    FINISHED = "finished", "Finished: booked"
+    DISCARDED = "discarded", "Discarded"
+
+
+class ReceivingDraft(models.Model):
+    """A delivery being received at a location: an arriving transfer, or goods from a supplier
+    (a free receipt against scanned items). What has been counted so far is the sum of its
+    scans, kept here, not in anyone's session: another login, or another clerk, carries on."""
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="+")
+    transfer = models.ForeignKey(
+        Transfer, on_delete=models.PROTECT, null=True, blank=True, related_name="receiving_drafts"
+    )
+    supplier = models.CharField(max_length=100, blank=True)
+    supplier_reference = models.CharField(max_length=64, blank=True)
+    blind = models.BooleanField(
+        default=False, help_text="Expected quantities hidden until the clerk finishes."
+    )
+    status = models.CharField(
+        max_length=16, choices=ReceivingDraftStatus.choices, default=ReceivingDraftStatus.OPEN
+    )
+    receipt = models.ForeignKey(
+        Receipt, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # One open count per arriving transfer: two clerks opening it share it.
+            models.UniqueConstraint(
+                fields=["transfer"],
+                condition=Q(status="open") & Q(transfer__isnull=False),
+                name="receivingdraft_one_open_per_transfer",
+            ),
+        ]
+        indexes = [models.Index(fields=["location", "status"], name="receivingdraft_loc_status")]
+
+    def __str__(self) -> str:
+        what = f"transfer {self.transfer_id}" if self.transfer_id else "supplier delivery"
+        return f"Receiving {self.pk} of {what} at {self.location_id} ({self.status})"
+
+
+class ReceivingScan(models.Model):
+    """One scan (or correction) counted on a receiving draft. ``scan_id`` comes from the
+    client: the same scan sent twice (a retry, a double submit) is stored once."""
+
+    draft = models.ForeignKey(ReceivingDraft, on_delete=models.CASCADE, related_name="scans")
+    scan_id = models.CharField(max_length=64)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    quantity = models.IntegerField(help_text="Units counted; negative for a correction.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["draft", "scan_id"], name="receivingscan_unique_id"),
+            models.CheckConstraint(condition=~Q(quantity=0), name="receivingscan_nonzero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scan_id}: {self.quantity}× {self.product_id}"

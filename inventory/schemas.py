@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
 from omni.schemas import FreeText, InputSchema
 
+from .models import ReceivingCause
 from .services import MAX_LINE_QUANTITY
 
 Sku = Annotated[str, Field(min_length=1, max_length=64)]
@@ -168,6 +169,7 @@ class TransferLineOut(Schema):
     sku: str = Field(alias="product.sku")
     quantity: int
     received_quantity: int | None
+    discrepancy_cause: str
     discrepancy_reason: str
     reservation_id: int | None
 
@@ -191,6 +193,8 @@ class ReceivedLineIn(InputSchema):
     sku: Sku
     received: Counted
     reason: Annotated[str, Field(max_length=255)] = ""
+    # Why the line differs: a ``ReceivingCause`` (``damaged`` books the shortfall to scrap).
+    cause: ReceivingCause | Literal[""] = ""
 
 
 class TransferReceiveIn(InputSchema):

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Min, Prefetch, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy
 
 from omni.access import scope_to_locations, visible_one
+from omni.errors import NotFound
 from omni.models import User
 
 from .errors import UnknownLocation, UnknownProduct, UnknownReservation, UnknownTransfer
 from .models import (
+    DiscrepancyStatus,
     Location,
     Product,
+    ReceivingDraft,
+    ReceivingDraftStatus,
+    ReceivingScan,
     Reservation,
     StockCount,
     StockCountLine,
+    StockDiscrepancy,
     StockLevel,
     StockMove,
     Transfer,
@@ -191,4 +199,84 @@ def transfer_visible(user: User, transfer_id: int) -> Transfer:
 def stock_count_detail(count_id: int) -> StockCount:
     return (
         StockCount.objects.select_related("location").prefetch_related(COUNT_LINES).get(pk=count_id)
+    )
+
+
+# --------------------------------------------------------------------------- receiving
+
+
+@dataclass(frozen=True)
+class ReceivingLine:
+    """One line of a delivery being received: ``expected`` is None for a supplier delivery
+    (nothing was announced), ``counted`` what the scans add up to."""
+
+    product: Product
+    expected: int | None
+    counted: int
+
+    @property
+    def difference(self) -> int:
+        return self.counted - (self.expected or 0)
+
+
+def receiving_lines(draft: ReceivingDraft) -> list[ReceivingLine]:
+    """A transfer's lines in its own order, each with its count so far; a supplier delivery's
+    counted products in the order they were first scanned (lines corrected to 0 drop out)."""
+    totals = {
+        row["product_id"]: row
+        for row in ReceivingScan.objects.filter(draft=draft)
+        .values("product_id")
+        .annotate(units=Sum("quantity"), first=Min("id"))
+    }
+    if draft.transfer_id is not None:
+        return [
+            ReceivingLine(
+                product=line.product,
+                expected=line.quantity,
+                counted=int(totals[line.product_id]["units"]) if line.product_id in totals else 0,
+            )
+            for line in TransferLine.objects.filter(transfer_id=draft.transfer_id)
+            .select_related("product")
+            .order_by("id")
+        ]
+    products = Product.objects.in_bulk(list(totals))
+    ordered = sorted(totals.values(), key=lambda row: row["first"])
+    return [
+        ReceivingLine(product=products[row["product_id"]], expected=None, counted=row["units"])
+        for row in ordered
+        if row["units"] > 0
+    ]
+
+
+def receiving_drafts_open(location: Location) -> QuerySet[ReceivingDraft]:
+    """The deliveries being counted at a location, oldest first, with how much was counted."""
+    return (
+        ReceivingDraft.objects.filter(location=location, status=ReceivingDraftStatus.OPEN)
+        .select_related("transfer", "transfer__source", "created_by")
+        .annotate(counted=Sum("scans__quantity"))
+        .order_by("created_at", "id")
+    )
+
+
+def receiving_draft_at(location: Location, draft_id: int) -> ReceivingDraft:
+    """A draft of this location (another location's is "no such draft", as the API says)."""
+    draft = (
+        ReceivingDraft.objects.filter(location=location, pk=draft_id)
+        .select_related("transfer", "transfer__source", "location", "receipt")
+        .first()
+    )
+    if draft is None:
+        raise NotFound(gettext_lazy("no such delivery being received here"))
+    return draft
+
+
+# --------------------------------------------------------------------------- count tasks
+
+
+def count_tasks(location: Location) -> QuerySet[StockDiscrepancy]:
+    """What this location should count: its open discrepancies ("count it"), oldest first."""
+    return (
+        StockDiscrepancy.objects.filter(location=location, status=DiscrepancyStatus.OPEN)
+        .select_related("product")
+        .order_by("created_at", "id")
     )

@@ -29,6 +29,7 @@ from fulfillment.errors import FulfillmentErrorCode, ShortPickInvalid
 from inventory.errors import (
     InventoryErrorCode,
     NoLines,
+    NotOnDocument,
     QuantityInvalid,
     UnknownReservation,
     UnknownTransfer,
@@ -193,6 +194,18 @@ SENTENCES: dict[str, Say] = {
     InventoryErrorCode.DUPLICATE_LINE: Say(
         _("Product %(sku)s is on two lines. Put it on one line with the total quantity."),
         _("The same SKU is on two lines. Put it on one line with the total quantity."),
+    ),
+    InventoryErrorCode.RECEIVING_CLOSED: Say(
+        _(
+            "This delivery was already finished or discarded, so it takes no more scans. Open"
+            " the Receive page to see what is still arriving."
+        ),
+    ),
+    InventoryErrorCode.RECEIVING_REASON_MISSING: Say(
+        _(
+            "%(sku)s was counted as %(counted)s, not %(expected)s. Choose why for every line"
+            " that differs, then finish again."
+        ),
     ),
     # ---- network
     NetworkErrorCode.UNKNOWN_CHANNEL: Say(
@@ -373,6 +386,12 @@ SENTENCES: dict[str, Say] = {
 
 # Classes that share a generic code but always mean the same thing.
 CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
+    NotOnDocument: Say(
+        _(
+            "%(sku)s is not on transfer %(transfer)s. Put it aside and call a supervisor, or"
+            " scan the next item."
+        ),
+    ),
     UnknownReservation: Say(
         _("This hold is gone: it was released or sold. Reload the page to see the holds.")
     ),

@@ -44,11 +44,25 @@ urlpatterns = [
     ),
     path("receiving/", receiving.receiving, name="receiving"),
     path(
-        "receiving/transfers/<int:transfer_id>/",
-        receiving.transfer_receive_view,
-        name="transfer-receive",
+        "receiving/transfers/<int:transfer_id>/open/",
+        receiving.transfer_open,
+        name="receiving-transfer-open",
     ),
-    path("receiving/receipt/", receiving.receipt, name="receipt"),
+    path("receiving/<int:draft_id>/", receiving.receiving_draft, name="receiving-draft"),
+    path("receiving/<int:draft_id>/scan/", receiving.receiving_scan_view, name="receiving-scan"),
+    path(
+        "receiving/<int:draft_id>/lines/<int:product_id>/reset/",
+        receiving.receiving_line_reset,
+        name="receiving-line-reset",
+    ),
+    path(
+        "receiving/<int:draft_id>/finish/", receiving.receiving_finish_view, name="receiving-finish"
+    ),
+    path(
+        "receiving/<int:draft_id>/discard/",
+        receiving.receiving_discard_view,
+        name="receiving-discard",
+    ),
     path("count/", counts.count, name="count"),
     path("picking/", picking.picking, name="picking"),
     path("picking/<int:pick_list_id>/", picking.pick_list, name="pick-list"),

@@ -21,6 +21,17 @@ from .ledger import (
 )
 from .master_data import location_save, product_create
 from .receipts import stock_receive, stock_return
+from .receiving import (
+    LineReason,
+    ScanResult,
+    counted_by_product,
+    receiving_discard,
+    receiving_finish,
+    receiving_line_set,
+    receiving_open_supplier,
+    receiving_open_transfer,
+    receiving_scan,
+)
 from .reservations import (
     ReserveLine,
     reservation_consume,
@@ -43,12 +54,21 @@ from .transfers import (
 __all__ = [
     "MAX_LINE_QUANTITY",
     "VIRTUAL_LOCATION_CODES",
+    "LineReason",
     "ReceivedLine",
     "ReserveLine",
+    "ScanResult",
     "StockLine",
     "check_quantity",
+    "counted_by_product",
     "location_save",
     "product_create",
+    "receiving_discard",
+    "receiving_finish",
+    "receiving_line_set",
+    "receiving_open_supplier",
+    "receiving_open_transfer",
+    "receiving_scan",
     "reservation_consume",
     "reservation_release",
     "reservation_shrink",

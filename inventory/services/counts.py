@@ -1,11 +1,16 @@
 """Counts: the counted quantity becomes the stock level, the difference a move and, when a
-count falls below what is held, a discrepancy for a person."""
+count falls below what is held, a discrepancy for a person.
+
+An open discrepancy is a count task of its location ("count it"): a short pick, a counter sale
+of more than the system showed, a transfer from here that arrived short or over. Counting the
+SKU there closes every open task for it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 
 from omni.models import User
 
@@ -17,6 +22,8 @@ from ..locks import (
     lock_stock_levels,
 )
 from ..models import (
+    DiscrepancyCause,
+    DiscrepancyStatus,
     Location,
     LocationKind,
     MoveReason,
@@ -96,6 +103,11 @@ def stock_count(
                 note=note,
                 actor=actor,
             )
+    StockDiscrepancy.objects.filter(
+        location=location,
+        product__in=[p for p, _ in lines],
+        status=DiscrepancyStatus.OPEN,
+    ).update(status=DiscrepancyStatus.RESOLVED, resolved_at=timezone.now(), resolved_by_count=count)
     return count
 
 
@@ -123,6 +135,7 @@ def stock_discrepancy_record(
     observed: int,
     reason: str,
     reference: str = "",
+    cause: DiscrepancyCause | str = "",
     actor: User | None = None,
 ) -> StockDiscrepancy:
     """The shelf holds ``observed`` units where the system shows another on hand: bring on hand
@@ -153,6 +166,7 @@ def stock_discrepancy_record(
         observed_quantity=observed,
         reason=reason[:255],
         reference=reference[:64],
+        cause=cause,
         move=move,
         actor=actor,
     )

@@ -15,6 +15,7 @@ from omni.models import User
 
 from ..errors import (
     NoLines,
+    NotOnDocument,
     TransferInvalidState,
 )
 from ..locks import (
@@ -22,11 +23,20 @@ from ..locks import (
     lock_transfer,
 )
 from ..models import (
+    OVER_CAUSES,
+    SHORT_CAUSES,
+    DiscrepancyCause,
     Location,
     LocationKind,
     MoveReason,
     Product,
+    ReceivingCause,
+    ReceivingDraft,
+    ReceivingDraftStatus,
     ReservationStatus,
+    StockDiscrepancy,
+    StockLevel,
+    StockMove,
     Transfer,
     TransferLine,
     TransferStatus,
@@ -148,9 +158,42 @@ def transfer_dispatch(*, transfer: Transfer, actor: User | None = None) -> Trans
 
 @dataclass(frozen=True)
 class ReceivedLine:
+    """What arrived of one transfer line. A difference from what was sent needs a ``cause``
+    (a ``ReceivingCause``) or a ``reason`` in words, or both; ``other`` needs the words."""
+
     product: Product
     received: int
     reason: str = ""
+    cause: str = ""
+
+
+def _check_received_line(report: ReceivedLine, expected: int) -> None:
+    check_quantity(report.received, field="received", allow_zero=True)
+    if report.received == expected:
+        return
+    words = report.reason.strip()
+    if report.cause:
+        allowed = SHORT_CAUSES if report.received < expected else OVER_CAUSES
+        if report.cause not in allowed:
+            raise InvalidInput.saying(
+                gettext_lazy(
+                    "%(cause)s is not a reason for %(sku)s arriving as %(received)s"
+                    " instead of %(expected)s"
+                ),
+                detail={"sku": report.product.sku, "field": "cause"},
+                cause=report.cause,
+                sku=report.product.sku,
+                received=report.received,
+                expected=expected,
+            )
+    if (not report.cause or report.cause == ReceivingCause.OTHER) and not words:
+        raise InvalidInput.saying(
+            gettext_lazy("say why %(sku)s arrived as %(received)s instead of %(expected)s"),
+            detail={"sku": report.product.sku, "field": "reason"},
+            sku=report.product.sku,
+            received=report.received,
+            expected=expected,
+        )
 
 
 @transaction.atomic
@@ -160,32 +203,28 @@ def transfer_receive(
     lines: Sequence[ReceivedLine] | None = None,
     actor: User | None = None,
 ) -> Transfer:
-    """Goods arrive: ``transit`` → destination. Lines not given arrived in full. A shortfall
-    goes from ``transit`` to ``adjustment``, a surplus from ``adjustment`` to the destination,
-    each with its stated reason."""
+    """Goods arrive: ``transit`` → destination. Lines not given arrived in full.
+
+    A difference is booked, never refused: what is on the floor is what the stock says.
+    A shortfall goes from ``transit`` to ``adjustment`` (to ``scrap`` when the units came
+    damaged), a surplus from ``adjustment`` to the destination, each with its stated reason;
+    every difference but damage opens a count task at the source, whose shelf is where the
+    missing (or extra) units came from."""
     transfer = lock_transfer(transfer.pk)
     if transfer.status != TransferStatus.DISPATCHED:
         raise TransferInvalidState(transfer, action="receive")
+    # A count open on the receiving page is done with, whoever booked the transfer (the
+    # transfer before its draft in the lock order).
+    ReceivingDraft.objects.filter(transfer=transfer, status=ReceivingDraftStatus.OPEN).update(
+        status=ReceivingDraftStatus.FINISHED, finished_at=timezone.now()
+    )
     transfer_lines = {ln.product_id: ln for ln in transfer.lines.select_related("product")}
     reported = {ln.product.pk: ln for ln in lines or []}
     _check_distinct(((0, ln.product.pk) for ln in lines or []), "receipt of a transfer")
     for product_id, report in reported.items():
         if product_id not in transfer_lines:
-            raise InvalidInput.saying(
-                gettext_lazy("%(sku)s is not on transfer %(transfer)s"),
-                detail={"sku": report.product.sku},
-                sku=report.product.sku,
-                transfer=transfer.pk,
-            )
-        check_quantity(report.received, field="received", allow_zero=True)
-        if report.received != transfer_lines[product_id].quantity and not report.reason.strip():
-            raise InvalidInput.saying(
-                gettext_lazy("say why %(sku)s arrived as %(received)s instead of %(expected)s"),
-                detail={"sku": report.product.sku, "field": "reason"},
-                sku=report.product.sku,
-                received=report.received,
-                expected=transfer_lines[product_id].quantity,
-            )
+            raise NotOnDocument(report.product, transfer)
+        _check_received_line(report, transfer_lines[product_id].quantity)
 
     transit = virtual_location(LocationKind.TRANSIT)
     adjustment = virtual_location(LocationKind.ADJUSTMENT)
@@ -197,6 +236,8 @@ def transfer_receive(
         stated = reported.get(product_id)
         received = stated.received if stated else line.quantity
         reason = stated.reason.strip() if stated else ""
+        cause = stated.cause if stated and received != line.quantity else ""
+        why = f"{cause}: {reason}" if cause and reason else cause or reason
         arrived = min(received, line.quantity)
         if arrived:
             _record_move(
@@ -208,33 +249,71 @@ def transfer_receive(
                 reference=reference,
                 actor=actor,
             )
+        difference = None
         if received < line.quantity:
-            _record_move(
+            damaged = cause == ReceivingCause.DAMAGED
+            difference = _record_move(
                 product=line.product,
                 from_location=transit,
-                to_location=adjustment,
+                to_location=virtual_location(LocationKind.SCRAP) if damaged else adjustment,
                 quantity=line.quantity - received,
-                reason=MoveReason.ADJUSTMENT,
+                reason=MoveReason.SCRAP if damaged else MoveReason.ADJUSTMENT,
                 reference=reference,
-                note=f"shortfall: {reason}",
+                note=f"shortfall: {why}"[:255],
                 actor=actor,
             )
+            if not damaged:
+                _count_task_at_source(transfer, line, received, why, difference, actor)
         elif received > line.quantity:
-            _record_move(
+            difference = _record_move(
                 product=line.product,
                 from_location=adjustment,
                 to_location=destination,
                 quantity=received - line.quantity,
                 reason=MoveReason.ADJUSTMENT,
                 reference=reference,
-                note=f"surplus: {reason}",
+                note=f"surplus: {why}"[:255],
                 actor=actor,
             )
+            _count_task_at_source(transfer, line, received, why, difference, actor)
         TransferLine.objects.filter(pk=line.pk).update(
-            received_quantity=received, discrepancy_reason=reason[:255]
+            received_quantity=received, discrepancy_cause=cause, discrepancy_reason=reason[:255]
         )
     _set_transfer_status(transfer, expected=TransferStatus.DISPATCHED, to=TransferStatus.RECEIVED)
     return transfer
+
+
+def _count_task_at_source(
+    transfer: Transfer,
+    line: TransferLine,
+    received: int,
+    why: str,
+    move: StockMove,
+    actor: User | None,
+) -> StockDiscrepancy:
+    """Ask the source to count the SKU: its shelf may still hold the missing units (or held
+    fewer than it showed, when more arrived). The source's stock is not touched here, so its
+    level is read, not locked: the figure is what the system showed when the task was made."""
+    on_hand = (
+        StockLevel.objects.filter(location=transfer.source_id, product=line.product_id)
+        .values_list("on_hand", flat=True)
+        .first()
+    ) or 0
+    short = received < line.quantity
+    return StockDiscrepancy.objects.create(
+        product=line.product,
+        location=transfer.source,
+        system_quantity=on_hand,
+        observed_quantity=on_hand,
+        cause=DiscrepancyCause.TRANSFER_SHORT if short else DiscrepancyCause.TRANSFER_OVER,
+        reason=(
+            f"transfer {transfer.pk} to {transfer.destination.code}: {received} of"
+            f" {line.quantity} arrived ({why})"
+        )[:255],
+        reference=transfer.ledger_reference,
+        move=move,
+        actor=actor,
+    )
 
 
 @transaction.atomic

@@ -10,6 +10,7 @@ from django.db import transaction
 from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.models import (
+    DiscrepancyCause,
     Location,
     MoveReason,
     Reservation,
@@ -62,6 +63,7 @@ def _sell_at_counter(order: Order, lines: Sequence[OrderLine], *, actor: User | 
                 observed=observed,
                 reason=f"counter sale of {line.quantity} with {level.on_hand} on hand",
                 reference=order.reference,
+                cause=DiscrepancyCause.COUNTER_SALE,
                 actor=actor,
             )
         freed = 0

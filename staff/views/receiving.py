@@ -1,88 +1,106 @@
-"""Receiving: transfers arriving here (expected against received, with a reason for every
-difference) and supplier receipts built scan by scan.
+"""Receiving: the deliveries expected here (transfers on their way, and goods from suppliers),
+each received by scanning against what is expected.
 
-The receipt being built lives in the session, per location, until it is posted: a clerk can
-scan for a while, reload the page, and lose nothing.
+The clerk opens one delivery; its page has the only scan box, so a scan always counts on the
+delivery in front of them. What has been counted lives in the database (a receiving draft per
+location and delivery), so it survives a reload, a new login, or another clerk taking over.
+Scans are sent by ``staff/receiving.js``: the box empties as each scan leaves, each carries a
+scan id the server stores once, and the answer replaces the lines, never the box.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+import uuid
 from typing import Any
 
 from django import forms
-from django.contrib.sessions.backends.base import SessionBase
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.translation import gettext
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from inventory.models import Location, Product, Transfer, TransferLine, TransferStatus
-from inventory.selectors import transfer_list, transfer_visible
-from inventory.services import MAX_LINE_QUANTITY, ReceivedLine, stock_receive, transfer_receive
-from omni.errors import ApplicationError, InvalidInput, NotFound
+from inventory.errors import (
+    NoLines,
+    NotOnDocument,
+    ReceivingClosed,
+    ReceivingReasonMissing,
+    TransferInvalidState,
+    UnknownProduct,
+)
+from inventory.models import (
+    OVER_CAUSES,
+    SHORT_CAUSES,
+    Location,
+    ReceivingCause,
+    ReceivingDraft,
+    Transfer,
+    TransferStatus,
+)
+from inventory.selectors import (
+    ReceivingLine,
+    receiving_draft_at,
+    receiving_drafts_open,
+    receiving_lines,
+    transfer_list,
+    transfer_visible,
+)
+from inventory.services import (
+    MAX_LINE_QUANTITY,
+    LineReason,
+    receiving_discard,
+    receiving_finish,
+    receiving_line_set,
+    receiving_open_supplier,
+    receiving_open_transfer,
+    receiving_scan,
+)
+from omni.errors import ApplicationError, NotFound
 from staff.views.common import (
     STOCK_ROLES,
     Notice,
-    ScanInput,
     Staff,
-    focus_field,
     product_by_code,
-    render_page,
     staff_page,
 )
 
-# --------------------------------------------------------------------------- transfers
+CAUSE_LABELS = {
+    ReceivingCause.SHORT_IN_TRANSIT: _("Missing: fewer came than were sent"),
+    ReceivingCause.DAMAGED: _("Damaged: the units came but cannot be sold"),
+    ReceivingCause.WRONG_ITEM: _("Wrong item: something else came instead"),
+    ReceivingCause.OVER_SHIPPED: _("Over-shipped: more came than were sent"),
+    ReceivingCause.OTHER: _("Other: say why in the note"),
+}
 
 
-class TransferReceiveForm(forms.Form):
-    """One received quantity per line (default: what was sent) and a reason when it differs."""
+def _document(draft: ReceivingDraft) -> str:
+    if draft.transfer is not None:
+        return gettext("transfer %(id)s from %(source)s") % {
+            "id": draft.transfer.pk,
+            "source": draft.transfer.source.code,
+        }
+    return gettext("the delivery from %(supplier)s") % {"supplier": draft.supplier}
 
-    def __init__(self, transfer: Transfer, data: Any = None) -> None:
-        super().__init__(data, prefix=f"t{transfer.pk}")
-        self.transfer = transfer
-        self.lines: list[TransferLine] = list(transfer.lines.all())
-        for line in self.lines:
-            self.fields[f"received_{line.pk}"] = forms.IntegerField(
-                label=_("Received"),
-                min_value=0,
-                max_value=MAX_LINE_QUANTITY,
-                initial=line.quantity,
-                widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "qty"}),
-            )
-            self.fields[f"reason_{line.pk}"] = forms.CharField(
-                label=_("Reason if different"), max_length=255, required=False
-            )
 
-    @property
-    def rows(self) -> Iterator[tuple[TransferLine, forms.BoundField, forms.BoundField]]:
-        for line in self.lines:
-            yield line, self[f"received_{line.pk}"], self[f"reason_{line.pk}"]
+def _draft_url(staff: Staff, draft: ReceivingDraft, name: str = "receiving-draft") -> str:
+    return reverse(f"staff:{name}", args=[draft.pk]) + staff.at_query
 
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        for line in self.lines:
-            received = data.get(f"received_{line.pk}")
-            reason = (data.get(f"reason_{line.pk}") or "").strip()
-            if received is not None and received != line.quantity and not reason:
-                self.add_error(
-                    f"reason_{line.pk}",
-                    _("%(sent)s were sent: say why %(received)s arrived.")
-                    % {"sent": line.quantity, "received": received},
-                )
-        return data
 
-    def received_lines(self) -> list[ReceivedLine]:
-        return [
-            ReceivedLine(
-                product=line.product,
-                received=self.cleaned_data[f"received_{line.pk}"],
-                reason=self.cleaned_data[f"reason_{line.pk}"],
-            )
-            for line in self.lines
-        ]
+def _draft_or_404(location: Location, draft_id: int) -> ReceivingDraft:
+    try:
+        return receiving_draft_at(location, draft_id)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+
+
+# --------------------------------------------------------------------------- the list
+
+
+class SupplierDeliveryForm(forms.Form):
+    supplier = forms.CharField(label=_("Supplier"), max_length=100)
+    reference = forms.CharField(label=_("Delivery note / reference"), max_length=64, required=False)
 
 
 def arriving_transfers(staff: Staff, location: Location) -> list[Transfer]:
@@ -93,220 +111,388 @@ def arriving_transfers(staff: Staff, location: Location) -> list[Transfer]:
     )
 
 
-# --------------------------------------------------------------------------- supplier receipts
-
-
-@dataclass
-class ReceiptDraft:
-    supplier: str = ""
-    reference: str = ""
-    lines: dict[int, int] = field(default_factory=dict)  # product id → quantity, scan order
-
-    @staticmethod
-    def key(location: Location) -> str:
-        return f"staff-receipt-{location.pk}"
-
-    @classmethod
-    def load(cls, session: SessionBase, location: Location) -> ReceiptDraft:
-        raw = session.get(cls.key(location)) or {}
-        return cls(
-            supplier=raw.get("supplier", ""),
-            reference=raw.get("reference", ""),
-            lines={int(pid): int(qty) for pid, qty in raw.get("lines", [])},
-        )
-
-    def save(self, session: SessionBase, location: Location) -> None:
-        session[self.key(location)] = {
-            "supplier": self.supplier,
-            "reference": self.reference,
-            "lines": [[pid, qty] for pid, qty in self.lines.items()],
-        }
-
-    def rows(self) -> list[tuple[Product, int]]:
-        products = Product.objects.in_bulk(list(self.lines))
-        return [(products[pid], qty) for pid, qty in self.lines.items() if pid in products]
-
-
-class ReceiptForm(forms.Form):
-    supplier = forms.CharField(label=_("Supplier"), max_length=100, required=False)
-    reference = forms.CharField(label=_("Delivery note / reference"), max_length=64, required=False)
-    code = forms.CharField(
-        label=_("SKU or barcode"), max_length=64, required=False, widget=ScanInput()
-    )
-    quantity = forms.IntegerField(
-        label=_("Quantity"),
-        min_value=1,
-        max_value=MAX_LINE_QUANTITY,
-        initial=1,
-        required=False,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "qty"}),
-    )
-
-
-def fresh_receipt_form(draft: ReceiptDraft) -> ReceiptForm:
-    return ReceiptForm(initial={"supplier": draft.supplier, "reference": draft.reference})
-
-
-# --------------------------------------------------------------------------- the page
-
-
-def _context(
-    staff: Staff,
-    location: Location,
-    draft: ReceiptDraft,
-    *,
-    receipt_form: ReceiptForm | None = None,
-    receipt_notice: Notice | None = None,
-    transfer_forms: dict[int, TransferReceiveForm] | None = None,
-) -> dict[str, Any]:
-    transfer_forms = transfer_forms or {}
+def _list_context(staff: Staff, location: Location) -> dict[str, Any]:
+    drafts = list(receiving_drafts_open(location))
+    by_transfer = {d.transfer_id: d for d in drafts if d.transfer_id is not None}
     transfers = [
-        {"transfer": t, "form": transfer_forms.get(t.pk) or TransferReceiveForm(t)}
+        {
+            "transfer": t,
+            "draft": by_transfer.get(t.pk),
+            "units": sum(ln.quantity for ln in t.lines.all()),
+        }
         for t in arriving_transfers(staff, location)
     ]
     return {
         "transfers": transfers,
-        "receipt_form": receipt_form or fresh_receipt_form(draft),
-        "receipt_notice": receipt_notice,
-        "draft_rows": draft.rows(),
-        "draft_units": sum(draft.lines.values()),
+        "supplier_drafts": [d for d in drafts if d.transfer_id is None],
     }
 
 
 @staff_page("receiving", roles=STOCK_ROLES)
 def receiving(request: HttpRequest, staff: Staff) -> HttpResponse:
     assert staff.location is not None
-    draft = ReceiptDraft.load(request.session, staff.location)
-    return render(
-        request, "staff/receiving.html", {"staff": staff, **_context(staff, staff.location, draft)}
-    )
-
-
-@require_POST
-@staff_page("receiving", roles=STOCK_ROLES)
-def transfer_receive_view(request: HttpRequest, staff: Staff, transfer_id: int) -> HttpResponse:
-    location = staff.require_write()
-    try:
-        transfer = transfer_visible(staff.user, transfer_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    if transfer.destination_id != location.pk:
-        raise Http404("no such transfer arriving here")
-    form = TransferReceiveForm(transfer, request.POST)
-    notice = None
-    received = False
-    if form.is_valid():
-        try:
-            transfer_receive(transfer=transfer, lines=form.received_lines(), actor=staff.user)
-        except ApplicationError as exc:
-            notice = Notice.failure(exc)
-        else:
-            received = True
-            units = sum(line.received for line in form.received_lines())
-            notice = Notice.success(
-                gettext("Transfer %(id)s from %(source)s received. Units: %(units)s.")
-                % {"id": transfer.pk, "source": transfer.source.code, "units": units}
+    form = SupplierDeliveryForm()
+    if request.method == "POST":
+        location = staff.require_write()
+        form = SupplierDeliveryForm(request.POST)
+        if form.is_valid():
+            draft = receiving_open_supplier(
+                location=location,
+                supplier=form.cleaned_data["supplier"],
+                supplier_reference=form.cleaned_data["reference"],
+                actor=staff.user,
             )
-    if getattr(request, "htmx", False):
-        return render(
-            request,
-            "staff/_transfer.html",
-            {
-                "staff": staff,
-                "item": {"transfer": transfer, "form": form},
-                "notice": notice,
-                "received": received,
-            },
-        )
-    draft = ReceiptDraft.load(request.session, location)
-    context = _context(
-        staff, location, draft, transfer_forms={} if received else {transfer.pk: form}
-    )
+            return redirect(_draft_url(staff, draft))
     return render(
         request,
         "staff/receiving.html",
-        {"staff": staff, "transfer_notice": notice, **context},
+        {"staff": staff, "supplier_form": form, **_list_context(staff, staff.location)},
+        status=200 if form.is_bound is False or form.is_valid() else 422,
     )
 
 
 @require_POST
 @staff_page("receiving", roles=STOCK_ROLES)
-def receipt(request: HttpRequest, staff: Staff) -> HttpResponse:
-    """One form, several buttons: Enter (after a scan) adds the line; ``post`` posts the
-    receipt, ``clear`` empties it, ``remove:<product id>`` drops a line."""
+def transfer_open(request: HttpRequest, staff: Staff, transfer_id: int) -> HttpResponse:
     location = staff.require_write()
-    draft = ReceiptDraft.load(request.session, location)
-    form = ReceiptForm(request.POST)
-    action = request.POST.get("action", "add")
-    notice: Notice | None = None
-    keep_form = False
-    if form.is_valid():
-        data = form.cleaned_data
-        draft.supplier, draft.reference = data["supplier"], data["reference"]
-        if action == "post" and not draft.supplier:
-            form.add_error("supplier", _("Enter the supplier."))
-        else:
+    try:
+        transfer = transfer_visible(staff.user, transfer_id)
+        draft = receiving_open_transfer(
+            transfer=transfer,
+            location=location,
+            blind=bool(request.POST.get("blind")),
+            actor=staff.user,
+        )
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except TransferInvalidState:
+        messages.error(
+            request,
+            gettext(
+                "Transfer %(id)s is no longer on its way here: someone has already received it."
+                " Check the list below."
+            )
+            % {"id": transfer_id},
+        )
+        return redirect(reverse("staff:receiving") + staff.at_query)
+    return redirect(_draft_url(staff, draft))
+
+
+# --------------------------------------------------------------------------- one delivery
+
+
+def _lines_context(
+    staff: Staff, draft: ReceivingDraft, notice: Notice | None = None, touched: int | None = None
+) -> dict[str, Any]:
+    lines = receiving_lines(draft)
+    expected = sum(ln.expected or 0 for ln in lines)
+    counted = sum(ln.counted for ln in lines)
+    return {
+        "staff": staff,
+        "draft": draft,
+        "document": _document(draft),
+        "lines": lines,
+        "show_expected": draft.transfer_id is not None and not draft.blind,
+        "differing_lines": sum(1 for ln in lines if ln.expected is not None and ln.difference),
+        "expected_units": expected,
+        "counted_units": counted,
+        "notice": notice,
+        "touched": touched,
+        "token": uuid.uuid4().hex[:16],  # per render: the reset buttons' scan ids
+    }
+
+
+@staff_page("receiving", roles=STOCK_ROLES)
+def receiving_draft(request: HttpRequest, staff: Staff, draft_id: int) -> HttpResponse:
+    assert staff.location is not None
+    draft = _draft_or_404(staff.location, draft_id)
+    if draft.status != "open":
+        messages.info(request, _closed_message(draft))
+        return redirect(reverse("staff:receiving") + staff.at_query)
+    return render(request, "staff/receiving_draft.html", _lines_context(staff, draft))
+
+
+def _closed_message(draft: ReceivingDraft) -> str:
+    return gettext(
+        "Receiving of %(document)s is already closed (booked or discarded), so it takes no more"
+        " scans. Open the next delivery from the list."
+    ) % {"document": _document(draft)}
+
+
+def _answer(
+    request: HttpRequest, staff: Staff, draft: ReceivingDraft, notice: Notice, **kwargs: Any
+) -> HttpResponse:
+    context = _lines_context(staff, draft, notice, **kwargs)
+    if getattr(request, "htmx", False):
+        status = 200 if notice.ok else 422
+        return render(request, "staff/_receiving_lines.html", context, status=status)
+    return render(request, "staff/receiving_draft.html", context)
+
+
+def _parse_quantity(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return 1
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LINE_QUANTITY:
+        return None
+    return int(raw)
+
+
+@require_POST
+@staff_page("receiving", roles=STOCK_ROLES)
+def receiving_scan_view(request: HttpRequest, staff: Staff, draft_id: int) -> HttpResponse:
+    """One scan: ``code``, optional ``quantity`` (default 1) and ``scan_id`` (from the page's
+    script; a form posted without it gets a fresh one)."""
+    location = staff.require_write()
+    draft = _draft_or_404(location, draft_id)
+    code = request.POST.get("code", "").strip()[:64]
+    scan_id = request.POST.get("scan_id", "").strip()[:64] or uuid.uuid4().hex
+    quantity = _parse_quantity(request.POST.get("quantity", ""))
+    if not code:
+        return _answer(
+            request,
+            staff,
+            draft,
+            _failure(gettext("Nothing was scanned. Scan the item's barcode.")),
+        )
+    if quantity is None:
+        return _answer(
+            request,
+            staff,
+            draft,
+            _failure(
+                gettext(
+                    "The quantity must be a whole number from 1 to %(max)s. Type it again, then"
+                    " scan the item."
+                )
+                % {"max": MAX_LINE_QUANTITY}
+            ),
+        )
+    try:
+        product = product_by_code(code)
+    except UnknownProduct:
+        return _answer(
+            request,
+            staff,
+            draft,
+            _failure(
+                gettext(
+                    "No item has the code “%(code)s”. Check the label or type the SKU, then scan"
+                    " the next item."
+                )
+                % {"code": code}
+            ),
+        )
+    try:
+        result = receiving_scan(
+            draft=draft, scan_id=scan_id, product=product, quantity=quantity, actor=staff.user
+        )
+    except NotOnDocument:
+        return _answer(
+            request,
+            staff,
+            draft,
+            _failure(
+                gettext(
+                    "%(sku)s %(name)s is not on %(document)s. Put it aside and call a supervisor,"
+                    " or scan the next item."
+                )
+                % {"sku": product.sku, "name": product.name, "document": _document(draft)}
+            ),
+        )
+    except ReceivingClosed:
+        return _answer(request, staff, draft, _failure(_closed_message(draft)))
+    except ApplicationError as exc:
+        return _answer(request, staff, draft, Notice.failure(exc))
+    if result.repeated:
+        message = gettext("That scan was already counted: %(sku)s stays at %(counted)s.")
+    else:
+        message = gettext("Counted %(quantity)s × %(sku)s %(name)s: %(counted)s so far.")
+    expected = _expected(draft, product.pk)
+    over = ""
+    if expected is not None and not draft.blind and result.counted > expected:
+        over = gettext(
+            "That is more than the %(expected)s sent. Check the label; if they really came,"
+            " say why when you finish."
+        ) % {"expected": expected}
+    notice = Notice.success(
+        message
+        % {
+            "quantity": result.scan.quantity,
+            "sku": product.sku,
+            "name": product.name,
+            "counted": result.counted,
+        },
+        extra=over,
+    )
+    return _answer(request, staff, draft, notice, touched=product.pk)
+
+
+def _expected(draft: ReceivingDraft, product_id: int) -> int | None:
+    if draft.transfer is None:
+        return None
+    line = draft.transfer.lines.filter(product_id=product_id).first()
+    return line.quantity if line else None
+
+
+def _failure(message: str) -> Notice:
+    return Notice(ok=False, message=message)
+
+
+@require_POST
+@staff_page("receiving", roles=STOCK_ROLES)
+def receiving_line_reset(
+    request: HttpRequest, staff: Staff, draft_id: int, product_id: int
+) -> HttpResponse:
+    """Count a line again from 0 (a miscount): a correction scan, idempotent by its id."""
+    location = staff.require_write()
+    draft = _draft_or_404(location, draft_id)
+    line = next((ln for ln in receiving_lines(draft) if ln.product.pk == product_id), None)
+    if line is None:
+        raise Http404("no such line")
+    try:
+        receiving_line_set(
+            draft=draft,
+            scan_id=request.POST.get("scan_id", "").strip()[:64] or uuid.uuid4().hex,
+            product=line.product,
+            counted=0,
+            actor=staff.user,
+        )
+    except ReceivingClosed:
+        return _answer(request, staff, draft, _failure(_closed_message(draft)))
+    except ApplicationError as exc:
+        return _answer(request, staff, draft, Notice.failure(exc))
+    notice = Notice.success(
+        gettext("%(sku)s is back at 0: scan its units again.") % {"sku": line.product.sku}
+    )
+    return _answer(request, staff, draft, notice, touched=product_id)
+
+
+# --------------------------------------------------------------------------- finishing
+
+
+class FinishForm(forms.Form):
+    """A reason for every line counted differently from what was expected."""
+
+    def __init__(self, lines: list[ReceivingLine], data: Any = None) -> None:
+        super().__init__(data)
+        self.differing = [ln for ln in lines if ln.expected is not None and ln.difference]
+        for line in self.differing:
+            causes = SHORT_CAUSES if line.difference < 0 else OVER_CAUSES
+            self.fields[f"cause_{line.product.pk}"] = forms.ChoiceField(
+                label=_("Why?"),
+                choices=[("", _("Choose a reason"))] + [(c, CAUSE_LABELS[c]) for c in causes],
+                error_messages={"required": _("Choose why this line differs.")},
+            )
+            self.fields[f"note_{line.product.pk}"] = forms.CharField(
+                label=_("Note"), max_length=200, required=False
+            )
+
+    def rows(self) -> list[tuple[ReceivingLine, forms.BoundField, forms.BoundField]]:
+        return [
+            (ln, self[f"cause_{ln.product.pk}"], self[f"note_{ln.product.pk}"])
+            for ln in self.differing
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        for line in self.differing:
+            pid = line.product.pk
+            if data.get(f"cause_{pid}") == ReceivingCause.OTHER and not data.get(f"note_{pid}"):
+                self.add_error(f"note_{pid}", _("Say in a few words what happened."))
+        return data
+
+    def reasons(self) -> dict[int, LineReason]:
+        return {
+            ln.product.pk: LineReason(
+                cause=self.cleaned_data[f"cause_{ln.product.pk}"],
+                note=self.cleaned_data[f"note_{ln.product.pk}"],
+            )
+            for ln in self.differing
+        }
+
+
+@staff_page("receiving", roles=STOCK_ROLES)
+def receiving_finish_view(request: HttpRequest, staff: Staff, draft_id: int) -> HttpResponse:
+    """GET: what was counted against what was expected (a blind count shows the expected
+    quantities only here), with a reason asked for each difference. POST: book it."""
+    assert staff.location is not None
+    draft = _draft_or_404(staff.location, draft_id)
+    if draft.status != "open":
+        messages.info(request, _closed_message(draft))
+        return redirect(reverse("staff:receiving") + staff.at_query)
+    lines = receiving_lines(draft)
+    form = FinishForm(lines, request.POST if request.method == "POST" else None)
+    notice = None
+    if request.method == "POST":
+        staff.require_write()
+        if form.is_valid():
             try:
-                if action.startswith("remove:"):
-                    line_id = _line_id(action)
-                    if line_id is not None:
-                        draft.lines.pop(line_id, None)
-                elif action == "clear":
-                    draft.lines = {}
-                elif data["code"]:
-                    # Enter after a scan adds it; a scan left in the box when "Post" is
-                    # pressed is part of the receipt. Enter in another field only keeps the
-                    # supplier and reference.
-                    try:
-                        product = product_by_code(data["code"])
-                    except ApplicationError:
-                        keep_form = True  # the bad scan stays in the box, selected
-                        raise
-                    quantity = data["quantity"] or 1
-                    draft.lines[product.pk] = draft.lines.get(product.pk, 0) + quantity
-                    notice = Notice.success(
-                        gettext("Added %(quantity)s × %(sku)s %(name)s.")
-                        % {"quantity": quantity, "sku": product.sku, "name": product.name}
-                    )
-                if action == "post":
-                    notice = _post_receipt(staff, location, draft)
+                receiving_finish(draft=draft, reasons=form.reasons(), actor=staff.user)
             except ApplicationError as exc:
-                notice = Notice.failure(exc)
-        draft.save(request.session, location)
-    if form.errors:
-        keep_form = True
-        focus_field(form)
-    context = _context(
-        staff,
-        location,
-        draft,
-        receipt_form=form if keep_form else fresh_receipt_form(draft),
-        receipt_notice=notice,
-    )
-    return render_page(
-        request, staff, page="staff/receiving.html", panel="staff/_receipt.html", context=context
+                notice = _finish_failure(draft, exc)
+                if isinstance(exc, ReceivingReasonMissing):
+                    form = FinishForm(receiving_lines(draft))  # the lines as they are now
+            else:
+                messages.success(request, _booked_message(draft, lines))
+                return redirect(reverse("staff:receiving") + staff.at_query)
+    context = _lines_context(staff, draft, notice)
+    context.update({"form": form, "differing": form.differing})
+    return render(
+        request,
+        "staff/receiving_finish.html",
+        context,
+        status=422 if request.method == "POST" else 200,
     )
 
 
-def _line_id(action: str) -> int | None:
-    value = action.removeprefix("remove:")
-    return int(value) if value.isdigit() else None
+def _finish_failure(draft: ReceivingDraft, exc: ApplicationError) -> Notice:
+    if isinstance(exc, ReceivingClosed | TransferInvalidState):
+        return _failure(_closed_message(draft))
+    if isinstance(exc, ReceivingReasonMissing):
+        return _failure(
+            gettext(
+                "The count changed while you were finishing (another scan came in). Check the"
+                " lines again and give a reason for each difference."
+            )
+        )
+    if isinstance(exc, NoLines):
+        return _failure(
+            gettext("Nothing has been counted yet. Go back, scan the delivered items, then finish.")
+        )
+    return Notice.failure(exc)
 
 
-def _post_receipt(staff: Staff, location: Location, draft: ReceiptDraft) -> Notice:
-    rows = draft.rows()
-    if not rows:
-        raise InvalidInput(_("scan at least one line before posting the receipt"))
-    posted = stock_receive(
-        location=location,
-        lines=rows,
-        supplier=draft.supplier,
-        supplier_reference=draft.reference,
-        actor=staff.user,
-    )
-    units = sum(quantity for _product, quantity in rows)
-    draft.supplier, draft.reference, draft.lines = "", "", {}
-    return Notice.success(
-        gettext("Receipt %(id)s posted. Lines: %(lines)s · units: %(units)s.")
-        % {"id": posted.pk, "lines": len(rows), "units": units}
-    )
+def _booked_message(draft: ReceivingDraft, lines: list[ReceivingLine]) -> str:
+    counted = sum(ln.counted for ln in lines if ln.counted > 0)
+    differing = sum(1 for ln in lines if ln.expected is not None and ln.difference)
+    if draft.transfer is not None and differing:
+        return ngettext(
+            "Received %(document)s: %(units)s units booked, %(differing)s line with a difference"
+            " recorded. The sending location has been asked to count it.",
+            "Received %(document)s: %(units)s units booked, %(differing)s lines with a difference"
+            " recorded. The sending location has been asked to count them.",
+            differing,
+        ) % {"document": _document(draft), "units": counted, "differing": differing}
+    return gettext("Received %(document)s: %(units)s units booked into stock here.") % {
+        "document": _document(draft),
+        "units": counted,
+    }
+
+
+@require_POST
+@staff_page("receiving", roles=STOCK_ROLES)
+def receiving_discard_view(request: HttpRequest, staff: Staff, draft_id: int) -> HttpResponse:
+    location = staff.require_write()
+    draft = _draft_or_404(location, draft_id)
+    try:
+        receiving_discard(draft=draft, actor=staff.user)
+    except ReceivingClosed:
+        messages.info(request, _closed_message(draft))
+    else:
+        messages.success(
+            request,
+            gettext("The count of %(document)s was thrown away; nothing was booked.")
+            % {"document": _document(draft)},
+        )
+    return redirect(reverse("staff:receiving") + staff.at_query)
