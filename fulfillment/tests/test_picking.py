@@ -242,8 +242,9 @@ def test_a_wrong_scan_changes_nothing_is_kept_and_answers_the_same_again(
     with pytest.raises(WrongItem) as refused:
         services.pick_task_scan(pick_list=wave, scan_id=scan_id, scanned="6900000000017")
     assert refused.value.detail["expected"] == "B"
-    row = PickScan.objects.get(scan_id=scan_id)
-    assert (row.result, row.credited, row.task.product.sku) == ("wrong_item", 0, "B")
+    row = PickScan.objects.select_related("task__product").get(scan_id=scan_id)
+    assert row.task is not None and row.task.product.sku == "B"
+    assert (row.result, row.credited) == ("wrong_item", 0)
     wave.refresh_from_db()
     assert wave.units_picked == 0 and not PickLine.objects.filter(picked__gt=0).exists()
     # The same scan id again: the same refusal, even once B is picked and A is current.

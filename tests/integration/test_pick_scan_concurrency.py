@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from itertools import pairwise
 
 import pytest
 from django.db import DatabaseError
@@ -75,7 +76,7 @@ def assert_consistent(pick_list: PickList) -> None:
     assert task.picked == sum(ln.picked for ln in lines) == pick_list.units_picked
     picked_so_far = [ln.picked for ln in lines]
     # Totes fill in order: no tote has units while an earlier one still waits for some.
-    for earlier, later in zip(lines, lines[1:], strict=False):
+    for earlier, later in pairwise(lines):
         assert earlier.picked == earlier.quantity or later.picked == 0, picked_so_far
     if task.status == PickTaskStatus.OPEN:
         assert credited == task.picked
@@ -89,7 +90,11 @@ def test_one_scan_sent_from_many_connections_at_once_counts_once(
     for _ in range(5):
         scan_id = uuid.uuid4()
         before = PickList.objects.get(pk=pick_list.pk).units_picked
-        results = run_together(lambda _i, sid=scan_id: scan(pick_list.pk, sid), threads=THREADS)
+
+        def send(_thread: int, sid: uuid.UUID = scan_id) -> str:
+            return scan(pick_list.pk, sid)
+
+        results = run_together(send, threads=THREADS)
         assert not [r for r in results if r.startswith("database error")], results
         assert Counter(results) == {"picked": 1, "replayed": THREADS - 1}, results
         assert PickScan.objects.filter(scan_id=scan_id).count() == 1
