@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from inventory.models import Location, Product
     from orders.models import Order, OrderLine
 
-    from .models import Package, PickLine, PickList
+    from .models import Package, PickLine, PickList, PickTask
 
 
 class FulfillmentErrorCode(StrEnum):
@@ -39,6 +39,10 @@ class FulfillmentErrorCode(StrEnum):
     PICKUP_SHORT_CODE_INVALID = "pickup_short_code_invalid"
     PICKUP_SHORT_CODE_WRONG = "pickup_short_code_wrong"
     PICKUP_SHORT_CODES_PAUSED = "pickup_short_codes_paused"
+    PICK_LIST_DONE = "pick_list_done"
+    PICK_TASK_CLOSED = "pick_task_closed"
+    UNKNOWN_PICK_TASK = "unknown_pick_task"
+    WAVE_LIMIT_INVALID = "wave_limit_invalid"
 
 
 class NothingToPick(Conflict):
@@ -63,8 +67,17 @@ class WrongItem(InvalidInput):
         line: PickLine | None = None,
         pick_list: PickList | None = None,
         done: str | None = None,
+        task: PickTask | None = None,
     ) -> None:
         scanned = scanned.strip()[:64]
+        if task is not None:
+            data = {"expected": task.product.sku, "scanned": scanned, "bin": task.bin_code}
+            super().__init__(
+                _("Scanned %(scanned)s, but this stop wants %(sku)s: scan %(sku)s or skip it."),
+                detail=data,
+                params={"scanned": scanned, "sku": task.product.sku},
+            )
+            return
         if line is not None:
             super().__init__(
                 _("scanned %(scanned)r, this line wants %(sku)s"),
@@ -372,3 +385,38 @@ class PickupShortCodesPaused(RateLimited):
         )
         self.params = {"store": store.code, "minutes": minutes}
         self.detail = {**self.detail, "store": store.code}
+
+
+class PickListDone(Conflict):
+    """A scan on a pick list with no open task left."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICK_LIST_DONE
+
+    def __init__(self, pick_list: PickList) -> None:
+        data = {"pick_list": pick_list.pk}
+        super().__init__(
+            _("Pick list %(pick_list)s is picked already; nothing is left to scan."),
+            detail=data,
+            params=data,
+        )
+
+
+class PickTaskClosed(Conflict):
+    """A scan or a short aimed at a task that is picked or short already."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICK_TASK_CLOSED
+
+    def __init__(self, task: PickTask) -> None:
+        data = {"task": task.pk, "status": task.status}
+        super().__init__(
+            _("This stop is closed already (%(status)s); go on to the next one."),
+            detail=data,
+            params=data,
+        )
+
+
+class UnknownPickTask(NotFound):
+    code: ClassVar[str] = FulfillmentErrorCode.UNKNOWN_PICK_TASK
+
+    def __init__(self) -> None:
+        super().__init__(_("no such task on this pick list"))

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from omni.errors import ApplicationError, Conflict, InvalidInput, NotFound, OneOf
 
 if TYPE_CHECKING:
-    from .models import Location, Product, ReceivingDraft, Reservation, Transfer
+    from .models import Bin, Location, Product, ReceivingDraft, Reservation, Transfer
 
 
 class InventoryErrorCode(StrEnum):
@@ -27,6 +27,8 @@ class InventoryErrorCode(StrEnum):
     DUPLICATE_LINE = "duplicate_line"
     RECEIVING_CLOSED = "receiving_closed"
     RECEIVING_REASON_MISSING = "receiving_reason_missing"
+    BIN_OTHER_LOCATION = "bin_other_location"
+    BIN_TAKEN = "bin_taken"
 
 
 @dataclass(frozen=True)
@@ -348,4 +350,43 @@ class ReceivingReasonMissing(InvalidInput):
             _("say why %(sku)s was counted as %(counted)s instead of %(expected)s"),
             detail={"lines": rows},
             params=rows[0],
+        )
+
+
+class UnknownBin(NotFound):
+    """No bin with that code (or id) at the location."""
+
+    def __init__(self, location: Location, code: str) -> None:
+        data = {"location": location.code, "bin": code}
+        super().__init__(_("no bin %(bin)r at %(location)s"), detail=data, params=data)
+
+
+class BinOtherLocation(InvalidInput):
+    """A home bin must be a bin of the SKU's own location."""
+
+    code: ClassVar[str] = InventoryErrorCode.BIN_OTHER_LOCATION
+
+    def __init__(self, bin: Bin, location: Location) -> None:
+        data = {"bin": bin.code, "location": location.code}
+        super().__init__(
+            _("bin %(bin)s is not at %(location)s; choose one of its own bins"),
+            detail=data,
+            params=data,
+        )
+
+
+class BinTaken(Conflict):
+    """Another bin of the location already has that code or that place in the walk."""
+
+    code: ClassVar[str] = InventoryErrorCode.BIN_TAKEN
+
+    def __init__(self, location: Location, *, code: str, sequence: int, other: str) -> None:
+        data = {"location": location.code, "bin": code, "sequence": sequence, "other": other}
+        super().__init__(
+            _(
+                "bin %(other)s at %(location)s already has code %(bin)s or walking position "
+                "%(sequence)s; choose another"
+            ),
+            detail=data,
+            params=data,
         )

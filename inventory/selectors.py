@@ -13,9 +13,17 @@ from omni.access import scope_to_locations, visible_one
 from omni.errors import NotFound
 from omni.models import User
 
-from .errors import UnknownLocation, UnknownProduct, UnknownReservation, UnknownTransfer
+from .errors import (
+    UnknownBin,
+    UnknownLocation,
+    UnknownProduct,
+    UnknownReservation,
+    UnknownTransfer,
+)
 from .models import (
+    Bin,
     DiscrepancyStatus,
+    HomeBin,
     Location,
     Product,
     ReceivingDraft,
@@ -280,3 +288,42 @@ def count_tasks(location: Location) -> QuerySet[StockDiscrepancy]:
         .select_related("product")
         .order_by("created_at", "id")
     )
+
+
+# --------------------------------------------------------------------------- bins
+
+
+def location_bins(location: Location, *, active_only: bool = False) -> QuerySet[Bin]:
+    """The bins of ``location`` in walking order."""
+    bins = Bin.objects.filter(location=location).select_related("location")
+    return (bins.filter(active=True) if active_only else bins).order_by("sequence")
+
+
+def home_bin_for(location: Location, product: Product) -> Bin | None:
+    """Where ``product`` lives at ``location`` (receiving proposes it for put-away), or None
+    when it has no home bin there yet. One query."""
+    home = HomeBin.objects.filter(location=location, product=product).select_related("bin").first()
+    return home.bin if home is not None else None
+
+
+def home_bins(location: Location) -> QuerySet[HomeBin]:
+    """Every SKU's home bin at ``location``, in walking order."""
+    return (
+        HomeBin.objects.filter(location=location)
+        .select_related("product", "bin", "location")
+        .order_by("bin__sequence", "product__sku")
+    )
+
+
+def bins_unused(location: Location) -> list[Bin]:
+    """Active bins of ``location`` no SKU calls home, in walking order (where to slot a new
+    SKU)."""
+    taken = HomeBin.objects.filter(location=location).values("bin_id")
+    return list(location_bins(location, active_only=True).exclude(pk__in=taken))
+
+
+def bin_by_code(location: Location, code: str) -> Bin:
+    found = Bin.objects.filter(location=location, code=code).first()
+    if found is None:
+        raise UnknownBin(location, code)
+    return found
