@@ -30,6 +30,7 @@ from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import NoLines, ReservationNotActive
 from inventory.models import (
+    HomeBin,
     Location,
     MoveReason,
     Product,
@@ -64,7 +65,6 @@ from .errors import (
 )
 from .locks import lock_open_pick_lines, lock_package, lock_pick_line
 from .models import (
-    BinLocation,
     Notification,
     Package,
     PackageLine,
@@ -130,7 +130,7 @@ def pick_wave_create(
     )
     if not allocations and not transfer_lines:
         raise NothingToPick(location)
-    bins = dict(BinLocation.objects.filter(location=location).values_list("product_id", "code"))
+    bins = dict(HomeBin.objects.filter(location=location).values_list("product_id", "bin__code"))
     pick_list = PickList.objects.create(
         location=location, created_by=actor, assigned_to=assign_to or actor
     )
