@@ -223,7 +223,8 @@ def pick_wave_plan(
     ``modes`` keeps only deliveries, pickups and/or transfers; ``promised_by`` only orders
     promised by then (a carrier's cut-off; transfers carry no promise and wait). ``orders``
     narrows it to those orders (and no transfers)."""
-    limits = DEFAULT_WAVE_LIMITS if limits is None else limits
+    if limits is None:  # the caller who names the orders takes them all
+        limits = DEFAULT_WAVE_LIMITS if orders is None else WaveLimits.none()
     limits.check()
     wanted = set(WAVE_MODES if modes is None else modes)
     unknown = wanted - set(WAVE_MODES)
