@@ -38,8 +38,7 @@ def _refusal(code: str, scanned: str, task: PickTask | None, message: str) -> No
             "sku": task.product.sku,
         }
         extra = gettext(
-            "Put the extra units back on the shelf, then scan again with the right number"
-            " of units."
+            "Put the extra units back on the shelf, then scan again with the right number of units."
         )
         return Notice(ok=False, code=code, message=text, extra=extra)
     elif code == FulfillmentErrorCode.PICK_LIST_DONE:

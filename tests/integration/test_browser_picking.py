@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Response, Route
+from playwright.sync_api import Browser, Page, Response, Route, ViewportSize
 
 from fulfillment.models import PickList, PickScan, PickTask, PickTaskStatus
 from fulfillment.services import WaveLimits, pick_wave_create
@@ -51,8 +51,8 @@ from .test_browser import (  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HANDHELD = {"width": 412, "height": 915}
-DESKTOP = {"width": 1366, "height": 768}
+HANDHELD: ViewportSize = {"width": 412, "height": 915}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 BATCH_EAN = "6900000005266"  # the code the old page mangled into 69000000005266
 SHORT_EAN = "6900000007000"
 SKUS = 400

@@ -43,8 +43,8 @@
  *
  * The box itself is never replaced, so the scanner types the next code while the previous one
  * is in flight. After a swap htmx processes the new fragment (its forms may carry hx-*
- * attributes), the box gets the focus back if nothing else has it, and the form dispatches
- * "scan:answered" with detail {entry, status}.
+ * attributes); if nothing has the focus, [data-focus] (the page's next step) or the box gets
+ * it; and the form dispatches "scan:answered" with detail {entry, status}.
  */
 (function () {
   "use strict";
@@ -228,8 +228,13 @@
     }
     this.forget(entry.id);
     swap(this.target, html, "outerHTML");
+    // The cursor goes back where the page asks for input ([data-focus], e.g. the next step
+    // once the list is done) or to the box, unless the user is in another field.
     var active = document.activeElement;
-    if ((!active || active === document.body) && this.box.isConnected) { this.box.focus(); }
+    if (!active || active === document.body || !active.isConnected) {
+      var next = document.querySelector("[data-focus]") || (this.box.isConnected ? this.box : null);
+      if (next) { next.focus(); }
+    }
     this.form.dispatchEvent(new CustomEvent("scan:answered", {
       bubbles: true, detail: { entry: entry, status: response.status },
     }));
