@@ -141,7 +141,9 @@ def _render_task(
 @staff_page("picking")
 def pick_list(request: HttpRequest, staff: Staff, pick_list_id: int) -> HttpResponse:
     """The handheld page: the current stop of the walk and the next one."""
-    return _render_task(request, staff, visible_pick_list(staff, pick_list_id))
+    pick_list = visible_pick_list(staff, pick_list_id)
+    staff.url = request.path  # the language switch comes back to this list, not to the lists
+    return _render_task(request, staff, pick_list)
 
 
 @require_POST

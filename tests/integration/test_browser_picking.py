@@ -276,7 +276,8 @@ def test_a_scan_whose_answer_is_lost_is_sent_again_and_counts_once(
     picker = WarehouseUserFactory.create(username="picker", locations=[dc])
     pick_list = pick_wave_create(location=dc, actor=picker, limits=WaveLimits())
     page, base = handheld, live_server.url
-    log_in(page, base, picker, Shots(page, "picking-lost-answer"))
+    shot = Shots(page, "picking-lost-answer")
+    log_in(page, base, picker, shot)
     page.goto(f"{base}/staff/picking/{pick_list.pk}/")
 
     lost: list[str] = []
@@ -300,6 +301,12 @@ def test_a_scan_whose_answer_is_lost_is_sent_again_and_counts_once(
     assert [(s.scanned, s.credited) for s in scans] == [(BATCH_EAN, 1), (BATCH_EAN, 1)]
     assert str(scans[0].scan_id) in lost[0]
     assert PickTask.objects.get(pick_list=pick_list).picked == 2
+
+    # The same stop in Chinese: every word of the page is translated.
+    page.click("text=简体中文")
+    page.wait_for_selector("#pick-task")
+    assert "前往货位" in page.inner_text("#pick-task") and "拿取" in page.inner_text("#pick-task")
+    shot("handheld-chinese")
 
 
 def test_the_supervisor_plans_a_bounded_wave_with_a_preview(
