@@ -288,14 +288,14 @@ def test_store_clerk_prepares_a_pickup_and_hands_it_over_against_the_code(
     shot("pickups-to-prepare")
 
     page.click(f"#pickup-{order.pk} >> text=Prepare")
-    page.wait_for_selector("#pick-lines")
+    page.wait_for_selector("#pick-task")
     assert_scan_box_focused(page)
     shot("pick-list")
     scan(page, TEA)
-    page.wait_for_selector('#pick-lines[data-picked-units="1"]')
+    page.wait_for_selector('#pick-task[data-units-picked="1"]')
     assert_scan_box_focused(page)
     scan(page, "tea-500")  # typed by hand: the SKU in any case
-    page.wait_for_selector('#pick-lines[data-status="done"]')
+    page.wait_for_selector('#pick-task[data-status="done"]')
     assert page.locator("input[data-scan]").count() == 0
     page.wait_for_function(FOCUS_ON_NEXT_STEP, arg="Pickups", timeout=3_000)
     shot("pick-done")
