@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fulfillment import selectors, services
 from fulfillment.errors import (
@@ -340,3 +343,51 @@ def test_progress_and_a_scan_cost_the_same_queries_for_50_lines_and_2000(
             services.pick_task_scan(pick_list=wave, scan_id=uuid.uuid4(), scanned=sku)
         counts.append((len(progress), len(scan)))
     assert counts[0] == counts[1], counts
+
+
+SCANS = st.lists(
+    st.tuples(
+        st.sampled_from(["A", "B", "C", "6900000000017", "nothing"]),
+        st.integers(min_value=1, max_value=4),
+        st.integers(min_value=0, max_value=5),  # which scan id: a small pool, so ids repeat
+    ),
+    max_size=25,
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(scans=SCANS)
+def test_any_run_of_scans_keeps_tasks_lines_and_counters_in_step(
+    batch: dict[str, Any], scans: list[tuple[str, int, int]]
+) -> None:
+    """Whatever is scanned, in whatever amounts, with ids sent again: every id is booked
+    once, its answer never changes, and the task, its totes and the list's counters agree."""
+    wave = batch["wave"]
+    ids = [uuid.uuid4() for _ in range(6)]
+    with transaction.atomic():
+        answers: dict[uuid.UUID, tuple[str, int]] = {}
+        for scanned, quantity, which in scans:
+            scan_id = ids[which]
+            try:
+                outcome = services.pick_task_scan(
+                    pick_list=wave, scan_id=scan_id, scanned=scanned, quantity=quantity
+                )
+                answer = ("picked", outcome.scan.credited)
+            except (WrongItem, OverPick, PickListDone, PickTaskClosed) as refused:
+                answer = (str(refused.code), 0)
+            assert answers.setdefault(scan_id, answer) == answer
+        wave.refresh_from_db()
+        booked = PickScan.objects.filter(pick_list=wave)
+        assert booked.count() == len(answers)
+        assert wave.units_picked == sum(booked.values_list("credited", flat=True))
+        for task in wave.tasks.all():
+            lines = list(task.lines.order_by("tote"))
+            assert task.picked == sum(ln.picked for ln in lines)
+            for earlier, later in pairwise(lines):
+                assert earlier.picked == earlier.quantity or later.picked == 0
+            assert (task.status == PickTaskStatus.PICKED) == (task.picked == task.quantity)
+        assert wave.tasks_done == wave.tasks.exclude(status=PickTaskStatus.OPEN).count()
+        assert_invariants()
+        transaction.set_rollback(True)
