@@ -453,6 +453,43 @@ def pick_tasks_with_totes(tasks: Sequence[PickTask]) -> list[tuple[PickTask, lis
     return [(task, by_task[task.pk]) for task in tasks]
 
 
+@dataclass(frozen=True)
+class Tote:
+    """A tote of a wave and what it collects for: an order, or a transfer to a location."""
+
+    tote: int
+    order_id: int | None
+    external_id: str
+    transfer_id: int | None
+    destination: str
+
+
+def pick_list_totes(pick_list: PickList) -> list[Tote]:
+    """Every tote of the list with its order or transfer, for the paper list's legend."""
+    rows = (
+        PickLine.objects.filter(pick_list=pick_list)
+        .values_list(
+            "tote",
+            "allocation__line__order_id",
+            "allocation__line__order__external_id",
+            "transfer_id",
+            "transfer__destination__code",
+        )
+        .distinct()
+        .order_by("tote")
+    )
+    return [
+        Tote(
+            tote=tote or 0,
+            order_id=order_id,
+            external_id=external_id or "",
+            transfer_id=transfer_id,
+            destination=destination or "",
+        )
+        for tote, order_id, external_id, transfer_id, destination in rows
+    ]
+
+
 def pick_list_modes(pick_list: PickList) -> set[str]:
     """The order modes on the list (delivery, pickup): where its totes go next."""
     return set(

@@ -280,6 +280,9 @@ def test_the_printed_pick_list(warehouse_user, wave):
     assert body.count('<span class="box') == 2 and body.count('class="box ticked"') == 1
     assert f"Pick list {wave.pk}" in body and "4 units" in body and "2 stops" in body
     assert "<strong>1</strong>&nbsp;×3" in body  # A's units go to tote 1
+    order = Order.objects.get(external_id="w1")
+    legend = body.split('class="print-list totes-legend"')[1]
+    assert f"Order {order.pk}" in legend and "w1" in legend  # tote 1 is that order
 
 
 def test_bins_are_printed_and_walked_in_order(warehouse_user, web, dc, goods):

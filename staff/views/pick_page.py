@@ -27,6 +27,7 @@ from fulfillment.selectors import (
     ToteUnits,
     pick_list_head,
     pick_list_modes,
+    pick_list_totes,
     pick_progress,
     pick_task_page,
     pick_task_visible,
@@ -233,5 +234,5 @@ def pick_list_print(request: HttpRequest, staff: Staff, pick_list_id: int) -> Ht
     return render(
         request,
         "staff/pick_list_print.html",
-        {"staff": staff, "pick_list": pick_list, "rows": rows},
+        {"staff": staff, "pick_list": pick_list, "rows": rows, "totes": pick_list_totes(pick_list)},
     )
