@@ -222,7 +222,8 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
     pick_url = page.url
     page.click("text=Print")
     page.wait_for_selector("table.print-list")
-    assert page.locator("table.print-list tbody tr").count() == 2
+    assert page.locator("table.print-list.stops tbody tr").count() == 2
+    assert page.locator("table.totes-legend tbody tr").count() == 1
     assert page.locator("nav").count() == 0
     shot("print")
     page.emulate_media(media="print")
