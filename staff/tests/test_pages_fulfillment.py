@@ -275,7 +275,7 @@ def test_the_printed_pick_list(warehouse_user, wave):
     page = client.get(f"/staff/picking/{wave.pk}/print/")
     body = text(page)
     assert page.status_code == 200
-    assert 'onclick="window.print()"' in body and 'class="print-list"' in body
+    assert 'onclick="window.print()"' in body and 'class="print-list stops"' in body
     assert 'class="nav"' not in body and 'data-scan=""' not in body
     assert body.count('<span class="box') == 2 and body.count('class="box ticked"') == 1
     assert f"Pick list {wave.pk}" in body and "4 units" in body and "2 stops" in body
