@@ -165,6 +165,8 @@ def test_a_2000_line_wave_picked_on_the_handheld(
             sizes["page"].append(len(response.body()))
 
     page.on("response", measure)
+    script_errors: list[str] = []
+    page.on("pageerror", lambda error: script_errors.append(str(error)))
     picker = User.objects.get(username="picker")
     log_in(page, base, picker, shot)
     page.goto(f"{base}/staff/picking/{big_wave.pk}/")
@@ -246,6 +248,7 @@ def test_a_2000_line_wave_picked_on_the_handheld(
     assert len(sizes["scan"]) == 20 + 1 + 1 + 3
     assert max(sizes["scan"]) < SCAN_BYTES_MAX, sizes["scan"]
     assert sizes["page"] and max(sizes["page"]) < PAGE_BYTES_MAX, sizes["page"]
+    assert script_errors == []
 
     page.set_viewport_size(DESKTOP)
     page.reload()
