@@ -13,8 +13,12 @@ waiting (410 transfers of 5 lines: each a tote), then:
 * scan (API)     - ``POST /api/v1/pick-lists/{id}/scans`` through Django's test client (the
                    whole request: session, middleware, JSON), and ``GET .../progress``.
 
-More sections (the handheld page's bytes and server time) plug in by adding a function to
-``SECTIONS``: it gets the ``Floor`` and returns rows of (name, small figure, large figure).
+* the page       - the handheld pick page (``GET /staff/picking/<id>/``): server time and
+                   bytes; a scan through the page's scan endpoint as the scan queue sends it
+                   (``POST /staff/picking/<id>/scan/``): round trip and the answer's bytes.
+
+More sections plug in by adding a function to ``SECTIONS``: it gets the ``Floor`` and returns
+rows of (name, small figure, large figure).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/omni_bench_floor python bench/floor.py
 """
@@ -228,7 +232,50 @@ def section_scan_api(floor: Floor, rounds: int) -> list[Row]:
     )
 
 
-SECTIONS: list[Section] = [section_waves, section_progress, section_scan_service, section_scan_api]
+def section_page(floor: Floor, rounds: int) -> list[Row]:
+    """The handheld pick page (``/staff/picking/<id>/``) as the browser asks for it, and a scan
+    through the page's scan endpoint as the scan queue sends it (the answer is the task panel):
+    server time and the bytes sent back."""
+    sizes: dict[str, list[int]] = {"page": [], "scan": []}
+
+    def page(wave: PickList) -> list[float]:
+        url = f"/staff/picking/{wave.pk}/?at={floor.dc.code}"
+
+        def get() -> None:
+            response = floor.client.get(url)
+            assert response.status_code == 200, response.content[:300]
+            sizes["page"].append(len(response.content))
+
+        return _timed(get, rounds)
+
+    def scan(wave: PickList) -> list[float]:
+        samples = []
+        url = f"/staff/picking/{wave.pk}/scan/?at={floor.dc.code}"
+        for _ in range(rounds):
+            body = {"scan_id": str(uuid.uuid4()), "code": _next_item(wave), "quantity": 1}
+            started = time.perf_counter()
+            response = floor.client.post(url, body, headers={"HX-Request": "true"})
+            samples.append((time.perf_counter() - started) * 1000)
+            assert b"notice ok" in response.content, response.content[:500]
+            sizes["scan"].append(len(response.content))
+        return samples
+
+    rows = _pair("pick page (server)", page(floor.small), page(floor.large))
+    page_bytes = sizes["page"][:rounds], sizes["page"][rounds:]
+    rows.append(("pick page (KB)", max(page_bytes[0]) / 1000, max(page_bytes[1]) / 1000))
+    rows += _pair("scan via the page", scan(floor.small), scan(floor.large))
+    scan_bytes = sizes["scan"][:rounds], sizes["scan"][rounds:]
+    rows.append(("scan answer (KB)", max(scan_bytes[0]) / 1000, max(scan_bytes[1]) / 1000))
+    return rows
+
+
+SECTIONS: list[Section] = [
+    section_waves,
+    section_progress,
+    section_scan_service,
+    section_scan_api,
+    section_page,
+]
 
 
 def main() -> None:
@@ -237,7 +284,7 @@ def main() -> None:
         "--rounds",
         type=int,
         default=40,
-        help="samples per figure (at most 70: the small wave has 150 units)",
+        help="samples per figure (at most 50: the small wave has 150 units for three scans)",
     )
     args = parser.parse_args()
     ensure_database(os.environ["DATABASE_URL"])

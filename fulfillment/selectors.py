@@ -400,3 +400,114 @@ def pickup_progress(orders: Sequence[Order], store: Location) -> dict[int, Picku
             and all(picked_by_line.get(ln.pk, 0) >= ln.quantity for ln in lines),
         )
     return progress
+
+
+# --------------------------------------------------------------------------- the pick pages
+# What the supervisor's pages read besides ``pick_progress``: a page of tasks at a time with
+# their totes, the lists of a location by their counters, never every line of a wave.
+
+
+def pick_list_headers(*, user: User, location: Location) -> QuerySet[PickList]:
+    """The pick lists of ``location`` the user may see, newest first, without their lines."""
+    lists = scope_to_locations(
+        user, PickList.objects.select_related("location", "assigned_to"), "location"
+    )
+    return lists.filter(location=location).order_by("-id")
+
+
+@dataclass(frozen=True)
+class ToteUnits:
+    """The units of a task that go into one tote (an order or a transfer of the wave)."""
+
+    tote: int
+    quantity: int
+    order_id: int | None = None
+    transfer_id: int | None = None
+
+
+def pick_task_page(pick_list: PickList) -> QuerySet[PickTask]:
+    """The list's tasks in walking order, with their products (paginate it)."""
+    return (
+        PickTask.objects.filter(pick_list=pick_list).select_related("product").order_by("sequence")
+    )
+
+
+def pick_tasks_with_totes(tasks: Sequence[PickTask]) -> list[tuple[PickTask, list[ToteUnits]]]:
+    """Each task with every tote it fills, in one query for all of them."""
+    by_task: dict[int, list[ToteUnits]] = {task.pk: [] for task in tasks}
+    rows = (
+        PickLine.objects.filter(task__in=[task.pk for task in tasks])
+        .values("task_id", "tote", "allocation__line__order_id", "transfer_id")
+        .annotate(units=Sum("quantity"))
+        .order_by("task_id", "tote")
+    )
+    for row in rows:
+        by_task[row["task_id"]].append(
+            ToteUnits(
+                tote=row["tote"] or 0,
+                quantity=row["units"],
+                order_id=row["allocation__line__order_id"],
+                transfer_id=row["transfer_id"],
+            )
+        )
+    return [(task, by_task[task.pk]) for task in tasks]
+
+
+@dataclass(frozen=True)
+class Tote:
+    """A tote of a wave and what it collects for: an order, or a transfer to a location."""
+
+    tote: int
+    order_id: int | None
+    external_id: str
+    transfer_id: int | None
+    destination: str
+
+
+def pick_list_totes(pick_list: PickList) -> list[Tote]:
+    """Every tote of the list with its order or transfer, for the paper list's legend."""
+    rows = (
+        PickLine.objects.filter(pick_list=pick_list)
+        .values_list(
+            "tote",
+            "allocation__line__order_id",
+            "allocation__line__order__external_id",
+            "transfer_id",
+            "transfer__destination__code",
+        )
+        .distinct()
+        .order_by("tote")
+    )
+    return [
+        Tote(
+            tote=tote or 0,
+            order_id=order_id,
+            external_id=external_id or "",
+            transfer_id=transfer_id,
+            destination=destination or "",
+        )
+        for tote, order_id, external_id, transfer_id, destination in rows
+    ]
+
+
+def pick_list_modes(pick_list: PickList) -> set[str]:
+    """The order modes on the list (delivery, pickup): where its totes go next."""
+    return set(
+        PickLine.objects.filter(pick_list=pick_list, allocation__isnull=False)
+        .values_list("allocation__line__order__mode", flat=True)
+        .distinct()
+    )
+
+
+def pick_wave_stops(
+    *, location: Location, order_ids: Sequence[int], transfer_ids: Sequence[int]
+) -> int:
+    """The bin stops a planned wave would make: one per SKU among what its orders hold at
+    ``location`` and its transfers take."""
+    order_skus = Allocation.objects.filter(
+        location=location, line__order_id__in=order_ids
+    ).values_list("line__product_id", flat=True)
+    transfer_skus = TransferLine.objects.filter(transfer_id__in=transfer_ids).values_list(
+        "product_id", flat=True
+    )
+    return len(set(order_skus) | set(transfer_skus))

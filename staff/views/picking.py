@@ -1,45 +1,40 @@
-"""Picking: the pick lists of a location, a wave of everything waiting there, scan-to-pick with
-one scan box, short picks, and a pick list to print.
+"""Picking: the pick lists of a location, with their progress, and the wave form: the
+supervisor plans the next wave with limits (orders, lines, units; a mode; a cut-off), sees what
+it would take, and starts it; what does not fit waits for the next wave.
 
+The picker's own page (one stop at a time, scans, short picks) is ``staff.views.pick_page``.
 Warehouse and store staff pick the same way (a store picks its pickups and ship-from-store
 orders). Planners see the lists and pick nothing.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_POST
 
-from fulfillment.models import PickLineStatus, PickList, PickListStatus
-from fulfillment.selectors import (
-    pick_lines,
-    pick_list_list,
-    pick_list_summaries,
-    pick_list_visible,
-    waiting_to_pick,
+from fulfillment.models import PickListStatus
+from fulfillment.selectors import pick_list_headers, pick_wave_stops, waiting_to_pick
+from fulfillment.services import (
+    DEFAULT_WAVE_LIMITS,
+    WaveLimits,
+    pick_wave_create,
+    pick_wave_plan,
 )
-from fulfillment.services import pick_line_short, pick_list_scan, pick_wave_create
 from inventory.models import Location
-from inventory.services import MAX_LINE_QUANTITY
-from omni.errors import ApplicationError, InvalidInput, NotFound
+from omni.errors import ApplicationError
 from orders.models import OrderMode, OrderStatus
-from staff.views.common import Notice, ScanInput, Staff, render_page, staff_page
+from staff.views.common import Notice, Staff, staff_page
 
 RECENT_DONE = 10
+WAVE_LIMIT_MAX = 100_000
 
-# The models' status labels are English only; the pages show these.
-PICK_LINE_STATUS_LABELS = {
-    PickLineStatus.OPEN: _("To pick"),
-    PickLineStatus.PICKED: _("Picked"),
-    PickLineStatus.SHORT: _("Short"),
-}
 ORDER_MODE_LABELS = {
     OrderMode.DELIVERY: _("delivery"),
     OrderMode.PICKUP: _("pickup"),
@@ -73,197 +68,141 @@ def work_at(staff: Staff, location: Location) -> None:
     staff.location = location
 
 
-def visible_pick_list(staff: Staff, pick_list_id: int) -> PickList:
-    try:
-        pick_list = pick_list_visible(staff.user, pick_list_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    work_at(staff, pick_list.location)
-    return pick_list
+# --------------------------------------------------------------------------- the wave form
+
+# How long a wave takes one picker, for the preview: a walk to each bin and a scan per unit
+# (the figures behind ``WaveLimits``' defaults, about an hour).
+SECONDS_PER_STOP = 35
+SECONDS_PER_UNIT = 3
+
+WAVE_MODE_CHOICES = [
+    ("", _("Everything waiting")),
+    ("delivery", _("Deliveries")),
+    ("pickup", _("Pickups")),
+    ("transfer", _("Transfers")),
+]
+
+
+class WaveForm(forms.Form):
+    mode = forms.ChoiceField(label=_("What to pick"), choices=WAVE_MODE_CHOICES, required=False)
+    promised_by = forms.DateTimeField(
+        label=_("Cut-off: promised by"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+    max_orders = forms.IntegerField(
+        label=_("At most orders"), min_value=1, max_value=WAVE_LIMIT_MAX, required=False
+    )
+    max_lines = forms.IntegerField(
+        label=_("At most lines"), min_value=1, max_value=WAVE_LIMIT_MAX, required=False
+    )
+    max_units = forms.IntegerField(
+        label=_("At most units"), min_value=1, max_value=WAVE_LIMIT_MAX, required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("max_orders", "max_lines", "max_units"):
+            self.fields[name].widget.attrs.update({"inputmode": "numeric", "class": "qty"})
+
+    def wave(self) -> dict[str, Any]:
+        """The keywords of ``pick_wave_plan`` and ``pick_wave_create``: an empty limit is none."""
+        data = self.cleaned_data
+        mode: str = data.get("mode") or ""
+        return {
+            "limits": WaveLimits(
+                orders=data.get("max_orders"),
+                lines=data.get("max_lines"),
+                units=data.get("max_units"),
+            ),
+            "modes": [mode] if mode else None,
+            "promised_by": data.get("promised_by"),
+        }
+
+
+def default_wave_form() -> WaveForm:
+    """The next wave as the system plans it: every mode, the default limits."""
+    return WaveForm(
+        data={
+            "max_orders": DEFAULT_WAVE_LIMITS.orders or "",
+            "max_lines": DEFAULT_WAVE_LIMITS.lines or "",
+            "max_units": DEFAULT_WAVE_LIMITS.units or "",
+        }
+    )
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    orders: int
+    lines: int
+    units: int
+    stops: int
+    minutes: int
+    left: int
+
+
+def plan_preview(location: Location, form: WaveForm) -> PlanPreview:
+    plan = pick_wave_plan(location=location, **form.wave())
+    stops = pick_wave_stops(
+        location=location, order_ids=plan.order_ids, transfer_ids=plan.transfer_ids
+    )
+    seconds = SECONDS_PER_STOP * stops + SECONDS_PER_UNIT * plan.units
+    return PlanPreview(
+        orders=len(plan.taken),
+        lines=plan.lines,
+        units=plan.units,
+        stops=stops,
+        minutes=math.ceil(seconds / 60),
+        left=plan.waiting_lines,
+    )
 
 
 # --------------------------------------------------------------------------- the lists
 
 
-def _render_lists(request: HttpRequest, staff: Staff, notice: Notice | None = None) -> HttpResponse:
+def _render_lists(
+    request: HttpRequest,
+    staff: Staff,
+    *,
+    form: WaveForm | None = None,
+    notice: Notice | None = None,
+) -> HttpResponse:
     assert staff.location is not None
-    lists = pick_list_list(user=staff.user, location=staff.location.code)
-    open_lists = pick_list_summaries(lists.filter(status=PickListStatus.OPEN))
-    done_lists = pick_list_summaries(lists.filter(status=PickListStatus.DONE)[:RECENT_DONE])
-    return render(
-        request,
-        "staff/picking.html",
-        {
-            "staff": staff,
-            "notice": notice,
-            "open_lists": open_lists,
-            "done_lists": done_lists,
-            "waiting": waiting_to_pick(staff.location),
-        },
-    )
+    lists = pick_list_headers(user=staff.user, location=staff.location)
+    context: dict[str, Any] = {
+        "staff": staff,
+        "notice": notice,
+        "open_lists": list(lists.filter(status=PickListStatus.OPEN)),
+        "done_lists": list(lists.filter(status=PickListStatus.DONE)[:RECENT_DONE]),
+        "waiting": waiting_to_pick(staff.location),
+    }
+    if staff.moves_stock:
+        form = form or default_wave_form()
+        context["wave_form"] = form
+        if form.is_valid():
+            try:
+                plan = plan_preview(staff.location, form)
+            except ApplicationError as exc:
+                context["notice"] = notice or Notice.failure(exc)
+            else:
+                context["plan"] = plan if plan.lines else None
+                context["plan_empty"] = not plan.lines
+    return render(request, "staff/picking.html", context)
 
 
 @staff_page("picking")
 def picking(request: HttpRequest, staff: Staff) -> HttpResponse:
-    """The location's open and recent pick lists; POST starts a wave of everything waiting."""
+    """The location's pick lists and the wave form: GET previews the default next wave, POST
+    ``action=preview`` previews the limits typed, ``action=create`` starts that wave."""
     if request.method != "POST":
         return _render_lists(request, staff)
     location = staff.require_write()
+    form = WaveForm(request.POST)
+    if request.POST.get("action") != "create" or not form.is_valid():
+        return _render_lists(request, staff, form=form)
     try:
-        pick_list = pick_wave_create(location=location, actor=staff.user)
+        pick_list = pick_wave_create(location=location, actor=staff.user, **form.wave())
     except ApplicationError as exc:
-        return _render_lists(request, staff, Notice.failure(exc))
+        return _render_lists(request, staff, form=form, notice=Notice.failure(exc))
     return redirect(reverse("staff:pick-list", args=[pick_list.pk]) + staff.at_query)
-
-
-# --------------------------------------------------------------------------- scan to pick
-
-
-class ScanForm(forms.Form):
-    code = forms.CharField(
-        label=_("Scan an item or type its SKU"), max_length=64, widget=ScanInput()
-    )
-    quantity = forms.IntegerField(
-        label=_("Units"),
-        min_value=1,
-        max_value=MAX_LINE_QUANTITY,
-        initial=1,
-        required=False,
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "class": "qty"}),
-    )
-
-
-class ShortForm(forms.Form):
-    found = forms.IntegerField(label=_("Found"), min_value=0, max_value=MAX_LINE_QUANTITY)
-
-
-def _form_problem(form: forms.Form) -> InvalidInput:
-    """A form error as the page's message: the scan form stays in place under htmx."""
-    messages = [str(error) for errors in form.errors.values() for error in errors]
-    return InvalidInput(" ".join(messages), detail={"fields": sorted(form.errors)})
-
-
-def _render_pick(
-    request: HttpRequest,
-    staff: Staff,
-    pick_list: PickList,
-    *,
-    notice: Notice | None = None,
-    touched: int | None = None,
-) -> HttpResponse:
-    pick_list.refresh_from_db()
-    lines = pick_lines(pick_list)
-    rows = [
-        {
-            "line": line,
-            "status_label": PICK_LINE_STATUS_LABELS.get(PickLineStatus(line.status), line.status),
-            "order": line.allocation.line.order if line.allocation else None,
-            "mode_label": (
-                ORDER_MODE_LABELS.get(OrderMode(line.allocation.line.order.mode), "")
-                if line.allocation
-                else ""
-            ),
-        }
-        for line in lines
-    ]
-    modes = {ln.allocation.line.order.mode for ln in lines if ln.allocation}
-    units = sum(ln.quantity for ln in lines)
-    picked = sum(ln.picked for ln in lines)
-    return render_page(
-        request,
-        staff,
-        page="staff/pick_list.html",
-        panel="staff/_pick_lines.html",
-        context={
-            "pick_list": pick_list,
-            "rows": rows,
-            "units": units,
-            "picked": picked,
-            "open_lines": sum(1 for ln in lines if ln.status == PickLineStatus.OPEN),
-            "has_deliveries": OrderMode.DELIVERY in modes,
-            "has_pickups": OrderMode.PICKUP in modes,
-            "form": ScanForm(),
-            "notice": notice,
-            "touched": touched,
-        },
-    )
-
-
-@staff_page("picking")
-def pick_list(request: HttpRequest, staff: Staff, pick_list_id: int) -> HttpResponse:
-    """Scan to pick: each scan (Enter) confirms units of the next open line of that item."""
-    pick_list = visible_pick_list(staff, pick_list_id)
-    if request.method != "POST":
-        return _render_pick(request, staff, pick_list)
-    staff.require_write()
-    form = ScanForm(request.POST)
-    if not form.is_valid():
-        return _render_pick(request, staff, pick_list, notice=Notice.failure(_form_problem(form)))
-    code, quantity = form.cleaned_data["code"], form.cleaned_data["quantity"] or 1
-    touched = None
-    try:
-        line = pick_list_scan(
-            pick_list=pick_list, scanned=code, quantity=quantity, actor=staff.user
-        )
-        touched = line.pk
-    except ApplicationError as exc:
-        notice = Notice.failure(exc)
-    else:
-        notice = Notice.success(
-            gettext("Picked %(quantity)s × %(sku)s %(name)s: %(picked)s of %(wanted)s.")
-            % {
-                "quantity": quantity,
-                "sku": line.product.sku,
-                "name": line.product.name,
-                "picked": line.picked,
-                "wanted": line.quantity,
-            }
-        )
-    return _render_pick(request, staff, pick_list, notice=notice, touched=touched)
-
-
-@require_POST
-@staff_page("picking")
-def pick_line_short_view(
-    request: HttpRequest, staff: Staff, pick_list_id: int, line_id: int
-) -> HttpResponse:
-    """The shelf has fewer than the line wants: record what was found."""
-    pick_list = visible_pick_list(staff, pick_list_id)
-    staff.require_write()
-    line = pick_list.lines.select_related("product").filter(pk=line_id).first()
-    if line is None:
-        raise Http404("no such line on this pick list")
-    form = ShortForm(request.POST)
-    if not form.is_valid():
-        notice = Notice.failure(_form_problem(form))
-        return _render_pick(request, staff, pick_list, notice=notice, touched=line.pk)
-    found = form.cleaned_data["found"]
-    try:
-        pick_line_short(pick_line=line, found=found, actor=staff.user)
-    except ApplicationError as exc:
-        notice = Notice.failure(exc)
-    else:
-        notice = Notice.success(
-            gettext(
-                "Short pick recorded: %(found)s of %(wanted)s × %(sku)s found."
-                " The missing units are looked for elsewhere."
-            )
-            % {"found": found, "wanted": line.quantity, "sku": line.product.sku}
-        )
-    return _render_pick(request, staff, pick_list, notice=notice, touched=line.pk)
-
-
-@staff_page("picking")
-def pick_list_print(request: HttpRequest, staff: Staff, pick_list_id: int) -> HttpResponse:
-    pick_list = visible_pick_list(staff, pick_list_id)
-    lines = pick_lines(pick_list)
-    context: dict[str, Any] = {
-        "staff": staff,
-        "pick_list": pick_list,
-        "rows": [
-            {"line": ln, "order": ln.allocation.line.order if ln.allocation else None}
-            for ln in lines
-        ],
-        "units": sum(ln.quantity for ln in lines),
-    }
-    return render(request, "staff/pick_list_print.html", context)

@@ -184,37 +184,37 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
     assert "2 lines wait to be picked here." in page.inner_text("main")
     shot("picking")
 
-    page.click("text=Start a wave")
-    page.wait_for_selector("#pick-lines")
-    assert page.inner_text("h1").startswith("Pick list")
+    page.click("text=Start this wave")
+    page.wait_for_selector("#pick-task")
+    assert page.inner_text("h1").endswith("Pick list " + page.url.split("/")[-2])
     assert_scan_box_focused(page)
     shot("pick-list")
 
     # Bin order: the tea (A-01-1) twice, then the oolong (B-03-2), with one wrong item between.
+    assert page.inner_text("#pick-task .bin-code") == "A-01-1"
     scan(page, TEA)
-    page.wait_for_selector('#pick-lines[data-picked-units="1"]')
-    assert "Picked 1 × TEA-500" in page.inner_text("#pick-lines .notices")
+    page.wait_for_selector('#pick-task[data-units-picked="1"]')
+    assert "Picked 1 × TEA-500" in page.inner_text("#pick-task .notices")
     assert_scan_box_focused(page)
     assert page.input_value("input[data-scan]") == ""  # emptied for the next scan
     shot("scanned-first")
 
     scan(page, "6900000000999")
-    page.wait_for_selector("#pick-lines .notice.error")
-    wrong = page.inner_text("#pick-lines .notices")
-    assert "is not on this pick list" in wrong and "wrong_item" not in wrong
-    assert page.get_attribute("#pick-lines .notice.error", "data-code") == "wrong_item"
-    assert page.get_attribute("#pick-lines", "data-picked-units") == "1"
+    page.wait_for_selector("#pick-task .notice.error")
+    assert "Scan TEA-500" in page.inner_text("#pick-task .notices")
+    assert page.get_attribute("#pick-task", "data-units-picked") == "1"
     assert_scan_box_focused(page)
     shot("wrong-item")
 
     scan(page, TEA)
-    page.wait_for_selector('#pick-lines[data-picked-units="2"]')
+    page.wait_for_selector('#pick-task[data-units-picked="2"]')
+    assert page.inner_text("#pick-task .bin-code") == "B-03-2"
     assert_scan_box_focused(page)
     scan(page, OOLONG)
-    page.wait_for_selector('#pick-lines[data-status="done"]')
-    assert page.get_attribute("#pick-lines", "data-picked-units") == "3"
-    assert "Pick list done" in page.inner_text("#pick-lines")
-    # The scan box is gone with the last line; Enter now leads on to packing.
+    page.wait_for_selector('#pick-task[data-status="done"]')
+    assert page.get_attribute("#pick-task", "data-units-picked") == "3"
+    assert "Pick list done" in page.inner_text("#pick-task")
+    # The scan box is gone with the last stop; Enter now leads on to packing.
     assert page.locator("input[data-scan]").count() == 0
     page.wait_for_function(FOCUS_ON_NEXT_STEP, arg="Pack and ship", timeout=3_000)
     shot("pick-done")
@@ -222,7 +222,8 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
     pick_url = page.url
     page.click("text=Print")
     page.wait_for_selector("table.print-list")
-    assert page.locator("table.print-list tbody tr").count() == 2
+    assert page.locator("table.print-list.stops tbody tr").count() == 2
+    assert page.locator("table.totes-legend tbody tr").count() == 1
     assert page.locator("nav").count() == 0
     shot("print")
     page.emulate_media(media="print")
@@ -288,14 +289,14 @@ def test_store_clerk_prepares_a_pickup_and_hands_it_over_against_the_code(
     shot("pickups-to-prepare")
 
     page.click(f"#pickup-{order.pk} >> text=Prepare")
-    page.wait_for_selector("#pick-lines")
+    page.wait_for_selector("#pick-task")
     assert_scan_box_focused(page)
     shot("pick-list")
     scan(page, TEA)
-    page.wait_for_selector('#pick-lines[data-picked-units="1"]')
+    page.wait_for_selector('#pick-task[data-units-picked="1"]')
     assert_scan_box_focused(page)
     scan(page, "tea-500")  # typed by hand: the SKU in any case
-    page.wait_for_selector('#pick-lines[data-status="done"]')
+    page.wait_for_selector('#pick-task[data-status="done"]')
     assert page.locator("input[data-scan]").count() == 0
     page.wait_for_function(FOCUS_ON_NEXT_STEP, arg="Pickups", timeout=3_000)
     shot("pick-done")
