@@ -49,7 +49,13 @@ from .models import (
     PickLine,
     ShippingService,
 )
-from .selectors import PACKABLE_STATUSES, pick_progress, sort_to_order, tote_of, unpacked_lines
+from .selectors import (
+    PACKABLE_STATUSES,
+    order_pick_progress,
+    sort_to_order,
+    tote_of,
+    unpacked_lines,
+)
 from .services import package_ship, scan_matches
 
 MAX_WEIGHT_GRAMS = 1_000_000  # a tonne: a parcel heavier than that is a typing mistake
@@ -183,7 +189,7 @@ def _pack_one(
         order=order, location=location, status=PackageStatus.OPEN
     ).first()
     if open_package is None and not partial:
-        progress = pick_progress([order.pk], location).get(order.pk)
+        progress = order_pick_progress([order.pk], location).get(order.pk)
         if progress is None or not progress.ready:
             raise NotFullyPicked(
                 order,

@@ -233,7 +233,7 @@ class PickProgress:
     ready: bool
 
 
-def pick_progress(order_ids: Iterable[int], location: Location) -> dict[int, PickProgress]:
+def order_pick_progress(order_ids: Iterable[int], location: Location) -> dict[int, PickProgress]:
     """Per order: units picked of the units held at ``location`` (two queries for any number of
     orders). An order with nothing held there is absent."""
     allocations = list(
@@ -299,7 +299,7 @@ def sort_to_order(
     if not candidates:
         return None
     order_ids = {ln.allocation.line.order_id for ln in candidates if ln.allocation}
-    progress = pick_progress(order_ids, location)
+    progress = order_pick_progress(order_ids, location)
     opened = set(
         Package.objects.filter(
             order_id__in=order_ids, location=location, status=PackageStatus.OPEN
@@ -410,7 +410,7 @@ def pack_orders(order_ids: Sequence[int], location: Location) -> list[PackOrder]
     for line in lines:
         assert line.allocation is not None
         by_order.setdefault(line.allocation.line.order_id, []).append(line)
-    progress = pick_progress(order_ids, location)
+    progress = order_pick_progress(order_ids, location)
     open_packages = {
         p.order_id: p
         for p in Package.objects.filter(

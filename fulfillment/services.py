@@ -80,7 +80,7 @@ from .models import (
     ReturnDisposition,
     ReturnLine,
 )
-from .selectors import pick_progress, pickable_allocations, pickable_transfer_lines
+from .selectors import order_pick_progress, pickable_allocations, pickable_transfer_lines
 
 logger = logging.getLogger(__name__)
 
@@ -335,7 +335,7 @@ def package_create(
     if order.mode != OrderMode.DELIVERY:
         raise InvalidInput(gettext_lazy("only deliveries are packed; pickups are handed over"))
     if not partial:
-        progress = pick_progress([order.pk], location).get(order.pk)
+        progress = order_pick_progress([order.pk], location).get(order.pk)
         if progress is not None and not progress.ready:
             raise NotFullyPicked(order, picked=progress.picked, wanted=progress.wanted)
     ready = _picked_unpacked(order, location)
