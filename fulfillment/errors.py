@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from inventory.models import Location, Product
     from orders.models import Order, OrderLine
 
-    from .models import Package, PickLine, PickList
+    from .models import Package, PickLine, PickList, PickTask
 
 
 class FulfillmentErrorCode(StrEnum):
@@ -35,6 +35,10 @@ class FulfillmentErrorCode(StrEnum):
     PICKUP_CODE_WRONG_STORE = "pickup_code_wrong_store"
     PICKUP_CODE_USED = "pickup_code_used"
     PICKUP_NOT_READY = "pickup_not_ready"
+    PICK_LIST_DONE = "pick_list_done"
+    PICK_TASK_CLOSED = "pick_task_closed"
+    UNKNOWN_PICK_TASK = "unknown_pick_task"
+    WAVE_LIMIT_INVALID = "wave_limit_invalid"
     NOT_FULLY_PICKED = "not_fully_picked"
     NOT_IN_ORDER = "not_in_order"
     OVER_PACK = "over_pack"
@@ -63,8 +67,17 @@ class WrongItem(InvalidInput):
         line: PickLine | None = None,
         pick_list: PickList | None = None,
         done: str | None = None,
+        task: PickTask | None = None,
     ) -> None:
         scanned = scanned.strip()[:64]
+        if task is not None:
+            data = {"expected": task.product.sku, "scanned": scanned, "bin": task.bin_code}
+            super().__init__(
+                _("Scanned %(scanned)s, but this stop wants %(sku)s: scan %(sku)s or skip it."),
+                detail=data,
+                params={"scanned": scanned, "sku": task.product.sku},
+            )
+            return
         if line is not None:
             super().__init__(
                 _("scanned %(scanned)r, this line wants %(sku)s"),
@@ -307,6 +320,41 @@ class PickupCodeUsed(PickupCodeRefused):
             params=None if used else {"order": order.pk, "status": order.status},
             pickup_code_id=pickup_code_id,
         )
+
+
+class PickListDone(Conflict):
+    """A scan on a pick list with no open task left."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICK_LIST_DONE
+
+    def __init__(self, pick_list: PickList) -> None:
+        data = {"pick_list": pick_list.pk}
+        super().__init__(
+            _("Pick list %(pick_list)s is picked already; nothing is left to scan."),
+            detail=data,
+            params=data,
+        )
+
+
+class PickTaskClosed(Conflict):
+    """A scan or a short aimed at a task that is picked or short already."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.PICK_TASK_CLOSED
+
+    def __init__(self, task: PickTask) -> None:
+        data = {"task": task.pk, "status": task.status}
+        super().__init__(
+            _("This stop is closed already (%(status)s); go on to the next one."),
+            detail=data,
+            params=data,
+        )
+
+
+class UnknownPickTask(NotFound):
+    code: ClassVar[str] = FulfillmentErrorCode.UNKNOWN_PICK_TASK
+
+    def __init__(self) -> None:
+        super().__init__(_("no such task on this pick list"))
 
 
 # --------------------------------------------------------------------------- pack by scanning

@@ -7,8 +7,10 @@ The one lock order of the whole system (DESIGN.md, "Lock order"; docs/locking.md
     City → Order → PickList → Transfer / PurchaseOrder → Campaign / Coupon
          → StockLevel (by location id, product id) → Reservation
 
-A pick list stands after the orders on it and before the transfers on it. Its lines are locked
-after the list itself (parent before child), in walking order. A package and a pickup code
+A pick list stands after the orders on it and before the transfers on it. Its tasks and lines
+are locked after the list itself (parent before child): a task, then that task's lines in tote
+order; several lines of a list in walking order. A scan or a short on a task touches that task
+and its lines only, never the whole list. A package and a pickup code
 belong to one order and are taken after it, each on its own (no path holds two of them). A
 pickup code is never selected for update: redeeming it is one conditional UPDATE, single use,
 made under its order's lock.
@@ -20,7 +22,7 @@ line, then takes the transfer, then the stock level; nothing holding a pick list
 
 from __future__ import annotations
 
-from .models import Package, PickLine, PickLineStatus, PickList
+from .models import Package, PickLine, PickLineStatus, PickList, PickTask
 
 
 def lock_pick_list(pick_list_id: int) -> PickList:
@@ -46,6 +48,26 @@ def lock_open_pick_lines(pick_list: PickList) -> list[PickLine]:
         .filter(pick_list=pick_list, status=PickLineStatus.OPEN)
         .select_related("product")
         .order_by("bin", "product__sku", "id")
+    )
+
+
+def lock_pick_task(task_id: int) -> PickTask:
+    """Lock a pick task, with its product and bin. Expects the caller to hold its pick list's
+    lock (``lock_pick_list``)."""
+    return (
+        PickTask.objects.select_for_update(of=("self",))
+        .select_related("product", "bin")
+        .get(pk=task_id)
+    )
+
+
+def lock_task_lines(task: PickTask) -> list[PickLine]:
+    """Lock the open lines of a task, in tote order (the order units are sorted into totes).
+    Expects the caller to hold the task's lock."""
+    return list(
+        PickLine.objects.select_for_update(of=("self",))
+        .filter(task=task, status=PickLineStatus.OPEN)
+        .order_by("tote", "id")
     )
 
 

@@ -9,23 +9,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 
-class BinLocation(models.Model):
-    """Where a SKU sits in a location (aisle-bay-shelf); pick lists walk bins in order."""
-
-    location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
-    product = models.ForeignKey("inventory.Product", on_delete=models.CASCADE, related_name="+")
-    code = models.CharField(max_length=32, help_text="e.g. A-03-2; sorted as text")
-
-    class Meta:
-        ordering = ["location_id", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["location", "product"], name="bin_unique_sku"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.product_id}"
-
-
 class PickListStatus(models.TextChoices):
     OPEN = "open", "Open"
     DONE = "done", "Done"
@@ -49,12 +32,78 @@ class PickList(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # The limits the wave was planned with (empty: none).
+    max_orders = models.PositiveIntegerField(null=True, blank=True)
+    max_lines = models.PositiveIntegerField(null=True, blank=True)
+    max_units = models.PositiveIntegerField(null=True, blank=True)
+    # Progress, kept by the services under the list's lock so a picker's page reads one row.
+    # ``orders_count`` counts totes: the orders and transfers on the list.
+    orders_count = models.PositiveIntegerField(default=0)
+    lines_count = models.PositiveIntegerField(default=0)
+    units_total = models.PositiveIntegerField(default=0)
+    units_picked = models.PositiveIntegerField(default=0)
+    tasks_total = models.PositiveIntegerField(default=0)
+    tasks_done = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(units_picked__lte=models.F("units_total")),
+                name="picklist_units_picked_within",
+            ),
+            models.CheckConstraint(
+                condition=Q(tasks_done__lte=models.F("tasks_total")),
+                name="picklist_tasks_done_within",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Pick list {self.pk} at {self.location_id}"
+
+
+class PickTaskStatus(models.TextChoices):
+    OPEN = "open", "To pick"
+    PICKED = "picked", "Picked"
+    SHORT = "short", "Short: fewer found"
+
+
+class PickTask(models.Model):
+    """One stop of the picker's walk: every unit of one SKU in one bin that the wave's orders
+    and transfers want, picked at once and sorted into their totes (batch picking). Tasks are
+    walked by ``sequence`` (the bins' walking order; SKUs without a bin last)."""
+
+    pick_list = models.ForeignKey(PickList, on_delete=models.CASCADE, related_name="tasks")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    bin = models.ForeignKey(
+        "inventory.Bin", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    bin_code = models.CharField(
+        max_length=32, blank=True, help_text="The bin when the task was made; history keeps it."
+    )
+    sequence = models.PositiveIntegerField(help_text="Walking order inside the pick list.")
+    quantity = models.PositiveIntegerField()
+    picked = models.PositiveIntegerField(default=0)
+    status = models.CharField(
+        max_length=8, choices=PickTaskStatus.choices, default=PickTaskStatus.OPEN
+    )
+
+    class Meta:
+        ordering = ["pick_list_id", "sequence"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(picked__lte=models.F("quantity")), name="picktask_picked_within"
+            ),
+            models.UniqueConstraint(
+                fields=["pick_list", "sequence"], name="picktask_sequence_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["pick_list", "status", "sequence"], name="picktask_walk"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× {self.product_id} from {self.bin_code or '—'} ({self.status})"
 
 
 class PickLineStatus(models.TextChoices):
@@ -92,6 +141,12 @@ class PickLine(models.Model):
     transfer = models.ForeignKey(
         "inventory.Transfer", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    tote = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The tote of its order or transfer in the list, 1..n."
+    )
+    task = models.ForeignKey(
+        PickTask, on_delete=models.PROTECT, null=True, blank=True, related_name="lines"
+    )
     picked_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -122,6 +177,7 @@ class PickLine(models.Model):
             ),
         ]
         indexes = [
+            models.Index(fields=["task", "tote"], name="pickline_task_tote"),
             # Only the units picked and not packed yet: what a packing station works on. Its
             # size follows the work in progress, not the history of shipped orders.
             models.Index(
@@ -133,6 +189,33 @@ class PickLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity}× {self.product_id} ({self.status})"
+
+
+class PickScan(models.Model):
+    """Every scan a picker's device sent, once per ``scan_id`` (the device makes it). A scan
+    sent again, because the answer was lost or the queue retried, finds its row and gets the
+    same answer; nothing is credited twice. Refused scans are kept with their code too."""
+
+    scan_id = models.UUIDField(unique=True)
+    pick_list = models.ForeignKey(PickList, on_delete=models.CASCADE, related_name="scans")
+    task = models.ForeignKey(
+        PickTask, on_delete=models.SET_NULL, null=True, blank=True, related_name="scans"
+    )
+    scanned = models.CharField(max_length=64)
+    quantity = models.PositiveIntegerField(default=1)
+    result = models.CharField(max_length=32, help_text="picked, or the error code")
+    credited = models.PositiveIntegerField(default=0, help_text="Units this scan counted.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["pick_list", "id"], name="pickscan_list")]
+
+    def __str__(self) -> str:
+        return f"scan {self.scan_id}: {self.scanned} ({self.result})"
 
 
 class PackageStatus(models.TextChoices):

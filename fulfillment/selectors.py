@@ -196,8 +196,9 @@ PACK_QUEUE_LIMIT = 50
 
 
 def tote_of(line: PickLine) -> int | None:
-    """The tote the line's units were picked into (batch picking), if any."""
-    return None
+    """The tote the line's units were picked into (batch picking: its order's tote in the
+    pick list), if any."""
+    return line.tote
 
 
 def unpacked_lines(location: Location) -> QuerySet[PickLine]:

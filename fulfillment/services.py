@@ -1,5 +1,5 @@
-"""Writes of fulfillment: waves and picking, packing and shipping, store pickup with signed
-codes, no-shows, and returns.
+"""Writes of fulfillment: waves and picking (``fulfillment.picking``, re-exported here),
+packing and shipping, store pickup with signed codes, no-shows, and returns.
 
 Locking follows the one lock order (docs/locking.md; ``fulfillment.locks``): an order first
 (``orders.locks``), then its pick list, package or pickup code, then a transfer, then stock
@@ -35,23 +35,19 @@ from inventory.models import (
     Product,
     Reservation,
     ReservationStatus,
-    TransferLine,
 )
 from omni.errors import InvalidInput
 from omni.models import User
-from orders.locks import lock_order, lock_orders
+from orders.locks import lock_order
 from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
 from orders.services import OWNER_TYPE, order_set_status
 
 from . import pickup_codes
 from .errors import (
     NotFullyPicked,
-    NothingToPick,
     NotPicked,
     NotReturnable,
-    OverPick,
     PackageInvalidState,
-    PickLineClosed,
     PickupCodeExpired,
     PickupCodeForged,
     PickupCodeMalformed,
@@ -60,240 +56,41 @@ from .errors import (
     PickupCodeUsed,
     PickupCodeWrongStore,
     PickupNotReady,
-    ShortPickInvalid,
-    WrongItem,
 )
-from .locks import lock_open_pick_lines, lock_package, lock_pick_line
+from .locks import lock_package
 from .models import (
-    BinLocation,
     Notification,
     Package,
     PackageLine,
     PackageStatus,
     PickLine,
-    PickLineStatus,
     PickList,
-    PickListStatus,
     PickupAttempt,
     PickupCode,
     Return,
     ReturnDisposition,
     ReturnLine,
 )
-from .selectors import order_pick_progress, pickable_allocations, pickable_transfer_lines
+from .picking import (  # noqa: F401 -- the services of picking, re-exported
+    DEFAULT_WAVE_LIMITS,
+    WAVE_MODES,
+    WORKED_ON_STATUSES,
+    ScanOutcome,
+    WaveCandidate,
+    WaveLimits,
+    WavePlan,
+    pick_line_confirm,
+    pick_line_short,
+    pick_list_scan,
+    pick_task_scan,
+    pick_task_short,
+    pick_wave_create,
+    pick_wave_plan,
+    scan_matches,
+)
+from .selectors import order_pick_progress
 
 logger = logging.getLogger(__name__)
-
-# Statuses a wave leaves as they are: the order is being worked on already.
-WORKED_ON_STATUSES = (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED)
-
-
-# --------------------------------------------------------------------------- waves and picking
-
-
-@transaction.atomic
-def pick_wave_create(
-    *,
-    location: Location,
-    actor: User | None = None,
-    assign_to: User | None = None,
-    orders: Sequence[Order] | None = None,
-    include_transfers: bool = True,
-) -> PickList:
-    """One pick list of everything waiting at ``location``: held order lines (of ``orders``
-    only, when given) and approved transfer lines. Lines walk the bins in order, else SKUs.
-
-    The orders it takes are locked first (in id order), then the transfers, and what waits is
-    read again under those locks: a wave racing another at the same location, or a cancel of
-    one of its orders or transfers, queues and then finds those lines taken or gone."""
-    with_transfers = include_transfers and not orders
-    order_ids = pickable_allocations(location, orders).values_list("line__order_id", flat=True)
-    transfer_ids = (
-        pickable_transfer_lines(location).values_list("transfer_id", flat=True)
-        if with_transfers
-        else []
-    )
-    locked = {order.pk: order for order in lock_orders(order_ids)}
-    locked_transfers = stock_locks.lock_transfers(transfer_ids)
-    allocations = list(
-        pickable_allocations(location, list(locked.values())).select_related(
-            "line__order", "line__product"
-        )
-    )
-    transfer_lines = (
-        list(
-            pickable_transfer_lines(location)
-            .filter(transfer__in=locked_transfers)
-            .select_related("product", "transfer")
-        )
-        if with_transfers
-        else []
-    )
-    if not allocations and not transfer_lines:
-        raise NothingToPick(location)
-    bins = dict(BinLocation.objects.filter(location=location).values_list("product_id", "code"))
-    pick_list = PickList.objects.create(
-        location=location, created_by=actor, assigned_to=assign_to or actor
-    )
-    lines = [
-        PickLine(
-            pick_list=pick_list,
-            product=a.line.product,
-            bin=bins.get(a.line.product_id, ""),
-            quantity=a.quantity,
-            allocation=a,
-        )
-        for a in allocations
-    ] + [
-        PickLine(
-            pick_list=pick_list,
-            product=t.product,
-            bin=bins.get(t.product_id, ""),
-            quantity=t.quantity,
-            transfer_line=t,
-            transfer=t.transfer,
-        )
-        for t in transfer_lines
-    ]
-    PickLine.objects.bulk_create(lines)
-    for order_id in sorted({a.line.order_id for a in allocations}):
-        order = locked[order_id]
-        if order.status not in WORKED_ON_STATUSES:
-            order_set_status(order=order, to=OrderStatus.PROCESSING)
-    return pick_list
-
-
-def scan_matches(product: Product, scanned: str) -> bool:
-    """A scan names a product by its barcode, or by its SKU in any case."""
-    code = scanned.strip()
-    return bool(code) and (
-        code.upper() == product.sku.upper()
-        or (product.barcode is not None and code == product.barcode)
-    )
-
-
-def _open_line(pick_line: PickLine) -> PickLine:
-    line = lock_pick_line(pick_line)
-    if line.status != PickLineStatus.OPEN:
-        raise PickLineClosed(line)
-    return line
-
-
-@transaction.atomic
-def pick_line_confirm(
-    *, pick_line: PickLine, scanned: str, quantity: int = 1, actor: User | None = None
-) -> PickLine:
-    """The picker scanned an item (barcode or SKU) for this line. A wrong item changes nothing."""
-    line = _open_line(pick_line)
-    if not scan_matches(line.product, scanned):
-        raise WrongItem(scanned, line=line)
-    stock.check_quantity(quantity)
-    if line.picked + quantity > line.quantity:
-        raise OverPick(line, quantity)
-    line.picked += quantity
-    line.picked_by = actor
-    line.picked_at = timezone.now()
-    if line.picked == line.quantity:
-        line.status = PickLineStatus.PICKED
-    line.save(update_fields=["picked", "picked_by", "picked_at", "status"])
-    _close_list_if_done(line.pick_list)
-    return line
-
-
-@transaction.atomic
-def pick_list_scan(
-    *, pick_list: PickList, scanned: str, quantity: int = 1, actor: User | None = None
-) -> PickLine:
-    """A scan on a whole pick list: the units go to the first open line (in walking order) of
-    the scanned item with room for them, else its first open line (which then refuses the
-    over-pick). The list and its open lines are locked first, so two pickers on one list queue
-    instead of racing for a line. No open line wants the item: ``WrongItem``, nothing changes.
-    """
-    lines = lock_open_pick_lines(pick_list)
-    wanted = [ln for ln in lines if scan_matches(ln.product, scanned)]
-    if not wanted:
-        done = [
-            ln.product.sku
-            for ln in pick_list.lines.select_related("product")
-            if scan_matches(ln.product, scanned)
-        ]
-        raise WrongItem(scanned, pick_list=pick_list, done=done[0] if done else None)
-    roomy = [ln for ln in wanted if ln.quantity - ln.picked >= quantity]
-    return pick_line_confirm(
-        pick_line=(roomy or wanted)[0], scanned=scanned, quantity=quantity, actor=actor
-    )
-
-
-@transaction.atomic
-def pick_line_short(*, pick_line: PickLine, found: int, actor: User | None = None) -> PickLine:
-    """The shelf holds fewer than the line wants: ``found`` units in all. The missing units
-    leave the hold and the ledger (an adjustment, flagged for a count at this location); an
-    order line is re-sourced elsewhere after commit, or backordered; a transfer line ships less.
-    """
-    line = _open_line(pick_line)
-    stock.check_quantity(found, field="found", allow_zero=True)
-    if not line.picked <= found < line.quantity:
-        raise ShortPickInvalid(line)
-    location = line.pick_list.location
-    missing = line.quantity - found
-    reason = f"short pick on pick list {line.pick_list_id}"
-    transfer_line = None
-    if line.allocation_id is None:
-        assert line.transfer_line_id is not None, "a pick line serves an order or a transfer"
-        transfer_line = TransferLine.objects.get(pk=line.transfer_line_id)
-        # The transfer before the stock level (docs/locking.md): dispatch and cancel of the
-        # same transfer lock in that order, and a short pick taking the level first deadlocked
-        # with them.
-        stock_locks.lock_transfer(transfer_line.transfer_id)
-    stock_locks.lock_stock_levels([(location.pk, line.product_id)])
-    if line.allocation_id is not None:
-        allocation = Allocation.objects.select_related("reservation", "line__order").get(
-            pk=line.allocation_id
-        )
-        stock.reservation_shrink(
-            reservation=allocation.reservation, to_quantity=found, reason=reason, actor=actor
-        )
-        if found:
-            Allocation.objects.filter(pk=allocation.pk).update(quantity=found)
-        reference = allocation.line.order.reference
-        line_id, location_id = allocation.line_id, location.pk
-        from orders.tasks import order_lines_resource_task
-
-        transaction.on_commit(
-            lambda: order_lines_resource_task.delay(
-                [line_id], why=f"short pick at {location.code}", exclude=[location_id]
-            )
-        )
-    else:
-        assert transfer_line is not None
-        stock.transfer_line_reduce(line=transfer_line, quantity=found, reason=reason, actor=actor)
-        reference = f"transfer:{transfer_line.transfer_id}"
-    level = stock_locks.lock_stock_levels([(location.pk, line.product_id)])[
-        (location.pk, line.product_id)
-    ]
-    loss = min(missing, level.available)  # never below what other holds still need
-    stock.stock_discrepancy_record(
-        product=line.product,
-        location=location,
-        observed=level.on_hand - loss,
-        reason=f"{reason}: {found} of {line.quantity} found",
-        reference=reference,
-        actor=actor,
-    )
-    line.picked = found
-    line.status = PickLineStatus.SHORT
-    line.picked_by = actor
-    line.picked_at = timezone.now()
-    line.save(update_fields=["picked", "status", "picked_by", "picked_at"])
-    _close_list_if_done(line.pick_list)
-    return line
-
-
-def _close_list_if_done(pick_list: PickList) -> None:
-    if not pick_list.lines.filter(status=PickLineStatus.OPEN).exists():
-        PickList.objects.filter(pk=pick_list.pk, status=PickListStatus.OPEN).update(
-            status=PickListStatus.DONE, completed_at=timezone.now()
-        )
 
 
 # --------------------------------------------------------------------------- pack and ship

@@ -8,6 +8,8 @@ from django.http import HttpRequest
 from omni.admin import ReadOnlyAdmin, ReadOnlyInline
 
 from .models import (
+    Bin,
+    HomeBin,
     Location,
     Product,
     Receipt,
@@ -35,6 +37,25 @@ class LocationAdmin(admin.ModelAdmin):
     list_display = ["code", "name", "kind", "city", "latitude", "longitude", "capacity", "active"]
     list_filter = ["kind", "city", "active"]
     search_fields = ["code", "name"]
+
+
+@admin.register(Bin)
+class BinAdmin(admin.ModelAdmin):
+    list_display = ["code", "location", "zone", "aisle", "bay", "level", "sequence", "active"]
+    list_filter = ["location", "zone", "active"]
+    search_fields = ["code"]
+    ordering = ["location", "sequence"]
+
+
+@admin.register(HomeBin)
+class HomeBinAdmin(ReadOnlyAdmin):
+    """Home bins move through ``home_bin_set`` (the API and pages), which checks the bin is
+    the location's own."""
+
+    list_display = ["product", "location", "bin", "updated_at"]
+    list_filter = ["location"]
+    search_fields = ["product__sku", "bin__code"]
+    list_select_related = ["product", "location", "bin"]
 
 
 @admin.register(StockLevel)

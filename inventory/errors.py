@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from omni.errors import ApplicationError, Conflict, InvalidInput, NotFound, OneOf
 
 if TYPE_CHECKING:
-    from .models import Location, Product, Reservation, Transfer
+    from .models import Bin, Location, Product, Reservation, Transfer
 
 
 class InventoryErrorCode(StrEnum):
@@ -25,6 +25,8 @@ class InventoryErrorCode(StrEnum):
     NOT_A_STOCK_LOCATION = "not_a_stock_location"
     INACTIVE_PRODUCT = "inactive_product"
     DUPLICATE_LINE = "duplicate_line"
+    BIN_OTHER_LOCATION = "bin_other_location"
+    BIN_TAKEN = "bin_taken"
 
 
 @dataclass(frozen=True)
@@ -307,3 +309,42 @@ class NoLines(InvalidInput):
     def __init__(self, document: str) -> None:
         detail = {"field": "lines"} if document == "order" else None
         super().__init__(self.DOCUMENTS[document], detail=detail)
+
+
+class UnknownBin(NotFound):
+    """No bin with that code (or id) at the location."""
+
+    def __init__(self, location: Location, code: str) -> None:
+        data = {"location": location.code, "bin": code}
+        super().__init__(_("no bin %(bin)r at %(location)s"), detail=data, params=data)
+
+
+class BinOtherLocation(InvalidInput):
+    """A home bin must be a bin of the SKU's own location."""
+
+    code: ClassVar[str] = InventoryErrorCode.BIN_OTHER_LOCATION
+
+    def __init__(self, bin: Bin, location: Location) -> None:
+        data = {"bin": bin.code, "location": location.code}
+        super().__init__(
+            _("bin %(bin)s is not at %(location)s; choose one of its own bins"),
+            detail=data,
+            params=data,
+        )
+
+
+class BinTaken(Conflict):
+    """Another bin of the location already has that code or that place in the walk."""
+
+    code: ClassVar[str] = InventoryErrorCode.BIN_TAKEN
+
+    def __init__(self, location: Location, *, code: str, sequence: int, other: str) -> None:
+        data = {"location": location.code, "bin": code, "sequence": sequence, "other": other}
+        super().__init__(
+            _(
+                "bin %(other)s at %(location)s already has code %(bin)s or walking position "
+                "%(sequence)s; choose another"
+            ),
+            detail=data,
+            params=data,
+        )

@@ -108,6 +108,50 @@ class Location(models.Model):
         return self.kind in PHYSICAL_KINDS
 
 
+class Bin(models.Model):
+    """A shelf position in a physical location. ``sequence`` is the walking order of the
+    location's pick path (zone, aisle, bay, level laid out once by whoever slots the floor):
+    pick tasks are walked by it, so it is unique per location."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="bins")
+    code = models.CharField(max_length=32, help_text="e.g. A-03-2 (zone-aisle/bay-level).")
+    zone = models.CharField(max_length=16, blank=True)
+    aisle = models.PositiveSmallIntegerField(default=0)
+    bay = models.PositiveSmallIntegerField(default=0)
+    level = models.PositiveSmallIntegerField(default=0)
+    sequence = models.PositiveIntegerField(help_text="Walking order in the location.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location_id", "sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "code"], name="bin_code_unique"),
+            models.UniqueConstraint(fields=["location", "sequence"], name="bin_sequence_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class HomeBin(models.Model):
+    """Where a SKU lives in a location: receiving puts it away there and waves pick it from
+    there. Staff move it; a pick task keeps the bin code it was made with."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="home_bins")
+    bin = models.ForeignKey(Bin, on_delete=models.PROTECT, related_name="home_of")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["location_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "product"], name="homebin_unique_sku"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}: bin {self.bin_id}"
+
+
 class StockLevel(models.Model):
     """On hand and reserved for one SKU at one physical location: a projection of the ledger,
     written in the same transaction as each move."""

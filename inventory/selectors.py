@@ -12,6 +12,8 @@ from omni.models import User
 
 from .errors import UnknownLocation, UnknownProduct, UnknownReservation, UnknownTransfer
 from .models import (
+    Bin,
+    HomeBin,
     Location,
     Product,
     Reservation,
@@ -192,3 +194,35 @@ def stock_count_detail(count_id: int) -> StockCount:
     return (
         StockCount.objects.select_related("location").prefetch_related(COUNT_LINES).get(pk=count_id)
     )
+
+
+# --------------------------------------------------------------------------- bins
+
+
+def location_bins(location: Location, *, active_only: bool = False) -> QuerySet[Bin]:
+    """The bins of ``location`` in walking order."""
+    bins = Bin.objects.filter(location=location)
+    return (bins.filter(active=True) if active_only else bins).order_by("sequence")
+
+
+def home_bin_for(location: Location, product: Product) -> Bin | None:
+    """Where ``product`` lives at ``location`` (receiving proposes it for put-away), or None
+    when it has no home bin there yet. One query."""
+    home = HomeBin.objects.filter(location=location, product=product).select_related("bin").first()
+    return home.bin if home is not None else None
+
+
+def home_bins(location: Location) -> QuerySet[HomeBin]:
+    """Every SKU's home bin at ``location``, in walking order."""
+    return (
+        HomeBin.objects.filter(location=location)
+        .select_related("product", "bin")
+        .order_by("bin__sequence", "product__sku")
+    )
+
+
+def bins_unused(location: Location) -> list[Bin]:
+    """Active bins of ``location`` no SKU calls home, in walking order (where to slot a new
+    SKU)."""
+    taken = HomeBin.objects.filter(location=location).values("bin_id")
+    return list(location_bins(location, active_only=True).exclude(pk__in=taken))

@@ -20,8 +20,8 @@ from typing import Any
 import factory
 from factory.django import DjangoModelFactory
 
-from inventory.models import Location, LocationKind, Product, Receipt
-from inventory.services import stock_receive
+from inventory.models import Bin, HomeBin, Location, LocationKind, Product, Receipt
+from inventory.services import bin_save, home_bin_set, stock_receive
 from network.models import (
     Channel,
     ChannelCity,
@@ -217,6 +217,34 @@ class ReceiptFactory(DjangoModelFactory[Receipt]):
             lines=[(_product(product), units) for product, units in lines.items()],
             **fields,
         )
+
+
+class HomeBinFactory(DjangoModelFactory[HomeBin]):
+    """A SKU's home bin ``code`` at ``location`` through ``bin_save`` and ``home_bin_set``:
+    the bin is made when missing, walked at ``sequence`` (default: after the location's
+    last bin)."""
+
+    class Meta:
+        model = HomeBin
+
+    @classmethod
+    def _create(
+        cls,
+        model_class: type[HomeBin],
+        *,
+        location: Location,
+        product: Product | str,
+        code: str,
+        sequence: int | None = None,
+        **fields: Any,
+    ) -> HomeBin:
+        bin = Bin.objects.filter(location=location, code=code).first()
+        if bin is None or sequence is not None:
+            if sequence is None:
+                last = Bin.objects.filter(location=location).order_by("-sequence").first()
+                sequence = (last.sequence if last else 0) + 1
+            bin = bin_save(location=location, code=code, sequence=sequence, **fields)
+        return home_bin_set(location=location, product=_product(product), bin=bin)
 
 
 class OrderFactory(DjangoModelFactory[Order]):

@@ -11,6 +11,7 @@ one order everywhere is what keeps concurrent writers free of deadlocks.
 
 from __future__ import annotations
 
+from .bins import bin_save, home_bin_set
 from .counts import stock_count, stock_discrepancy_record
 from .ledger import (
     MAX_LINE_QUANTITY,
@@ -46,7 +47,9 @@ __all__ = [
     "ReceivedLine",
     "ReserveLine",
     "StockLine",
+    "bin_save",
     "check_quantity",
+    "home_bin_set",
     "location_save",
     "product_create",
     "reservation_consume",

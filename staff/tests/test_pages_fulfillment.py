@@ -14,7 +14,6 @@ from django.utils import timezone
 
 from fulfillment import pickup_codes, services
 from fulfillment.models import (
-    BinLocation,
     Package,
     PackageStatus,
     PickLine,
@@ -32,6 +31,7 @@ from network.models import Channel
 from orders.models import Order, OrderStatus
 from tests.factories import (
     NEAR_DC,
+    HomeBinFactory,
     OrderFactory,
     PickupOrderFactory,
     ReceiptFactory,
@@ -210,8 +210,8 @@ def test_the_printed_pick_list(warehouse_user, wave):
 
 def test_bins_are_printed_and_walked_in_order(warehouse_user, web, dc, goods):
     a, b = goods
-    BinLocation.objects.create(location=dc, product=a, code="C-09-1")
-    BinLocation.objects.create(location=dc, product=b, code="A-01-2")
+    HomeBinFactory.create(location=dc, product=a, code="C-09-1", sequence=9)
+    HomeBinFactory.create(location=dc, product=b, code="A-01-2", sequence=1)
     ReceiptFactory.create(location=dc, lines={"A": 10, "B": 5})
     OrderFactory.create(
         channel=web,

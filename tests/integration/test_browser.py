@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from fulfillment import services
-from fulfillment.models import BinLocation, PickupCode
+from fulfillment.models import PickupCode
 from inventory.models import Location, Product, StockMove
 from network.models import Channel, ChannelKind, Service, ShelfProtection
 from omni.models import City, User
@@ -27,6 +27,7 @@ from orders.models import Order, OrderStatus
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
 from tests.factories import (
     ChannelFactory,
+    HomeBinFactory,
     LocationServiceFactory,
     ProductFactory,
     ReceiptFactory,
@@ -163,8 +164,8 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
     oolong: Product,
 ) -> None:
     picker = WarehouseUserFactory.create(username="picker", locations=[dc])
-    BinLocation.objects.create(location=dc, product=tea, code="A-01-1")
-    BinLocation.objects.create(location=dc, product=oolong, code="B-03-2")
+    HomeBinFactory.create(location=dc, product=tea, code="A-01-1", sequence=1)
+    HomeBinFactory.create(location=dc, product=oolong, code="B-03-2", sequence=2)
     ReceiptFactory.create(location=dc, lines={"TEA-500": 10, "OOL-250": 6})
     order, _ = order_place(
         channel=web,
