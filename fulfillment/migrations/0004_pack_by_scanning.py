@@ -23,88 +23,145 @@ def count_packed_units(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fulfillment', '0003_batch_picking_tasks_scans_and_home_bins'),
-        ('inventory', '0007_bins_and_home_bins'),
-        ('orders', '0003_channel_and_profile_in_network'),
+        ("fulfillment", "0003_batch_picking_tasks_scans_and_home_bins"),
+        ("inventory", "0007_bins_and_home_bins"),
+        ("orders", "0003_channel_and_profile_in_network"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PackScan',
+            name="PackScan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scan_id', models.CharField(max_length=64, unique=True)),
-                ('quantity', models.PositiveIntegerField()),
-                ('scanned', models.CharField(blank=True, help_text='The code as it was read.', max_length=64)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scan_id", models.CharField(max_length=64, unique=True)),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "scanned",
+                    models.CharField(
+                        blank=True, help_text="The code as it was read.", max_length=64
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.AddField(
-            model_name='package',
-            name='closed_at',
+            model_name="package",
+            name="closed_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='package',
-            name='service',
-            field=models.CharField(blank=True, choices=[('standard', 'Standard'), ('express', 'Express'), ('same_day', 'Same day')], max_length=16),
+            model_name="package",
+            name="service",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("standard", "Standard"),
+                    ("express", "Express"),
+                    ("same_day", "Same day"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AddField(
-            model_name='package',
-            name='weight_grams',
+            model_name="package",
+            name="weight_grams",
             field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='pickline',
-            name='packed',
-            field=models.PositiveIntegerField(default=0, help_text='Units of its order allocation put in a package; picked − packed wait to be packed (sort to order and the packing queue read this, through a partial index).'),
+            model_name="pickline",
+            name="packed",
+            field=models.PositiveIntegerField(
+                default=0,
+                help_text="Units of its order allocation put in a package; picked − packed wait to be packed (sort to order and the packing queue read this, through a partial index).",
+            ),
         ),
         migrations.AlterField(
-            model_name='package',
-            name='status',
-            field=models.CharField(choices=[('open', 'Being packed'), ('packed', 'Packed'), ('shipped', 'Shipped')], default='packed', max_length=8),
+            model_name="package",
+            name="status",
+            field=models.CharField(
+                choices=[("open", "Being packed"), ("packed", "Packed"), ("shipped", "Shipped")],
+                default="packed",
+                max_length=8,
+            ),
         ),
         migrations.AddIndex(
-            model_name='pickline',
-            index=models.Index(condition=models.Q(('picked__gt', models.F('packed')), ('allocation__isnull', False)), fields=['product', 'pick_list'], name='pickline_unpacked'),
+            model_name="pickline",
+            index=models.Index(
+                condition=models.Q(
+                    ("picked__gt", models.F("packed")), ("allocation__isnull", False)
+                ),
+                fields=["product", "pick_list"],
+                name="pickline_unpacked",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='package',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'open')), fields=('order', 'location'), name='package_one_open_per_order'),
+            model_name="package",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "open")),
+                fields=("order", "location"),
+                name="package_one_open_per_order",
+            ),
         ),
         migrations.RunPython(count_packed_units, migrations.RunPython.noop),
         migrations.AddConstraint(
-            model_name='pickline',
-            constraint=models.CheckConstraint(condition=models.Q(('packed__lte', models.F('picked'))), name='pickline_packed_within'),
+            model_name="pickline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("packed__lte", models.F("picked"))),
+                name="pickline_packed_within",
+            ),
         ),
         migrations.AddField(
-            model_name='packscan',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="packscan",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='packscan',
-            name='package',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scans', to='fulfillment.package'),
+            model_name="packscan",
+            name="package",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="scans",
+                to="fulfillment.package",
+            ),
         ),
         migrations.AddField(
-            model_name='packscan',
-            name='pick_line',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='fulfillment.pickline'),
+            model_name="packscan",
+            name="pick_line",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="fulfillment.pickline",
+            ),
         ),
         migrations.AddField(
-            model_name='packscan',
-            name='product',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='inventory.product'),
+            model_name="packscan",
+            name="product",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="inventory.product",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='packscan',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='packscan_quantity_positive'),
+            model_name="packscan",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="packscan_quantity_positive"
+            ),
         ),
     ]
