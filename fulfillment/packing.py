@@ -131,7 +131,7 @@ def package_scan(
         return _result(done, repeated=True)
     try:
         with transaction.atomic():
-            scan = _pack_one(
+            scan, repeated = _pack_one(
                 order=order,
                 location=location,
                 scanned=scanned,
@@ -146,7 +146,7 @@ def package_scan(
         if done is None:
             raise
         return _result(done, repeated=True)
-    return _result(scan, repeated=False)
+    return _result(scan, repeated=repeated)
 
 
 def _pack_one(
@@ -158,7 +158,8 @@ def _pack_one(
     quantity: int,
     partial: bool,
     actor: User | None,
-) -> PackScan:
+) -> tuple[PackScan, bool]:
+    """The scan, and whether it was recorded already (True) rather than now."""
     order = lock_order(order.pk)
     if order.mode != OrderMode.DELIVERY:
         raise InvalidInput(gettext_lazy("only deliveries are packed; pickups are handed over"))
@@ -167,7 +168,7 @@ def _pack_one(
     stock.check_quantity(quantity)
     done = _scan_done(scan_id)  # a twin that committed while this one waited for the lock
     if done is not None:
-        return done
+        return done, True
     lines = list(
         PickLine.objects.filter(allocation__line__order=order, pick_list__location=location)
         .select_related("product", "allocation__line")
@@ -232,7 +233,7 @@ def _pack_one(
         left -= take
         if not left:
             break
-    return PackScan.objects.create(
+    scan = PackScan.objects.create(
         scan_id=scan_id,
         package=package,
         pick_line=first,
@@ -241,6 +242,7 @@ def _pack_one(
         scanned=scanned.strip()[:64],
         actor=actor,
     )
+    return scan, False
 
 
 def pack_station_scan(
