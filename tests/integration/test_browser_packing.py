@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Page
+from playwright.sync_api import Page, ViewportSize
 
 from fulfillment import services
 from fulfillment.models import Package, PackageStatus, PickLine, PickTask
@@ -43,8 +43,8 @@ from .test_browser import (  # noqa: F401
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BOTTLE = "6900000000527"
-HANDHELD = {"width": 412, "height": 915}
-DESKTOP = {"width": 1366, "height": 768}
+HANDHELD: ViewportSize = {"width": 412, "height": 915}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 NO_SIDEWAYS_SCROLL = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
@@ -92,12 +92,11 @@ def test_batch_pick_then_sort_to_order_pack_ship_and_print_the_label(
     wave = services.pick_wave_create(location=dc, actor=packer)
     bottle_task = PickTask.objects.get(pick_list=wave, product=bottle)
     assert bottle_task.quantity == 6
-    totes = {
-        line.allocation.line.order_id: line.tote
-        for line in PickLine.objects.filter(pick_list=wave, product=bottle).select_related(
-            "allocation__line"
+    totes = dict(
+        PickLine.objects.filter(pick_list=wave, product=bottle).values_list(
+            "allocation__line__order_id", "tote"
         )
-    }
+    )
     assert len(set(totes.values())) == 3
     for n in range(6):
         scan_id = f"00000000-0000-0000-0000-00000000000{n}"
