@@ -23,6 +23,7 @@ from django.utils import timezone
 
 if TYPE_CHECKING:
     from demo.simulation import HourReport
+    from fulfillment.models import PickList
 
 from inventory import services
 from inventory.errors import CountBelowReserved
@@ -195,7 +196,55 @@ def load_pilot_city() -> DemoReport:
                 actor=admin,
             )
         report.steps.append(f"opening stock received at {1 + len(stores)} locations")
+    report.steps.extend(lay_out_bins())
     return report
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A shelf layout: zones × aisles × bays × levels, walked serpentine."""
+
+    zones: tuple[str, ...]
+    aisles: int
+    bays: int
+    levels: int
+
+
+DC_LAYOUT = Layout(zones=("A", "B"), aisles=6, bays=12, levels=4)  # 576 bins for 520 SKUs
+STORE_LAYOUT = Layout(zones=("S",), aisles=8, bays=10, levels=5)  # 400 bins, ~310 SKUs ranged
+
+
+def lay_out_bins() -> list[str]:
+    """Every location gets its bins (a walking sequence by zone, aisle, bay, level) and every
+    SKU stocked there a home bin, fastest movers first (here: the SKUs with most on hand
+    there, the closest thing to velocity a new network has) — once; a second run adds only
+    what is missing."""
+    dc, stores = pilot_locations()
+    made = slotted = 0
+    for location in [dc, *stores]:
+        layout = DC_LAYOUT if location == dc else STORE_LAYOUT
+        made += len(
+            services.bins_lay_out(
+                location=location,
+                zones=layout.zones,
+                aisles=layout.aisles,
+                bays=layout.bays,
+                levels=layout.levels,
+            )
+        )
+        stocked = [
+            level.product
+            for level in StockLevel.objects.filter(location=location, on_hand__gt=0)
+            .select_related("product")
+            .order_by("-on_hand", "product__sku")
+        ]
+        slotted += services.home_bins_assign(location=location, products=stocked)
+    if not made and not slotted:
+        return []
+    return [
+        f"bins laid out: {made} bins at {1 + len(stores)} locations (zone, aisle, bay, level;"
+        f" walked serpentine), {slotted} SKUs given a home bin"
+    ]
 
 
 def pilot_locations() -> tuple[Location, list[Location]]:
@@ -509,34 +558,93 @@ def busy_hour_rows(busy: BusyHour) -> list[tuple[str, str]]:
     ]
 
 
+# Waves the demo picks at the DC; what is left waits for the next ones.
+DEMO_WAVES = 3
+# The picker's time model (docs/fulfillment.md, "Waves"): seconds to walk to the next stop and
+# find the bin, to take one unit, scan it and drop it in its tote, and to label and place one
+# tote on the cart before the walk.
+WALK_SECONDS, UNIT_SECONDS, TOTE_SECONDS = 25, 4, 10
+
+
+def picker_minutes(stops: int, units: int, totes: int) -> float:
+    return (stops * WALK_SECONDS + units * UNIT_SECONDS + totes * TOTE_SECONDS) / 60
+
+
+def _wave_line(number: int, wave: PickList) -> str:
+    """One wave in numbers, with the picker's time against picking it line by line (a stop
+    per line, as before batch tasks)."""
+    minutes = picker_minutes(wave.tasks_total, wave.units_total, wave.orders_count)
+    by_line = picker_minutes(wave.lines_count, wave.units_total, wave.orders_count)
+    per_stop = wave.lines_count / max(wave.tasks_total, 1)
+    return (
+        f"wave {number} (pick list {wave.pk}): {wave.orders_count} orders, {wave.lines_count}"
+        f" lines, {wave.tasks_total} bin visits ({per_stop:.1f} lines per bin visit),"
+        f" {wave.units_total} units, {wave.units_picked} picked; ~{minutes:.0f} picker-minutes"
+        f" → {wave.units_picked / minutes * 60:.0f} units per picker-hour (line by line:"
+        f" ~{by_line:.0f} min, {wave.units_picked / by_line * 60:.0f} units/h)"
+    )
+
+
+def _pick_by_scanning(wave: PickList, picker: User, *, short_one: bool) -> bool:
+    """Walk the wave's tasks as a handheld does: one scan per stop for its units (the scanner
+    sends the quantity); the first stop of more than one unit is found one short when
+    ``short_one``. Returns whether a short was reported."""
+    import uuid
+
+    from fulfillment import selectors as picking
+    from fulfillment import services as fulfil
+
+    shorted = False
+    while (task := picking.pick_progress(wave).current) is not None:
+        if short_one and not shorted and task.quantity > 1:
+            fulfil.pick_task_short(task=task, found=task.quantity - 1, actor=picker)
+            shorted = True
+            continue
+        fulfil.pick_task_scan(
+            pick_list=wave,
+            scan_id=uuid.uuid4(),
+            scanned=task.product.barcode or task.product.sku,
+            quantity=task.quantity - task.picked,
+            actor=picker,
+        )
+    return shorted
+
+
 def run_fulfillment(report: HourReport) -> list[str]:
-    """The warehouse's wave over the hour's paid deliveries at the DC (one shelf found short),
-    packing and shipping; one pickup prepared, made ready and handed over against its signed
+    """The warehouse's bounded waves over the paid deliveries at the DC, picked in batch
+    tasks by scanning (one shelf found short), packing and shipping; one pickup prepared,
+    made ready and handed over against its signed
     code; one return to a store."""
     from fulfillment import services as fulfil
     from fulfillment.errors import NothingToPick
-    from fulfillment.models import PickLineStatus, ReturnDisposition
+    from fulfillment.models import PickLine, PickLineStatus, ReturnDisposition
     from orders.models import Order, OrderMode, OrderStatus
 
     steps: list[str] = []
     dc, stores = pilot_locations()
     picker = User.objects.get(username="warehouse")
-    try:
-        wave = fulfil.pick_wave_create(location=dc, actor=picker, include_transfers=False)
-    except NothingToPick:
+    waves: list[PickList] = []
+    short_done = False
+    for _ in range(DEMO_WAVES):
+        try:
+            wave = fulfil.pick_wave_create(location=dc, actor=picker, include_transfers=False)
+        except NothingToPick:
+            break
+        waves.append(wave)
+        short_done = _pick_by_scanning(wave, picker, short_one=not short_done) or short_done
+        wave.refresh_from_db()
+        steps.append(_wave_line(len(waves), wave))
+    if not waves:
         return ["no paid delivery waits at the DC"]
-    short = None
-    for line in wave.lines.select_related("product").order_by("id"):
-        if short is None and line.quantity > 1:
-            short = fulfil.pick_line_short(pick_line=line, found=line.quantity - 1, actor=picker)
-            continue
-        fulfil.pick_line_confirm(
-            pick_line=line,
-            scanned=line.product.barcode or line.product.sku,
-            quantity=line.quantity,
-            actor=picker,
+    plan = fulfil.pick_wave_plan(location=dc, modes=["delivery", "pickup"])
+    if plan.taken:
+        steps.append(
+            f"still waiting at {dc.code} for the next waves: {len(plan.taken) + len(plan.waiting)}"
+            f" orders, {plan.lines + plan.waiting_lines} lines"
         )
-    orders = Order.objects.filter(pk__in=wave.lines.values("allocation__line__order"))
+    orders = Order.objects.filter(
+        pk__in=PickLine.objects.filter(pick_list__in=waves).values("allocation__line__order")
+    )
     shipped = 0
     for n, order in enumerate(orders.order_by("id")):
         try:
@@ -552,9 +660,9 @@ def run_fulfillment(report: HourReport) -> list[str]:
         fulfil.package_ship(package=package, actor=picker)
         shipped += 1
     statuses = Counter(orders.values_list("status", flat=True))
+    short_lines = PickLine.objects.filter(pick_list__in=waves, status=PickLineStatus.SHORT)
     steps.append(
-        f"warehouse wave at {dc.code}: pick list {wave.pk}, {wave.lines.count()} lines,"
-        f" {wave.lines.filter(status=PickLineStatus.SHORT).count()} short;"
+        f"{len(waves)} waves at {dc.code}: {short_lines.count()} lines short;"
         f" {shipped} packages shipped; orders "
         + ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
     )

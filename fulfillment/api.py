@@ -4,6 +4,8 @@ returns. Thin: validate, check access, call one service, map the result.
 No ``from __future__ import annotations``: ninja reads the annotations.
 """
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -35,14 +37,20 @@ from .schemas import (
     PackScanOut,
     PickIn,
     PickListOut,
+    PickProgressOut,
+    PickScanIn,
+    PickScanResultOut,
+    PickTaskOut,
     PickupCodeOut,
     PickWaveIn,
+    PickWavePlanIn,
     PublicKeyOut,
     RedeemIn,
     ReturnIn,
     ReturnOut,
     ShipIn,
     ShortIn,
+    WavePlanOut,
 )
 
 router = Router(tags=["fulfillment"])
@@ -62,6 +70,54 @@ def pick_list_list(request: HttpRequest, filters: Query[PickListFilter]) -> obje
     return selectors.pick_list_list(user=current_user(request), **filters.dict())
 
 
+def _wave_args(user: User, payload: PickWavePlanIn) -> dict[str, Any]:
+    """What a plan and a wave take from the request: the location (checked), the orders (the
+    caller's, or none of them), the limits and filters."""
+    location = stock_selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    orders = None
+    if payload.orders is not None:
+        # Orders the caller may see, or none of them: another store's order is not "nothing
+        # to pick here" (which would tell it exists), it is no such order.
+        orders = order_selectors.orders_visible(user, payload.orders)
+    limits = None
+    given = (payload.max_orders, payload.max_lines, payload.max_units)
+    if any(v is not None for v in given) or orders is None:
+        default = services.DEFAULT_WAVE_LIMITS
+        limits = services.WaveLimits(
+            orders=payload.max_orders or default.orders,
+            lines=payload.max_lines or default.lines,
+            units=payload.max_units or default.units,
+        )
+    return {
+        "location": location,
+        "orders": orders,
+        "limits": limits,
+        "modes": payload.modes,
+        "promised_by": payload.promised_by,
+    }
+
+
+@router.post("/pick-lists/plan", response=WavePlanOut)
+def pick_wave_plan(request: HttpRequest, payload: PickWavePlanIn) -> dict[str, Any]:
+    """The next wave, planned and not made: which orders and transfers it would take, whole,
+    by promise then age within the limits, and what would wait for the next one."""
+    plan = services.pick_wave_plan(**_wave_args(current_user(request), payload))
+    return {
+        "location": plan.location.code,
+        "max_orders": plan.limits.orders,
+        "max_lines": plan.limits.lines,
+        "max_units": plan.limits.units,
+        "lines": plan.lines,
+        "units": plan.units,
+        "taken": plan.taken,
+        "waiting_count": len(plan.waiting),
+        "waiting_lines": plan.waiting_lines,
+        "waiting_units": plan.waiting_units,
+    }
+
+
+# Before the detail route: /pick-lists/plan is not a pick list id.
 @router.get("/pick-lists/{pick_list_id}", response=PickListOut)
 def pick_list_detail(request: HttpRequest, pick_list_id: int) -> PickList:
     return selectors.pick_list_visible(current_user(request), pick_list_id)
@@ -70,10 +126,11 @@ def pick_list_detail(request: HttpRequest, pick_list_id: int) -> PickList:
 @router.post("/pick-lists", response={201: PickListOut})
 @decorate_view(idempotent)
 def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
-    """A wave: one pick list of everything waiting at a location (or of the given orders)."""
+    """A wave: one pick list of the next orders and transfers waiting at a location, whole,
+    within the limits (defaults: 40 orders, 120 lines, 400 units), grouped into pick tasks."""
     user = current_user(request)
-    location = stock_selectors.location_visible(user, payload.location)
-    require_stock_write(user, location.pk)
+    args = _wave_args(user, payload)
+    location = args["location"]
     assignee = None
     if payload.assign_to:
         # A colleague at this location; anyone else is as unknown as no one.
@@ -82,15 +139,68 @@ def pick_wave_create(request: HttpRequest, payload: PickWaveIn) -> Status:
             lambda: NotFound(_("no such user works here")),
             username=payload.assign_to,
         )
-    orders = None
-    if payload.orders is not None:
-        # Orders the caller may see, or none of them: another store's order is not "nothing
-        # to pick here" (which would tell it exists), it is no such order.
-        orders = order_selectors.orders_visible(user, payload.orders)
-    pick_list = services.pick_wave_create(
-        location=location, actor=user, assign_to=assignee, orders=orders
-    )
+    pick_list = services.pick_wave_create(actor=user, assign_to=assignee, **args)
     return Status(201, selectors.pick_list_visible(user, pick_list.pk))
+
+
+def _progress(pick_list: PickList) -> selectors.PickProgress:
+    return selectors.pick_progress(pick_list)
+
+
+@router.get("/pick-lists/{pick_list_id}/progress", response=PickProgressOut)
+def pick_list_progress(request: HttpRequest, pick_list_id: int) -> selectors.PickProgress:
+    """The handheld's view: the current stop (bin, SKU, quantity, totes), the next one and the
+    list's counters. Its cost does not grow with the wave."""
+    return _progress(selectors.pick_list_head(current_user(request), pick_list_id))
+
+
+@router.get("/pick-lists/{pick_list_id}/tasks", response=list[PickTaskOut])
+@paginate(CursorPagination, ordering=("sequence",))
+def pick_task_list(request: HttpRequest, pick_list_id: int) -> object:
+    """Every stop of the list in walking order."""
+    pick_list = selectors.pick_list_head(current_user(request), pick_list_id)
+    return pick_list.tasks.select_related("product")
+
+
+@router.post("/pick-lists/{pick_list_id}/scans", response=PickScanResultOut)
+def pick_list_scan_once(
+    request: HttpRequest, pick_list_id: int, payload: PickScanIn
+) -> dict[str, Any]:
+    """A scan at the current stop, counted once per ``scan_id``: the same id again answers the
+    same (the units it counted, or the same error) and changes nothing."""
+    user = current_user(request)
+    pick_list = selectors.pick_list_head(user, pick_list_id)
+    require_stock_write(user, pick_list.location_id)
+    task = None
+    if payload.task is not None:
+        task = selectors.pick_task_visible(user, pick_list_id, payload.task)
+    outcome = services.pick_task_scan(
+        pick_list=pick_list,
+        scan_id=payload.scan_id,
+        scanned=payload.scan,
+        quantity=payload.quantity,
+        actor=user,
+        task=task,
+    )
+    return {
+        "scan": outcome.scan,
+        "replayed": outcome.replayed,
+        "progress": _progress(selectors.pick_list_head(user, pick_list_id)),
+    }
+
+
+@router.post("/pick-lists/{pick_list_id}/tasks/{task_id}/short", response=PickProgressOut)
+@decorate_view(idempotent)
+def pick_task_short(
+    request: HttpRequest, pick_list_id: int, task_id: int, payload: ShortIn
+) -> selectors.PickProgress:
+    """The bin had fewer: ``found`` units in all for this stop. They go to the first totes;
+    the rest of the orders are re-sourced or backordered, transfers ship less."""
+    user = current_user(request)
+    task = selectors.pick_task_visible(user, pick_list_id, task_id)
+    require_stock_write(user, task.pick_list.location_id)
+    services.pick_task_short(task=task, found=payload.found, actor=user)
+    return _progress(selectors.pick_list_head(user, pick_list_id))
 
 
 def _writable_pick_line(user: User, pick_list_id: int, line_id: int) -> PickLine:

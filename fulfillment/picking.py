@@ -223,7 +223,8 @@ def pick_wave_plan(
     ``modes`` keeps only deliveries, pickups and/or transfers; ``promised_by`` only orders
     promised by then (a carrier's cut-off; transfers carry no promise and wait). ``orders``
     narrows it to those orders (and no transfers)."""
-    limits = DEFAULT_WAVE_LIMITS if limits is None else limits
+    if limits is None:  # the caller who names the orders takes them all
+        limits = DEFAULT_WAVE_LIMITS if orders is None else WaveLimits.none()
     limits.check()
     wanted = set(WAVE_MODES if modes is None else modes)
     unknown = wanted - set(WAVE_MODES)
@@ -322,6 +323,10 @@ def pick_wave_create(
             owner = ("order", ln.allocation.line.order_id) if ln.allocation else None
             owner = owner or ("transfer", ln.transfer_id or 0)
             ln.tote = totes.setdefault(owner, len(totes) + 1)
+    # An order cancelled between the plan and the locks leaves its tote empty: close the gap.
+    compact = {tote: n for n, tote in enumerate(sorted({ln.tote or 0 for ln in lines}), start=1)}
+    for ln in lines:
+        ln.tote = compact[ln.tote or 0]
     groups: dict[int, list[PickLine]] = {}
     products: dict[int, Product] = {}
     for ln in lines:

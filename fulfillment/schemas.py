@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from ninja import Field, Schema
 
@@ -15,10 +16,47 @@ from .models import ReturnDisposition, ShippingService
 Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 
 
-class PickWaveIn(InputSchema):
+WaveLimit = Annotated[int, Field(strict=True, ge=1, le=10_000)]
+WaveMode = Literal["delivery", "pickup", "transfer"]
+
+
+class PickWavePlanIn(InputSchema):
+    """The next wave at a location. Limits left out are the defaults (40 orders, 120 lines,
+    400 units), unless ``orders`` names the orders (then none)."""
+
     location: LocationCode
     orders: Annotated[list[int], Field(max_length=500)] | None = None
+    max_orders: WaveLimit | None = None
+    max_lines: WaveLimit | None = None
+    max_units: WaveLimit | None = None
+    modes: Annotated[list[WaveMode], Field(min_length=1, max_length=3)] | None = None
+    promised_by: datetime | None = None
+
+
+class PickWaveIn(PickWavePlanIn):
     assign_to: Annotated[str, Field(min_length=1, max_length=150)] | None = None
+
+
+class WaveEntryOut(Schema):
+    kind: str
+    id: int
+    mode: str
+    promised_at: datetime | None
+    lines: int
+    units: int
+
+
+class WavePlanOut(Schema):
+    location: str
+    max_orders: int | None
+    max_lines: int | None
+    max_units: int | None
+    lines: int
+    units: int
+    taken: list[WaveEntryOut]
+    waiting_count: int
+    waiting_lines: int
+    waiting_units: int
 
 
 class PickIn(InputSchema):
@@ -41,15 +79,31 @@ class PickLineOut(Schema):
     status: str
     order_id: int | None = Field(None, alias="allocation.line.order_id")
     transfer_id: int | None
+    tote: int | None
+    task_id: int | None
 
 
-class PickListOut(Schema):
+class PickListHeadOut(Schema):
+    """A pick list without its lines: its limits and progress counters."""
+
     id: int
     location: str = Field(alias="location.code")
     status: str
     assigned_to: str | None = Field(None, alias="assigned_to.username")
     created_at: datetime
     completed_at: datetime | None
+    max_orders: int | None
+    max_lines: int | None
+    max_units: int | None
+    orders_count: int
+    lines_count: int
+    units_total: int
+    units_picked: int
+    tasks_total: int
+    tasks_done: int
+
+
+class PickListOut(PickListHeadOut):
     lines: list[PickLineOut]
 
     @staticmethod
@@ -57,6 +111,63 @@ class PickListOut(Schema):
         if "lines" in getattr(obj, "_prefetched_objects_cache", {}):
             return list(obj.lines.all())  # a list's page prefetched them (selectors.PICK_LINES)
         return list(obj.lines.select_related("product", "allocation__line"))
+
+
+class PickTaskOut(Schema):
+    id: int
+    sequence: int
+    sku: str = Field(alias="product.sku")
+    name: str = Field(alias="product.name")
+    barcode: str | None = Field(None, alias="product.barcode")
+    bin: str = Field(alias="bin_code")
+    quantity: int
+    picked: int
+    status: str
+
+
+class ToteOut(Schema):
+    tote: int
+    quantity: int
+    picked: int
+    status: str
+    order_id: int | None
+    transfer_id: int | None
+
+
+class PickScanOut(Schema):
+    scan_id: UUID
+    scanned: str
+    quantity: int
+    result: str
+    credited: int
+    task_id: int | None
+    created_at: datetime
+
+
+class PickProgressOut(Schema):
+    """What a handheld shows: the list's counters, the current stop, its totes, the next."""
+
+    pick_list: PickListHeadOut
+    current: PickTaskOut | None
+    next: PickTaskOut | None
+    totes: list[ToteOut]
+    last_scan: PickScanOut | None
+
+
+class PickScanIn(InputSchema):
+    """One scan, once: ``scan_id`` is made by the device (a UUID); sending it again gets the
+    same answer. ``task`` is the stop the device showed (default: the current one)."""
+
+    scan_id: UUID
+    scan: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Quantity = 1
+    task: Annotated[int, Field(strict=True, ge=1)] | None = None
+
+
+class PickScanResultOut(Schema):
+    scan: PickScanOut
+    replayed: bool
+    progress: PickProgressOut
 
 
 class PackLineIn(InputSchema):

@@ -20,7 +20,7 @@ from omni.access import scope_to_locations, visible_one
 from omni.models import User
 from orders.models import Allocation, Order, OrderLine, OrderMode, OrderStatus, PaymentStatus
 
-from .errors import UnknownPackage, UnknownPickList
+from .errors import UnknownPackage, UnknownPickList, UnknownPickTask
 from .models import (
     Package,
     PackageLine,
@@ -28,6 +28,9 @@ from .models import (
     PickLine,
     PickLineStatus,
     PickList,
+    PickScan,
+    PickTask,
+    PickTaskStatus,
 )
 
 # Forward keys are joined inside a prefetch (select_related), never prefetched on their own:
@@ -162,7 +165,8 @@ class PickListSummary:
 
 
 def pick_list_summaries(pick_lists: Iterable[PickList]) -> list[PickListSummary]:
-    """Totals of pick lists whose ``lines`` are prefetched (``selectors.pick_list_list``)."""
+    """Totals of pick lists whose ``lines`` are prefetched (``selectors.pick_list_list``).
+    A batched list keeps them on its row (``lines_count``, ``units_total``, ...)."""
     summaries = []
     for pick_list in pick_lists:
         lines = list(pick_list.lines.all())
@@ -185,6 +189,104 @@ def pick_lines(pick_list: PickList) -> list[PickLine]:
             "product", "allocation__line__order", "transfer__destination"
         ).order_by("bin", "product__sku", "id")
     )
+
+
+# --------------------------------------------------------------------------- batch picking
+
+
+@dataclass(frozen=True)
+class ToteShare:
+    """How many units of a task go to one tote (an order or a transfer of the wave)."""
+
+    tote: int
+    quantity: int
+    picked: int
+    status: str
+    order_id: int | None
+    transfer_id: int | None
+
+
+@dataclass(frozen=True)
+class PickProgress:
+    """What a picker's handheld shows: the list's counters, the current stop and its totes,
+    and the next stop. Read in a fixed number of queries whatever the wave's size."""
+
+    pick_list: PickList
+    current: PickTask | None
+    next: PickTask | None
+    totes: list[ToteShare]
+    last_scan: PickScan | None
+
+    @property
+    def done(self) -> bool:
+        return self.current is None
+
+
+def pick_task_visible(user: User, pick_list_id: int, task_id: int) -> PickTask:
+    """A task of a pick list the user may see; a task of another list is no such task."""
+    lists = scope_to_locations(user, PickList.objects.all(), "location")
+    return visible_one(
+        PickTask.objects.filter(pick_list__in=lists, pick_list_id=pick_list_id).select_related(
+            "product", "pick_list"
+        ),
+        UnknownPickTask,
+        pk=task_id,
+    )
+
+
+def pick_list_head(user: User, pick_list_id: int) -> PickList:
+    """A pick list the user may see, without its lines (one row: its counters)."""
+    lists = scope_to_locations(
+        user, PickList.objects.select_related("location", "assigned_to"), "location"
+    )
+    return visible_one(lists, UnknownPickList, pk=pick_list_id)
+
+
+def pick_progress(pick_list: PickList) -> PickProgress:
+    """The current and next open tasks (walking order), the current one's totes and the last
+    scan: three queries (plus one when ``pick_list`` is read again), each by an index of the
+    list (``picktask_walk``, ``pickline_task_tote``, ``pickscan_list``), never the whole
+    wave."""
+    head = list(
+        PickTask.objects.filter(pick_list=pick_list, status=PickTaskStatus.OPEN)
+        .select_related("product")
+        .order_by("sequence")[:2]
+    )
+    current = head[0] if head else None
+    totes = []
+    if current is not None:
+        totes = [
+            ToteShare(
+                tote=tote or 0,
+                quantity=quantity,
+                picked=picked,
+                status=status,
+                order_id=order_id,
+                transfer_id=transfer_id,
+            )
+            for tote, quantity, picked, status, order_id, transfer_id in PickLine.objects.filter(
+                task=current
+            )
+            .order_by("tote", "id")
+            .values_list(
+                "tote", "quantity", "picked", "status", "allocation__line__order_id", "transfer_id"
+            )
+        ]
+    last_scan = (
+        PickScan.objects.filter(pick_list=pick_list).select_related("task").order_by("-id").first()
+    )
+    return PickProgress(
+        pick_list=pick_list,
+        current=current,
+        next=head[1] if len(head) > 1 else None,
+        totes=totes,
+        last_scan=last_scan,
+    )
+
+
+def pick_tasks(pick_list: PickList) -> list[PickTask]:
+    """Every task of a list in walking order (the printed list, a supervisor's view)."""
+    return list(pick_list.tasks.select_related("product").order_by("sequence"))
 
 
 # --------------------------------------------------------------------------- packing

@@ -25,8 +25,12 @@ from . import selectors, services
 from .errors import DuplicateLine
 from .models import Product, Reservation, Transfer
 from .schemas import (
+    BinIn,
+    BinOut,
     CountIn,
     CountOut,
+    HomeBinIn,
+    HomeBinOut,
     LocationOut,
     MoveOut,
     ProductIn,
@@ -84,6 +88,61 @@ def location_list(request: HttpRequest, filters: Query[LocationFilter]) -> objec
 @router.get("/locations/{code}", response=LocationOut)
 def location_detail(request: HttpRequest, code: str) -> object:
     return selectors.location_visible(current_user(request), code)
+
+
+# --------------------------------------------------------------------------- bins
+
+
+class BinFilter(QuerySchema):
+    active: bool | None = None
+
+
+@router.get("/locations/{code}/bins", response=list[BinOut])
+@paginate(CursorPagination, ordering=("sequence",))
+def bin_list(request: HttpRequest, code: str, filters: Query[BinFilter]) -> object:
+    """The location's bins in walking order."""
+    location = selectors.location_visible(current_user(request), code)
+    bins = selectors.location_bins(location)
+    return bins if filters.active is None else bins.filter(active=filters.active)
+
+
+@router.post("/locations/{code}/bins", response=BinOut)
+@decorate_view(idempotent)
+def bin_save(request: HttpRequest, code: str, payload: BinIn) -> object:
+    """Create a bin, or move it in the walk (its code names it)."""
+    user = current_user(request)
+    location = selectors.location_visible(user, code)
+    require_stock_write(user, location.pk)
+    return services.bin_save(location=location, **payload.dict())
+
+
+class HomeBinFilter(QuerySchema):
+    sku: str | None = None
+
+
+@router.get("/locations/{code}/home-bins", response=list[HomeBinOut])
+@paginate(CursorPagination, ordering=("id",))
+def home_bin_list(request: HttpRequest, code: str, filters: Query[HomeBinFilter]) -> object:
+    """Where each SKU lives at the location (receiving proposes it for put-away)."""
+    location = selectors.location_visible(current_user(request), code)
+    homes = selectors.home_bins(location)
+    return homes if not filters.sku else homes.filter(product__sku=filters.sku)
+
+
+@router.post("/locations/{code}/home-bins", response=HomeBinOut)
+@decorate_view(idempotent)
+def home_bin_set(request: HttpRequest, code: str, payload: HomeBinIn) -> object:
+    """Move a SKU's home to another bin of the location; the next wave walks there."""
+    user = current_user(request)
+    location = selectors.location_visible(user, code)
+    require_stock_write(user, location.pk)
+    home = services.home_bin_set(
+        location=location,
+        product=selectors.product_by_sku(payload.sku),
+        bin=selectors.bin_by_code(location, payload.bin),
+        actor=user,
+    )
+    return selectors.home_bins(location).get(pk=home.pk)
 
 
 # --------------------------------------------------------------------------- stock and ledger

@@ -53,6 +53,48 @@ class LocationOut(Schema):
     active: bool
 
 
+BinCode = Annotated[str, Field(min_length=1, max_length=32)]
+SmallInt = Annotated[int, Field(strict=True, ge=0, le=32_767)]
+
+
+class BinIn(InputSchema):
+    """A bin of the location: its code, its place in the walk (``sequence``, unique in the
+    location) and where it is (zone, aisle, bay, level)."""
+
+    code: BinCode
+    sequence: Annotated[int, Field(strict=True, ge=1, le=2_000_000_000)]
+    zone: Annotated[str, Field(max_length=16)] = ""
+    aisle: SmallInt = 0
+    bay: SmallInt = 0
+    level: SmallInt = 0
+    active: bool = True
+
+
+class BinOut(Schema):
+    code: str
+    location: str = Field(alias="location.code")
+    zone: str
+    aisle: int
+    bay: int
+    level: int
+    sequence: int
+    active: bool
+
+
+class HomeBinIn(InputSchema):
+    sku: Sku
+    bin: BinCode
+
+
+class HomeBinOut(Schema):
+    sku: str = Field(alias="product.sku")
+    name: str = Field(alias="product.name")
+    location: str = Field(alias="location.code")
+    bin: str = Field(alias="bin.code")
+    sequence: int = Field(alias="bin.sequence")
+    updated_at: datetime
+
+
 class StockLevelOut(Schema):
     sku: str = Field(alias="product.sku")
     location: str = Field(alias="location.code")

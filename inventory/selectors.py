@@ -10,7 +10,13 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from omni.access import scope_to_locations, visible_one
 from omni.models import User
 
-from .errors import UnknownLocation, UnknownProduct, UnknownReservation, UnknownTransfer
+from .errors import (
+    UnknownBin,
+    UnknownLocation,
+    UnknownProduct,
+    UnknownReservation,
+    UnknownTransfer,
+)
 from .models import (
     Bin,
     HomeBin,
@@ -201,7 +207,7 @@ def stock_count_detail(count_id: int) -> StockCount:
 
 def location_bins(location: Location, *, active_only: bool = False) -> QuerySet[Bin]:
     """The bins of ``location`` in walking order."""
-    bins = Bin.objects.filter(location=location)
+    bins = Bin.objects.filter(location=location).select_related("location")
     return (bins.filter(active=True) if active_only else bins).order_by("sequence")
 
 
@@ -216,7 +222,7 @@ def home_bins(location: Location) -> QuerySet[HomeBin]:
     """Every SKU's home bin at ``location``, in walking order."""
     return (
         HomeBin.objects.filter(location=location)
-        .select_related("product", "bin")
+        .select_related("product", "bin", "location")
         .order_by("bin__sequence", "product__sku")
     )
 
@@ -226,3 +232,10 @@ def bins_unused(location: Location) -> list[Bin]:
     SKU)."""
     taken = HomeBin.objects.filter(location=location).values("bin_id")
     return list(location_bins(location, active_only=True).exclude(pk__in=taken))
+
+
+def bin_by_code(location: Location, code: str) -> Bin:
+    found = Bin.objects.filter(location=location, code=code).first()
+    if found is None:
+        raise UnknownBin(location, code)
+    return found

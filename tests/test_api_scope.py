@@ -80,6 +80,7 @@ class World:
     pickup_s02: int  # prepared: on a pick list at S02
     pick_list_s02: int
     line_s02: int
+    task_s02: int  # the one pick task of that list
     waiting_s02: int  # held at S02, on no pick list
     ready_s02: int  # ready for pickup, with its code
     pickup_code: str
@@ -132,6 +133,7 @@ MARKET_ORDER = {
     "delivery": {"latitude": 30.2, "longitude": 120.2},
 }
 RETURN = {"sku": "A", "quantity": 1, "disposition": "restock"}
+SCAN_ID = "5f0c7a52-8d7e-4a43-9d53-2b7b1c1e0a01"
 
 CASES: dict[str, list[Case]] = {
     # ------------------------------------------------------------------ inventory
@@ -154,6 +156,10 @@ CASES: dict[str, list[Case]] = {
     "POST /transfers/{transfer_id}/dispatch": [Case(at("transfer"))],
     "POST /transfers/{transfer_id}/receive": [Case(at("transfer"), body={})],
     "POST /transfers/{transfer_id}/cancel": [Case(at("transfer"))],
+    "GET /locations/{code}/bins": [Case(S02)],
+    "POST /locations/{code}/bins": [Case(S02, body={"code": "Z-1", "sequence": 1})],
+    "GET /locations/{code}/home-bins": [Case(S02)],
+    "POST /locations/{code}/home-bins": [Case(S02, body={"sku": "A", "bin": "Z-1"})],
     # ------------------------------------------------------------------ network
     "GET /channels/{code}/buffers": [Case(WEB, PLANNERS_ONLY)],
     "PUT /channels/{code}/buffers": [
@@ -230,6 +236,31 @@ CASES: dict[str, list[Case]] = {
         Case(at("pick_list_s02"), path={"line_id": at("line_s02")}, body={"found": 0}),
         Case(
             at("line_s02"),
+            path={"pick_list_id": at("pick_list_s01")},
+            body={"found": 0},
+            admin_path={"pick_list_id": at("pick_list_s02")},
+        ),
+    ],
+    "POST /pick-lists/plan": [
+        Case(S02, body={"location": X}),
+        Case(at("waiting_s02"), body={"location": "S01", "orders": [X]}),
+    ],
+    "GET /pick-lists/{pick_list_id}/progress": [Case(at("pick_list_s02"))],
+    "GET /pick-lists/{pick_list_id}/tasks": [Case(at("pick_list_s02"))],
+    "POST /pick-lists/{pick_list_id}/scans": [
+        Case(at("pick_list_s02"), body={"scan_id": SCAN_ID, "scan": "A"}),
+        # A task of another store's list, on the caller's own list.
+        Case(
+            at("task_s02"),
+            path={"pick_list_id": at("pick_list_s01")},
+            body={"scan_id": SCAN_ID, "scan": "A", "task": X},
+            admin_path={"pick_list_id": at("pick_list_s02")},
+        ),
+    ],
+    "POST /pick-lists/{pick_list_id}/tasks/{task_id}/short": [
+        Case(at("pick_list_s02"), path={"task_id": at("task_s02")}, body={"found": 0}),
+        Case(
+            at("task_s02"),
             path={"pick_list_id": at("pick_list_s01")},
             body={"found": 0},
             admin_path={"pick_list_id": at("pick_list_s02")},
@@ -449,6 +480,7 @@ def world(
         pickup_s02=pickup_s02.pk,
         pick_list_s02=list_s02.pk,
         line_s02=list_s02.lines.get().pk,
+        task_s02=list_s02.tasks.get().pk,
         waiting_s02=waiting_s02.pk,
         ready_s02=ready_s02.pk,
         pickup_code=fulfillment.pickup_token(code),

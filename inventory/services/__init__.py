@@ -11,7 +11,7 @@ one order everywhere is what keeps concurrent writers free of deadlocks.
 
 from __future__ import annotations
 
-from .bins import bin_save, home_bin_set
+from .bins import bin_save, bins_lay_out, home_bin_set, home_bins_assign
 from .counts import stock_count, stock_discrepancy_record
 from .ledger import (
     MAX_LINE_QUANTITY,
@@ -48,8 +48,10 @@ __all__ = [
     "ReserveLine",
     "StockLine",
     "bin_save",
+    "bins_lay_out",
     "check_quantity",
     "home_bin_set",
+    "home_bins_assign",
     "location_save",
     "product_create",
     "reservation_consume",
