@@ -327,7 +327,7 @@ def _by_promise(prefix: str = "allocation__line__order__") -> list[Any]:
 
 
 @dataclass(frozen=True)
-class PickProgress:
+class OrderPickProgress:
     """How far an order's units at one location are picked: ``ready`` when every unit still
     held there is picked or recorded short (nothing is left to pick)."""
 
@@ -336,7 +336,9 @@ class PickProgress:
     ready: bool
 
 
-def order_pick_progress(order_ids: Iterable[int], location: Location) -> dict[int, PickProgress]:
+def order_pick_progress(
+    order_ids: Iterable[int], location: Location
+) -> dict[int, OrderPickProgress]:
     """Per order: units picked of the units held at ``location`` (two queries for any number of
     orders). An order with nothing held there is absent."""
     allocations = list(
@@ -366,7 +368,7 @@ def order_pick_progress(order_ids: Iterable[int], location: Location) -> dict[in
         if status == PickLineStatus.OPEN:
             entry[2] = 0
     return {
-        order_id: PickProgress(picked=p, wanted=w, ready=bool(r))
+        order_id: OrderPickProgress(picked=p, wanted=w, ready=bool(r))
         for order_id, (p, w, r) in totals.items()
     }
 
@@ -444,7 +446,7 @@ class PackOrder:
     order: Order
     items: list[PackItem] = field(default_factory=list)
     totes: list[int] = field(default_factory=list)
-    progress: PickProgress | None = None
+    progress: OrderPickProgress | None = None
     open_package: Package | None = None
 
     @property
