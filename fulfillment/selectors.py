@@ -3,6 +3,7 @@ pickup is as unknown as a missing one)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -446,6 +447,7 @@ class PackOrder:
     order: Order
     items: list[PackItem] = field(default_factory=list)
     totes: list[int] = field(default_factory=list)
+    tote_codes: list[str] = field(default_factory=list)  # "17-3": tote 3 of pick list 17
     progress: OrderPickProgress | None = None
     open_package: Package | None = None
 
@@ -475,6 +477,8 @@ def _pack_order(order: Order, lines: Iterable[PickLine]) -> PackOrder:
         tote = tote_of(line)
         if tote is not None and tote not in entry.totes:
             entry.totes.append(tote)
+        if tote is not None and f"{line.pick_list_id}-{tote}" not in entry.tote_codes:
+            entry.tote_codes.append(f"{line.pick_list_id}-{tote}")
     entry.items = list(items.values())
     entry.totes.sort()
     return entry
@@ -538,6 +542,27 @@ def pack_orders(order_ids: Sequence[int], location: Location) -> list[PackOrder]
                         item.in_open += package_line.quantity
         entries.append(entry)
     return entries
+
+
+TOTE_CODE = re.compile(r"^T?(\d{1,12})[-/](\d{1,4})$", re.IGNORECASE)
+
+
+def order_in_tote(location: Location, code: str) -> int | None:
+    """The delivery order whose units are in the tote a code names at ``location``: the pick
+    list and the tote number, ``17-3`` (or ``T17-3``), as the packing pages show it."""
+    match = TOTE_CODE.match(code.strip())
+    if match is None:
+        return None
+    return (
+        PickLine.objects.filter(
+            pick_list_id=int(match.group(1)),
+            pick_list__location=location,
+            tote=int(match.group(2)),
+            allocation__isnull=False,
+        )
+        .values_list("allocation__line__order_id", flat=True)
+        .first()
+    )
 
 
 def open_packages(location: Location) -> list[Package]:

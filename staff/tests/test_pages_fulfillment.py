@@ -347,6 +347,12 @@ def test_a_scan_at_the_station_sorts_the_item_to_its_order(warehouse_user, wave,
     assert "notice error" in unknown
     opened = client.post(url, {"code": "w1", "scan_id": "s-4"}, headers=HTMX)
     assert opened["HX-Redirect"] == f"/staff/packing/orders/{order.pk}/?at=DC1"
+    tote = PickLine.objects.filter(pick_list=wave).values_list("tote", flat=True).first()
+    for code in (f"{wave.pk}-{tote}", f"t{wave.pk}-{tote}"):  # the tote: list and number
+        opened = client.post(url, {"code": code, "scan_id": code}, headers=HTMX)
+        assert opened["HX-Redirect"] == f"/staff/packing/orders/{order.pk}/?at=DC1"
+    elsewhere = text(client.post(url, {"code": f"{wave.pk}-99", "scan_id": "s-5"}, headers=HTMX))
+    assert "notice error" in elsewhere
 
 
 def test_a_packed_parcel_is_listed_and_shipped_with_its_button(warehouse_user, wave, dc):

@@ -42,6 +42,7 @@ from fulfillment.packing import (
 from fulfillment.selectors import (
     PackOrder,
     open_packages,
+    order_in_tote,
     pack_orders,
     pack_queue,
     package_number,
@@ -321,7 +322,8 @@ def station_scan(request: HttpRequest, staff: Staff) -> HttpResponse:
             or Product.objects.filter(sku__iexact=code).first()
         )
         if product is None:
-            order = _order_by_code(staff, code)
+            in_tote = order_in_tote(location, code)
+            order = _order_by_code(staff, str(in_tote) if in_tote else code)
             if order is not None:
                 url = reverse("staff:pack-order", args=[order.pk]) + staff.at_query
                 return HttpResponseClientRedirect(url)

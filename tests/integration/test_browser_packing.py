@@ -111,7 +111,10 @@ def test_batch_pick_then_sort_to_order_pack_ship_and_print_the_label(
     page.wait_for_url("**/staff/packing/**")
     queue = page.locator("table.pack-queue tbody tr")
     assert queue.count() == 3
-    assert page.inner_text(f"#order-{soon.pk} td.tote") == str(totes[soon.pk])
+    tote_cell = page.inner_text(f"#order-{soon.pk} td.tote")
+    assert (
+        tote_cell.split()[0] == str(totes[soon.pk]) and f"{wave.pk}-{totes[soon.pk]}" in tote_cell
+    )
     late_row = page.inner_text(f"#order-{late.pk}")
     assert "3/3" in late_row and "all picked" in late_row
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
@@ -151,8 +154,9 @@ def test_batch_pick_then_sort_to_order_pack_ship_and_print_the_label(
     assert sum(PickLine.objects.filter(product=bottle).values_list("packed", flat=True)) == 6
     shot("nothing-to-sort-412")
 
-    # The mixed order: open it by its number, scan its tea into the same package, close, ship.
-    scan(page, "WEB-1044")
+    # The mixed order: open it by scanning its tote (pick list and tote number), scan its tea
+    # into the same package, close, ship.
+    scan(page, f"{wave.pk}-{totes[mixed.pk]}")
     page.wait_for_url(f"**/staff/packing/orders/{mixed.pk}/**")
     assert_scan_box_focused(page)
     assert page.evaluate(NO_SIDEWAYS_SCROLL)
