@@ -25,13 +25,16 @@ from orders import selectors as order_selectors
 from orders.errors import UnknownOrder
 from orders.models import Order
 
-from . import pickup_codes, selectors, services
+from . import documents, packing, pickup_codes, selectors, services
 from .errors import PickupCodeRefused
 from .models import Package, PickLine, PickList, PickupCode, Return
 from .qr import qr_png, qr_svg
 from .schemas import (
+    PackageCloseIn,
     PackageIn,
     PackageOut,
+    PackScanIn,
+    PackScanOut,
     PickIn,
     PickListOut,
     PickProgressOut,
@@ -258,9 +261,92 @@ def package_create(request: HttpRequest, order_id: int, payload: PackageIn) -> S
         lines=lines,
         carrier=payload.carrier,
         tracking_number=payload.tracking_number,
+        partial=payload.partial,
         actor=user,
     )
     return Status(201, selectors.package_visible(user, package.pk))
+
+
+@router.post("/orders/{order_id}/pack-scans", response=PackScanOut)
+@decorate_view(idempotent)
+def pack_scan(request: HttpRequest, order_id: int, payload: PackScanIn) -> dict[str, object]:
+    """Scan a unit into the order's open package at a location (opened by the first scan).
+    ``scan_id`` is the device's id of the scan: the same id again changes nothing and answers
+    the first scan (``repeated``)."""
+    user = current_user(request)
+    order = order_selectors.order_visible(user, order_id)
+    location = stock_selectors.location_visible(user, payload.location)
+    require_stock_write(user, location.pk)
+    result = packing.package_scan(
+        order=order,
+        location=location,
+        scanned=payload.scan,
+        scan_id=payload.scan_id,
+        quantity=payload.quantity,
+        partial=payload.partial,
+        actor=user,
+    )
+    return {
+        "scan_id": result.scan.scan_id,
+        "repeated": result.repeated,
+        "order_id": result.order.pk,
+        "package_id": result.scan.package_id,
+        "sku": result.scan.product.sku,
+        "quantity": result.scan.quantity,
+        "packed": result.packed,
+        "wanted": result.wanted,
+        "tote": result.tote,
+    }
+
+
+@router.post("/packages/{package_id}/close", response=PackageOut)
+@decorate_view(idempotent)
+def package_close(request: HttpRequest, package_id: int, payload: PackageCloseIn) -> Package:
+    """Close the open package: carrier, service, weight, tracking number (none: Omni's parcel
+    number). It can then be printed and shipped."""
+    user = current_user(request)
+    package = selectors.package_visible(user, package_id)
+    require_stock_write(user, package.location_id)
+    packing.package_close(
+        package=package,
+        carrier=payload.carrier,
+        service=payload.service,
+        weight_grams=payload.weight_grams,
+        tracking_number=payload.tracking_number,
+        actor=user,
+    )
+    return selectors.package_visible(user, package_id)
+
+
+PDF_RESPONSE = {
+    "responses": {
+        200: {
+            "description": "The PDF",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    }
+}
+
+
+def _pdf(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@router.get("/packages/{package_id}/slip.pdf", response={200: None}, openapi_extra=PDF_RESPONSE)
+def package_slip(request: HttpRequest, package_id: int) -> HttpResponse:
+    """The packing slip (A4): order, customer and address, items, "package n of m", packer."""
+    package = selectors.package_visible(current_user(request), package_id)
+    return _pdf(documents.packing_slip_pdf(package), f"packing-slip-{package.pk}.pdf")
+
+
+@router.get("/packages/{package_id}/label.pdf", response={200: None}, openapi_extra=PDF_RESPONSE)
+def package_label(request: HttpRequest, package_id: int) -> HttpResponse:
+    """The shipping label (100 × 150 mm): carrier, tracking number as a Code128 barcode, ship
+    from and to, order number, "package n of m"."""
+    package = selectors.package_visible(current_user(request), package_id)
+    return _pdf(documents.shipping_label_pdf(package), f"label-{package.pk}.pdf")
 
 
 @router.get("/packages/{package_id}", response=PackageOut)

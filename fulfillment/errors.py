@@ -43,6 +43,10 @@ class FulfillmentErrorCode(StrEnum):
     PICK_TASK_CLOSED = "pick_task_closed"
     UNKNOWN_PICK_TASK = "unknown_pick_task"
     WAVE_LIMIT_INVALID = "wave_limit_invalid"
+    NOT_FULLY_PICKED = "not_fully_picked"
+    NOT_IN_ORDER = "not_in_order"
+    OVER_PACK = "over_pack"
+    NOTHING_TO_SORT = "nothing_to_sort"
 
 
 class NothingToPick(Conflict):
@@ -420,3 +424,114 @@ class UnknownPickTask(NotFound):
 
     def __init__(self) -> None:
         super().__init__(_("no such task on this pick list"))
+
+
+# --------------------------------------------------------------------------- pack by scanning
+
+
+class NotFullyPicked(Conflict):
+    """An order offered for packing before its units at this location are all picked (or
+    recorded short); ``detail``: ``order``, ``picked``, ``wanted`` (units)."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.NOT_FULLY_PICKED
+
+    def __init__(self, order: Order, *, picked: int, wanted: int) -> None:
+        data = {"order": order.pk, "picked": picked, "wanted": wanted}
+        super().__init__(
+            _(
+                "Order %(order)s is not fully picked here: %(picked)s of %(wanted)s units."
+                " Pack it when the rest is picked, or choose to ship what is picked now."
+            ),
+            detail=data,
+            params=data,
+        )
+
+
+class NotInOrder(InvalidInput):
+    """A scan packing an order that does not want that item; ``detail``: ``scanned``,
+    ``order``, and ``belongs_to`` (the order and tote that want it, when one does)."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.NOT_IN_ORDER
+
+    def __init__(
+        self,
+        scanned: str,
+        order: Order,
+        *,
+        other_order: int | None = None,
+        other_tote: int | None = None,
+    ) -> None:
+        scanned = scanned.strip()[:64]
+        params = {"scanned": scanned, "order": order.pk, "other": other_order, "tote": other_tote}
+        if other_order is None:
+            message = _(
+                "%(scanned)s is not in order %(order)s and no other order here waits for it."
+                " Put it aside and tell your supervisor."
+            )
+        elif other_tote is None:
+            message = _(
+                "%(scanned)s is not in order %(order)s: it belongs to order %(other)s."
+                " Put it with that order."
+            )
+        else:
+            message = _(
+                "%(scanned)s is not in order %(order)s: it belongs to order %(other)s, tote"
+                " %(tote)s. Put it in that tote."
+            )
+        super().__init__(
+            message,
+            detail={
+                "scanned": scanned,
+                "order": order.pk,
+                "belongs_to": (
+                    None if other_order is None else {"order": other_order, "tote": other_tote}
+                ),
+            },
+            params=params,
+        )
+
+
+class OverPack(Conflict):
+    """One unit more of an item than the order has picked and unpacked here; ``detail``:
+    ``sku``, ``order``, ``packed``, ``picked``, ``ordered``."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.OVER_PACK
+
+    def __init__(
+        self, order: Order, product: Product, *, packed: int, picked: int, ordered: int
+    ) -> None:
+        data = {
+            "sku": product.sku,
+            "order": order.pk,
+            "packed": packed,
+            "picked": picked,
+            "ordered": ordered,
+        }
+        if picked < ordered:
+            message = _(
+                "Every picked %(sku)s of order %(order)s is packed already (%(packed)s of"
+                " %(ordered)s ordered; the rest is not picked yet). Put this one aside."
+            )
+        else:
+            message = _(
+                "Order %(order)s needs no more %(sku)s: all %(packed)s are packed."
+                " Put this one aside."
+            )
+        super().__init__(message, detail=data, params=data)
+
+
+class NothingToSort(InvalidInput):
+    """A scan at the packing station that no order here waits for; ``detail``: ``scanned``."""
+
+    code: ClassVar[str] = FulfillmentErrorCode.NOTHING_TO_SORT
+
+    def __init__(self, scanned: str) -> None:
+        scanned = scanned.strip()[:64]
+        super().__init__(
+            _(
+                "No order here waits for %(scanned)s: it is not picked for any order, or every"
+                " unit is packed already. Check the code and scan again."
+            ),
+            detail={"scanned": scanned},
+            params={"scanned": scanned},
+        )

@@ -120,6 +120,11 @@ class PickLine(models.Model):
     bin = models.CharField(max_length=32, blank=True)
     quantity = models.PositiveIntegerField()
     picked = models.PositiveIntegerField(default=0)
+    packed = models.PositiveIntegerField(
+        default=0,
+        help_text="Units of its order allocation put in a package; picked − packed wait to be "
+        "packed (sort to order and the packing queue read this, through a partial index).",
+    )
     status = models.CharField(
         max_length=8, choices=PickLineStatus.choices, default=PickLineStatus.OPEN
     )
@@ -149,7 +154,6 @@ class PickLine(models.Model):
 
     class Meta:
         ordering = ["bin", "product__sku", "id"]
-        indexes = [models.Index(fields=["task", "tote"], name="pickline_task_tote")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(allocation__isnull=False) ^ Q(transfer__isnull=False),
@@ -157,6 +161,9 @@ class PickLine(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(picked__lte=models.F("quantity")), name="pickline_picked_within"
+            ),
+            models.CheckConstraint(
+                condition=Q(packed__lte=models.F("picked")), name="pickline_packed_within"
             ),
             models.UniqueConstraint(
                 fields=["allocation"],
@@ -167,6 +174,16 @@ class PickLine(models.Model):
                 fields=["transfer_line"],
                 condition=Q(transfer_line__isnull=False),
                 name="pickline_transfer_line_once",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["task", "tote"], name="pickline_task_tote"),
+            # Only the units picked and not packed yet: what a packing station works on. Its
+            # size follows the work in progress, not the history of shipped orders.
+            models.Index(
+                fields=["product", "pick_list"],
+                condition=Q(picked__gt=models.F("packed")) & Q(allocation__isnull=False),
+                name="pickline_unpacked",
             ),
         ]
 
@@ -202,12 +219,23 @@ class PickScan(models.Model):
 
 
 class PackageStatus(models.TextChoices):
+    OPEN = "open", "Being packed"
     PACKED = "packed", "Packed"
     SHIPPED = "shipped", "Shipped"
 
 
+class ShippingService(models.TextChoices):
+    STANDARD = "standard", "Standard"
+    EXPRESS = "express", "Express"
+    SAME_DAY = "same_day", "Same day"
+
+
 class Package(models.Model):
-    """A parcel of an order leaving a location; shipping it consumes the holds it carries."""
+    """A parcel of an order leaving a location; shipping it consumes the holds it carries.
+
+    Packed by scanning, it is ``open`` while units are scanned into it (one open package per
+    order and location), ``packed`` once closed (carrier, service, weight; its label can be
+    printed), ``shipped`` when it leaves."""
 
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="packages")
     location = models.ForeignKey("inventory.Location", on_delete=models.PROTECT, related_name="+")
@@ -215,15 +243,25 @@ class Package(models.Model):
         max_length=8, choices=PackageStatus.choices, default=PackageStatus.PACKED
     )
     carrier = models.CharField(max_length=50, blank=True)
+    service = models.CharField(max_length=16, choices=ShippingService.choices, blank=True)
     tracking_number = models.CharField(max_length=64, blank=True)
+    weight_grams = models.PositiveIntegerField(null=True, blank=True)
     packed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["order", "location"],
+                condition=Q(status="open"),
+                name="package_one_open_per_order",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Package {self.pk} of order {self.order_id}"
@@ -244,6 +282,31 @@ class PackageLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity}× allocation {self.allocation_id}"
+
+
+class PackScan(models.Model):
+    """One scan of a unit into a package, under the id the scanning device gave it: the same
+    id sent again (a retry, a double submit) finds this row and changes nothing."""
+
+    scan_id = models.CharField(max_length=64, unique=True)
+    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="scans")
+    pick_line = models.ForeignKey(PickLine, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    scanned = models.CharField(max_length=64, blank=True, help_text="The code as it was read.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="packscan_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity}× {self.product_id} into package {self.package_id}"
 
 
 class PickupCode(models.Model):

@@ -11,7 +11,7 @@ from ninja import Field, Schema
 from inventory.schemas import LocationCode, Quantity, Sku
 from omni.schemas import InputSchema
 
-from .models import ReturnDisposition
+from .models import ReturnDisposition, ShippingService
 
 Count = Annotated[int, Field(strict=True, ge=0, le=1_000_000)]
 
@@ -180,6 +180,34 @@ class PackageIn(InputSchema):
     carrier: Annotated[str, Field(max_length=50)] = ""
     tracking_number: Annotated[str, Field(max_length=64)] = ""
     lines: Annotated[list[PackLineIn], Field(min_length=1, max_length=200)] | None = None
+    partial: bool = False
+
+
+class PackScanIn(InputSchema):
+    location: LocationCode
+    scan: Annotated[str, Field(min_length=1, max_length=64)]
+    scan_id: Annotated[str, Field(min_length=1, max_length=64)]
+    quantity: Quantity = 1
+    partial: bool = False
+
+
+class PackScanOut(Schema):
+    scan_id: str
+    repeated: bool
+    order_id: int
+    package_id: int
+    sku: str
+    quantity: int
+    packed: int
+    wanted: int
+    tote: int | None
+
+
+class PackageCloseIn(InputSchema):
+    carrier: Annotated[str, Field(max_length=50)] = ""
+    service: ShippingService = ShippingService.STANDARD
+    weight_grams: Annotated[int, Field(strict=True, ge=1, le=1_000_000)] | None = None
+    tracking_number: Annotated[str, Field(max_length=64)] = ""
 
 
 class ShipIn(InputSchema):
@@ -198,8 +226,11 @@ class PackageOut(Schema):
     location: str = Field(alias="location.code")
     status: str
     carrier: str
+    service: str
     tracking_number: str
+    weight_grams: int | None
     created_at: datetime
+    closed_at: datetime | None
     shipped_at: datetime | None
     lines: list[PackageLineOut]
 

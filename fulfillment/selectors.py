@@ -3,11 +3,12 @@ pickup is as unknown as a missing one)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import F, Prefetch, Q, QuerySet, Sum
 
 from inventory.models import (
     Location,
@@ -291,61 +292,287 @@ def pick_tasks(pick_list: PickList) -> list[PickTask]:
 
 # --------------------------------------------------------------------------- packing
 
+# How many of the oldest-promised candidates sort to order looks at to prefer an order that can
+# be packed now: the scan's cost stays the same however many orders wait.
+SORT_CANDIDATES = 20
+PACK_QUEUE_LIMIT = 50
+
+
+def tote_of(line: PickLine) -> int | None:
+    """The tote the line's units were picked into (batch picking: its order's tote in the
+    pick list), if any."""
+    return line.tote
+
+
+def unpacked_lines(location: Location) -> QuerySet[PickLine]:
+    """Order pick lines at ``location`` with units picked and not packed yet, of delivery
+    orders still to ship. Read through the partial index ``pickline_unpacked``: its rows are
+    the work in progress, whatever the history of the location."""
+    return PickLine.objects.filter(
+        pick_list__location=location,
+        allocation__isnull=False,
+        picked__gt=F("packed"),
+        allocation__reservation__status=ReservationStatus.ACTIVE,
+        allocation__line__order__mode=OrderMode.DELIVERY,
+        allocation__line__order__status__in=PACKABLE_STATUSES,
+    )
+
+
+def _by_promise(prefix: str = "allocation__line__order__") -> list[Any]:
+    """Oldest promise first (no promise: after those with one), then oldest order."""
+    return [
+        F(f"{prefix}promised_at").asc(nulls_last=True),
+        f"{prefix}created_at",
+        f"{prefix}id",
+    ]
+
+
+@dataclass(frozen=True)
+class OrderPickProgress:
+    """How far an order's units at one location are picked: ``ready`` when every unit still
+    held there is picked or recorded short (nothing is left to pick)."""
+
+    picked: int
+    wanted: int
+    ready: bool
+
+
+def order_pick_progress(
+    order_ids: Iterable[int], location: Location
+) -> dict[int, OrderPickProgress]:
+    """Per order: units picked of the units held at ``location`` (two queries for any number of
+    orders). An order with nothing held there is absent."""
+    allocations = list(
+        Allocation.objects.filter(
+            line__order_id__in=list(order_ids),
+            location=location,
+            reservation__status=ReservationStatus.ACTIVE,
+        ).values_list("pk", "line__order_id", "quantity")
+    )
+    lines = {
+        a: (quantity, picked, status)
+        for a, quantity, picked, status in PickLine.objects.filter(
+            allocation_id__in=[a for a, _, _ in allocations]
+        ).values_list("allocation_id", "quantity", "picked", "status")
+    }
+    totals: dict[int, list[int]] = {}
+    for allocation_id, order_id, quantity in allocations:
+        entry = totals.setdefault(order_id, [0, 0, 1])
+        line = lines.get(allocation_id)
+        if line is None:  # held here, on no pick list yet
+            entry[1] += quantity
+            entry[2] = 0
+            continue
+        wanted, picked, status = line
+        entry[0] += picked
+        entry[1] += wanted
+        if status == PickLineStatus.OPEN:
+            entry[2] = 0
+    return {
+        order_id: OrderPickProgress(picked=p, wanted=w, ready=bool(r))
+        for order_id, (p, w, r) in totals.items()
+    }
+
+
+@dataclass(frozen=True)
+class SortTarget:
+    """Where a scanned unit goes at the packing station: the order (and its tote) whose picked
+    units wait for it, and whether that order may be packed now."""
+
+    pick_line: PickLine
+    order: Order
+    tote: int | None
+    ready: bool
+    open_package: bool
+
+
+def sort_to_order(
+    location: Location, product: Product, *, exclude_order: int | None = None
+) -> SortTarget | None:
+    """The order a picked unit of ``product`` belongs to: among the orders at ``location``
+    whose picked and unpacked units include it, oldest promise first, preferring one that may
+    be packed now (fully picked here, or with a package open). One indexed query over the
+    ``SORT_CANDIDATES`` oldest candidates, then two for their progress: the same cost with ten
+    orders waiting or ten thousand."""
+    lines = unpacked_lines(location).filter(product=product)
+    if exclude_order is not None:
+        lines = lines.exclude(allocation__line__order_id=exclude_order)
+    candidates = list(
+        lines.select_related("allocation__line__order").order_by(*_by_promise(), "id")[
+            :SORT_CANDIDATES
+        ]
+    )
+    if not candidates:
+        return None
+    order_ids = {ln.allocation.line.order_id for ln in candidates if ln.allocation}
+    progress = order_pick_progress(order_ids, location)
+    opened = set(
+        Package.objects.filter(
+            order_id__in=order_ids, location=location, status=PackageStatus.OPEN
+        ).values_list("order_id", flat=True)
+    )
+
+    def target(line: PickLine) -> SortTarget:
+        assert line.allocation is not None
+        order = line.allocation.line.order
+        state = progress.get(order.pk)
+        return SortTarget(
+            pick_line=line,
+            order=order,
+            tote=tote_of(line),
+            ready=bool(state and state.ready),
+            open_package=order.pk in opened,
+        )
+
+    targets = [target(ln) for ln in candidates]
+    return next((t for t in targets if t.ready or t.open_package), targets[0])
+
 
 @dataclass
 class PackItem:
     product: Product
-    ready: int  # picked here, not yet in a package
     ordered: int  # the order line's quantity
+    picked: int = 0  # picked here (on this order's pick lines)
+    packed: int = 0  # in a package, open, packed or shipped
+    in_open: int = 0  # in the package being packed now
+
+    @property
+    def ready(self) -> int:
+        """Picked here, not in a package yet."""
+        return self.picked - self.packed
 
 
 @dataclass
 class PackOrder:
     order: Order
     items: list[PackItem] = field(default_factory=list)
+    totes: list[int] = field(default_factory=list)
+    tote_codes: list[str] = field(default_factory=list)  # "17-3": tote 3 of pick list 17
+    progress: OrderPickProgress | None = None
+    open_package: Package | None = None
 
     @property
     def units(self) -> int:
+        """Units picked here and not packed yet."""
         return sum(item.ready for item in self.items)
 
+    @property
+    def ready(self) -> bool:
+        """Every unit held here is picked (or recorded short): the order may be packed."""
+        return self.progress is not None and self.progress.ready
 
-def pack_queue(location: Location) -> list[PackOrder]:
-    """Delivery orders with units picked at ``location`` and not packed yet, oldest first."""
-    packed = (
-        PackageLine.objects.filter(allocation=OuterRef("allocation"))
-        .values("allocation")
-        .annotate(units=Sum("quantity"))
-        .values("units")
-    )
-    lines = (
-        PickLine.objects.filter(
-            pick_list__location=location,
-            allocation__isnull=False,
-            allocation__reservation__status=ReservationStatus.ACTIVE,
-            allocation__line__order__mode=OrderMode.DELIVERY,
-            allocation__line__order__status__in=PACKABLE_STATUSES,
-            picked__gt=0,
-        )
-        .annotate(packed=Coalesce(Subquery(packed), 0))
-        .filter(picked__gt=F("packed"))
-        .select_related("product", "allocation__line__order")
-        .order_by("allocation__line__order__created_at", "allocation__line__order_id", "id")
-    )
-    queue: dict[int, PackOrder] = {}
+
+def _pack_order(order: Order, lines: Iterable[PickLine]) -> PackOrder:
+    entry = PackOrder(order=order)
+    items: dict[int, PackItem] = {}
     for line in lines:
         assert line.allocation is not None
-        order_line = line.allocation.line
-        entry = queue.setdefault(order_line.order_id, PackOrder(order=order_line.order))
-        ready = line.picked - line.packed
-        for item in entry.items:
-            if item.product.pk == line.product_id:
-                item.ready += ready
-                break
-        else:
-            entry.items.append(
-                PackItem(product=line.product, ready=ready, ordered=order_line.quantity)
+        item = items.get(line.product_id)
+        if item is None:
+            item = items[line.product_id] = PackItem(
+                product=line.product, ordered=line.allocation.line.quantity
             )
-    return list(queue.values())
+        item.picked += line.picked
+        item.packed += line.packed
+        tote = tote_of(line)
+        if tote is not None and tote not in entry.totes:
+            entry.totes.append(tote)
+        if tote is not None and f"{line.pick_list_id}-{tote}" not in entry.tote_codes:
+            entry.tote_codes.append(f"{line.pick_list_id}-{tote}")
+    entry.items = list(items.values())
+    entry.totes.sort()
+    return entry
+
+
+def orders_to_pack(location: Location) -> int:
+    """How many delivery orders have units picked at ``location`` and not packed yet."""
+    return unpacked_lines(location).values("allocation__line__order_id").distinct().count()
+
+
+def pack_queue(location: Location, limit: int = PACK_QUEUE_LIMIT) -> tuple[list[PackOrder], int]:
+    """Delivery orders with units picked at ``location`` and not packed yet, oldest promise
+    first (at most ``limit``), each with its picking progress there (ready to pack, or only
+    as a partial shipment) and its totes; and how many such orders there are in all."""
+    waiting = unpacked_lines(location)
+    total = orders_to_pack(location)
+    order_ids: list[int] = []
+    for order_id in (
+        waiting.order_by(*_by_promise()).values_list("allocation__line__order_id", flat=True)
+    ).iterator():
+        if order_id not in order_ids:
+            order_ids.append(order_id)
+            if len(order_ids) == limit:
+                break
+    return pack_orders(order_ids, location), total
+
+
+def pack_orders(order_ids: Sequence[int], location: Location) -> list[PackOrder]:
+    """What each of these orders has picked and packed at ``location``, in the given order."""
+    lines = (
+        PickLine.objects.filter(
+            pick_list__location=location, allocation__line__order_id__in=list(order_ids)
+        )
+        .select_related("product", "allocation__line__order")
+        .order_by("product__sku", "id")
+    )
+    by_order: dict[int, list[PickLine]] = {}
+    for line in lines:
+        assert line.allocation is not None
+        by_order.setdefault(line.allocation.line.order_id, []).append(line)
+    progress = order_pick_progress(order_ids, location)
+    open_packages = {
+        p.order_id: p
+        for p in Package.objects.filter(
+            order_id__in=list(order_ids), location=location, status=PackageStatus.OPEN
+        ).prefetch_related(PACKAGE_LINES)
+    }
+    entries = []
+    for order_id in order_ids:
+        order_lines = by_order.get(order_id)
+        if not order_lines:
+            continue
+        assert order_lines[0].allocation is not None
+        entry = _pack_order(order_lines[0].allocation.line.order, order_lines)
+        entry.progress = progress.get(order_id)
+        entry.open_package = open_packages.get(order_id)
+        if entry.open_package is not None:
+            for package_line in entry.open_package.lines.all():
+                for item in entry.items:
+                    if item.product.pk == package_line.allocation.line.product_id:
+                        item.in_open += package_line.quantity
+        entries.append(entry)
+    return entries
+
+
+TOTE_CODE = re.compile(r"^T?(\d{1,12})[-/](\d{1,4})$", re.IGNORECASE)
+
+
+def order_in_tote(location: Location, code: str) -> int | None:
+    """The delivery order whose units are in the tote a code names at ``location``: the pick
+    list and the tote number, ``17-3`` (or ``T17-3``), as the packing pages show it."""
+    match = TOTE_CODE.match(code.strip())
+    if match is None:
+        return None
+    return (
+        PickLine.objects.filter(
+            pick_list_id=int(match.group(1)),
+            pick_list__location=location,
+            tote=int(match.group(2)),
+            allocation__isnull=False,
+        )
+        .values_list("allocation__line__order_id", flat=True)
+        .first()
+    )
+
+
+def open_packages(location: Location) -> list[Package]:
+    """Parcels being packed at ``location`` (scanned into, not closed yet)."""
+    return list(
+        Package.objects.filter(location=location, status=PackageStatus.OPEN)
+        .select_related("order")
+        .prefetch_related(PACKAGE_LINES)
+        .order_by("created_at", "id")
+    )
 
 
 def packed_packages(location: Location) -> list[Package]:
@@ -365,6 +592,24 @@ def shipped_recently(location: Location, limit: int = 10) -> list[Package]:
         .prefetch_related(PACKAGE_LINES)
         .order_by("-shipped_at", "-id")[:limit]
     )
+
+
+@dataclass(frozen=True)
+class PackageNumber:
+    """A package's place among its order's packages: "package ``n`` of ``of``"."""
+
+    n: int
+    of: int
+
+
+def package_number(package: Package) -> PackageNumber:
+    """Counted over the order's packages (every location), in the order they were started."""
+    ids = list(
+        Package.objects.filter(order_id=package.order_id)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    return PackageNumber(n=ids.index(package.pk) + 1, of=len(ids))
 
 
 # --------------------------------------------------------------------------- store pickup

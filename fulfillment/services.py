@@ -42,7 +42,7 @@ from orders.services import OWNER_TYPE, order_set_status
 # Store pickup lives in its own module (``fulfillment.pickups``); its names are part of this
 # module's interface, re-exported.
 from . import pickups
-from .errors import NotPicked, NotReturnable, PackageInvalidState
+from .errors import NotFullyPicked, NotPicked, NotReturnable, PackageInvalidState
 from .locks import lock_package
 from .models import (
     Notification,
@@ -71,6 +71,7 @@ from .picking import (  # noqa: F401 -- the services of picking, re-exported
     pick_wave_plan,
     scan_matches,
 )
+from .selectors import order_pick_progress
 
 logger = logging.getLogger(__name__)
 
@@ -93,17 +94,13 @@ _payload = pickups._payload  # what a token carries; the tests forge and alter i
 
 def _picked_unpacked(order: Order, location: Location) -> dict[int, int]:
     """Allocation id -> units picked at ``location`` and not yet in a package."""
-    picked = dict(
-        PickLine.objects.filter(allocation__line__order=order, pick_list__location=location)
-        .values_list("allocation_id")
-        .annotate(units=Sum("picked"))
+    return dict(
+        PickLine.objects.filter(
+            allocation__line__order=order,
+            pick_list__location=location,
+            picked__gt=F("packed"),
+        ).values_list("allocation_id", F("picked") - F("packed"))
     )
-    packed = dict(
-        PackageLine.objects.filter(allocation_id__in=picked)
-        .values_list("allocation_id")
-        .annotate(units=Sum("quantity"))
-    )
-    return {a: units - packed.get(a, 0) for a, units in picked.items() if units > packed.get(a, 0)}
 
 
 @dataclass(frozen=True)
@@ -120,13 +117,20 @@ def package_create(
     lines: Sequence[PackLine] | None = None,
     carrier: str = "",
     tracking_number: str = "",
+    partial: bool = False,
     actor: User | None = None,
 ) -> Package:
     """Put picked units of a delivery order into a parcel (all picked units when ``lines``
-    is not given)."""
+    is not given), in one step. The order must be fully picked at ``location`` (every unit
+    held there picked or recorded short) unless ``partial``: the packer ships what is picked
+    now and the rest stays open (``NotFullyPicked``)."""
     order = lock_order(order.pk)
     if order.mode != OrderMode.DELIVERY:
         raise InvalidInput(gettext_lazy("only deliveries are packed; pickups are handed over"))
+    if not partial:
+        progress = order_pick_progress([order.pk], location).get(order.pk)
+        if progress is not None and not progress.ready:
+            raise NotFullyPicked(order, picked=progress.picked, wanted=progress.wanted)
     ready = _picked_unpacked(order, location)
     allocations = {
         a.pk: a for a in Allocation.objects.filter(pk__in=ready).select_related("line__product")
@@ -164,6 +168,10 @@ def package_create(
     PackageLine.objects.bulk_create(
         [PackageLine(package=package, allocation=a, quantity=q) for a, q in wanted]
     )
+    for allocation, q in wanted:
+        PickLine.objects.filter(allocation=allocation, packed__lte=F("picked") - q).update(
+            packed=F("packed") + q
+        )
     return package
 
 

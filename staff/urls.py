@@ -76,8 +76,16 @@ urlpatterns = [
     path("picking/<int:pick_list_id>/tasks/", pick_page.pick_tasks, name="pick-tasks"),
     path("picking/<int:pick_list_id>/print/", pick_page.pick_list_print, name="pick-list-print"),
     path("packing/", packing.packing, name="packing"),
-    path("packing/orders/<int:order_id>/ship/", packing.pack_and_ship, name="pack-ship"),
+    path("packing/scan/", packing.station_scan, name="pack-station-scan"),
+    path("packing/orders/<int:order_id>/", packing.pack_order, name="pack-order"),
+    path("packing/orders/<int:order_id>/scan/", packing.pack_order_scan, name="pack-order-scan"),
+    path("packing/orders/<int:order_id>/close/", packing.pack_order_close, name="pack-close"),
+    path("packing/orders/<int:order_id>/ship/", packing.pack_order_ship, name="pack-ship"),
     path("packing/packages/<int:package_id>/ship/", packing.package_ship_view, name="package-ship"),
+    path("packing/packages/<int:package_id>/slip.pdf", packing.package_slip, name="package-slip"),
+    path(
+        "packing/packages/<int:package_id>/label.pdf", packing.package_label, name="package-label"
+    ),
     path("pickups/", pickups.pickups, name="pickups"),
     path("pickups/handover/", pickups.handover, name="pickup-handover"),
     path(

@@ -376,63 +376,125 @@ def pick_everything(client: Client, pick_list: PickList) -> None:
         scan(client, pick_list, task.product.barcode or task.product.sku, task.quantity)
 
 
-def test_pack_and_ship_in_one_step(warehouse_user, wave, dc, goods):
+def pack(client: Client, order: Order, code: str, scan_id: str, query: str = "?at=DC1") -> str:
+    url = f"/staff/packing/orders/{order.pk}/scan/{query}"
+    return text(client.post(url, {"code": code, "scan_id": scan_id}, headers=HTMX))
+
+
+def test_pack_by_scanning_close_print_and_ship(warehouse_user, wave, dc, goods):
     a, b = goods
     client = client_for(warehouse_user)
     assert "Nothing picked here waits to be packed." in text(client.get("/staff/packing/"))
     pick_everything(client, wave)
     order = Order.objects.get(external_id="w1")
-    page = text(client.get("/staff/packing/"))
-    assert f"Order {order.pk} (w1)" in page and "Wang Fang" in page
-    assert f"/staff/packing/orders/{order.pk}/ship/" in page
-    assert page.count('data-scan=""') == 1  # the first order's tracking number
+    station = text(client.get("/staff/packing/"))
+    assert f'id="order-{order.pk}"' in station and "Wang Fang" in station
+    assert "all picked" in station and f"/staff/packing/orders/{order.pk}/" in station
+    assert station.count('data-scan=""') == 1  # the station's one scan box
 
-    url = f"/staff/packing/orders/{order.pk}/ship/?at=DC1"
-    no_tracking = text(client.post(url, {f"o{order.pk}-carrier": "SF Express"}, headers=HTMX))
-    assert "field-error" in no_tracking and "data-focus" in no_tracking
-    assert not Package.objects.exists()
-
-    shipped = client.post(
-        url,
-        {f"o{order.pk}-carrier": "SF Express", f"o{order.pk}-tracking_number": "SF1234567890"},
-        headers=HTMX,
-    )
-    body = text(shipped)
+    page = text(client.get(f"/staff/packing/orders/{order.pk}/?at=DC1"))
+    assert "4 of 4 units picked here" in page and page.count('data-scan=""') == 1
+    body = pack(client, order, A_BARCODE, "d-1")
+    assert body.startswith('<section id="panel"') and "notice ok" in body
+    assert "A → order" in body and "(1 of 3)" in body
+    again = pack(client, order, A_BARCODE, "d-1")  # the same scan sent again
+    assert "counted already" in again
+    assert PickLine.objects.get(product=a).packed == 1
+    pack(client, order, "a", "d-2")
+    pack(client, order, "A", "d-3")
+    over = pack(client, order, "A", "d-4")
+    assert "over_pack" in over and f"Order {order.pk} needs no more A" in over
+    pack(client, order, B_BARCODE, "d-5")
     package = Package.objects.get()
-    assert body.startswith('<section id="panel">') and "notice ok" in body
-    assert f"Package {package.pk} shipped" in body and 'data-order-status="shipped"' in body
-    assert "SF Express SF1234567890" in body
-    assert (package.status, package.carrier, package.tracking_number) == (
-        PackageStatus.SHIPPED,
-        "SF Express",
-        "SF1234567890",
+    assert package.status == PackageStatus.OPEN
+
+    close = f"/staff/packing/orders/{order.pk}/close/?at=DC1"
+    bad = text(
+        client.post(close, {"close-carrier": "SF Express", "close-service": "x"}, headers=HTMX)
     )
+    assert "notice error" in bad and Package.objects.get().status == PackageStatus.OPEN
+    closed = text(
+        client.post(
+            close,
+            {
+                "close-carrier": "SF Express",
+                "close-service": "express",
+                "close-weight_kg": "1.25",
+                "close-tracking_number": "SF1234567890",
+            },
+            headers=HTMX,
+        )
+    )
+    assert "closed (1 of 1), tracking number SF1234567890" in closed
+    package.refresh_from_db()
+    assert (package.status, package.weight_grams, package.service) == ("packed", 1250, "express")
+    for kind in ("label", "slip"):
+        pdf = client.get(f"/staff/packing/packages/{package.pk}/{kind}.pdf?at=DC1")
+        assert pdf.status_code == 200 and pdf["Content-Type"] == "application/pdf"
+        assert pdf.content.startswith(b"%PDF-")
+    assert f"/staff/packing/packages/{package.pk}/label.pdf" in closed
+
+    shipped = client.post(f"/staff/packing/orders/{order.pk}/ship/?at=DC1", headers=HTMX)
+    assert shipped.status_code == 200 and "shipped=" in shipped["HX-Redirect"]
+    after = text(client.get(shipped["HX-Redirect"]))
+    assert f"Order {order.pk}: 1 package(s) shipped. The order is shipped." in after
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
     moves = StockMove.objects.filter(reference=order.reference, reason="ship")
     assert sorted((m.product.sku, m.quantity) for m in moves) == [("A", 3), ("B", 1)]
     assert level(dc, a) == (7, 0) and level(dc, b) == (4, 0)
-    assert "Nothing picked here waits to be packed." in body
-
-    twice = text(client.post(url, {f"o{order.pk}-carrier": "other"}, headers=HTMX))
-    assert "not_picked" in twice and Package.objects.count() == 1
     assert_invariants()
 
 
-def test_what_is_picked_ships_and_the_order_is_partially_shipped(warehouse_user, wave):
+def test_a_partly_picked_order_ships_what_is_picked_only_when_the_packer_says_so(
+    warehouse_user, wave
+):
     client = client_for(warehouse_user)
     scan(client, wave, "A", 3)  # B not picked yet
     order = Order.objects.get(external_id="w1")
-    page = text(
-        client.post(
-            f"/staff/packing/orders/{order.pk}/ship/",
-            {f"o{order.pk}-carrier": "other", f"o{order.pk}-tracking_number": ""},
-        )
+    station = text(client.get("/staff/packing/?at=DC1"))
+    assert 'data-ready="0"' in station and "3</strong>/4" in station and "Ship picked" in station
+    refused = pack(client, order, "A", "p-1")
+    assert "not_fully_picked" in refused and "3 of 4 units" in refused
+    assert not Package.objects.exists()
+    pack(client, order, "A", "p-2", query="?at=DC1&partial=1")
+    pack(client, order, "A", "p-3")  # the package is open: the packer chose already
+    assert PickLine.objects.get(product__sku="A").packed == 2
+    client.post(
+        f"/staff/packing/orders/{order.pk}/close/?at=DC1",
+        {"close-carrier": "other", "close-service": "standard"},
     )
-    assert 'data-order-status="partially_shipped"' in page and "partially shipped" in page
+    client.post(f"/staff/packing/orders/{order.pk}/ship/?at=DC1")
     order.refresh_from_db()
     assert order.status == OrderStatus.PARTIALLY_SHIPPED
-    assert Package.objects.get().carrier == ""
+    package = Package.objects.get()
+    assert package.carrier == "" and package.tracking_number.startswith("DC1")
+    # The third A stays picked and waits to be packed; B is still to pick.
+    station = text(client.get("/staff/packing/?at=DC1"))
+    assert f'id="order-{order.pk}"' in station and 'data-ready="0"' in station
+    assert_invariants()
+
+
+def test_a_scan_at_the_station_sorts_the_item_to_its_order(warehouse_user, wave, dc):
+    client = client_for(warehouse_user)
+    pick_everything(client, wave)
+    order = Order.objects.get(external_id="w1")
+    url = "/staff/packing/scan/?at=DC1"
+    body = text(client.post(url, {"code": B_BARCODE, "scan_id": "s-1"}, headers=HTMX))
+    assert f"B → order {order.pk}" in body and f'data-sorted-order="{order.pk}"' in body
+    assert PickLine.objects.get(product__sku="B").packed == 1
+    nothing = text(client.post(url, {"code": B_BARCODE, "scan_id": "s-2"}, headers=HTMX))
+    assert "nothing_to_sort" in nothing and "No order here waits for B" in nothing
+    unknown = text(client.post(url, {"code": "999", "scan_id": "s-3"}, headers=HTMX))
+    assert "notice error" in unknown
+    opened = client.post(url, {"code": "w1", "scan_id": "s-4"}, headers=HTMX)
+    assert opened["HX-Redirect"] == f"/staff/packing/orders/{order.pk}/?at=DC1"
+    tote = PickLine.objects.filter(pick_list=wave).values_list("tote", flat=True).first()
+    for code in (f"{wave.pk}-{tote}", f"t{wave.pk}-{tote}"):  # the tote: list and number
+        opened = client.post(url, {"code": code, "scan_id": code}, headers=HTMX)
+        assert opened["HX-Redirect"] == f"/staff/packing/orders/{order.pk}/?at=DC1"
+    elsewhere = text(client.post(url, {"code": f"{wave.pk}-99", "scan_id": "s-5"}, headers=HTMX))
+    assert "notice error" in elsewhere
 
 
 def test_a_packed_parcel_is_listed_and_shipped_with_its_button(warehouse_user, wave, dc):
@@ -453,7 +515,7 @@ def test_a_packed_parcel_is_listed_and_shipped_with_its_button(warehouse_user, w
             headers=HTMX,
         )
     )
-    assert "notice ok" in shipped and 'data-order-status="shipped"' in shipped
+    assert "notice ok" in shipped and "The order is shipped." in shipped
     package.refresh_from_db()
     assert (package.status, package.tracking_number) == (PackageStatus.SHIPPED, "ZTO77")
     again = text(client.post(f"/staff/packing/packages/{package.pk}/ship/", headers=HTMX))

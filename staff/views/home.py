@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from fulfillment.models import PickList, PickListStatus
-from fulfillment.selectors import pack_queue, pickup_queue, waiting_to_pick
+from fulfillment.selectors import orders_to_pack, pickup_queue, waiting_to_pick
 from inventory.models import Transfer, TransferStatus
 from orders.models import OrderStatus
 from orders.selectors import hold_tickets_held
@@ -26,7 +26,7 @@ def home(request: HttpRequest, staff: Staff) -> HttpResponse:
         arriving = Transfer.objects.filter(
             destination=staff.location, status=TransferStatus.DISPATCHED
         ).count()
-        to_pack = len(pack_queue(staff.location))
+        to_pack = orders_to_pack(staff.location)
     if staff.location is not None and staff.serves_counter:
         holds = hold_tickets_held(store=staff.location).count()
         statuses = list(

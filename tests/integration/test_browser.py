@@ -237,15 +237,28 @@ def test_warehouse_picks_a_wave_by_scanning_then_packs_and_ships(
     page.wait_for_url("**/staff/packing/**")
     card = page.locator(f"#order-{order.pk}")
     assert "WEB-1001" in card.inner_text() and "Wang Fang" in card.inner_text()
-    # The first order's tracking number has the focus: scan the parcel's label into it.
+    assert "all picked" in card.inner_text()
+    # The station's scan box has the focus: the order number opens the order.
     assert_scan_box_focused(page)
     shot("packing")
-    scan(page, "SF1234567890")
-    page.wait_for_selector("[data-order-status]")
-    assert page.get_attribute("[data-order-status]", "data-order-status") == "shipped"
-    result = page.inner_text("#panel .result")
-    assert "shipped" in result and "SF Express SF1234567890" in result
+    scan(page, "WEB-1001")
+    page.wait_for_url(f"**/staff/packing/orders/{order.pk}/**")
+    assert_scan_box_focused(page)
+    for code in (TEA, TEA, OOLONG):  # each item into the package
+        scan(page, code)
+        page.wait_for_selector("#panel .notice.ok")
+        assert page.input_value("#pack-code") == ""
+    page.wait_for_selector('#panel[data-unpacked="0"]')
+    page.select_option("#id_close-carrier", "SF Express")
+    page.fill("#id_close-tracking_number", "SF1234567890")
+    page.click("text=Close the package")
+    page.wait_for_selector("#panel tr[data-status=packed]")
+    shot("packed")
+    page.click("button.ship-order")
+    page.wait_for_url("**/staff/packing/?**shipped=*")
+    assert "The order is shipped." in page.inner_text("#panel .notices")
     assert "Nothing picked here waits to be packed." in page.inner_text("#panel")
+    assert "SF Express SF1234567890" in page.inner_text("#panel")
     shot("shipped")
 
     order.refresh_from_db()
