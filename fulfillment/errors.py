@@ -42,7 +42,6 @@ class FulfillmentErrorCode(StrEnum):
     PICK_LIST_DONE = "pick_list_done"
     PICK_TASK_CLOSED = "pick_task_closed"
     UNKNOWN_PICK_TASK = "unknown_pick_task"
-    WAVE_LIMIT_INVALID = "wave_limit_invalid"
     NOT_FULLY_PICKED = "not_fully_picked"
     NOT_IN_ORDER = "not_in_order"
     OVER_PACK = "over_pack"

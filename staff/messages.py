@@ -31,6 +31,7 @@ from inventory.errors import (
     NoLines,
     NotOnDocument,
     QuantityInvalid,
+    UnknownBin,
     UnknownReservation,
     UnknownTransfer,
 )
@@ -104,6 +105,9 @@ class Say:
 
 # The error's own message, made a sentence: for the generic codes (see the module's docstring).
 OWN = Say("%(sentence)s")
+# The same, for errors of the floor and the counter whose classes word their message for the
+# person at the scanner already (what happened and what to do), with the names it needs.
+WORDED = Say("%(sentence)s")
 
 SENTENCES: dict[str, Say] = {
     # ---- omni: every app's common refusals
@@ -195,6 +199,15 @@ SENTENCES: dict[str, Say] = {
         _("Product %(sku)s is on two lines. Put it on one line with the total quantity."),
         _("The same SKU is on two lines. Put it on one line with the total quantity."),
     ),
+    InventoryErrorCode.BIN_OTHER_LOCATION: Say(
+        _("Bin %(bin)s is not at %(location)s. Choose one of this location's own bins."),
+    ),
+    InventoryErrorCode.BIN_TAKEN: Say(
+        _(
+            "Bin %(other)s at %(location)s already has code %(bin)s or walking position"
+            " %(sequence)s. Choose another code or position."
+        ),
+    ),
     InventoryErrorCode.RECEIVING_CLOSED: Say(
         _(
             "This delivery was already finished or discarded, so it takes no more scans. Open"
@@ -258,12 +271,11 @@ SENTENCES: dict[str, Say] = {
             " customer a nearby store."
         ),
     ),
-    # Written for the counter: the error's own message says what happened and what to do.
-    OrderErrorCode.HOLD_TICKET_CLOSED: OWN,
-    OrderErrorCode.HOLD_TICKET_EMPTY: OWN,
-    OrderErrorCode.HOLD_TICKET_INVALID: OWN,
-    OrderErrorCode.HOLD_TICKET_SHORT: OWN,
-    OrderErrorCode.COUNTER_NOT_LIVE: OWN,
+    OrderErrorCode.HOLD_TICKET_CLOSED: WORDED,
+    OrderErrorCode.HOLD_TICKET_EMPTY: WORDED,
+    OrderErrorCode.HOLD_TICKET_INVALID: WORDED,
+    OrderErrorCode.HOLD_TICKET_SHORT: WORDED,
+    OrderErrorCode.COUNTER_NOT_LIVE: WORDED,
     # ---- fulfillment
     FulfillmentErrorCode.NOTHING_TO_PICK: Say(
         _("Nothing is waiting to be picked here right now. Come back when new orders arrive."),
@@ -336,10 +348,22 @@ SENTENCES: dict[str, Say] = {
             " for pickup."
         ),
     ),
-    # Written for the counter: the error's own message says what happened and what to do.
-    FulfillmentErrorCode.PICKUP_SHORT_CODE_INVALID: OWN,
-    FulfillmentErrorCode.PICKUP_SHORT_CODE_WRONG: OWN,
-    FulfillmentErrorCode.PICKUP_SHORT_CODES_PAUSED: OWN,
+    FulfillmentErrorCode.PICKUP_SHORT_CODE_INVALID: WORDED,
+    FulfillmentErrorCode.PICKUP_SHORT_CODE_WRONG: WORDED,
+    FulfillmentErrorCode.PICKUP_SHORT_CODES_PAUSED: WORDED,
+    FulfillmentErrorCode.PICK_LIST_DONE: Say(
+        _("Pick list %(pick_list)s is picked already. Take the totes to packing."),
+    ),
+    FulfillmentErrorCode.PICK_TASK_CLOSED: Say(
+        _("This stop is %(status_word)s already. Go on to the next stop the page shows."),
+    ),
+    FulfillmentErrorCode.UNKNOWN_PICK_TASK: Say(
+        _("This stop is not on this pick list. Reload the page to see the current stop."),
+    ),
+    FulfillmentErrorCode.NOT_FULLY_PICKED: WORDED,
+    FulfillmentErrorCode.NOT_IN_ORDER: WORDED,
+    FulfillmentErrorCode.OVER_PACK: WORDED,
+    FulfillmentErrorCode.NOTHING_TO_SORT: WORDED,
     # ---- forecasting
     ForecastErrorCode.DEMAND_FILE_INVALID: Say(
         _("The demand file has mistakes and nothing was imported: %(message)s"),
@@ -386,6 +410,9 @@ SENTENCES: dict[str, Say] = {
 
 # Classes that share a generic code but always mean the same thing.
 CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
+    UnknownBin: Say(
+        _("There is no bin %(bin)s at %(location)s. Check the label, or pick a bin from the list."),
+    ),
     NotOnDocument: Say(
         _(
             "%(sku)s is not on transfer %(transfer)s. Put it aside and call a supervisor, or"
