@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -26,6 +27,9 @@ class Workers:
         self.processes = processes
         self.token = next(_tokens)
         self.pool: Any = None
+        # CPU seconds the pool's processes spent on this run's tasks (this process's own
+        # are its own clock's: ``time.process_time``).
+        self.cpu_seconds = 0.0
 
     def __enter__(self) -> Workers:
         RUN_SERIES[self.token] = self.series
@@ -48,7 +52,20 @@ class Workers:
         tagged = [(self.token, *task) for task in tasks]
         if self.pool is None:
             return (function(task) for task in tagged)
-        return self.pool.imap_unordered(function, tagged)
+        return self._timed(self.pool.imap_unordered(_timed, [(function, t) for t in tagged]))
+
+    def _timed(self, results: Iterator[tuple[float, Any]]) -> Iterator[Any]:
+        for seconds, result in results:
+            self.cpu_seconds += seconds
+            yield result
+
+
+def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[float, Any]:
+    """A task in a pool process, with the CPU seconds it took there."""
+    function, task = call
+    started = time.process_time()
+    result = function(task)
+    return time.process_time() - started, result
 
 
 def _die_with_parent() -> None:

@@ -9,7 +9,8 @@ nothing here knows about a database.
 2. **Validation**: every candidate forecasts ``windows`` consecutive horizons ending on
    ``as_of`` — the origins ``as_of − k × horizon`` for k = windows … 1, all inside the history
    — scored by RMSSE. The statsforecast models fit each series alone (ETS, Theta and seasonal
-   naive are fitted once, at the first origin, and rolled forward over the later ones; the
+   naive are fitted once, at the first origin — their parameters estimated on the last
+   ``estimate_days`` before it — and rolled forward over the later ones; the
    cheap intermittent models are re-fitted at every origin); the global model (``lightgbm``,
    ``global_model.py``) is fitted once across all series at the first origin.
 3. **Blend** (``blend.py``): the weights of the candidates are chosen by forward selection on
@@ -28,6 +29,7 @@ and the blend see all the series of the run at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import multiprocessing
@@ -68,7 +70,7 @@ from .model_catalogue import (
 )
 from .pool import RUN_SERIES, Workers
 from .summary import ModelSummary, RunSummary
-from .windows import calibrate, window_quantiles
+from .windows import calibrate, window_table
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +106,10 @@ class ForecastConfig:
     # Days of history the statsforecast models fit on (None: all). A year holds every weekly
     # pattern they use; older days cost time in ETS and Theta and slow their adaptation.
     fit_window: int | None = 364
+    # Days before the first validation origin the rolled-forward models (ETS, Theta) estimate
+    # their parameters on (None: the fit window). Their states then run over the whole fit
+    # window at every origin; the estimation is most of a run's cost, and grows with its days.
+    estimate_days: int | None = 182
     refit: bool = False  # re-estimate forward-capable models at every validation origin
     jobs: int = 0  # processes; 0: one per core
     block_size: int = 250
@@ -129,11 +135,13 @@ class ForecastConfig:
             raise ValueError("blend_steps must be 1 to 200, min_segment_series at least 1")
         if self.fit_window is not None and self.fit_window < self.min_train_days:
             raise ValueError("fit_window must be at least min_train_days")
+        if self.estimate_days is not None and self.estimate_days < self.min_train_days:
+            raise ValueError("estimate_days must be at least min_train_days")
         if self.moving_average_days < 1 or self.block_size < 1 or self.jobs < 0:
             raise ValueError("moving_average_days and block_size must be positive, jobs >= 0")
         object.__setattr__(self, "models", resolve_models(self.models))
 
-    @property
+    @functools.cached_property
     def quantile_names(self) -> list[str]:
         return [quantile_name(q) for q in self.quantiles]
 
@@ -175,6 +183,7 @@ class ForecastConfig:
             "moving_average_days": self.moving_average_days,
             "season_length": self.season_length,
             "fit_window": self.fit_window,
+            "estimate_days": self.estimate_days,
             "refit": self.refit,
         }
 
@@ -238,6 +247,27 @@ class SeriesForecast:
 class ForecastResult:
     series: list[SeriesForecast]
     summary: RunSummary
+    # CPU seconds per phase (validation, global model, blend, window calibration, forecast),
+    # this process's and its pool's together: what a run costs whatever else the machine does.
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _CpuClock:
+    """CPU seconds per phase of a run: this process's clock (the global model's threads
+    included) and what the pool's processes report."""
+
+    def __init__(self) -> None:
+        self.workers: Workers | None = None
+        self.phases: dict[str, float] = {}
+        self.last = self._now()
+
+    def _now(self) -> float:
+        return time.process_time() + (self.workers.cpu_seconds if self.workers else 0.0)
+
+    def lap(self, phase: str) -> None:
+        now = self._now()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self.last
+        self.last = now
 
 
 Progress = Callable[[float, str], None]  # (share of the run done, 0..1; what is happening)
@@ -272,6 +302,7 @@ def run_forecast(
     bounds = [(lo, min(lo + size, total)) for lo in range(0, total, size)]
     flags = [s.key in open_keys for s in series]
     collector = _Collector(config, history.as_of)
+    clock = _CpuClock()
 
     def report(share: float, message: str) -> None:
         if progress:
@@ -279,7 +310,12 @@ def run_forecast(
 
     report(0.0, f"validating {total:,} series ({len(config.models)} models)")
     assessed: list[SeriesForecast | None] = [None] * total
+    if config.local_models:
+        # statsforecast takes seconds to import: once here, before the pool forks, rather than
+        # in every pool process.
+        _statsforecast([], None)
     with Workers(series, min(processes, len(bounds))) as workers:
+        clock.workers = workers
         done = 0
         for lo, items in workers.map(
             _assess_block, [(lo, hi, flags[lo:hi], history.as_of, config) for lo, hi in bounds]
@@ -289,13 +325,17 @@ def run_forecast(
             report(LOCAL_SHARE * done / total, f"validated {done:,} of {total:,} series")
         items_all = [item for item in assessed if item is not None]
         validated = [i for i, item in enumerate(items_all) if item.method == Method.BACKTEST]
+        clock.lap("validation")
         if GLOBAL_MODEL in config.models and validated:
             report(LOCAL_SHARE, f"fitting the global model on {len(validated):,} series")
             _global_model(series, items_all, validated, config, threads=processes)
+            clock.lap("global model")
         report(LOCAL_SHARE + GLOBAL_SHARE, "choosing the blend")
         choice = _blend(items_all, validated, config)
         collector.choice(choice, config.origins(history.as_of))
+        clock.lap("blend")
         calibration = _window_calibration(items_all, validated, config)
+        clock.lap("window calibration")
         collector.window_calibration = {
             days: dict(zip(config.quantile_names, [round(float(z), 4) for z in zs], strict=True))
             for days, zs in calibration.items()
@@ -318,6 +358,7 @@ def run_forecast(
                 LOCAL_SHARE + GLOBAL_SHARE + (1 - LOCAL_SHARE - GLOBAL_SHARE) * done / total,
                 f"forecast {done:,} of {total:,} series",
             )
+        clock.lap("forecast")
     summary = collector.summary(seconds=time.perf_counter() - started)
     if summary.capped_days:
         logger.warning(
@@ -325,7 +366,9 @@ def run_forecast(
             summary.capped_days,
             summary.capped_series,
         )
-    return ForecastResult(series=items_all if keep else [], summary=summary)
+    return ForecastResult(
+        series=items_all if keep else [], summary=summary, cpu_seconds=clock.phases
+    )
 
 
 def _global_model(
@@ -387,18 +430,19 @@ def _blend(
         names,
         BlendConfig(steps=config.blend_steps, min_segment_series=config.min_segment_series),
     )
-    qs = np.asarray(config.quantiles)
-    for k, item in enumerate(rows):
-        blend = choice.for_segment(item.demand_class)
+    # Every series' blended validation forecasts at once, segment by segment.
+    segments = [choice.for_segment(item.demand_class) for item in rows]
+    weights = np.array([[blend.weights.get(name, 0.0) for name in names] for blend in segments])
+    validation = np.einsum("sm,msoh->soh", weights, forecasts)
+    offsets = np.quantile((actual - validation).reshape(len(rows), -1), config.quantiles, axis=1).T
+    for k, (item, blend) in enumerate(zip(rows, segments, strict=True)):
         item.weights = dict(blend.weights)
         item.segment = item.demand_class if blend.own else GLOBAL
         item.model = next(iter(item.weights)) if len(item.weights) == 1 else BLEND
-        weights = np.array([item.weights.get(name, 0.0) for name in names])
-        validation = np.tensordot(weights, forecasts[:, k], axes=1)
         assert item.scale is not None
-        item.accuracy = backtest_accuracy(actual[k], validation, item.scale)
-        item.validation = {BLEND: validation}
-        item.offsets = np.quantile((actual[k] - validation).ravel(), qs)
+        item.accuracy = backtest_accuracy(actual[k], validation[k], item.scale)
+        item.validation = {BLEND: validation[k]}
+        item.offsets = offsets[k]
     return choice
 
 
@@ -445,11 +489,11 @@ def _finish(
             name: np.maximum(item.forecast + offset, 0.0)
             for name, offset in zip(config.quantile_names, offsets, strict=True)
         }
-    for days, z in calibration.items():
-        if item.method == Method.IDLE:
-            item.window[days] = {"total": 0.0} | dict.fromkeys(config.quantile_names, 0.0)
-        else:
-            item.window[days] = window_quantiles(item.forecast, days, z, config.quantile_names)
+    if item.method == Method.IDLE:
+        zero = {"total": 0.0} | dict.fromkeys(config.quantile_names, 0.0)
+        item.window = {days: dict(zero) for days in calibration}
+    else:
+        item.window = window_table(item.forecast, calibration, config.quantile_names)
     item.drop_workings()
 
 
@@ -659,6 +703,7 @@ def _roll(
     its parameters cost one fit per series. Returns (backtest forecasts (n, windows, h),
     forecasts from ``as_of`` (n, h)), floored at zero."""
     h, windows, window = config.horizon, config.windows, config.fit_window
+    estimate = min(d for d in (window, config.estimate_days, 1 << 30) if d)
     model = spec.model(config.season_length)
     fallback = _fallback(True, config)
     cv = np.zeros((len(prepared), windows, h))
@@ -666,8 +711,7 @@ def _roll(
     for i, p in enumerate(prepared):
         y = p.values
         first_origin = y.size - windows * h
-        train = y[:first_origin]
-        train = train[-window:] if window else train
+        train = y[:first_origin][-estimate:]
         try:
             fitted = model.new().fit(y=train)
         except Exception:  # a degenerate series; the stand-in cannot fail

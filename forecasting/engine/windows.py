@@ -55,3 +55,21 @@ def window_quantiles(
     return {"total": round(total, 4)} | {
         name: round(float(level), 4) for name, level in zip(names, levels, strict=True)
     }
+
+
+def window_table(
+    forecast: np.ndarray, calibration: dict[int, np.ndarray], names: Sequence[str]
+) -> dict[int, dict[str, float]]:
+    """``window_quantiles`` for every window of ``calibration`` (days -> ``z``) at once: one
+    cumulative sum instead of a sum per window (a run asks for every window to the horizon)."""
+    if not calibration:
+        return {}
+    days = np.fromiter(calibration, dtype=np.int64, count=len(calibration))
+    totals = np.cumsum(np.asarray(forecast, dtype=float))[days - 1]
+    z = np.stack([np.asarray(calibration[d], dtype=float) for d in calibration])
+    levels = np.maximum(totals[:, None] + z * spread(totals)[:, None], 0.0).tolist()
+    return {
+        int(d): {"total": round(total, 4)}
+        | {name: round(level, 4) for name, level in zip(names, row, strict=True)}
+        for d, total, row in zip(days.tolist(), totals.tolist(), levels, strict=True)
+    }
