@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from demo.simulation import HourReport
     from fulfillment.models import PickList
 
+from fulfillment.picking import picker_minutes
 from inventory import services
 from inventory.errors import CountBelowReserved
 from inventory.models import (
@@ -574,21 +575,17 @@ def busy_hour_rows(busy: BusyHour) -> list[tuple[str, str]]:
 
 # Waves the demo picks at the DC; what is left waits for the next ones.
 DEMO_WAVES = 3
-# The picker's time model (docs/fulfillment.md, "Waves"): seconds to walk to the next stop and
-# find the bin, to take one unit, scan it and drop it in its tote, and to label and place one
-# tote on the cart before the walk.
-WALK_SECONDS, UNIT_SECONDS, TOTE_SECONDS = 25, 4, 10
-
-
-def picker_minutes(stops: int, units: int, totes: int) -> float:
-    return (stops * WALK_SECONDS + units * UNIT_SECONDS + totes * TOTE_SECONDS) / 60
 
 
 def _wave_line(number: int, wave: PickList) -> str:
     """One wave in numbers, with the picker's time against picking it line by line (a stop
     per line, as before batch tasks)."""
-    minutes = picker_minutes(wave.tasks_total, wave.units_total, wave.orders_count)
-    by_line = picker_minutes(wave.lines_count, wave.units_total, wave.orders_count)
+    minutes = picker_minutes(
+        stops=wave.tasks_total, units=wave.units_total, totes=wave.orders_count
+    )
+    by_line = picker_minutes(
+        stops=wave.lines_count, units=wave.units_total, totes=wave.orders_count
+    )
     per_stop = wave.lines_count / max(wave.tasks_total, 1)
     return (
         f"wave {number} (pick list {wave.pk}): {wave.orders_count} orders, {wave.lines_count}"

@@ -68,11 +68,21 @@ WAVE_MODES = ("delivery", "pickup", "transfer")
 # --------------------------------------------------------------------------- wave planning
 
 
+# The picker's time model (docs/fulfillment.md, "Waves"): seconds to walk to the next stop and
+# find the bin, to take one unit, scan it and drop it in its tote, and to label and place one
+# tote on the cart before the walk. The wave defaults, the wave preview and the demo use it.
+WALK_SECONDS, UNIT_SECONDS, TOTE_SECONDS = 25, 4, 10
+
+
+def picker_minutes(*, stops: int, units: int, totes: int) -> float:
+    """A picker's minutes for a wave of ``stops`` bin visits, ``units`` and ``totes``."""
+    return (stops * WALK_SECONDS + units * UNIT_SECONDS + totes * TOTE_SECONDS) / 60
+
+
 @dataclass(frozen=True)
 class WaveLimits:
     """The most a pick list may hold; None is no limit. The defaults are about an hour of one
-    picker's work on the demo's mix (docs/fulfillment.md, "Waves"): ~120 lines in ~70 bin
-    stops at ~35 s a stop plus ~3 s a unit scanned."""
+    picker's work on the demo's mix (docs/fulfillment.md, "Waves"; ``picker_minutes``)."""
 
     orders: int | None = 40
     lines: int | None = 120

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from fulfillment.models import PickListStatus
+from fulfillment.picking import picker_minutes
 from fulfillment.selectors import pick_list_headers, pick_wave_stops, waiting_to_pick
 from fulfillment.services import (
     DEFAULT_WAVE_LIMITS,
@@ -69,11 +70,6 @@ def work_at(staff: Staff, location: Location) -> None:
 
 
 # --------------------------------------------------------------------------- the wave form
-
-# How long a wave takes one picker, for the preview: a walk to each bin and a scan per unit
-# (the figures behind ``WaveLimits``' defaults, about an hour).
-SECONDS_PER_STOP = 35
-SECONDS_PER_UNIT = 3
 
 WAVE_MODE_CHOICES = [
     ("", _("Everything waiting")),
@@ -147,13 +143,12 @@ def plan_preview(location: Location, form: WaveForm) -> PlanPreview:
     stops = pick_wave_stops(
         location=location, order_ids=plan.order_ids, transfer_ids=plan.transfer_ids
     )
-    seconds = SECONDS_PER_STOP * stops + SECONDS_PER_UNIT * plan.units
     return PlanPreview(
         orders=len(plan.taken),
         lines=plan.lines,
         units=plan.units,
         stops=stops,
-        minutes=math.ceil(seconds / 60),
+        minutes=math.ceil(picker_minutes(stops=stops, units=plan.units, totes=len(plan.taken))),
         left=plan.waiting_lines,
     )
 
