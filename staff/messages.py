@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext_lazy as _
-from django_stubs_ext import StrOrPromise
 
 from allocation.errors import AllocationErrorCode, UnknownAllocationRun
 from forecasting.errors import ForecastErrorCode
@@ -38,6 +37,9 @@ from inventory.errors import (
 from network.errors import NetworkErrorCode, RolloutErrorCode
 from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
 from orders.errors import OrderErrorCode
+
+if TYPE_CHECKING:  # a dev-only package: types only
+    from django_stubs_ext import StrOrPromise
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 SENTENCE_END = (".", "!", "?", "。", "！", "？", ":", "：")
