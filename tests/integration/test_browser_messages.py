@@ -43,12 +43,12 @@ CODES = ("wrong_item", "count_below_reserved", "pickup_code_malformed", "validat
 # What each refusal says, in each language (a part of the sentence that names what to do).
 SAYS = {
     "en": {
-        "wrong_item": "is not on this pick list. Put it back and scan the item the next line",
+        "wrong_item": "6900000000999 is not wanted at this stop.",
         "count_below_reserved": "You counted 1 of TEA-500, but 3 are held for customers here.",
         "pickup_code_malformed": "This is not a pickup code. Scan it again, or type it.",
     },
     "zh-hans": {
-        "wrong_item": "不在本拣货单上。请放回，并扫描下一行要求的商品。",
+        "wrong_item": "此货位不需要 6900000000999。",
         "count_below_reserved": "您盘点到 TEA-500 1 件，但这里有 3 件已为顾客预留。",
         "pickup_code_malformed": "这不是取货码。请重新扫描或手动输入。",
     },
@@ -116,15 +116,15 @@ def test_refusals_are_sentences_in_the_pages_language(
     # A wrong item on a pick list.
     _log_in(tab, base, picker, language, shot)
     tab.goto(f"{base}/staff/picking/")
-    tab.click("main button.primary")  # start a wave
-    tab.wait_for_selector("#pick-lines")
+    tab.click("button[name=action][value=create]")  # start the proposed wave
+    tab.wait_for_selector("#pick-task")
     scan(tab, "6900000000999")
-    _read_refusal(tab, "#pick-lines .notice.error", "wrong_item", language)
-    assert tab.get_attribute("#pick-lines .notice.error", "data-code") == "wrong_item"
-    assert tab.get_attribute("#pick-lines", "data-picked-units") == "0"
+    _read_refusal(tab, "#pick-task .notice.error", "wrong_item", language)
+    assert tab.get_attribute("#pick-task .notice.error", "data-code") == "wrong_item"
+    assert tab.get_attribute("#pick-task", "data-units-picked") == "0"
     shot("wrong-item")
     scan(tab, TEA)  # the right one still counts after the refusal
-    tab.wait_for_selector('#pick-lines[data-picked-units="1"]')
+    tab.wait_for_selector('#pick-task[data-units-picked="1"]')
     tab.click("header .logout button")
     tab.wait_for_url("**/staff/login/**")
 
