@@ -160,8 +160,7 @@ def _code_enums() -> list[type[StrEnum]]:
 
 
 def _error_classes() -> list[type[ApplicationError]]:
-    for _module in _errors_modules():
-        pass  # importing them registers every subclass
+    list(_errors_modules())  # importing them registers every subclass
     seen: list[type[ApplicationError]] = []
     todo = [ApplicationError]
     while todo:
