@@ -22,9 +22,11 @@ from allocation.api import router as allocation_router
 from forecasting.api import router as forecasting_router
 from fulfillment.api import router as fulfillment_router
 from inventory.api import router as inventory_router
+from loyalty.api import router as loyalty_router
 from network.api import router as network_router
 from orders.api import router as orders_router
 from orders.routing_api import router as routing_router
+from purchasing.api import router as purchasing_router
 
 from .auth import api_auth
 from .errors import ApplicationError, CommonErrorCode
@@ -65,6 +67,8 @@ api.add_router("/v1/", orders_router)
 api.add_router("/v1/", fulfillment_router)
 api.add_router("/v1/", forecasting_router)
 api.add_router("/v1/", allocation_router)
+api.add_router("/v1/", purchasing_router)
+api.add_router("/v1/", loyalty_router)
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

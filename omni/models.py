@@ -43,6 +43,7 @@ class Role(models.TextChoices):
     WAREHOUSE = "warehouse", "Warehouse staff"
     STORE = "store", "Store staff"
     PLANNER = "planner", "Planner"
+    MARKETING = "marketing", "Marketing"
     ADMIN = "admin", "Administrator"
     CHANNEL = "channel", "Channel integration"
 

@@ -53,6 +53,8 @@ PROJECT_APPS = [
     "fulfillment",
     "forecasting",
     "allocation",
+    "purchasing",
+    "loyalty",
     "staff",
     "demo",
 ]
