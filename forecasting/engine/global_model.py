@@ -83,6 +83,18 @@ class GlobalSeries:
     promo: np.ndarray | None = None  # 1.0 on promotion, 0.0 not, NaN unknown
 
 
+@dataclass
+class GlobalFit:
+    """A fitted global model and what its forecasts need to read new series as it was taught:
+    the attribute names, every attribute's categories, the exogenous columns. Picklable: a run
+    fits in one process and forecasts its blocks of series in others."""
+
+    forecaster: Any
+    names: list[str]
+    categories: dict[str, list[str]]
+    exog: list[str]
+
+
 def global_forecasts(
     series: Sequence[GlobalSeries],
     *,
@@ -96,36 +108,71 @@ def global_forecasts(
     earlier). The model is fitted at the largest cut, forecasts from every cut above 0 with
     that fit (rolled forward: later days feed its lags, its trees stay), and is fitted again at
     cut 0 when 0 is asked for. Returns ``{cut: (series, horizon)}``."""
-    config = config or GlobalModelConfig()
     if not series:
         return {cut: np.zeros((0, horizon)) for cut in cuts}
+    out: dict[int, np.ndarray] = {}
+    fitted: GlobalFit | None = None
+    for cut in sorted(set(cuts), reverse=True):
+        if fitted is None or cut == 0:
+            fitted = global_fit(series, cut=cut, threads=threads, config=config)
+        out[cut] = global_predict(fitted, series, cut=cut, horizon=horizon)
+    return out
+
+
+def fit_cuts(cuts: Sequence[int]) -> dict[int, list[int]]:
+    """Which fit forecasts from which cut, as ``global_forecasts`` does it: ``{fit cut: [cuts
+    it forecasts from]}`` — the largest cut's fit serves every cut above 0, a fit at 0 serves
+    0."""
     ordered = sorted(set(cuts), reverse=True)
+    plan: dict[int, list[int]] = {}
+    for cut in ordered:
+        fit = cut if not plan or cut == 0 else ordered[0]
+        plan.setdefault(fit, []).append(cut)
+    return plan
+
+
+def global_fit(
+    series: Sequence[GlobalSeries],
+    *,
+    cut: int,
+    threads: int = 1,
+    config: GlobalModelConfig | None = None,
+) -> GlobalFit:
+    """The global model fitted on ``series`` cut ``cut`` days before their ends (at most
+    ``max_train_rows`` rows: a seeded sample of series beyond that). Its categories are those of
+    every series given, so it reads any of them later."""
+    config = config or GlobalModelConfig()
     names = _attribute_names(series)
     exog = _exogenous_names(series)
     categories = {name: sorted({s.attributes.get(name, "") for s in series}) for name in names}
-    out: dict[int, np.ndarray] = {}
-    fitted: Any = None
-    for cut in ordered:
-        if fitted is None or cut == 0:
-            fitted = _fit(
-                series,
-                cut=cut,
-                names=names,
-                categories=categories,
-                exog=exog,
-                config=config,
-                threads=threads,
-            )
-        out[cut] = _predict(
-            fitted,
-            series,
-            cut=cut,
-            horizon=horizon,
-            names=names,
-            categories=categories,
-            exog=exog,
-        )
-    return out
+    forecaster = _fit(
+        series,
+        cut=cut,
+        names=names,
+        categories=categories,
+        exog=exog,
+        config=config,
+        threads=threads,
+    )
+    return GlobalFit(forecaster=forecaster, names=names, categories=categories, exog=exog)
+
+
+def global_predict(
+    fitted: GlobalFit, series: Sequence[GlobalSeries], *, cut: int, horizon: int
+) -> np.ndarray:
+    """Forecasts of ``horizon`` days from ``cut`` days before the end of each of ``series`` (any
+    of those the fit knew the categories of): ``(series, horizon)``."""
+    if not series:
+        return np.zeros((0, horizon))
+    return _predict(
+        fitted.forecaster,
+        series,
+        cut=cut,
+        horizon=horizon,
+        names=fitted.names,
+        categories=fitted.categories,
+        exog=fitted.exog,
+    )
 
 
 def _attribute_names(series: Sequence[GlobalSeries]) -> list[str]:

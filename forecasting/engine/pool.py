@@ -7,7 +7,9 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import queue
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -28,8 +30,13 @@ class Workers:
         self.token = next(_tokens)
         self.pool: Any = None
         # CPU seconds the pool's processes spent on this run's tasks (this process's own
-        # are its own clock's: ``time.process_time``).
+        # are its own clock's: ``time.process_time``), and every task's by kind.
         self.cpu_seconds = 0.0
+        self.task_seconds: dict[str, float] = defaultdict(float)
+        self.done: queue.SimpleQueue[tuple[str, Any, float, Any, BaseException | None]] = (
+            queue.SimpleQueue()
+        )
+        self.pending = 0
 
     def __enter__(self) -> Workers:
         RUN_SERIES[self.token] = self.series
@@ -48,16 +55,38 @@ class Workers:
             self.pool.join()
         RUN_SERIES.pop(self.token, None)
 
-    def map(self, function: Callable[[Any], Any], tasks: list[tuple[Any, ...]]) -> Iterator[Any]:
-        tagged = [(self.token, *task) for task in tasks]
+    def submit(
+        self, kind: str, key: Any, function: Callable[[Any], Any], task: tuple[Any, ...]
+    ) -> None:
+        """Queue ``function(task)`` behind the tasks queued before it; its result comes out of
+        ``completed`` as ``(kind, key, result)``. ``kind`` names the part of the run it belongs
+        to, for the CPU seconds of ``task_seconds``."""
+        tagged = (self.token, *task)
+        self.pending += 1
         if self.pool is None:
-            return (function(task) for task in tagged)
-        return self._timed(self.pool.imap_unordered(_timed, [(function, t) for t in tagged]))
+            started = time.process_time()
+            result = function(tagged)
+            self.task_seconds[kind] += time.process_time() - started
+            self.done.put((kind, key, 0.0, result, None))
+            return
+        self.pool.apply_async(
+            _timed,
+            ((function, tagged),),
+            callback=lambda timed: self.done.put((kind, key, timed[0], timed[1], None)),
+            error_callback=lambda error: self.done.put((kind, key, 0.0, None, error)),
+        )
 
-    def _timed(self, results: Iterator[tuple[float, Any]]) -> Iterator[Any]:
-        for seconds, result in results:
+    def completed(self) -> Iterator[tuple[str, Any, Any]]:
+        """``(kind, key, result)`` of every task submitted, as each finishes — tasks submitted
+        while iterating included. A task's exception is raised here."""
+        while self.pending:
+            kind, key, seconds, result, error = self.done.get()
+            self.pending -= 1
+            if error is not None:
+                raise error
             self.cpu_seconds += seconds
-            yield result
+            self.task_seconds[kind] += seconds
+            yield kind, key, result
 
 
 def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[float, Any]:

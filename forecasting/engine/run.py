@@ -23,19 +23,18 @@ nothing here knows about a database.
    errors of that series (``windows × horizon`` of them, split-conformal style); of window
    totals (``window_days``) — ``windows.py``, calibrated on the window totals of all series.
 
-Series are cut into blocks that run in a process pool (one process per core); the global model
-and the blend see all the series of the run at once.
+Everything heavy is a task in one process pool (one process per core): the global model's
+fits first, the blocks of series the local models validate, then the global model's forecasts in
+blocks as each fit arrives; the blend and the window calibration see all the series of the run
+at once; the final forecasts are blocks again. The local models live in ``local_models.py``,
+what each model reads of a series in ``inputs.py``, the run's settings in ``config.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import math
-import multiprocessing
-import os
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,154 +42,46 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from .blend import GLOBAL, BlendChoice, BlendConfig, choose_blends
-from .global_model import GLOBAL_MODEL, GlobalModelUnavailable, GlobalSeries, global_forecasts
+from .config import DEFAULT_QUANTILES, ForecastConfig, Method, quantile_name
+from .global_model import (
+    GLOBAL_MODEL,
+    GlobalFit,
+    GlobalModelUnavailable,
+    fit_cuts,
+    global_fit,
+    global_predict,
+)
 from .history import History, SeriesHistory, SeriesKey
-from .hygiene import (
-    CappedDay,
-    Prepared,
-    backtest_length,
-    demand_class,
-    is_idle,
-    moving_average,
-    prepare,
-)
+from .hygiene import CappedDay, Prepared, demand_class, is_idle, moving_average
+from .inputs import fit_days, global_series, prepare_series
+from .local_models import fit_block, local_validation, model_forecasts, statsforecast
 from .metrics import Accuracy, Scale, backtest_accuracy, mean_accuracy
-from .model_catalogue import (
-    BASELINE_MODEL,
-    DEFAULT_MODELS,
-    FALLBACK_MOVING_AVERAGE,
-    IDLE,
-    MODELS,
-    SEASON_LENGTH,
-    ModelSpec,
-    resolve_models,
-)
+from .model_catalogue import BASELINE_MODEL, FALLBACK_MOVING_AVERAGE, IDLE
 from .pool import RUN_SERIES, Workers
 from .summary import ModelSummary, RunSummary
 from .windows import calibrate, window_table
 
+__all__ = [
+    "BLEND",
+    "DEFAULT_QUANTILES",
+    "ForecastConfig",
+    "ForecastResult",
+    "Method",
+    "SeriesForecast",
+    "assess_block",
+    "model_forecasts",
+    "quantile_name",
+    "run_forecast",
+]
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_QUANTILES: tuple[float, ...] = (0.5, 0.8, 0.9, 0.95)
 BLEND = "blend"  # the model name of a series forecast by a blend of several models
+
 # Shares of a run's work: local validation, the global model, the final forecasts.
 LOCAL_SHARE, GLOBAL_SHARE = 0.7, 0.15
-
-
-class Method:
-    """How a series' forecast was made."""
-
-    BACKTEST = "backtest"  # the blend weighted on the validation origins
-    SHORT_HISTORY = "short_history"  # too short to validate: moving average
-    IDLE = "idle"  # no sale for idle_days and no open orders: zero
-
-
-@dataclass(frozen=True)
-class ForecastConfig:
-    horizon: int = 28
-    models: tuple[str, ...] = DEFAULT_MODELS
-    windows: int = 3  # validation origins, each one horizon apart
-    min_train_days: int = 56  # history before the first validation origin
-    idle_days: int = 180
-    quantiles: tuple[float, ...] = DEFAULT_QUANTILES
-    window_days: tuple[int, ...] = ()  # windows whose total gets quantiles (each <= horizon)
-    blend_steps: int = 20
-    min_segment_series: int = 50  # a demand class needs this many series for its own weights
-    outlier_k: float = 10.0
-    outlier_min_sales: int = 8
-    moving_average_days: int = 28
-    season_length: int = SEASON_LENGTH
-    # Days of history the statsforecast models fit on (None: all). A year holds every weekly
-    # pattern they use; older days cost time in ETS and Theta and slow their adaptation.
-    fit_window: int | None = 364
-    # Days before the first validation origin the rolled-forward models (ETS, Theta) estimate
-    # their parameters on (None: the fit window). Their states then run over the whole fit
-    # window at every origin; the estimation is most of a run's cost, and grows with its days.
-    estimate_days: int | None = 182
-    refit: bool = False  # re-estimate forward-capable models at every validation origin
-    jobs: int = 0  # processes; 0: one per core
-    block_size: int = 250
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.horizon <= 366:
-            raise ValueError("horizon must be 1 to 366 days")
-        if not 1 <= self.windows <= 12:
-            raise ValueError("windows must be 1 to 12")
-        if self.min_train_days < 2 * self.season_length:
-            raise ValueError(f"min_train_days must be at least {2 * self.season_length}")
-        if self.idle_days < 1:
-            raise ValueError("idle_days must be at least 1")
-        if not self.quantiles or any(not 0 < q < 1 for q in self.quantiles):
-            raise ValueError("quantiles must be between 0 and 1 (exclusive)")
-        if list(self.quantiles) != sorted(set(self.quantiles)):
-            raise ValueError("quantiles must be increasing, without repeats")
-        if any(not 1 <= d <= self.horizon for d in self.window_days):
-            raise ValueError(f"window days must be 1 to the horizon ({self.horizon})")
-        if list(self.window_days) != sorted(set(self.window_days)):
-            raise ValueError("window days must be increasing, without repeats")
-        if not 1 <= self.blend_steps <= 200 or self.min_segment_series < 1:
-            raise ValueError("blend_steps must be 1 to 200, min_segment_series at least 1")
-        if self.fit_window is not None and self.fit_window < self.min_train_days:
-            raise ValueError("fit_window must be at least min_train_days")
-        if self.estimate_days is not None and self.estimate_days < self.min_train_days:
-            raise ValueError("estimate_days must be at least min_train_days")
-        if self.moving_average_days < 1 or self.block_size < 1 or self.jobs < 0:
-            raise ValueError("moving_average_days and block_size must be positive, jobs >= 0")
-        object.__setattr__(self, "models", resolve_models(self.models))
-
-    @functools.cached_property
-    def quantile_names(self) -> list[str]:
-        return [quantile_name(q) for q in self.quantiles]
-
-    @property
-    def backtest_days(self) -> int:
-        return backtest_length(
-            horizon=self.horizon, windows=self.windows, min_train_days=self.min_train_days
-        )
-
-    @property
-    def local_models(self) -> list[str]:
-        return [name for name in self.models if not MODELS[name].is_global]
-
-    def origins(self, as_of: date) -> list[date]:
-        """The validation origins (the last day each forecast saw), oldest first."""
-        return [as_of - timedelta(days=k * self.horizon) for k in range(self.windows, 0, -1)]
-
-    def process_count(self) -> int:
-        if self.jobs:
-            return self.jobs
-        # A daemonic multiprocessing child may not start processes of its own.
-        if multiprocessing.current_process().daemon:
-            return 1
-        return os.cpu_count() or 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "horizon": self.horizon,
-            "models": list(self.models),
-            "windows": self.windows,
-            "min_train_days": self.min_train_days,
-            "idle_days": self.idle_days,
-            "quantiles": list(self.quantiles),
-            "window_days": list(self.window_days),
-            "blend_steps": self.blend_steps,
-            "min_segment_series": self.min_segment_series,
-            "outlier_k": self.outlier_k,
-            "outlier_min_sales": self.outlier_min_sales,
-            "moving_average_days": self.moving_average_days,
-            "season_length": self.season_length,
-            "fit_window": self.fit_window,
-            "estimate_days": self.estimate_days,
-            "refit": self.refit,
-        }
-
-
-def quantile_name(q: float) -> str:
-    """0.9 -> "q90", 0.975 -> "q97.5"."""
-    return f"q{round(q * 100, 3):g}"
 
 
 @dataclass
@@ -253,8 +144,8 @@ class ForecastResult:
 
 
 class _CpuClock:
-    """CPU seconds per phase of a run: this process's clock (the global model's threads
-    included) and what the pool's processes report."""
+    """CPU seconds per phase of a run: this process's clock and what the pool's processes
+    report."""
 
     def __init__(self) -> None:
         self.workers: Workers | None = None
@@ -264,9 +155,15 @@ class _CpuClock:
     def _now(self) -> float:
         return time.process_time() + (self.workers.cpu_seconds if self.workers else 0.0)
 
-    def lap(self, phase: str) -> None:
+    def lap(self, phase: str, *, parts: dict[str, float] | None = None) -> None:
+        """The CPU since the last lap: ``parts`` of it by name (tasks that ran side by side),
+        the rest to ``phase``."""
         now = self._now()
-        self.phases[phase] = self.phases.get(phase, 0.0) + now - self.last
+        rest = now - self.last
+        for name, seconds in (parts or {}).items():
+            self.phases[name] = self.phases.get(name, 0.0) + seconds
+            rest -= seconds
+        self.phases[phase] = self.phases.get(phase, 0.0) + rest
         self.last = now
 
 
@@ -313,23 +210,34 @@ def run_forecast(
     if config.local_models:
         # statsforecast takes seconds to import: once here, before the pool forks, rather than
         # in every pool process.
-        _statsforecast([], None)
-    with Workers(series, min(processes, len(bounds))) as workers:
+        statsforecast([], None)
+    # The global model's fits go first, so its forecasts are ready when the local models'
+    # validation ends; every task shares the pool, no core waits for another's phase.
+    with Workers(series, max(1, min(processes, len(bounds)))) as workers:
         clock.workers = workers
+        global_run = _GlobalRun(workers, config, flags, history.as_of, processes)
+        if GLOBAL_MODEL in config.models and total:
+            global_run.start()
+        for lo, hi in bounds:
+            workers.submit(
+                "validation", lo, _assess_block, (lo, hi, flags[lo:hi], history.as_of, config)
+            )
         done = 0
-        for lo, items in workers.map(
-            _assess_block, [(lo, hi, flags[lo:hi], history.as_of, config) for lo, hi in bounds]
-        ):
-            assessed[lo : lo + len(items)] = items
-            done += len(items)
-            report(LOCAL_SHARE * done / total, f"validated {done:,} of {total:,} series")
+        for kind, key, result in workers.completed():
+            if kind == "validation":
+                assessed[key : key + len(result)] = result
+                done += len(result)
+            else:
+                global_run.received(key, result)
+            report(
+                LOCAL_SHARE * done / total + GLOBAL_SHARE * global_run.share_done(),
+                f"validated {done:,} of {total:,} series; global model: {global_run.state()}",
+            )
         items_all = [item for item in assessed if item is not None]
         validated = [i for i, item in enumerate(items_all) if item.method == Method.BACKTEST]
-        clock.lap("validation")
-        if GLOBAL_MODEL in config.models and validated:
-            report(LOCAL_SHARE, f"fitting the global model on {len(validated):,} series")
-            _global_model(series, items_all, validated, config, threads=processes)
-            clock.lap("global model")
+        global_run.finish(items_all, validated)
+        clock.lap("coordination", parts=dict(workers.task_seconds))
+        workers.task_seconds.clear()
         report(LOCAL_SHARE + GLOBAL_SHARE, "choosing the blend")
         choice = _blend(items_all, validated, config)
         collector.choice(choice, config.origins(history.as_of))
@@ -340,11 +248,10 @@ def run_forecast(
             days: dict(zip(config.quantile_names, [round(float(z), 4) for z in zs], strict=True))
             for days, zs in calibration.items()
         }
+        for lo, hi in bounds:
+            workers.submit("forecast", lo, _fit_block, (lo, hi, _needs(items_all[lo:hi]), config))
         done = 0
-        for lo, fitted in workers.map(
-            _fit_block,
-            [(lo, hi, _needs(items_all[lo:hi]), config) for lo, hi in bounds],
-        ):
+        for _, lo, fitted in workers.completed():
             block = items_all[lo : lo + len(fitted)]
             for item, finals in zip(block, fitted, strict=True):
                 _finish(item, finals, calibration, config)
@@ -371,43 +278,133 @@ def run_forecast(
     )
 
 
-def _global_model(
-    series: Sequence[SeriesHistory],
-    items: list[SeriesForecast],
-    validated: list[int],
-    config: ForecastConfig,
-    *,
-    threads: int,
-) -> None:
-    """The global model's validation forecasts and its forecast from ``as_of``, for every
-    validated series."""
-    h, windows = config.horizon, config.windows
-    inputs = [_global_series(series[i], config) for i in validated]
-    cuts = [k * h for k in range(windows, -1, -1)]
+# --------------------------------------------------------------------------- the global model
+
+
+class _GlobalRun:
+    """The global model's part of a run, done in the pool beside the local models' validation:
+    a fit at the first validation origin and one at ``as_of`` (a task each, first in the
+    queue), then, as each fit arrives, its forecasts for the validated series in blocks."""
+
+    def __init__(
+        self,
+        workers: Workers,
+        config: ForecastConfig,
+        flags: list[bool],
+        as_of: date,
+        processes: int,
+    ) -> None:
+        self.workers, self.config, self.flags, self.as_of = workers, config, flags, as_of
+        self.processes = processes
+        h = config.horizon
+        # {fit cut: [cuts it forecasts from]}: the validation origins' and as_of's.
+        self.plan = fit_cuts([k * h for k in range(config.windows, -1, -1)])
+        self.rows: list[int] = []  # the validated series, which the model fits and forecasts
+        self.out: dict[int, np.ndarray] = {}
+        self.unavailable: str | None = None
+        self.fits_done = 0
+        self.blocks = self.blocks_done = 0
+
+    def start(self) -> None:
+        for cut in self.plan:
+            self.workers.submit(
+                "global model",
+                ("fit", cut),
+                _global_fit_task,
+                (self.flags, self.as_of, cut, self.config),
+            )
+
+    def received(self, key: tuple[str, int], result: Any) -> None:
+        what, position = key
+        if what == "fit":
+            self.fits_done += 1
+            rows, fitted, reason = result
+            self.rows = rows
+            if fitted is None:
+                self.unavailable = self.unavailable or reason
+                return
+            cuts = self.plan[position]
+            for cut in cuts:
+                self.out.setdefault(cut, np.zeros((len(rows), self.config.horizon)))
+            # Blocks small enough to even out the pool's last minutes.
+            size = max(200, math.ceil(len(rows) / (4 * self.processes)))
+            for lo in range(0, len(rows), size):
+                self.blocks += 1
+                block = rows[lo : lo + size]
+                self.workers.submit(
+                    "global model",
+                    ("forecast", lo),
+                    _global_predict_task,
+                    (block, fitted, cuts, self.config),
+                )
+            return
+        self.blocks_done += 1
+        for cut, values in result.items():
+            self.out[cut][position : position + len(values)] = values
+
+    def share_done(self) -> float:
+        fits = len(self.plan)
+        return (self.fits_done + self.blocks_done) / (fits + max(self.blocks, fits * 4))
+
+    def state(self) -> str:
+        if self.fits_done < len(self.plan):
+            return f"fitting ({self.fits_done} of {len(self.plan)} fits)"
+        return f"{self.blocks_done} of {self.blocks} blocks forecast"
+
+    def finish(self, items: list[SeriesForecast], validated: list[int]) -> None:
+        """Every validated series gets the global model's validation forecasts, backtest and
+        forecast from ``as_of``; or, if a fit found nothing to learn, the run goes on without
+        it."""
+        if self.unavailable is not None:
+            logger.warning("the global model sits this run out: %s", self.unavailable)
+            return
+        if not self.out or not validated:
+            return
+        # The fits chose the validated series from the same hygiene as the validation.
+        assert self.rows == validated, "the global model saw other series than the validation"
+        h, windows = self.config.horizon, self.config.windows
+        for k, i in enumerate(validated):
+            item = items[i]
+            assert item.actual is not None and item.scale is not None
+            item.validation[GLOBAL_MODEL] = np.stack(
+                [self.out[w * h][k] for w in range(windows, 0, -1)]
+            )
+            item.finals[GLOBAL_MODEL] = self.out[0][k]
+            item.backtests[GLOBAL_MODEL] = backtest_accuracy(
+                item.actual, item.validation[GLOBAL_MODEL], item.scale
+            )
+
+
+def _global_fit_task(
+    task: tuple[int, list[bool], date, int, ForecastConfig],
+) -> tuple[list[int], GlobalFit | None, str]:
+    """In a pool process: the series to validate (as ``assess_block`` chooses them) and the
+    global model fitted on them ``cut`` days before their ends (one thread: the pool's other
+    process has work), or why it could not be."""
+    token, flags, as_of, cut, config = task
+    series = RUN_SERIES[token]
+    rows: list[int] = []
+    inputs = []
+    for i, (one, open_orders) in enumerate(zip(series, flags, strict=True)):
+        prepared = prepare_series(one, config)
+        if _method(prepared, open_orders, as_of, config) == Method.BACKTEST:
+            rows.append(i)
+            inputs.append(global_series(one, config, prepared))
+    if not rows:
+        return rows, None, "no series to validate"
     try:
-        out = global_forecasts(inputs, horizon=h, cuts=cuts, threads=threads)
+        return rows, global_fit(inputs, cut=cut, threads=1), ""
     except GlobalModelUnavailable as exc:
-        logger.warning("the global model sits this run out: %s", exc)
-        return
-    for k, i in enumerate(validated):
-        item = items[i]
-        assert item.actual is not None and item.scale is not None
-        item.validation[GLOBAL_MODEL] = np.stack([out[w * h][k] for w in range(windows, 0, -1)])
-        item.finals[GLOBAL_MODEL] = out[0][k]
-        item.backtests[GLOBAL_MODEL] = backtest_accuracy(
-            item.actual, item.validation[GLOBAL_MODEL], item.scale
-        )
+        return rows, None, str(exc)
 
 
-def _global_series(series: SeriesHistory, config: ForecastConfig) -> GlobalSeries:
-    prepared = _prepare(series, config)
-    return GlobalSeries(
-        start=prepared.start,
-        values=prepared.values,
-        attributes={"sku": series.sku, "location": series.location, **series.attributes},
-        price=prepared.price,
-        promo=prepared.promo,
-    )
+def _global_predict_task(
+    task: tuple[int, list[int], GlobalFit, list[int], ForecastConfig],
+) -> dict[int, np.ndarray]:
+    token, rows, fitted, cuts, config = task
+    series = RUN_SERIES[token]
+    inputs = [global_series(series[i], config) for i in rows]
+    return {cut: global_predict(fitted, inputs, cut=cut, horizon=config.horizon) for cut in cuts}
 
 
 def _blend(
@@ -585,19 +582,21 @@ class _Collector:
 # --------------------------------------------------------------------------- blocks
 
 
-def _prepare(series: SeriesHistory, config: ForecastConfig) -> Prepared:
-    return prepare(series, outlier_k=config.outlier_k, outlier_min_sales=config.outlier_min_sales)
-
-
-def _recent(values: np.ndarray, config: ForecastConfig) -> np.ndarray:
-    return values[-config.fit_window :] if config.fit_window else values
-
-
 def _assess_block(
     task: tuple[int, int, int, list[bool], date, ForecastConfig],
-) -> tuple[int, list[SeriesForecast]]:
+) -> list[SeriesForecast]:
     token, lo, hi, flags, as_of, config = task
-    return lo, assess_block(list(zip(RUN_SERIES[token][lo:hi], flags, strict=True)), config, as_of)
+    return assess_block(list(zip(RUN_SERIES[token][lo:hi], flags, strict=True)), config, as_of)
+
+
+def _method(prepared: Prepared, open_orders: bool, as_of: date, config: ForecastConfig) -> str:
+    """How a series will be forecast: idle (no sale for ``idle_days`` and no open order), too
+    short to validate, or validated."""
+    if not open_orders and is_idle(prepared, as_of=as_of, idle_days=config.idle_days):
+        return Method.IDLE
+    if prepared.days < config.backtest_days:
+        return Method.SHORT_HISTORY
+    return Method.BACKTEST
 
 
 def assess_block(
@@ -606,11 +605,11 @@ def assess_block(
     """Hygiene and validation for a block of ``(series, has_open_orders)``: idle and short
     series get their final forecast here, the others every local candidate's validation."""
     start = as_of + timedelta(days=1)
-    h = config.horizon
+    h, windows = config.horizon, config.windows
     out: list[SeriesForecast] = []
     to_backtest: list[tuple[SeriesForecast, Prepared]] = []
     for series, open_orders in block:
-        prepared = _prepare(series, config)
+        prepared = prepare_series(series, config)
         item = SeriesForecast(
             sku=series.sku,
             location=series.location,
@@ -619,18 +618,17 @@ def assess_block(
             start=start,
             forecast=np.zeros(h),
             quantiles={name: np.zeros(h) for name in config.quantile_names},
-            demand_class=demand_class(_recent(prepared.values, config)),
+            demand_class=demand_class(fit_days(prepared.values, config)),
             history_days=prepared.days,
             last_sale=prepared.last_sale,
             open_orders=open_orders,
             capped=prepared.capped,
         )
         out.append(item)
-        if not open_orders and is_idle(prepared, as_of=as_of, idle_days=config.idle_days):
-            continue
-        if prepared.days < config.backtest_days:
+        item.method = _method(prepared, open_orders, as_of, config)
+        if item.method == Method.SHORT_HISTORY:
             recent = prepared.values[-config.moving_average_days :]
-            item.model, item.method = FALLBACK_MOVING_AVERAGE, Method.SHORT_HISTORY
+            item.model = FALLBACK_MOVING_AVERAGE
             item.forecast = np.full(h, moving_average(prepared.values, config.moving_average_days))
             # The spread of the recent days themselves: there is no backtest to learn from.
             levels = (
@@ -642,176 +640,26 @@ def assess_block(
                 name: np.full(h, float(level))
                 for name, level in zip(config.quantile_names, levels, strict=True)
             }
-            continue
-        item.method = Method.BACKTEST
-        to_backtest.append((item, prepared))
-    if to_backtest:
-        _backtest([i for i, _ in to_backtest], [p for _, p in to_backtest], config)
-    return out
-
-
-def _backtest(
-    items: list[SeriesForecast], prepared: list[Prepared], config: ForecastConfig
-) -> None:
-    h, windows = config.horizon, config.windows
-    n = len(prepared)
+        elif item.method == Method.BACKTEST:
+            to_backtest.append((item, prepared))
+    if not to_backtest:
+        return out
+    cv, finals = local_validation([p for _, p in to_backtest], config)
     names = config.local_models
-    specs = [MODELS[name] for name in names]
-    rolled = [s for s in specs if s.forward and not config.refit]
-    refitted = [s for s in specs if s not in rolled]
-    actual = np.stack([p.values[-windows * h :].reshape(windows, h) for p in prepared])
-    cv: dict[str, np.ndarray] = {}
-    finals: dict[str, np.ndarray] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for spec in rolled:
-            cv[spec.name], finals[spec.name] = _roll(spec, prepared, config)
-        if refitted:
-            # Cheap models, re-estimated at every origin by statsforecast's own backtest.
-            keep = None if config.fit_window is None else config.fit_window + windows * h
-            sf = _statsforecast(
-                [s.model(config.season_length) for s in refitted], _fallback(False, config)
-            )
-            result = sf.cross_validation(
-                df=_frame([p.values[-keep:] if keep else p.values for p in prepared]),
-                h=h,
-                n_windows=windows,
-                step_size=h,
-                input_size=config.fit_window,
-                refit=True,
-            )
-            # Sorted by series, then origin, then day: every series has windows × h rows.
-            for spec in refitted:
-                values = result[spec.name].to_numpy(dtype=float).reshape(n, windows, h)
-                cv[spec.name] = np.maximum(np.nan_to_num(values, nan=0.0), 0.0)
-    for i, (item, p) in enumerate(zip(items, prepared, strict=True)):
+    for i, (item, p) in enumerate(to_backtest):
         item.scale = Scale.of(p.values[: p.days - windows * h])
-        item.actual = actual[i]
+        item.actual = p.values[-windows * h :].reshape(windows, h)
         item.backtests = {
-            name: backtest_accuracy(actual[i], cv[name][i], item.scale) for name in names
+            name: backtest_accuracy(item.actual, cv[name][i], item.scale) for name in names
         }
         item.validation = {name: cv[name][i] for name in names}
         item.finals = {name: final[i] for name, final in finals.items()}
         item.model = item.own_best or names[0]
-
-
-def _roll(
-    spec: ModelSpec, prepared: list[Prepared], config: ForecastConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Backtest a forward-capable model the cheap way: fit once at the first origin, then roll
-    the fitted model forward over each later origin and on to ``as_of`` for the forecast, so
-    its parameters cost one fit per series. Returns (backtest forecasts (n, windows, h),
-    forecasts from ``as_of`` (n, h)), floored at zero."""
-    h, windows, window = config.horizon, config.windows, config.fit_window
-    estimate = min(d for d in (window, config.estimate_days, 1 << 30) if d)
-    model = spec.model(config.season_length)
-    fallback = _fallback(True, config)
-    cv = np.zeros((len(prepared), windows, h))
-    final = np.zeros((len(prepared), h))
-    for i, p in enumerate(prepared):
-        y = p.values
-        first_origin = y.size - windows * h
-        train = y[:first_origin][-estimate:]
-        try:
-            fitted = model.new().fit(y=train)
-        except Exception:  # a degenerate series; the stand-in cannot fail
-            fitted = fallback.new().fit(y=train)
-        for w in range(windows + 1):
-            end = first_origin + w * h
-            seen = y[:end][-window:] if window else y[:end]
-            mean = np.asarray(fitted.forward(y=seen, h=h)["mean"], dtype=float)
-            if w < windows:
-                cv[i, w] = mean
-            else:
-                final[i] = mean
-    return (
-        np.maximum(np.nan_to_num(cv, nan=0.0), 0.0),
-        np.maximum(np.nan_to_num(final, nan=0.0), 0.0),
-    )
+    return out
 
 
 def _fit_block(
     task: tuple[int, int, int, list[list[str]], ForecastConfig],
-) -> tuple[int, list[dict[str, np.ndarray]]]:
-    token, lo, hi, needs, config = task
-    return lo, fit_block(RUN_SERIES[token][lo:hi], needs, config)
-
-
-def fit_block(
-    series: Sequence[SeriesHistory], needs: Sequence[Sequence[str]], config: ForecastConfig
 ) -> list[dict[str, np.ndarray]]:
-    """Forecasts from ``as_of`` of the models each series still needs (``needs[i]``), each
-    fitted on the series' recent history: ``{model: forecast}`` per series."""
-    h = config.horizon
-    out: list[dict[str, np.ndarray]] = [{} for _ in needs]
-    by_model: dict[str, list[int]] = defaultdict(list)
-    for i, names in enumerate(needs):
-        for name in names:
-            by_model[name].append(i)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name, members in by_model.items():
-            spec = MODELS[name]
-            sf = _statsforecast(
-                [spec.model(config.season_length)],
-                _fallback(spec.forward and not config.refit, config),
-            )
-            frame = _frame([_recent(_prepare(series[i], config).values, config) for i in members])
-            forecasts = sf.forecast(df=frame, h=h)[name].to_numpy(dtype=float).reshape(-1, h)
-            forecasts = np.maximum(np.nan_to_num(forecasts, nan=0.0), 0.0)
-            for forecast, i in zip(forecasts, members, strict=True):
-                out[i][name] = forecast
-    return out
-
-
-def _frame(arrays: Sequence[np.ndarray]) -> pd.DataFrame:
-    """statsforecast's long format; integer days (freq 1) skip all date handling."""
-    lengths = np.fromiter((a.size for a in arrays), dtype=np.int64, count=len(arrays))
-    return pd.DataFrame(
-        {
-            "unique_id": np.repeat(np.arange(len(arrays)), lengths),
-            "ds": np.concatenate([np.arange(n) for n in lengths]),
-            "y": np.concatenate(arrays).astype(float),
-        }
-    )
-
-
-def _statsforecast(models: list[Any], fallback: Any) -> Any:
-    from statsforecast import StatsForecast
-
-    return StatsForecast(models=models, freq=1, n_jobs=1, fallback_model=fallback)
-
-
-def _fallback(forward: bool, config: ForecastConfig) -> Any:
-    # A model that fails on a series (a degenerate fit) is replaced by one that cannot fail;
-    # in the rolled-forward group the stand-in must roll forward too.
-    from statsforecast import models as sf
-
-    if forward:
-        return sf.SeasonalNaive(season_length=config.season_length)
-    return sf.WindowAverage(window_size=config.moving_average_days)
-
-
-def model_forecasts(
-    history: History, config: ForecastConfig, models: Sequence[str] | None = None
-) -> dict[str, np.ndarray]:
-    """Every named model's forecast for every series (rows in ``history.series`` order), on the
-    same hygienic history a run fits on, without any choice. For evaluations."""
-    names = list(resolve_models(models or config.models))
-    frame = _frame([_recent(_prepare(s, config).values, config) for s in history.series])
-    out: dict[str, np.ndarray] = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for name in names:
-            spec = MODELS[name]
-            if spec.is_global:
-                inputs = [_global_series(s, config) for s in history.series]
-                out[name] = global_forecasts(
-                    inputs, horizon=config.horizon, cuts=[0], threads=config.process_count()
-                )[0]
-                continue
-            sf = _statsforecast([spec.model(config.season_length)], _fallback(spec.forward, config))
-            sf.n_jobs = config.process_count()
-            values = sf.forecast(df=frame, h=config.horizon)[name].to_numpy(dtype=float)
-            out[name] = np.maximum(np.nan_to_num(values, nan=0.0), 0.0).reshape(-1, config.horizon)
-    return out
+    token, lo, hi, needs, config = task
+    return fit_block(RUN_SERIES[token][lo:hi], needs, config)
