@@ -34,7 +34,7 @@ def check_unit_cost(value: object, *, field: str = "unit_cost", sku: str | None 
     """A unit cost as stored: a finite number from 0 to ``MAX_UNIT_COST``, rounded half-even to
     four places. Strings, ints and Decimals are taken; floats and bools are refused (a float
     cannot carry a price exactly)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise UnitCostInvalid(field, value, sku=sku)
     try:
         cost = Decimal(str(value).strip()) if isinstance(value, str) else Decimal(value)  # type: ignore[arg-type]
