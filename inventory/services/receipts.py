@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
+from omni.errors import InvalidInput
 from omni.models import User
 
 from ..errors import (
     NoLines,
-    UnitCostInvalid,
 )
 from ..locks import (
     lock_stock_levels,
@@ -96,7 +97,11 @@ def _checked_costs(
     for product_id, cost in unit_costs.items():
         product = by_id.get(product_id)
         if product is None:
-            raise UnitCostInvalid(f"unit_costs[{product_id}]", cost)
+            raise InvalidInput(
+                gettext_lazy("%(field)s names a product that is not on the receipt"),
+                detail={"field": f"unit_costs[{product_id}]"},
+                params={"field": f"unit_costs[{product_id}]"},
+            )
         checked[product_id] = check_unit_cost(cost, sku=product.sku)
     return checked
 
