@@ -68,9 +68,7 @@ def test_unknown_fields_are_refused(api: Api, planner: User) -> None:
     assert not Supplier.objects.exists()
 
 
-def test_store_and_warehouse_staff_do_not_manage_suppliers(
-    api: Api, warehouse_user: User
-) -> None:
+def test_store_and_warehouse_staff_do_not_manage_suppliers(api: Api, warehouse_user: User) -> None:
     answer = api(warehouse_user).get("/api/v1/purchasing/suppliers")
     assert answer.status_code == 403 and answer.json()["code"] == "permission_denied"
 

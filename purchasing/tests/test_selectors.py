@@ -57,9 +57,7 @@ def test_expected_inbound_adds_open_orders_to_transfers(
     )
     services.purchase_order_send(purchase_order=order)
     ReceiptFactory.create(location=dc, lines={product: 20})
-    transfer_approve(
-        transfer=transfer_create(source=dc, destination=store, lines=[(product, 3)])
-    )
+    transfer_approve(transfer=transfer_create(source=dc, destination=store, lines=[(product, 3)]))
     assert expected_inbound(location_ids=[store.pk]) == {(product.pk, store.pk): 8}
 
 
@@ -102,7 +100,9 @@ def test_lead_time_seen_falls_back_to_the_promised_one(
     assert (seen.days, seen.source, seen.observations) == (7.0, "promised", 0)
     for n, days in enumerate((9, 10, 11)):
         order = services.purchase_order_create(
-            supplier=item.supplier, ship_to=dc, lines=[services.OrderLine(product=product, quantity=12)]
+            supplier=item.supplier,
+            ship_to=dc,
+            lines=[services.OrderLine(product=product, quantity=12)],
         )
         order = services.purchase_order_send(purchase_order=order)
         services.purchase_order_receive(
