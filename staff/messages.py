@@ -37,6 +37,7 @@ from inventory.errors import (
 from network.errors import NetworkErrorCode, RolloutErrorCode
 from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
 from orders.errors import OrderErrorCode
+from purchasing.errors import PurchasingErrorCode, UnknownPurchaseOrder, UnknownSupplier
 
 if TYPE_CHECKING:  # a dev-only package: types only
     from django_stubs_ext import StrOrPromise
@@ -77,6 +78,8 @@ STATUS_WORDS: dict[str, StrOrPromise] = {
     "timeout": _("out of time"),
     "rejected": _("rejected"),
     "pending": _("waiting for a decision"),
+    "sent": _("sent to the supplier"),
+    "partially_received": _("partly received"),
 }
 
 SERVICE_WORDS: dict[str, StrOrPromise] = {
@@ -408,6 +411,55 @@ SENTENCES: dict[str, Say] = {
             " a new run for a new plan."
         ),
     ),
+    # ---- purchasing
+    PurchasingErrorCode.SUPPLIER_INVALID: Say(
+        _("Check “%(field)s” of the supplier: %(message)s"),
+    ),
+    PurchasingErrorCode.SUPPLIER_ITEM_INVALID: Say(
+        _("Check “%(field)s” of %(sku)s from %(supplier)s: %(message)s"),
+    ),
+    PurchasingErrorCode.REORDER_POLICY_INVALID: Say(
+        _("Check “%(field)s” of the policy for %(sku)s at %(location)s: %(message)s"),
+    ),
+    PurchasingErrorCode.PURCHASE_ORDER_LINE_INVALID: Say(
+        _("This purchase order cannot be saved: %(message)s Correct the line and try again."),
+    ),
+    PurchasingErrorCode.SUPPLIER_INACTIVE: Say(
+        _(
+            "Supplier %(supplier)s is no longer active. Choose another supplier, or make it"
+            " active again first."
+        ),
+    ),
+    PurchasingErrorCode.SUPPLIER_DOES_NOT_DELIVER: Say(
+        _(
+            "Supplier %(supplier)s does not deliver to %(location)s. Ship to a location it"
+            " delivers to, or choose another supplier."
+        ),
+    ),
+    PurchasingErrorCode.PURCHASE_ORDER_INVALID_STATE: Say(
+        _(
+            "Purchase order %(purchase_order)s is %(status_word)s, so this cannot be done now."
+            " Reload it to see where it stands."
+        ),
+    ),
+    PurchasingErrorCode.NOT_ON_PURCHASE_ORDER: Say(
+        _(
+            "%(sku)s is not on purchase order %(purchase_order)s. Put it aside and call a"
+            " supervisor, or scan the next item."
+        ),
+    ),
+    PurchasingErrorCode.OVER_RECEIPT: Say(
+        _(
+            "%(counted)s of %(sku)s is more than the order allows: at most %(allowed)s more"
+            " can be received. Count again, and put the extra aside for a supervisor."
+        ),
+    ),
+    PurchasingErrorCode.RECEIPT_REASON_MISSING: Say(
+        _(
+            "Say why %(sku)s differs from the order (more than ordered, or closed short), then"
+            " finish again."
+        ),
+    ),
 }
 
 # Classes that share a generic code but always mean the same thing.
@@ -442,6 +494,13 @@ CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
         ),
     ),
     RoleNotAllowed: Say(_("Your role cannot do this. Ask your supervisor.")),
+    UnknownSupplier: Say(_("This supplier does not exist. Pick one from the list of suppliers.")),
+    UnknownPurchaseOrder: Say(
+        _(
+            "This purchase order does not exist or does not come here. Open it from the"
+            " Receive page."
+        )
+    ),
 }
 
 

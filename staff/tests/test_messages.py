@@ -123,6 +123,21 @@ from orders.errors import (
     UnknownOrder,
 )
 from orders.models import HoldTicket, Order, OrderLine
+from purchasing.errors import (
+    NotOnPurchaseOrder,
+    OverReceipt,
+    PurchaseOrderInvalidState,
+    PurchaseOrderLineInvalid,
+    ReceiptReasonMissing,
+    ReorderPolicyInvalid,
+    SupplierDoesNotDeliver,
+    SupplierInactive,
+    SupplierInvalid,
+    SupplierItemInvalid,
+    UnknownPurchaseOrder,
+    UnknownSupplier,
+)
+from purchasing.models import PurchaseOrder, Supplier
 from staff.messages import CLASS_SENTENCES, OWN, SENTENCES, WORDED, staff_message
 from staff.views.common import Notice
 
@@ -183,6 +198,7 @@ def test_every_error_code_of_every_app_has_a_staff_sentence() -> None:
         "FulfillmentErrorCode",
         "ForecastErrorCode",
         "AllocationErrorCode",
+        "PurchasingErrorCode",
     }
     missing = [f"{e.__name__}.{c.name}" for e in enums for c in e if str(c) not in SENTENCES]
     assert not missing, f"codes without a staff sentence in staff/messages.py: {missing}"
@@ -222,6 +238,8 @@ def _examples() -> list[ApplicationError]:
     planner = User(username="lin", role=Role.PLANNER)
     fc_run = ForecastRun(pk=9, status="running", progress=40)
     alloc_run = AllocationRun(pk=3, status="infeasible", decision="approved")
+    acme = Supplier(code="ACME", name="Acme")
+    po = PurchaseOrder(number="PO000012", status="cancelled")
     return [
         UnknownCity("XX"),
         UnknownCity(None),
@@ -293,6 +311,39 @@ def _examples() -> list[ApplicationError]:
         AllocationNoPlan(alloc_run),
         AllocationAlreadyDecided(alloc_run, again=True),
         UnknownAllocationRun(),
+        # Purchasing
+        UnknownSupplier("NOPE"),
+        UnknownPurchaseOrder(),
+        SupplierInvalid("code", "", _("code must be 1 to 32 letters, digits, '.', '_' or '-'")),
+        SupplierItemInvalid(
+            "moq",
+            0,
+            _("%(field)s must be a whole number from %(low)s to %(high)s, not %(value)s"),
+            low=1,
+            high=1000000,
+            supplier="ACME",
+            sku="TEA-500",
+        ),
+        ReorderPolicyInvalid(
+            "kind",
+            "lucky",
+            _("kind must be min_max or service_level, not %(value)s"),
+            sku="TEA-500",
+            location="HZ-DC1",
+        ),
+        PurchaseOrderLineInvalid(
+            line=2,
+            sku="TEA-500",
+            field="sku",
+            value="TEA-500",
+            message=_("line %(line)s: %(sku)s is not active and cannot be ordered"),
+        ),
+        SupplierInactive(acme),
+        SupplierDoesNotDeliver(acme, store),
+        PurchaseOrderInvalidState(po, action="receive", expected=["sent", "partially_received"]),
+        NotOnPurchaseOrder(tea, po),
+        OverReceipt(product=tea, ordered=24, received=20, counted=6, allowed=4),
+        ReceiptReasonMissing([{"sku": "TEA-500", "open": 10, "counted": 7}]),
         # The floor and the counter
         BinOtherLocation(Bin(code="A-01-01-1"), store),
         BinTaken(dc, code="A-01-01-1", sequence=3, other="A-01-01-2"),
@@ -342,7 +393,7 @@ def test_the_examples_cover_every_code_and_every_class() -> None:
     }
     assert every - codes == not_raised_by_services
     classes = {type(e) for e in examples}
-    abstract = {"PickupCodeRefused"}
+    abstract = {"PickupCodeRefused", "FieldInvalid"}
     assert {c.__name__ for c in _error_classes() if c not in classes} <= abstract | {
         "NotFound",
         "InvalidInput",

@@ -58,6 +58,8 @@ from inventory.services import (
     receiving_scan,
 )
 from omni.errors import ApplicationError, NotFound
+from purchasing.errors import NotOnPurchaseOrder
+from staff.views import receiving_po
 from staff.views.common import (
     STOCK_ROLES,
     Notice,
@@ -76,6 +78,9 @@ CAUSE_LABELS = {
 
 
 def _document(draft: ReceivingDraft) -> str:
+    purchase_order = receiving_po.document(draft)
+    if purchase_order is not None:
+        return purchase_order
     if draft.transfer is not None:
         return gettext("transfer %(id)s from %(source)s") % {
             "id": draft.transfer.pk,
@@ -86,6 +91,12 @@ def _document(draft: ReceivingDraft) -> str:
 
 def _draft_url(staff: Staff, draft: ReceivingDraft, name: str = "receiving-draft") -> str:
     return reverse(f"staff:{name}", args=[draft.pk]) + staff.at_query
+
+
+def _lines(draft: ReceivingDraft) -> list[ReceivingLine]:
+    """The draft's lines: a purchase order's (expected: what is still open) or inventory's."""
+    po_lines = receiving_po.lines(draft)
+    return po_lines if po_lines is not None else receiving_lines(draft)
 
 
 def _draft_or_404(location: Location, draft_id: int) -> ReceivingDraft:
@@ -122,9 +133,11 @@ def _list_context(staff: Staff, location: Location) -> dict[str, Any]:
         }
         for t in arriving_transfers(staff, location)
     ]
+    po_drafts = receiving_po.po_draft_ids(location)
     return {
         "transfers": transfers,
-        "supplier_drafts": [d for d in drafts if d.transfer_id is None],
+        "purchase_orders": receiving_po.expected_here(location),
+        "supplier_drafts": [d for d in drafts if d.transfer_id is None and d.pk not in po_drafts],
     }
 
 
@@ -184,7 +197,7 @@ def transfer_open(request: HttpRequest, staff: Staff, transfer_id: int) -> HttpR
 def _lines_context(
     staff: Staff, draft: ReceivingDraft, notice: Notice | None = None, touched: int | None = None
 ) -> dict[str, Any]:
-    lines = receiving_lines(draft)
+    lines = _lines(draft)
     expected = sum(ln.expected or 0 for ln in lines)
     counted = sum(ln.counted for ln in lines)
     return {
@@ -192,7 +205,7 @@ def _lines_context(
         "draft": draft,
         "document": _document(draft),
         "lines": lines,
-        "show_expected": draft.transfer_id is not None and not draft.blind,
+        "show_expected": any(ln.expected is not None for ln in lines) and not draft.blind,
         "differing_lines": sum(1 for ln in lines if ln.expected is not None and ln.difference),
         "expected_units": expected,
         "counted_units": counted,
@@ -284,10 +297,12 @@ def receiving_scan_view(request: HttpRequest, staff: Staff, draft_id: int) -> Ht
             ),
         )
     try:
-        result = receiving_scan(
+        result = receiving_po.scan(
+            draft=draft, scan_id=scan_id, product=product, quantity=quantity, actor=staff.user
+        ) or receiving_scan(
             draft=draft, scan_id=scan_id, product=product, quantity=quantity, actor=staff.user
         )
-    except NotOnDocument:
+    except (NotOnDocument, NotOnPurchaseOrder):
         return _answer(
             request,
             staff,
@@ -330,7 +345,7 @@ def receiving_scan_view(request: HttpRequest, staff: Staff, draft_id: int) -> Ht
 
 def _expected(draft: ReceivingDraft, product_id: int) -> int | None:
     if draft.transfer is None:
-        return None
+        return receiving_po.expected_of(draft, product_id)
     line = draft.transfer.lines.filter(product_id=product_id).first()
     return line.quantity if line else None
 
@@ -347,7 +362,7 @@ def receiving_line_reset(
     """Count a line again from 0 (a miscount): a correction scan, idempotent by its id."""
     location = staff.require_write()
     draft = _draft_or_404(location, draft_id)
-    line = next((ln for ln in receiving_lines(draft) if ln.product.pk == product_id), None)
+    line = next((ln for ln in _lines(draft) if ln.product.pk == product_id), None)
     if line is None:
         raise Http404("no such line")
     try:
@@ -421,6 +436,9 @@ def receiving_finish_view(request: HttpRequest, staff: Staff, draft_id: int) -> 
     if draft.status != "open":
         messages.info(request, _closed_message(draft))
         return redirect(reverse("staff:receiving") + staff.at_query)
+    po_page = receiving_po.finish(request, staff, draft, _lines_context(staff, draft))
+    if po_page is not None:
+        return po_page
     lines = receiving_lines(draft)
     form = FinishForm(lines, request.POST if request.method == "POST" else None)
     notice = None
