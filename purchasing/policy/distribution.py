@@ -21,6 +21,7 @@ multiplied by the ratio, their mass split between the two nearest whole units.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,7 @@ class DemandModel:
     # of the run's length) is a stock-out, not a lack of demand: left out of the sample.
     stockout_probability: float = 0.001
     # SBC classes drawn as compound Bernoulli days rather than as window totals.
-    compound_classes: tuple[str, ...] = ("intermittent", "lumpy")
+    compound_classes: tuple[str, ...] = ("smooth", "erratic", "intermittent", "lumpy")
 
 
 DEFAULT_MODEL = DemandModel()
@@ -65,12 +66,17 @@ class WindowDemand:
 
 
 def window_demand(
-    values: np.ndarray, lead_days: int, review_days: int, model: DemandModel = DEFAULT_MODEL
+    values: np.ndarray,
+    lead_days: int | Sequence[int],
+    review_days: int,
+    model: DemandModel = DEFAULT_MODEL,
 ) -> WindowDemand:
     """The window distributions of one daily series (``values``, oldest first, trimmed to its
-    first sale; may be empty)."""
-    if lead_days < 0 or review_days < 1:
-        raise ValueError("lead time must be >= 0 days and the review period >= 1 day")
+    first sale; may be empty). ``lead_days`` is the lead time, or the lead times actually seen
+    (each equally likely: the distributions are then mixtures over them)."""
+    leads = _lead_times(lead_days)
+    if review_days < 1:
+        raise ValueError(f"review_days: must be at least 1, not {review_days}")
     values = drop_stockouts(np.maximum(np.asarray(values, dtype=float), 0.0), model)
     recent = values[-model.history_days :]
     klass = demand_class(recent) if recent.size else "none"
@@ -81,25 +87,47 @@ def window_demand(
     level = float(values[-model.level_days :].mean())
     level = model.level_weight * level + (1.0 - model.level_weight) * sample_mean
     scale = level / sample_mean if sample_mean > 0 else 1.0
-    window_days = lead_days + review_days
-    enough = recent.size - window_days + 1 >= model.min_window_samples
+    longest = max(leads) + review_days
+    enough = recent.size - longest + 1 >= model.min_window_samples
     if klass not in model.compound_classes and enough:
         method = "window_empirical"
-        lead = _empirical(recent, lead_days, scale)
-        window = _empirical(recent, window_days, scale)
+
+        def pmf(days: int) -> np.ndarray:
+            return _empirical(recent, days, scale)
     else:
         method = "compound_bootstrap"
         daily = _daily_pmf(recent, scale)
-        lead = _convolve_power(daily, lead_days)
-        window = _convolve_power(daily, window_days)
+
+        def pmf(days: int) -> np.ndarray:
+            return _convolve_power(daily, days)
+
     return WindowDemand(
-        lead=lead,
-        window=window,
+        lead=_mixture([pmf(lead) for lead in leads]),
+        window=_mixture([pmf(lead + review_days) for lead in leads]),
         review_mean=level * review_days,
         daily_mean=level,
         method=method,
         demand_class=klass,
     )
+
+
+def _lead_times(lead_days: int | Sequence[int]) -> list[int]:
+    leads = [lead_days] if isinstance(lead_days, int | np.integer) else list(lead_days)
+    if not leads:
+        raise ValueError("lead_days: no lead time given")
+    for lead in leads:
+        if int(lead) != lead or lead < 0:
+            raise ValueError(f"lead_days: a lead time must be a whole number >= 0, not {lead}")
+    return [int(lead) for lead in leads]
+
+
+def _mixture(pmfs: list[np.ndarray]) -> np.ndarray:
+    if len(pmfs) == 1:
+        return pmfs[0]
+    out = np.zeros(max(p.size for p in pmfs))
+    for p in pmfs:
+        out[: p.size] += p / len(pmfs)
+    return out
 
 
 def drop_stockouts(values: np.ndarray, model: DemandModel = DEFAULT_MODEL) -> np.ndarray:

@@ -54,27 +54,33 @@ class Levels:
 
 def fill_rate_levels(
     demands: Sequence[WindowDemand],
-    target: float,
+    target: float | Sequence[float],
     *,
     pooled: bool = True,
     floor: float = 0.0,
     unit_cost: Sequence[float] | None = None,
 ) -> Levels:
-    """Order-up-to levels reaching ``target`` fill: per series (``pooled=False``) or over the
-    group by marginal analysis, no series below ``floor``."""
-    if not 0.0 < target < 1.0:
-        raise ValueError(f"fill-rate target must be between 0 and 1 (exclusive), not {target}")
+    """Order-up-to levels reaching ``target`` fill: over the group by marginal analysis, no
+    series below ``floor`` (``pooled=True``), or per series (``pooled=False``; ``target`` may
+    then be one target per series)."""
+    targets = np.broadcast_to(np.asarray(target, dtype=float), (len(demands),))
+    if targets.size and (targets.min() <= 0.0 or targets.max() >= 1.0):
+        raise ValueError("service_level: a fill-rate target must be between 0 and 1 (exclusive)")
+    if pooled and np.ndim(target) != 0:
+        raise ValueError("service_level: a pooled target is one number for the group")
     if not 0.0 <= floor < 1.0:
-        raise ValueError(f"fill-rate floor must be in [0, 1), not {floor}")
+        raise ValueError(f"floor: a fill-rate floor must be in [0, 1), not {floor}")
     escs = [cycle_shortfall(d) for d in demands]
     per_cycle = np.array([e[0] for e in escs])
-    first = target if not pooled else min(floor, target)
-    levels = np.array([_smallest_level(e, first) for e in escs], dtype=np.int64)
+    firsts = np.minimum(targets, floor) if pooled else targets
+    levels = np.array(
+        [_smallest_level(e, float(f)) for e, f in zip(escs, firsts, strict=True)], dtype=np.int64
+    )
     if pooled and escs:
-        levels = _marginal(escs, levels, per_cycle, target, unit_cost)
+        levels = _marginal(escs, levels, per_cycle, float(targets[0]), unit_cost)
     short = np.array([e[s] for e, s in zip(escs, levels, strict=True)])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        fill = np.where(per_cycle > 0, 1.0 - short / np.where(per_cycle > 0, per_cycle, 1), 1.0)
+    safe = np.where(per_cycle > 0, per_cycle, 1.0)
+    fill = np.where(per_cycle > 0, 1.0 - short / safe, 1.0)
     total = float(per_cycle.sum())
     pooled_fill = 1.0 - float(short.sum()) / total if total > 0 else 1.0
     return Levels(order_up_to=levels, expected_fill=fill, pooled_fill=pooled_fill)
