@@ -34,7 +34,7 @@ class DemandModel:
     """How window distributions are estimated (``DEFAULT_MODEL`` was chosen on validation days
     inside the M5 history, see docs/purchasing-policy.md)."""
 
-    history_days: int = 182  # the recent days the distribution is drawn from
+    history_days: int = 365  # the recent days the distribution is drawn from
     level_days: int = 28  # the recent level: mean of the last this many days
     level_weight: float = 0.5  # 0: the sample's own level, 1: the recent level alone
     min_window_samples: int = 56  # fewer overlapping totals than this: compound instead
@@ -70,10 +70,13 @@ def window_demand(
     lead_days: int | Sequence[int],
     review_days: int,
     model: DemandModel = DEFAULT_MODEL,
+    *,
+    level: float | None = None,
 ) -> WindowDemand:
     """The window distributions of one daily series (``values``, oldest first, trimmed to its
     first sale; may be empty). ``lead_days`` is the lead time, or the lead times actually seen
-    (each equally likely: the distributions are then mixtures over them)."""
+    (each equally likely: the distributions are then mixtures over them). ``level`` (units a
+    day, e.g. a forecast's mean over the window) replaces the recent level when given."""
     leads = _lead_times(lead_days)
     if review_days < 1:
         raise ValueError(f"review_days: must be at least 1, not {review_days}")
@@ -84,8 +87,9 @@ def window_demand(
         zero = np.ones(1)
         return WindowDemand(zero, zero, 0.0, 0.0, "no_demand", klass)
     sample_mean = float(recent.mean())
-    level = float(values[-model.level_days :].mean())
-    level = model.level_weight * level + (1.0 - model.level_weight) * sample_mean
+    if level is None:
+        level = float(values[-model.level_days :].mean())
+        level = model.level_weight * level + (1.0 - model.level_weight) * sample_mean
     scale = level / sample_mean if sample_mean > 0 else 1.0
     longest = max(leads) + review_days
     enough = recent.size - longest + 1 >= model.min_window_samples

@@ -69,6 +69,7 @@ class SeriesInput:
     values: np.ndarray
     unit_cost: float = 1.0
     lead_days: tuple[int, ...] | None = None  # this series' own lead times, if known
+    level: float | None = None  # units a day over the coming window (a forecast), if known
 
 
 def service_level_policies(
@@ -90,6 +91,7 @@ def service_level_policies(
                 item.lead_days or config.lead_days,
                 config.review_days,
                 config.model,
+                level=item.level,
             )
         )
         if progress is not None and (done % 200 == 0 or done == len(series)):
@@ -97,9 +99,7 @@ def service_level_policies(
     pooled = config.pooled and targets is None
     target: float | Sequence[float] = targets if targets is not None else config.service_level
     costs = [item.unit_cost for item in series] if pooled else None
-    levels = fill_rate_levels(
-        demands, target, pooled=pooled, floor=config.floor, unit_cost=costs
-    )
+    levels = fill_rate_levels(demands, target, pooled=pooled, floor=config.floor, unit_cost=costs)
     return [
         _policy(item, demand, int(level), float(fill))
         for item, demand, level, fill in zip(
