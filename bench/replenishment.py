@@ -220,8 +220,8 @@ def main() -> int:
     curve_tb = [(r.fill_rate, r.mean_on_hand) for r in (textbook(held, t) for t in SWEEP_TEXTBOOK)]
     width = max(len(r[0]) for r in rows_out)
     print(f"  {'policy':<{width}}  target  fill     on hand  vs textbook (same target)")
-    for label, target, fill, stock, ratio in rows_out:
-        print(f"  {label:<{width}}  {target:>6}  {fill:.2%}  {stock:7.2f}  {ratio}")
+    for label, nominal, realised, held_stock, versus in rows_out:
+        print(f"  {label:<{width}}  {nominal:>6}  {realised:.2%}  {held_stock:7.2f}  {versus}")
 
     print("\n  Fill-vs-stock curves on the held-out days (targets swept):")
     print("    textbook:      " + "  ".join(f"{f:.2%}/{s:.1f}" for f, s in sorted(curve_tb)))

@@ -25,7 +25,7 @@ import csv
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import IO
@@ -84,7 +84,7 @@ def _fraction(text: str) -> float:
     return value
 
 
-def _days(minimum: int) -> object:
+def _days(minimum: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -26,6 +27,8 @@ ABC_LIMITS = (0.80, 0.95)  # cumulative value shares closing A and B
 XYZ_LIMITS = (0.5, 1.0)  # weekly CV closing X and Y
 XYZ_WEEKS = 52
 XYZ_MIN_WEEKS = 4
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -48,12 +51,12 @@ SUGGESTED: dict[str, SuggestedPolicy] = {
 }
 
 
-def abc_classes(values: Mapping[Hashable, float]) -> dict[Hashable, str]:
+def abc_classes(values: Mapping[K, float]) -> dict[K, str]:
     """``A``, ``B`` or ``C`` per key from the value each moved (see the module docstring)."""
     keys = list(values)
     amounts = np.array([max(float(values[k]), 0.0) for k in keys])
     total = float(amounts.sum())
-    result: dict[Hashable, str] = {}
+    result: dict[K, str] = {}
     if total <= 0:
         return dict.fromkeys(keys, "C")
     # Largest value first; ties in the order given, so the answer does not depend on hashing.
