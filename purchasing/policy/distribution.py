@@ -59,6 +59,9 @@ class WindowDemand:
     daily_mean: float  # the level used
     method: str
     demand_class: str
+    # Demand over L + 1, …, L + R days: what has left the shelf by the end of each day of a
+    # cycle (for the stock a level holds). Empty: use ``lead`` and ``window`` alone.
+    cycle: tuple[np.ndarray, ...] = ()
 
     @property
     def window_mean(self) -> float:
@@ -112,6 +115,9 @@ def window_demand(
         daily_mean=level,
         method=method,
         demand_class=klass,
+        cycle=tuple(
+            _mixture([pmf(lead + day) for lead in leads]) for day in range(1, review_days + 1)
+        ),
     )
 
 

@@ -45,6 +45,20 @@ def cycle_shortfall(demand: WindowDemand) -> np.ndarray:
     return esc
 
 
+def holding_increment(demand: WindowDemand, size: int) -> np.ndarray:
+    """``H(S + 1) − H(S)`` for ``S = 0 … size − 1``, where ``H(S)`` is the expected stock on
+    hand at the end of a day, averaged over a cycle, at order-up-to ``S``:
+    ``H(S) = (1/R) Σ_{i=1..R} E[(S − D_{L+i})+]``, so ``H(S+1) − H(S) = (1/R) Σ P(D_{L+i} ≤ S)``
+    — an extra unit of ``S`` is on the shelf only on the days it is not sold."""
+    pmfs = demand.cycle or (demand.lead, demand.window)
+    out = np.zeros(size)
+    for pmf in pmfs:
+        cdf = np.cumsum(pmf)[:size]
+        out[: cdf.size] += cdf
+        out[cdf.size :] += 1.0
+    return out / len(pmfs)
+
+
 @dataclass(frozen=True)
 class Levels:
     order_up_to: np.ndarray  # int per series
@@ -77,7 +91,8 @@ def fill_rate_levels(
         [_smallest_level(e, float(f)) for e, f in zip(escs, firsts, strict=True)], dtype=np.int64
     )
     if pooled and escs:
-        levels = _marginal(escs, levels, per_cycle, float(targets[0]), unit_cost)
+        holding = [holding_increment(d, e.size - 1) for d, e in zip(demands, escs, strict=True)]
+        levels = _marginal(escs, holding, levels, per_cycle, float(targets[0]), unit_cost)
     short = np.array([e[s] for e, s in zip(escs, levels, strict=True)])
     safe = np.where(per_cycle > 0, per_cycle, 1.0)
     fill = np.where(per_cycle > 0, 1.0 - short / safe, 1.0)
@@ -94,6 +109,7 @@ def _smallest_level(esc: np.ndarray, target: float) -> int:
 
 def _marginal(
     escs: list[np.ndarray],
+    holding: list[np.ndarray],
     start: np.ndarray,
     per_cycle: np.ndarray,
     target: float,
@@ -110,11 +126,12 @@ def _marginal(
         gain = esc[s:-1] - esc[s + 1 :]
         if gain.size == 0:
             continue
+        cost = float(unit_cost[i]) if unit_cost is not None else 1.0
+        # Short units saved per unit of stock held (value held, with costs).
+        ratio = gain / (np.maximum(holding[i][s:], 1e-6) * max(cost, 1e-9))
         # The best any further unit of this series can still buy: with it, every series'
         # units are taken in order, so the taken set is always S = start … start + k.
-        best = np.maximum.accumulate(gain[::-1])[::-1]
-        cost = float(unit_cost[i]) if unit_cost is not None else 1.0
-        keys.append(best / max(cost, 1e-9))
+        keys.append(np.maximum.accumulate(ratio[::-1])[::-1])
         gains.append(gain)
         owners.append(np.full(gain.size, i))
         steps.append(np.arange(gain.size))

@@ -16,7 +16,12 @@ from purchasing.policy.distribution import (
     expected_shortfall,
     window_demand,
 )
-from purchasing.policy.levels import cycle_shortfall, fill_rate_levels, textbook_levels
+from purchasing.policy.levels import (
+    cycle_shortfall,
+    fill_rate_levels,
+    holding_increment,
+    textbook_levels,
+)
 from purchasing.policy.policies import (
     PolicyConfig,
     SeriesInput,
@@ -195,3 +200,12 @@ def test_replay_with_a_reorder_point_below_order_up_to_and_no_lead_time():
 def test_replay_refuses_order_up_to_below_reorder_point():
     with pytest.raises(ValueError, match="order-up-to"):
         replay(np.array([[1, 1]]), [5], [4], lead_days=1, review_days=1)
+
+
+def test_an_extra_unit_of_stock_is_held_only_on_the_days_it_is_not_sold():
+    demand = window_demand(poisson(2.0, 365, seed=8), 3, 4)
+    assert len(demand.cycle) == 4
+    increment = holding_increment(demand, 40)
+    assert np.all(np.diff(increment) >= -1e-12)
+    assert increment[0] < 0.05  # S = 1 is nearly always sold before the cycle ends
+    assert increment[-1] == pytest.approx(1.0)
