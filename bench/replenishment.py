@@ -45,13 +45,14 @@ sys.path.insert(0, str(ROOT))
 
 from forecasting.engine import History, history_from_rows, read_history_rows  # noqa: E402
 from forecasting.evaluate_m5 import M5_ATTRIBUTES, M5_COLUMNS, M5_FILE  # noqa: E402
-from purchasing.policy.distribution import DEFAULT_MODEL, DemandModel  # noqa: E402
-from purchasing.policy.policies import (  # noqa: E402
-    PolicyConfig,
-    SeriesInput,
-    service_level_policies,
-    textbook_policy,
+from purchasing.policy.distribution import (  # noqa: E402
+    DEFAULT_MODEL,
+    DemandModel,
+    WindowDemand,
+    window_demand,
 )
+from purchasing.policy.levels import fill_rate_levels  # noqa: E402
+from purchasing.policy.policies import textbook_policy  # noqa: E402
 from purchasing.policy.replay import ReplayResult, replay  # noqa: E402
 
 LEAD, REVIEW, HOLDOUT = 7, 7, 28
@@ -87,18 +88,20 @@ def split(history: History, cut: int) -> Split:
     return Split(train, np.array(test), [s.key for s in history.series])
 
 
-def ours(part: Split, target: float, model: DemandModel, *, pooled: bool = True) -> ReplayResult:
-    config = PolicyConfig(
-        lead_days=LEAD, review_days=REVIEW, service_level=target, pooled=pooled, model=model
-    )
-    series = [
-        SeriesInput(sku, location, values)
-        for (sku, location), values in zip(part.keys, part.train, strict=True)
-    ]
-    policies = service_level_policies(series, config)
-    s = np.array([p.reorder_point for p in policies])
-    big_s = np.array([p.order_up_to for p in policies])
-    return replay(part.test, s, big_s, lead_days=LEAD, review_days=REVIEW)
+def demands(part: Split, model: DemandModel) -> list[WindowDemand]:
+    """Each series' window distributions (what ``service_level_policies`` computes first; they
+    do not depend on the target, so a sweep computes them once)."""
+    return [window_demand(values, LEAD, REVIEW, model) for values in part.train]
+
+
+def ours(
+    part: Split, target: float, model: DemandModel | list[WindowDemand], *, pooled: bool = True
+) -> ReplayResult:
+    """Omni's ``service_level`` policy (s = S, from ``fill_rate_levels`` exactly as
+    ``service_level_policies`` does) replayed over the part's 28 days."""
+    found = demands(part, model) if isinstance(model, DemandModel) else model
+    levels = fill_rate_levels(found, target, pooled=pooled).order_up_to
+    return replay(part.test, levels, levels, lead_days=LEAD, review_days=REVIEW)
 
 
 def textbook(part: Split, target: float) -> ReplayResult:
@@ -173,8 +176,10 @@ def main() -> int:
     best_name, best_score, best_curve = "", float("inf"), []
     for name, model in grid.items():
         curve = []
+        found = [demands(p, model) for p in validation]
         for t in SWEEP_OURS:
-            fill, stock = pooled_point([ours(p, t, model) for p in validation])
+            pairs = zip(validation, found, strict=True)
+            fill, stock = pooled_point([ours(p, t, d) for p, d in pairs])
             curve.append((fill, stock, t))
         ratios = [stock_at([c[:2] for c in curve], f) for f, _ in tb_val.values()]
         score = float(
@@ -186,6 +191,7 @@ def main() -> int:
         if score < best_score:
             best_name, best_score, best_curve = name, score, curve
     model = grid[best_name]
+    held_demands = demands(held, model)
     matched = {t: target_for(best_curve, fill) for t, (fill, _) in tb_val.items()}
     print(f"  chosen: {best_name} ({best_score:.3f})")
     for t, m in matched.items():
@@ -200,12 +206,12 @@ def main() -> int:
         rows_out.append(("textbook (s, S)", f"{t:.0%}", r.fill_rate, r.mean_on_hand, "1.00"))
     for t in TARGETS:
         for pooled in (True, False):
-            r = ours(held, t, model, pooled=pooled)
+            r = ours(held, t, held_demands, pooled=pooled)
             label = "service_level" + ("" if pooled else " per series")
             ratio = r.mean_on_hand / tb_held[t].mean_on_hand
             rows_out.append((label, f"{t:.0%}", r.fill_rate, r.mean_on_hand, f"{ratio:.2f}"))
     for t in TARGETS:
-        r = ours(held, matched[t], model)
+        r = ours(held, matched[t], held_demands)
         ratio = r.mean_on_hand / tb_held[t].mean_on_hand
         rows_out.append(
             (
@@ -216,7 +222,9 @@ def main() -> int:
                 f"{ratio:.2f}",
             )
         )
-    curve_ours = [(r.fill_rate, r.mean_on_hand) for r in (ours(held, t, model) for t in SWEEP_OURS)]
+    curve_ours = [
+        (r.fill_rate, r.mean_on_hand) for r in (ours(held, t, held_demands) for t in SWEEP_OURS)
+    ]
     curve_tb = [(r.fill_rate, r.mean_on_hand) for r in (textbook(held, t) for t in SWEEP_TEXTBOOK)]
     width = max(len(r[0]) for r in rows_out)
     print(f"  {'policy':<{width}}  target  fill     on hand  vs textbook (same target)")

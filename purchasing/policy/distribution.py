@@ -109,16 +109,25 @@ def window_demand(
         def pmf(days: int) -> np.ndarray:
             return _convolve_power(daily, days)
 
+    # Per lead time: D_L, then D_{L+1} … D_{L+R} (the last is D_{L+R}).
+    paths = []
+    for lead in leads:
+        if method == "compound_bootstrap":
+            path = [pmf(lead)]
+            for _ in range(review_days):
+                path.append(_convolve(path[-1], daily))
+        else:
+            path = [pmf(lead + day) for day in range(review_days + 1)]
+        paths.append(path)
+    steps = [_mixture([path[day] for path in paths]) for day in range(review_days + 1)]
     return WindowDemand(
-        lead=_mixture([pmf(lead) for lead in leads]),
-        window=_mixture([pmf(lead + review_days) for lead in leads]),
+        lead=steps[0],
+        window=steps[-1],
         review_mean=level * review_days,
         daily_mean=level,
         method=method,
         demand_class=klass,
-        cycle=tuple(
-            _mixture([pmf(lead + day) for lead in leads]) for day in range(1, review_days + 1)
-        ),
+        cycle=tuple(steps[1:]),
     )
 
 
