@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 @dataclass(frozen=True)
@@ -43,18 +44,18 @@ class ReplayResult:
 
 
 def replay(
-    demand: np.ndarray,
-    reorder_point: np.ndarray,
-    order_up_to: np.ndarray,
+    demand: ArrayLike,
+    reorder_point: ArrayLike,
+    order_up_to: ArrayLike,
     *,
     lead_days: int,
     review_days: int,
-    on_hand: np.ndarray | None = None,
+    on_hand: ArrayLike | None = None,
 ) -> ReplayResult:
     """Replay ``demand`` (series × days) under per-series ``reorder_point`` and
     ``order_up_to``."""
-    demand = np.atleast_2d(np.asarray(demand, dtype=float))
-    series, days = demand.shape
+    daily = np.atleast_2d(np.asarray(demand, dtype=float))
+    series, days = daily.shape
     s = np.asarray(reorder_point, dtype=float).reshape(series)
     big_s = np.asarray(order_up_to, dtype=float).reshape(series)
     if lead_days < 0 or review_days < 1:
@@ -79,12 +80,12 @@ def replay(
             else:
                 arrivals[t + lead_days] += quantity
                 on_order += quantity
-        sold = np.minimum(stock, demand[:, t])
+        sold = np.minimum(stock, daily[:, t])
         stock -= sold
         served += sold
         held += stock
     return ReplayResult(
-        demanded=demand.sum(axis=1),
+        demanded=daily.sum(axis=1),
         served=served,
         average_on_hand=held / max(days, 1),
         orders=orders,
