@@ -17,10 +17,10 @@ equals it (order whatever was sold at every review).
 
 **Pooled targets.** A planner's fill target is for a group of series (a city's assortment),
 measured in units over the group. Stock is then placed by marginal analysis: every further unit
-of ``S`` goes to the series where it saves the most expected short units per cycle (per unit of
-cost, when costs are given), until the group's expected fill reaches the target; each series
-keeps at least ``floor`` fill. ESC is decreasing in ``S``, so this is the greedy solution of
-"least stock for the group's fill" (Sherbrooke's marginal allocation), exact up to one unit.
+of ``S`` goes to the series where it saves the most expected short units per cycle for the stock
+it adds to the shelf (``holding_increment``; times the unit cost when costs are given), until
+the group's expected fill reaches the target; each series keeps at least ``floor`` fill. This is
+the greedy solution of "least stock for the group's fill" (Sherbrooke's marginal allocation).
 """
 
 from __future__ import annotations
@@ -115,8 +115,9 @@ def _marginal(
     target: float,
     unit_cost: Sequence[float] | None,
 ) -> np.ndarray:
-    """Add units above ``start`` in order of short units saved (per cost) until the group's
-    expected short units are at most ``(1 − target)`` of its demand per cycle."""
+    """Add units above ``start`` in order of short units saved per unit of stock held (per value
+    held, with costs) until the group's expected short units are at most ``(1 − target)`` of
+    its demand per cycle."""
     short_now = sum(float(e[s]) for e, s in zip(escs, start, strict=True))
     deficit = short_now - (1.0 - target) * float(per_cycle.sum())
     if deficit <= 0:
