@@ -1,0 +1,253 @@
+"""Replenishment policies replayed on real store demand: Omni's ``service_level`` policy against
+the textbook normal-approximation (s, S), on the M5 (Walmart) subset in
+``../shared/data/m5_subset/``.
+
+The last 28 days of the data are held out. Policies are computed from the days before them and
+replayed over the 28 held-out days, day by day (``purchasing.policy.replay``): lead time 7,
+review every 7 days (day 0 included), starting with on hand = order-up-to and nothing on order,
+lost sales, an order placed on day t arriving on day t + 7. Reported per policy and target:
+realised fill rate (units served / units demanded, over all series) and average on-hand units
+per series (mean of end-of-day stock).
+
+- (a) ``service_level`` at 90 % and 95 % (the fill-rate target over all series, by marginal
+  allocation; the per-series variant is shown too);
+- (b) the textbook (s, S): ``s = μ(L+R) + z σ √(L+R)``, ``S = s + μR``, ``μ``/``σ`` daily from the
+  whole history, ``z`` the normal quantile of the same targets.
+
+The two policies do not realise their nominal targets alike (the textbook overshoots), so the
+comparison that matters is **stock at equal realised fill**: both policies' targets are swept
+and Omni's stock is read off its fill-vs-stock curve at the textbook's realised fill rates.
+
+Nothing is tuned on the held-out days: the demand model's parameters are chosen on four
+validation windows inside the history (the 4 × 28 days before the hold-out, each replayed with
+policies computed from the days before it), by the stock ratio at equal fill there; the
+held-out replay runs once, with that choice (about a minute; ``--no-search`` takes the default
+model without the search)::
+
+    python bench/replenishment.py
+
+Pure: no Django, no database. Not a test: it prints figures and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from forecasting.engine import History, history_from_rows, read_history_rows  # noqa: E402
+from forecasting.evaluate_m5 import M5_ATTRIBUTES, M5_COLUMNS, M5_FILE  # noqa: E402
+from purchasing.policy.distribution import (  # noqa: E402
+    DEFAULT_MODEL,
+    DemandModel,
+    WindowDemand,
+    window_demand,
+)
+from purchasing.policy.levels import fill_rate_levels  # noqa: E402
+from purchasing.policy.policies import textbook_policy  # noqa: E402
+from purchasing.policy.replay import ReplayResult, replay  # noqa: E402
+
+LEAD, REVIEW, HOLDOUT = 7, 7, 28
+TARGETS = (0.90, 0.95)
+VALIDATION_CUTS = (56, 84, 112, 140)  # days before the end: each validation window's start
+SWEEP_OURS = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999)
+SWEEP_TEXTBOOK = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
+ALL_CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
+
+
+@dataclass
+class Split:
+    """Histories up to an origin and the 28 days after it (zeros before a series started)."""
+
+    train: list[np.ndarray]
+    test: np.ndarray
+    keys: list[tuple[str, str]]
+
+
+def load() -> History:
+    rows = read_history_rows(M5_FILE, columns=M5_COLUMNS, ignore=M5_ATTRIBUTES)
+    return history_from_rows(rows)
+
+
+def split(history: History, cut: int) -> Split:
+    train, test = [], []
+    for item in history.series:
+        values = item.values
+        end = max(values.size - cut, 0)
+        after = values[end : end + HOLDOUT]
+        train.append(values[:end])
+        test.append(np.concatenate((np.zeros(HOLDOUT - after.size), after)))
+    return Split(train, np.array(test), [s.key for s in history.series])
+
+
+def demands(part: Split, model: DemandModel) -> list[WindowDemand]:
+    """Each series' window distributions (what ``service_level_policies`` computes first; they
+    do not depend on the target, so a sweep computes them once)."""
+    return [window_demand(values, LEAD, REVIEW, model) for values in part.train]
+
+
+def ours(
+    part: Split, target: float, model: DemandModel | list[WindowDemand], *, pooled: bool = True
+) -> ReplayResult:
+    """Omni's ``service_level`` policy (s = S, from ``fill_rate_levels`` exactly as
+    ``service_level_policies`` does) replayed over the part's 28 days."""
+    found = demands(part, model) if isinstance(model, DemandModel) else model
+    levels = fill_rate_levels(found, target, pooled=pooled).order_up_to
+    return replay(part.test, levels, levels, lead_days=LEAD, review_days=REVIEW)
+
+
+def textbook(part: Split, target: float) -> ReplayResult:
+    policies = [
+        textbook_policy(key[0], key[1], values, LEAD, REVIEW, target)
+        for key, values in zip(part.keys, part.train, strict=True)
+    ]
+    s = np.array([p.reorder_point for p in policies])
+    big_s = np.array([p.order_up_to for p in policies])
+    return replay(part.test, s, big_s, lead_days=LEAD, review_days=REVIEW)
+
+
+def pooled_point(results: list[ReplayResult]) -> tuple[float, float]:
+    """(fill, on hand) over several windows: units pooled, stock averaged."""
+    demanded = sum(float(r.demanded.sum()) for r in results)
+    served = sum(float(r.served.sum()) for r in results)
+    return served / demanded, float(np.mean([r.mean_on_hand for r in results]))
+
+
+def stock_at(curve: list[tuple[float, float]], fill: float) -> float | None:
+    """Average on hand at ``fill`` on a fill-vs-stock curve (linear between swept points);
+    ``None`` beyond the curve's highest fill."""
+    points = sorted(curve)
+    fills = [p[0] for p in points]
+    if fill > fills[-1]:
+        return None
+    return float(np.interp(fill, fills, [p[1] for p in points]))
+
+
+def target_for(curve: list[tuple[float, float, float]], fill: float) -> float:
+    """The nominal target whose realised fill reaches ``fill`` on a (fill, stock, target) sweep
+    (linear between swept targets)."""
+    points = sorted(curve)
+    fills = [p[0] for p in points]
+    return float(np.interp(fill, fills, [p[2] for p in points]))
+
+
+def candidates() -> dict[str, DemandModel]:
+    grid = {}
+    for days, weight, classes in itertools.product(
+        (182, 365), (0.25, 0.5, 0.75), (ALL_CLASSES, ("intermittent", "lumpy"))
+    ):
+        name = (
+            f"{days}d, level {weight:.2f}, "
+            f"{'compound all' if classes == ALL_CLASSES else 'windows for smooth'}"
+        )
+        grid[name] = replace(
+            DEFAULT_MODEL, history_days=days, level_weight=weight, compound_classes=classes
+        )
+    return grid
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--no-search", action="store_true", help="skip the validation search")
+    args = parser.parse_args()
+    started = time.time()
+    history = load()
+    print(f"M5 subset: {len(history)} series to {history.as_of}; hold-out: the last {HOLDOUT}")
+    print(f"days; L = {LEAD}, R = {REVIEW}, lost sales, start at order-up-to.\n")
+
+    validation = [split(history, cut) for cut in VALIDATION_CUTS]
+    held = split(history, HOLDOUT)
+
+    # 1. Validation: the textbook's realised fills, and the demand model that needs the least
+    #    stock to match them.
+    tb_val = {t: pooled_point([textbook(p, t) for p in validation]) for t in TARGETS}
+    print("Validation (4 × 28 days inside the history):")
+    for t, (fill, stock) in tb_val.items():
+        print(f"  textbook {t:.0%}: fill {fill:.2%}, on hand {stock:.1f}")
+    grid = {"default": DEFAULT_MODEL} if args.no_search else candidates()
+    best_name, best_score, best_curve = "", float("inf"), []
+    for name, model in grid.items():
+        curve = []
+        found = [demands(p, model) for p in validation]
+        for t in SWEEP_OURS:
+            pairs = zip(validation, found, strict=True)
+            fill, stock = pooled_point([ours(p, t, d) for p, d in pairs])
+            curve.append((fill, stock, t))
+        ratios = [stock_at([c[:2] for c in curve], f) for f, _ in tb_val.values()]
+        score = float(
+            np.mean([r / s for r, (_, s) in zip(ratios, tb_val.values(), strict=True) if r])
+            if all(ratios)
+            else float("inf")
+        )
+        print(f"  {name:<40} stock / textbook at equal fill: {score:.3f}")
+        if score < best_score:
+            best_name, best_score, best_curve = name, score, curve
+    model = grid[best_name]
+    held_demands = demands(held, model)
+    matched = {t: target_for(best_curve, fill) for t, (fill, _) in tb_val.items()}
+    print(f"  chosen: {best_name} ({best_score:.3f})")
+    for t, m in matched.items():
+        print(f"  target matching the textbook's {t:.0%} fill on validation: {m:.4f}")
+
+    # 2. The held-out 28 days, once.
+    print(f"\nHeld-out replay (last {HOLDOUT} days, never used above):")
+    tb_held = {t: textbook(held, t) for t in TARGETS}
+    rows_out: list[tuple[str, str, float, float, str]] = []
+    for t in TARGETS:
+        r = tb_held[t]
+        rows_out.append(("textbook (s, S)", f"{t:.0%}", r.fill_rate, r.mean_on_hand, "1.00"))
+    for t in TARGETS:
+        for pooled in (True, False):
+            r = ours(held, t, held_demands, pooled=pooled)
+            label = "service_level" + ("" if pooled else " per series")
+            ratio = r.mean_on_hand / tb_held[t].mean_on_hand
+            rows_out.append((label, f"{t:.0%}", r.fill_rate, r.mean_on_hand, f"{ratio:.2f}"))
+    for t in TARGETS:
+        r = ours(held, matched[t], held_demands)
+        ratio = r.mean_on_hand / tb_held[t].mean_on_hand
+        rows_out.append(
+            (
+                f"service_level, target matched on validation to textbook {t:.0%}",
+                f"{matched[t]:.2%}",
+                r.fill_rate,
+                r.mean_on_hand,
+                f"{ratio:.2f}",
+            )
+        )
+    curve_ours = [
+        (r.fill_rate, r.mean_on_hand) for r in (ours(held, t, held_demands) for t in SWEEP_OURS)
+    ]
+    curve_tb = [(r.fill_rate, r.mean_on_hand) for r in (textbook(held, t) for t in SWEEP_TEXTBOOK)]
+    width = max(len(r[0]) for r in rows_out)
+    print(f"  {'policy':<{width}}  target  fill     on hand  vs textbook (same target)")
+    for label, nominal, realised, held_stock, versus in rows_out:
+        print(f"  {label:<{width}}  {nominal:>6}  {realised:.2%}  {held_stock:7.2f}  {versus}")
+
+    print("\n  Fill-vs-stock curves on the held-out days (targets swept):")
+    print("    textbook:      " + "  ".join(f"{f:.2%}/{s:.1f}" for f, s in sorted(curve_tb)))
+    print("    service_level: " + "  ".join(f"{f:.2%}/{s:.1f}" for f, s in sorted(curve_ours)))
+    print("\n  At equal realised fill (Omni's curve read at the textbook's fill):")
+    for t in TARGETS:
+        fill, stock = tb_held[t].fill_rate, tb_held[t].mean_on_hand
+        mine = stock_at(curve_ours, fill)
+        if mine is None:
+            print(f"    textbook {t:.0%}: fill {fill:.2%} is beyond Omni's swept curve")
+            continue
+        print(
+            f"    textbook {t:.0%}: fill {fill:.2%}, on hand {stock:.2f}; service_level "
+            f"{mine:.2f} → ratio {mine / stock:.2f} ({1 - mine / stock:.0%} less stock)"
+        )
+    print(f"\n{time.time() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
