@@ -38,6 +38,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(not_postgres)
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The test database commits without waiting for its WAL to reach the disk
+    (``synchronous_commit = off``), for every connection: the live server's threads, gunicorn,
+    Celery workers. A commit is as atomic, as isolated and as visible to other sessions as
+    before; only a crash of PostgreSQL itself could lose the last ones, which no test does.
+    The suites commit thousands of transactions (``transactional_db``), each an fsync otherwise."""
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        name = connection.ops.quote_name(connection.settings_dict["NAME"])
+        cursor.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
+        cursor.execute("SET synchronous_commit = off")
+
+
 @pytest.fixture(autouse=True)
 def _invariants_after_each_test(transactional_db: Any) -> Iterator[None]:
     """Every test here ends with the ledger invariants, before the tables are flushed."""
