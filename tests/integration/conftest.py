@@ -25,6 +25,15 @@ from tests.helpers import database_url
 
 HERE = Path(__file__).resolve().parent
 
+# Under pytest-xdist (``make test-integration INTEGRATION_JOBS=n``) each test process has a
+# database of its own (``test_<db>_gw0``…) and, here, a Celery queue of its own on the shared
+# Redis database: the tasks it sends, and those its workers and gunicorn send in turn (a
+# forecast's chunks), run only on the workers it started, against its database. The processes
+# it starts inherit OMNI_CELERY_QUEUE; the workers also consume it by name (``-Q``).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMNI_CELERY_QUEUE"] = f"omni-test-{os.environ['PYTEST_XDIST_WORKER']}"
+    celery_app.conf.task_default_queue = os.environ["OMNI_CELERY_QUEUE"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     not_postgres = pytest.mark.skip(
@@ -92,6 +101,8 @@ def start_worker(
                 "--loglevel=warning",
                 "--without-gossip",
                 "--without-mingle",
+                "-Q",
+                celery_app.conf.task_default_queue,
                 "-n",
                 node,
             ],
