@@ -2,7 +2,11 @@
 #   make demo            create .venv, install, migrate, load the pilot city, run the demo, serve
 #   make demo SERVE=0    the same without serving (CI, scripts)
 #   make test            lint, format check, types and every test that needs no server
+#                        (= make lint + make test-unit)
 #   make test-integration  the suites that need PostgreSQL and Redis
+# JOBS=n runs the tests in n processes (pytest-xdist; default `logical`: one per CPU the system
+# shows, hyper-threads included; 0: in pytest's own process, e.g. for a debugger). Each process
+# gets its own test database.
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,8 +16,10 @@ MANAGE := $(BIN)/python manage.py
 SERVE ?= 1
 PG_URL ?= postgres://postgres@127.0.0.1:5432/omni
 REDIS ?= redis://127.0.0.1:6379/15
+JOBS ?= logical
+INTEGRATION_JOBS ?= 0
 
-.PHONY: demo test test-integration lint install install-dev bench clean
+.PHONY: demo test test-unit test-integration lint install install-dev bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,11 +50,18 @@ lint: install-dev
 	$(BIN)/mypy .
 	$(BIN)/lint-imports
 
-test: lint
-	$(BIN)/pytest -q -m "not integration"
+test: lint test-unit
 
+# A test file runs whole in one process (--dist loadfile): its module fixtures are built once.
+test-unit: install-dev
+	$(BIN)/pytest -q -m "not integration" -n $(JOBS) --dist loadfile
+
+# INTEGRATION_JOBS=n: n processes, each with its own database (test_<db>_gw0…) and its own Celery
+# queue on the one Redis db. One by default: several tests wait on wall-clock deadlines (a forecast
+# run, a browser's focus) sized for a machine the suite has to itself.
 test-integration: install-dev
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest -q -m integration
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest -q -m integration \
+	  -n $(INTEGRATION_JOBS) --dist loadfile
 
 bench: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/python bench/reserve.py

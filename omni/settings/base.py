@@ -157,6 +157,9 @@ REDIS_URL = env_secret("REDIS_URL", "")
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_RESULT_BACKEND = REDIS_URL or None
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# The queue every task goes to and every worker consumes (web, workers and beat must agree); the
+# parallel integration tests give each test process its own on one Redis database.
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("OMNI_CELERY_QUEUE", "celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 # Above the longest task (a forecast chunk, an allocation run), so Redis never redelivers one

@@ -25,6 +25,15 @@ from tests.helpers import database_url
 
 HERE = Path(__file__).resolve().parent
 
+# Under pytest-xdist (``make test-integration INTEGRATION_JOBS=n``) each test process has a
+# database of its own (``test_<db>_gw0``…) and, here, a Celery queue of its own on the shared
+# Redis database: the tasks it sends, and those its workers and gunicorn send in turn (a
+# forecast's chunks), run only on the workers it started, against its database. The processes
+# it starts inherit OMNI_CELERY_QUEUE; the workers also consume it by name (``-Q``).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["OMNI_CELERY_QUEUE"] = f"omni-test-{os.environ['PYTEST_XDIST_WORKER']}"
+    celery_app.conf.task_default_queue = os.environ["OMNI_CELERY_QUEUE"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     not_postgres = pytest.mark.skip(
@@ -36,6 +45,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
             if connection.vendor != "postgresql":
                 item.add_marker(not_postgres)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> None:
+    """The test database commits without waiting for its WAL to reach the disk
+    (``synchronous_commit = off``), for every connection: the live server's threads, gunicorn,
+    Celery workers. A commit is as atomic, as isolated and as visible to other sessions as
+    before; only a crash of PostgreSQL itself could lose the last ones, which no test does.
+    The suites commit thousands of transactions (``transactional_db``), each an fsync otherwise."""
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        name = connection.ops.quote_name(connection.settings_dict["NAME"])
+        cursor.execute(f"ALTER DATABASE {name} SET synchronous_commit = off")
+        cursor.execute("SET synchronous_commit = off")
 
 
 @pytest.fixture(autouse=True)
@@ -77,6 +101,8 @@ def start_worker(
                 "--loglevel=warning",
                 "--without-gossip",
                 "--without-mingle",
+                "-Q",
+                celery_app.conf.task_default_queue,
                 "-n",
                 node,
             ],

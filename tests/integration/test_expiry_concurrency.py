@@ -118,6 +118,8 @@ def celery_worker(transactional_db: object, tmp_path: Path) -> Iterator[str]:
                 "--loglevel=warning",
                 "--without-gossip",
                 "--without-mingle",
+                "-Q",
+                celery_app.conf.task_default_queue,  # this test process's own under xdist
                 "-n",
                 node,
             ],
