@@ -21,6 +21,7 @@ pytest_plugins = [
     "forecasting.tests.fixtures",
     "allocation.tests.fixtures",
     "purchasing.tests.fixtures",
+    "loyalty.tests.fixtures",
     "tests.bad_input",
 ]
 

@@ -34,6 +34,7 @@ from inventory.errors import (
     UnknownReservation,
     UnknownTransfer,
 )
+from loyalty.errors import LoyaltyErrorCode
 from network.errors import NetworkErrorCode, RolloutErrorCode
 from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
 from orders.errors import OrderErrorCode
@@ -459,6 +460,75 @@ SENTENCES: dict[str, Say] = {
             "Say why %(sku)s differs from the order (more than ordered, or closed short), then"
             " finish again."
         ),
+    ),
+    # ---- loyalty
+    LoyaltyErrorCode.CAMPAIGN_INVALID: Say(
+        _("The campaign's %(field)s is not right: %(message)s. Correct it; nothing was saved."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_NOT_ACTIVE: Say(
+        _("Campaign %(campaign)s is not running now. Nothing was issued or redeemed."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_BUDGET_EXHAUSTED: Say(
+        _("Campaign %(campaign)s has spent its budget: the coupon gives no more discount."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_ISSUE_CAP_REACHED: Say(
+        _("Campaign %(campaign)s has issued all its coupons. Raise its cap to issue more."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_NOT_OFFERED: Say(
+        _("Campaign %(campaign)s is not offered to this member: they are in its control group."),
+    ),
+    LoyaltyErrorCode.MEMBER_LIMIT_REACHED: Say(
+        _("This member has used campaign %(campaign)s as often as it allows. Sell without it."),
+    ),
+    LoyaltyErrorCode.MEMBER_PHONE_INVALID: Say(
+        _("That is not a phone number. Type 6 to 20 digits, with + for another country."),
+    ),
+    LoyaltyErrorCode.MEMBER_PHONE_TAKEN: Say(
+        _("This phone number belongs to member %(member)s already. Look them up instead."),
+    ),
+    LoyaltyErrorCode.UNKNOWN_MEMBER: Say(
+        _("No member found. Check the number, or ask the customer to join."),
+    ),
+    LoyaltyErrorCode.UNKNOWN_CAMPAIGN: Say(
+        _("This campaign is not here, or it changed. Reload the page."),
+    ),
+    LoyaltyErrorCode.UNKNOWN_COUPON: Say(
+        _("This coupon is not here. Scan it again."),
+    ),
+    LoyaltyErrorCode.COUPON_CODE_MALFORMED: Say(
+        _("This is not a coupon code. Scan it again, or type it."),
+    ),
+    LoyaltyErrorCode.COUPON_CODE_NOT_CANONICAL: Say(
+        _("This coupon code is not written as Omni prints it. Scan the original code."),
+    ),
+    LoyaltyErrorCode.COUPON_CODE_FORGED: Say(
+        _("Omni never issued this coupon. Do not accept it; call a manager."),
+    ),
+    LoyaltyErrorCode.COUPON_CODE_TAMPERED: Say(
+        _("This coupon was altered after it was issued. Do not accept it; call a manager."),
+    ),
+    LoyaltyErrorCode.COUPON_EXPIRED: Say(
+        _("This coupon has expired. Sell without it."),
+    ),
+    LoyaltyErrorCode.COUPON_WRONG_STORE: Say(
+        _("This coupon is not valid at %(store)s. Sell without it."),
+    ),
+    LoyaltyErrorCode.COUPON_ALREADY_USED: Say(
+        _("This coupon was used already. Do not accept it again."),
+    ),
+    LoyaltyErrorCode.COUPON_VOID: Say(
+        _("This coupon was withdrawn. Sell without it."),
+    ),
+    LoyaltyErrorCode.COUPON_NOT_APPLICABLE: WORDED,
+    LoyaltyErrorCode.COUPON_NOT_YOURS: Say(
+        _("This coupon belongs to another member. Scan the customer's own member card."),
+    ),
+    LoyaltyErrorCode.CARD_CODE_REFUSED: WORDED,
+    LoyaltyErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: Say(
+        _("%(store)s has used its offline coupon allowance today. A manager will review it."),
+    ),
+    LoyaltyErrorCode.DISCREPANCY_RESOLVED: Say(
+        _("Someone resolved this discrepancy already. Reload the page."),
     ),
 }
 

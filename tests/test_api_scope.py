@@ -355,6 +355,26 @@ UNSCOPED: dict[str, str] = {
     "POST /forecast-runs": "planners and administrators; names a city (not scoped)",
     "GET /forecast-runs": "planners and administrators; filters by status and city",
     "POST /allocation/runs": "planners and administrators; names a city (not scoped)",
+    # Loyalty: members and campaigns are not location-bound; the counter's operations check the
+    # named store with require_counter (loyalty/tests/test_api.py). To do: CASES for those.
+    "POST /loyalty/members": "a store names its own store (require_counter); no other object",
+    "GET /loyalty/members": "found by full phone or number only; listing is for marketing",
+    "GET /loyalty/members/{number}": "members are not location-bound",
+    "GET /loyalty/members/{number}/card": "channels and marketing; members are not bound",
+    "POST /loyalty/cards/scan": "the order is resolved with order_visible, its store checked",
+    "GET /loyalty/campaigns": "marketing, planners and administrators only",
+    "POST /loyalty/campaigns": "marketing, planners and administrators only",
+    "GET /loyalty/campaigns/{code}": "marketing, planners and administrators only",
+    "PATCH /loyalty/campaigns/{code}": "marketing, planners and administrators only",
+    "POST /loyalty/campaigns/{code}/issue": "marketing, planners and administrators only",
+    "POST /loyalty/campaigns/{code}/claim": "channels for themselves; members are not bound",
+    "POST /loyalty/campaigns/{code}/print": "marketing, planners and administrators only",
+    "GET /loyalty/public-key": "names nothing",
+    "POST /loyalty/coupons/verify": "the store is resolved with location_visible",
+    "POST /loyalty/coupons/redeem": "the store is resolved with location_visible",
+    "POST /loyalty/coupons/offline": "the store is resolved with location_visible",
+    "GET /loyalty/discrepancies": "rows are the caller's stores' (scope_to_locations)",
+    "POST /loyalty/discrepancies/{discrepancy_id}/resolve": "resolved within the caller's rows",
 }
 
 

@@ -8,6 +8,7 @@ import importlib
 import inspect
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from enum import StrEnum
 from types import ModuleType
 
@@ -92,6 +93,33 @@ from inventory.models import (
     Reservation,
     Transfer,
 )
+from loyalty.errors import (
+    CampaignBudgetExhausted,
+    CampaignInvalid,
+    CampaignIssueCapReached,
+    CampaignNotActive,
+    CampaignNotOffered,
+    CardCodeRefused,
+    CouponAlreadyUsed,
+    CouponCodeForged,
+    CouponCodeMalformed,
+    CouponCodeNotCanonical,
+    CouponCodeTampered,
+    CouponExpired,
+    CouponNotApplicable,
+    CouponNotYours,
+    CouponVoid,
+    CouponWrongStore,
+    DiscrepancyResolved,
+    MemberLimitReached,
+    MemberPhoneInvalid,
+    MemberPhoneTaken,
+    OfflineAllowanceExceeded,
+    UnknownCampaign,
+    UnknownCoupon,
+    UnknownMember,
+)
+from loyalty.models import Campaign
 from network.errors import RolloutFileInvalid, UnknownChannel, UnknownRoutingProfile
 from network.models import Channel
 from omni.errors import (
@@ -240,6 +268,9 @@ def _examples() -> list[ApplicationError]:
     alloc_run = AllocationRun(pk=3, status="infeasible", decision="approved")
     acme = Supplier(code="ACME", name="Acme")
     po = PurchaseOrder(number="PO000012", status="cancelled")
+    campaign = Campaign(
+        code="spring", status="paused", budget=Decimal("1000"), issue_cap=500, per_member_limit=1
+    )
     return [
         UnknownCity("XX"),
         UnknownCity(None),
@@ -372,6 +403,32 @@ def _examples() -> list[ApplicationError]:
             [Shortage(sku="TEA-500", requested=3, available=1, location="HZ-S01")],
         ),
         CounterNotLive(store),
+        # Loyalty
+        CampaignInvalid("percent_off", _("percent_off is more than 0 and at most 100")),
+        CampaignNotActive(campaign),
+        CampaignBudgetExhausted(campaign),
+        CampaignIssueCapReached(campaign),
+        CampaignNotOffered(campaign),
+        MemberLimitReached(campaign),
+        MemberPhoneInvalid(),
+        MemberPhoneTaken("M000000018"),
+        UnknownMember(),
+        UnknownCampaign(),
+        UnknownCoupon(),
+        CouponCodeMalformed(),
+        CouponCodeNotCanonical(),
+        CouponCodeForged(),
+        CouponCodeTampered(coupon=7),
+        CouponExpired(coupon=7, expired_at=0),
+        CouponWrongStore(coupon=7, here="HZ-S01"),
+        CouponAlreadyUsed(coupon=7),
+        CouponVoid(coupon=7),
+        CouponNotApplicable(coupon=7, why="channel"),
+        CouponNotApplicable(coupon=7, why="min_spend", min_spend=Decimal("50")),
+        CouponNotYours(coupon=7),
+        CardCodeRefused("expired"),
+        OfflineAllowanceExceeded(store="HZ-S01"),
+        DiscrepancyResolved(3),
         # The generic codes say the raiser's own words, which are in the catalogue.
         InvalidInput(_("scan or type a SKU or barcode"), detail={"field": "code"}),
         NotFound(_("no such location")),
@@ -393,7 +450,7 @@ def test_the_examples_cover_every_code_and_every_class() -> None:
     }
     assert every - codes == not_raised_by_services
     classes = {type(e) for e in examples}
-    abstract = {"PickupCodeRefused", "FieldInvalid"}
+    abstract = {"PickupCodeRefused", "FieldInvalid", "CouponRefused"}
     assert {c.__name__ for c in _error_classes() if c not in classes} <= abstract | {
         "NotFound",
         "InvalidInput",
