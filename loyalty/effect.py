@@ -171,9 +171,7 @@ class MemberOutcomes:
             revenue=np.asarray(revenue, dtype=float),
             units=np.asarray(units, dtype=float),
             redeemed=(
-                np.zeros(size, dtype=bool)
-                if redeemed is None
-                else np.asarray(redeemed, dtype=bool)
+                np.zeros(size, dtype=bool) if redeemed is None else np.asarray(redeemed, dtype=bool)
             ),
             home_store=list(home_store),
             channel_revenue={k: np.asarray(v, float) for k, v in (channel_revenue or {}).items()},

@@ -39,7 +39,10 @@ def simulate(
         units=units,
         redeemed=redeemed,
         home_store=[f"S0{i}" for i in rng.integers(1, 4, members)],
-        channel_revenue={"app": np.where(online, revenue, 0), "store": np.where(online, 0, revenue)},
+        channel_revenue={
+            "app": np.where(online, revenue, 0),
+            "store": np.where(online, 0, revenue),
+        },
         channel_units={"app": np.where(online, units, 0), "store": np.where(online, 0, units)},
     )
     return outcomes, lift * MEAN_SPEND, lift * MEAN_UNITS
