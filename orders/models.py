@@ -170,12 +170,23 @@ class OrderLine(models.Model):
     product = models.ForeignKey("inventory.Product", on_delete=models.PROTECT, related_name="+")
     quantity = models.PositiveIntegerField()
     unit_price = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    discount = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Discount on the line from coupons (the order adjusters, orders.adjusters).",
+    )
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["order", "product"], name="orderline_unique_sku"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(discount__gte=0)
+                & Q(discount__lte=models.F("quantity") * models.F("unit_price")),
+                name="orderline_discount_within_total",
+            ),
         ]
 
     def __str__(self) -> str:
