@@ -239,4 +239,3 @@ def effect_csv(report: EffectReport) -> str:
             ]
         )
     return out.getvalue()
-

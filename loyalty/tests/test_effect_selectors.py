@@ -21,47 +21,19 @@ from loyalty.effect_selectors import (
 )
 from loyalty.models import (
     AssignmentGroup,
-    Campaign,
-    CampaignAssignment,
     Coupon,
     CouponSource,
     CouponStatus,
     DiscountEntry,
     EntryKind,
-    Member,
 )
+from loyalty.tests.effect_data import assign, make_campaign, make_member
 from network.models import Channel
 from orders.models import Order, OrderLine, OrderMode
 from orders.services import order_cancel
 from tests.factories import OrderFactory, ReceiptFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def make_member(number: str, home_store: Location | None) -> Member:
-    return Member.objects.create(
-        number=number, phone_hash=f"hash-{number}", phone_last4=number[-4:], home_store=home_store
-    )
-
-
-def make_campaign(code: str = "spring") -> Campaign:
-    now = timezone.now()
-    return Campaign.objects.create(
-        code=code,
-        name=code.title(),
-        kind="percent_off",
-        percent_off=Decimal("10"),
-        starts_at=now - timedelta(days=1),
-        ends_at=now + timedelta(days=6),
-        budget=Decimal("1000"),
-        holdout_seed=7,
-    )
-
-
-def assign(campaign: Campaign, member: Member, group: str) -> None:
-    CampaignAssignment.objects.create(
-        campaign=campaign, member=member, group=group, draw=0.5, seed=7
-    )
 
 
 @pytest.fixture
