@@ -88,8 +88,7 @@ def _interval(interval: Interval) -> dict[str, float | None]:
 
 def _effect(kind: str, effect: Effect) -> dict[str, object]:
     def group(g: object) -> dict[str, object]:
-        fields = ("members", "redeemed", "redemption_rate", "revenue", "units")
-        fields += ("revenue_per_member", "units_per_member")
+        fields = GroupOut.model_fields
         return {f: getattr(g, f) for f in fields}
 
     return {

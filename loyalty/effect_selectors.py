@@ -97,12 +97,12 @@ def campaign_member_outcomes(campaign: Campaign) -> MemberOutcomes:
         .distinct()
     )
     for member_id, channel in consumed:
-        at = member_index.get(member_id)
-        if at is None:
+        drawn = member_index.get(member_id)
+        if drawn is None:
             continue  # a printed coupon used by a member outside the campaign's draw
-        redeemed[at] = True
+        redeemed[drawn] = True
         if channel:
-            channel_redeemed[channel][at] = True
+            channel_redeemed[channel][drawn] = True
     channels = sorted(set(channel_revenue) | set(channel_redeemed))
     return MemberOutcomes.of(
         treated=[group == AssignmentGroup.TREATED for _, _, group, _ in members],
