@@ -10,7 +10,6 @@ This module is pure (no Django): ``verify`` is what a store device runs offline.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -18,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from omni import signing
 
 PREFIX = "OMNI1"
 MAX_TOKEN_LENGTH = 512
@@ -52,18 +52,8 @@ class Payload:
         return hashlib.sha256(self.encode()).hexdigest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    """The bytes of a token part, which has exactly one spelling: base64url without padding,
-    its unused low bits zero. Anything else — padding, characters outside the alphabet (which
-    the decoder would skip), set padding bits (which it would ignore) — is refused."""
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if _b64(data) != text:
-        raise ValueError("not the canonical base64url spelling")
-    return data
+_b64 = signing.b64
+_unb64 = signing.unb64
 
 
 def sign(payload: Payload, key: Ed25519PrivateKey) -> str:
@@ -108,32 +98,8 @@ def verify(token: str, public_key: Ed25519PublicKey) -> Payload:
     return payload
 
 
-def private_key_from_seed(seed: bytes) -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(seed).digest())
-
-
-def private_key_from_text(text: str) -> Ed25519PrivateKey:
-    """A key from ``OMNI_SIGNING_KEY``: base64 of the 32 raw bytes, or a PEM private key."""
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        key = serialization.load_pem_private_key(text.encode(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError("OMNI_SIGNING_KEY is not an Ed25519 key")
-        return key
-    raw = base64.b64decode(text)
-    if len(raw) != 32:
-        raise ValueError("OMNI_SIGNING_KEY must be 32 bytes, base64-encoded")
-    return Ed25519PrivateKey.from_private_bytes(raw)
-
-
-def public_key_pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    ).decode()
-
-
-def public_key_from_pem(pem: str) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(pem.encode())
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
-    return key
+# The key handling lives in ``omni.signing`` (one key for every signed code); re-exported here.
+private_key_from_seed = signing.private_key_from_seed
+private_key_from_text = signing.private_key_from_text
+public_key_pem = signing.public_key_pem
+public_key_from_pem = signing.public_key_from_pem

@@ -8,13 +8,10 @@ of the order's holds. ``fulfillment.services`` re-exports every public name here
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
-from functools import lru_cache
 
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
 from django.db import transaction
@@ -26,6 +23,7 @@ from inventory import locks as stock_locks
 from inventory import services as stock
 from inventory.errors import ReservationNotActive
 from inventory.models import Location, MoveReason, ReservationStatus
+from omni import signing
 from omni.errors import ApplicationError, InvalidInput
 from omni.limits import RateLimited, slot_return, slot_take
 from omni.models import User
@@ -52,19 +50,12 @@ from .models import PickLine, PickList, PickupAttempt, PickupCode
 logger = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=4)
-def _key_for(text: str, secret: str) -> Ed25519PrivateKey:
-    if text:
-        return pickup_codes.private_key_from_text(text)
-    return pickup_codes.private_key_from_seed(("omni pickup codes " + secret).encode())
-
-
 def signing_key() -> Ed25519PrivateKey:
-    return _key_for(settings.OMNI_SIGNING_KEY, settings.SECRET_KEY)
+    return signing.signing_key()
 
 
 def public_key() -> Ed25519PublicKey:
-    return signing_key().public_key()
+    return signing.public_key()
 
 
 def pickup_token(code: PickupCode) -> str:
@@ -74,10 +65,7 @@ def pickup_token(code: PickupCode) -> str:
 
 def _short_code_key() -> bytes:
     """The HMAC key of short codes, derived from the signing key: one secret to keep."""
-    raw = signing_key().private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    return hashlib.sha256(b"omni short pickup codes:" + raw).digest()
+    return signing.derived_secret(b"omni short pickup codes")
 
 
 def pickup_short_code(code: PickupCode) -> str:
