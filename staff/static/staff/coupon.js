@@ -13,8 +13,9 @@
  * Markup: <form data-coupon-form data-public-key="base64 of the 32 raw bytes"
  *   data-store="location id" data-store-code="S01" data-redeem="url" data-sync="url"
  *   data-allowance-count="20" data-allowance-amount="500.00"> with inputs code, card,
- *   sale_reference, amount and the CSRF token; a <script type="application/json"
- *   id="coupon-campaigns"> of {campaign id: {kind, percent_off, amount_off, min_spend}} for the
+ *   items ("SKU quantity price" lines), sale_reference and the CSRF token; a <script type="application/json"
+ *   id="coupon-campaigns"> of {campaign id: {kind, percent_off, amount_off, min_spend, skus,
+ *   categories}} for the
  *   discount offline; [data-coupon-result] where the answer goes; [data-coupon-queue] (how many
  *   wait to upload) and [data-coupon-discrepancies] (a list). The page's sentences, in its
  *   language, are data-say-* attributes of the form (data-say-forged, data-say-offline, ...).
@@ -159,11 +160,41 @@
 
   function money(value) { return (Math.round(value * 100) / 100).toFixed(2); }
 
-  /* The discount of a campaign's rule on an eligible amount, as the server computes it. */
-  function discountOf(rule, amount) {
-    if (!rule || amount < Number(rule.min_spend || 0)) { return null; }
-    if (rule.kind === "percent_off") { return Math.floor(amount * Number(rule.percent_off)) / 100; }
-    if (rule.kind === "amount_off") { return Math.min(Number(rule.amount_off), amount); }
+  /* The sale's items from "SKU quantity price" lines; null when a line has no price (the
+   * page cannot look prices up while offline). */
+  function parseItems(text) {
+    var lines = [];
+    var rows = (text || "").split(/\n/);
+    for (var i = 0; i < rows.length; i++) {
+      var words = rows[i].trim().split(/\s+/).filter(Boolean);
+      if (!words.length) { continue; }
+      var quantity = words.length > 1 ? Number(words[1]) : 1;
+      var price = words.length > 2 ? Number(words[2]) : NaN;
+      if (!(quantity >= 1) || !(price >= 0)) { return null; }
+      lines.push({ sku: words[0], quantity: quantity, price: price });
+    }
+    return lines.length ? lines : null;
+  }
+
+  function covers(rule, sku) {
+    if (!rule.skus.length && !rule.categories.length) { return true; }
+    return rule.skus.indexOf(sku) >= 0 || rule.categories.some(function (c) { return sku.indexOf(c) === 0; });
+  }
+
+  /* The discount of a campaign's rule on the items, in cents, as loyalty/rules.py computes it
+   * (percent off: each eligible line rounded half-up to the cent; amount off: at most the
+   * eligible total), or null when it does not apply or cannot be known offline. */
+  function discountOf(rule, lines) {
+    if (!rule || !lines) { return null; }
+    var eligible = lines.filter(function (ln) { return covers(rule, ln.sku); });
+    var cents = eligible.map(function (ln) { return Math.round(ln.quantity * ln.price * 100); });
+    var base = cents.reduce(function (a, b) { return a + b; }, 0);
+    if (!eligible.length || base < Math.round(Number(rule.min_spend || 0) * 100)) { return null; }
+    if (rule.kind === "percent_off") {
+      var pct = Number(rule.percent_off);
+      return cents.reduce(function (sum, c) { return sum + Math.min(c, Math.round(c * pct / 100)); }, 0) / 100;
+    }
+    if (rule.kind === "amount_off") { return Math.min(Math.round(Number(rule.amount_off) * 100), base) / 100; }
     return null; // a free item is handed over online only
   }
 
@@ -199,6 +230,10 @@
     this.result.dataset.outcome = outcome;
     this.result.dataset.code = code || "";
     this.result.textContent = message;
+    if (outcome === "redeemed" || outcome === "accepted_offline") {
+      this.form.reset(); // the next sale starts from empty fields
+      this.form.elements.code.focus();
+    }
     this.form.dispatchEvent(new CustomEvent("coupon:answered", { bubbles: true, detail: { outcome: outcome } }));
   };
 
@@ -221,7 +256,7 @@
       code: this.field("code"),
       card: this.field("card"),
       sale_reference: this.field("sale_reference"),
-      amount: this.field("amount"),
+      items: this.form.elements.items ? this.form.elements.items.value : "",
       accepted_at: new Date().toISOString(),
     };
     if (!entry.code) { return; }
@@ -246,7 +281,7 @@
 
   CouponPage.prototype.post = function (url, entry) {
     var body = new FormData();
-    ["client_id", "code", "card", "sale_reference", "amount", "accepted_at", "discount"].forEach(function (k) {
+    ["client_id", "code", "card", "sale_reference", "items", "accepted_at", "discount"].forEach(function (k) {
       if (entry[k] !== undefined) { body.append(k, entry[k]); }
     });
     var token = this.form.querySelector("[name=csrfmiddlewaretoken]").value;
@@ -271,8 +306,7 @@
   };
 
   CouponPage.prototype.acceptOffline = function (entry) {
-    var amount = Number(entry.amount || 0);
-    var discount = discountOf(this.campaigns[String(entry.campaign)], amount);
+    var discount = discountOf(this.campaigns[String(entry.campaign)], parseItems(entry.items));
     if (discount === null) {
       this.show(false, "refused", this.sentence("offline_unknown"), "offline_unknown");
       return;
@@ -281,7 +315,7 @@
     if (day.date !== today()) { day = { date: today(), count: 0, amount: 0 }; }
     var maxCount = Number(this.form.dataset.allowanceCount);
     var maxAmount = Number(this.form.dataset.allowanceAmount);
-    if (day.count + 1 > maxCount || day.amount + discount > maxAmount + 1e-9) {
+    if (day.count + 1 > maxCount || Math.round((day.amount + discount) * 100) > Math.round(maxAmount * 100)) {
       this.show(false, "refused", this.sentence("offline_allowance"), "offline_allowance_exceeded");
       return;
     }
