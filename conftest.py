@@ -20,6 +20,7 @@ pytest_plugins = [
     "fulfillment.tests.fixtures",
     "forecasting.tests.fixtures",
     "allocation.tests.fixtures",
+    "loyalty.tests.fixtures",
     "tests.bad_input",
 ]
 

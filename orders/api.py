@@ -112,6 +112,7 @@ def order_create(request: HttpRequest, payload: OrderIn) -> Status:
         customer_phone=payload.customer.phone,
         member_id=payload.customer.member_id,
         promised_at=payload.promised_at,
+        coupon_codes=payload.coupon_codes,
         actor=user,
     )
     return Status(201 if created else 200, selectors.order_visible(user, order.pk))

@@ -110,6 +110,10 @@ class OrderInvalidState(Conflict):
     ACTIONS: ClassVar[dict[str, Any]] = {
         "pay": _("order %(order)s is %(status)s; it cannot be paid"),
         "change": _("order %(order)s is %(status)s; only an open order can change"),
+        "discounted": _(
+            "order %(order)s carries a coupon discount; cancel it and place it again to change "
+            "its lines"
+        ),
     }
 
     def __init__(self, order: Order, *, to: str | None = None, action: str | None = None) -> None:

@@ -48,6 +48,10 @@ class OrderIn(InputSchema):
     lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_ORDER_LINES)]
     # The channel's promise to the customer; waiting orders are served by it. With an offset.
     promised_at: Annotated[AwareDatetime, AfterValidator(storable)] | None = None
+    # Signed coupon codes (loyalty); each refused code refuses the order.
+    coupon_codes: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=400)]], Field(max_length=5)
+    ] = []
 
 
 class LineQuantityIn(InputSchema):
@@ -69,6 +73,7 @@ class OrderLineOut(Schema):
     sku: str = Field(alias="product.sku")
     quantity: int
     unit_price: float
+    discount: float = 0  # from coupons
     allocations: list[AllocationOut]
 
     @staticmethod

@@ -263,3 +263,10 @@ OMNI_IDEMPOTENCY_TTL_HOURS = 24
 # (``omni.settings.production``), plain text on a terminal. See docs/operations.md.
 OMNI_LOG_FORMAT = os.environ.get("OMNI_LOG_FORMAT", "plain")
 LOGGING = logging_config(OMNI_LOG_FORMAT, os.environ.get("OMNI_LOG_LEVEL", "INFO"), PROJECT_APPS)
+
+# Loyalty: what a store's till may accept on a coupon's signature alone while offline, per
+# day, unless the store has its own (``loyalty.StoreOfflineAllowance``): (count, amount).
+OMNI_LOYALTY_OFFLINE_ALLOWANCE = (
+    int(os.environ.get("OMNI_LOYALTY_OFFLINE_MAX_COUNT", "20")),
+    os.environ.get("OMNI_LOYALTY_OFFLINE_MAX_AMOUNT", "500.00"),
+)

@@ -18,6 +18,8 @@ from inventory.models import (
 from omni.errors import InvalidInput
 from omni.models import User
 
+from .. import adjusters
+from ..adjusters import OrderEvent
 from ..capacity import capacity_release
 from ..errors import (
     OrderInvalidState,
@@ -52,6 +54,7 @@ def order_pay(*, order: Order, actor: User | None = None) -> Order:
     order.payment_status = PaymentStatus.PAID
     order.hold_expires_at = None
     order.save(update_fields=["payment_status", "hold_expires_at", "updated_at"])
+    adjusters.order_event(order=order, event=OrderEvent.PAID, actor=actor)
     return order
 
 
@@ -79,6 +82,7 @@ def order_cancel(*, order: Order, reason: str = "cancelled", actor: User | None 
     if order.status == OrderStatus.CANCELLED:
         return order  # a retried cancel
     _set_status(order, OrderStatus.CANCELLED)
+    adjusters.order_event(order=order, event=OrderEvent.CANCELLED, actor=actor)
     _release_holds(order, reason=reason, actor=actor)
     capacity_release(order=order)
     order.hold_expires_at = None
@@ -96,6 +100,10 @@ def order_line_set_quantity(
     order = lock_order(order.pk)
     if order.status not in OPEN_STATUSES:
         raise OrderInvalidState(order, action="change")
+    if order.lines.filter(discount__gt=0).exists():
+        # The discount was computed on these lines and its budget taken: cancel and place the
+        # order again rather than leave a discount the new lines would not earn.
+        raise OrderInvalidState(order, action="discounted")
     stock.check_quantity(quantity)
     line = order.lines.select_related("product").filter(product=product).first()
     if line is None:

@@ -18,6 +18,8 @@ from inventory.models import (
 )
 from omni.models import User
 
+from .. import adjusters
+from ..adjusters import OrderEvent
 from ..locks import lock_order
 from ..models import (
     OPEN_STATUSES,
@@ -158,8 +160,14 @@ def order_lines_resource(
 def order_set_status(*, order: Order, to: OrderStatus) -> Order:
     """Move an order along the transition table (fulfillment calls this as work proceeds)."""
     order = lock_order(order.pk)
+    before = order.status
     _set_status(order, to)
     if not ORDER_TRANSITIONS[to] or to == OrderStatus.SHIPPED:
         order.waiting_since = None  # nothing more will be routed for it
     order.save(update_fields=["status", "waiting_since", "updated_at"])
+    if to == OrderStatus.COMPLETED and before != to:
+        adjusters.order_event(order=order, event=OrderEvent.HANDED_OVER)
+    elif to in (OrderStatus.CANCELLED, OrderStatus.EXPIRED) and before != to:
+        event = OrderEvent.CANCELLED if to == OrderStatus.CANCELLED else OrderEvent.EXPIRED
+        adjusters.order_event(order=order, event=event)
     return order

@@ -8,6 +8,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import adjusters
+from ..adjusters import OrderEvent
 from ..capacity import capacity_release
 from ..models import (
     OPEN_STATUSES,
@@ -48,6 +50,9 @@ def orders_expire_unpaid(*, now: datetime | None = None, batch_size: int = 200) 
                 )
                 if not won:
                     continue
+                adjusters.order_event(
+                    order=Order.objects.get(pk=order_id), event=OrderEvent.EXPIRED
+                )
                 _release_holds(Order(pk=order_id), reason="unpaid hold expired", actor=None)
                 capacity_release(order=Order(pk=order_id))
                 won_this_batch += 1

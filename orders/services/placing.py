@@ -28,6 +28,8 @@ from omni import metrics
 from omni.errors import InvalidInput, UnknownCity
 from omni.models import City, User
 
+from .. import adjusters
+from ..adjusters import OrderEvent
 from ..errors import (
     ChannelNotLive,
     ExternalIdReused,
@@ -110,6 +112,7 @@ def order_place(
     customer_phone: str = "",
     member_id: str = "",
     promised_at: datetime | None = None,
+    coupon_codes: Sequence[str] = (),
     actor: User | None = None,
 ) -> tuple[Order, bool]:
     """Take an order from a channel: source each line, reserve, all in one transaction.
@@ -123,6 +126,9 @@ def order_place(
     profile says (without a profile: refused, or backordered where the channel allows).
     ``promised_at`` is the channel's promise to the customer; it puts the order ahead in the
     waiting queue. A pickup's is set to when the store can have it ready.
+
+    ``coupon_codes`` go to the order adjusters (``orders.adjusters``: loyalty) before any stock
+    is touched; a refused code refuses the order. Nobody to take them refuses them too.
     """
     mode = OrderMode(mode)
     if not external_id or len(external_id) > 64:
@@ -182,6 +188,11 @@ def order_place(
             for ln in lines
         ]
     )
+    if coupon_codes and not adjusters.registered():
+        raise InvalidInput(
+            gettext_lazy("coupons are not accepted here"), detail={"field": "coupon_codes"}
+        )
+    adjusters.order_placed(order=order, lines=created, codes=coupon_codes, actor=actor)
     if mode == OrderMode.STORE_SALE:
         _sell_at_counter(order, created, actor=actor)
     else:
@@ -193,6 +204,8 @@ def order_place(
         _settle(order, plan, placing=True)
         order.hold_expires_at = timezone.now() + timedelta(minutes=channel.hold_minutes)
     order.save()
+    if order.status == OrderStatus.COMPLETED:
+        adjusters.order_event(order=order, event=OrderEvent.HANDED_OVER, actor=actor)
     waits = order.waiting_since is not None
     transaction.on_commit(lambda: _count_placed(channel.code, mode.value, waits=waits))
     return order, True

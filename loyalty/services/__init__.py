@@ -1,0 +1,93 @@
+"""Writes of loyalty: members and their cards, campaigns and issuing coupons, redemption on
+orders and at the counter, and what tills accepted offline. The modules are re-exported here.
+"""
+
+from __future__ import annotations
+
+from .campaigns import (
+    CampaignRule,
+    IssueReport,
+    Segment,
+    campaign_assign,
+    campaign_claim,
+    campaign_create,
+    campaign_is_running,
+    campaign_issue,
+    campaign_print,
+    campaign_update,
+    coupon_code,
+    coupon_void,
+    holdout_draw,
+    segment_members,
+)
+from .members import (
+    member_attach_to_order,
+    member_card_code,
+    member_card_revoke,
+    member_create,
+    member_from_card,
+    member_number,
+    phone_hash,
+    phone_normalize,
+)
+from .offline import (
+    OfflineRedemption,
+    OfflineResult,
+    discrepancy_resolve,
+    offline_redemption_record,
+    offline_redemptions_upload,
+    store_allowance,
+)
+from .redemption import (
+    CounterRedemption,
+    LoyaltyAdjuster,
+    SaleLine,
+    coupon_check,
+    coupon_read,
+    coupon_redeem_at_counter,
+    coupons_apply_to_order,
+    coupons_consume_on_order,
+    coupons_release_from_order,
+    rule_of,
+)
+
+__all__ = [
+    "CampaignRule",
+    "CounterRedemption",
+    "IssueReport",
+    "LoyaltyAdjuster",
+    "OfflineRedemption",
+    "OfflineResult",
+    "SaleLine",
+    "Segment",
+    "campaign_assign",
+    "campaign_claim",
+    "campaign_create",
+    "campaign_is_running",
+    "campaign_issue",
+    "campaign_print",
+    "campaign_update",
+    "coupon_check",
+    "coupon_code",
+    "coupon_read",
+    "coupon_redeem_at_counter",
+    "coupon_void",
+    "coupons_apply_to_order",
+    "coupons_consume_on_order",
+    "coupons_release_from_order",
+    "discrepancy_resolve",
+    "holdout_draw",
+    "member_attach_to_order",
+    "member_card_code",
+    "member_card_revoke",
+    "member_create",
+    "member_from_card",
+    "member_number",
+    "offline_redemption_record",
+    "offline_redemptions_upload",
+    "phone_hash",
+    "phone_normalize",
+    "rule_of",
+    "segment_members",
+    "store_allowance",
+]
