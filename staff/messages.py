@@ -34,6 +34,7 @@ from inventory.errors import (
     UnknownReservation,
     UnknownTransfer,
 )
+from loyalty.errors import LoyaltyErrorCode
 from network.errors import NetworkErrorCode, RolloutErrorCode
 from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
 from orders.errors import OrderErrorCode
@@ -407,6 +408,80 @@ SENTENCES: dict[str, Say] = {
             "Allocation run %(run)s was %(decision_word)s already. Nothing more to decide; start"
             " a new run for a new plan."
         ),
+    ),
+    # ---- loyalty
+    LoyaltyErrorCode.CAMPAIGN_INVALID: Say(
+        _("The campaign's %(field)s is not right: %(message)s. Correct it and save again."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_NOT_ACTIVE: Say(
+        _("Campaign %(campaign)s is not running now: its coupons cannot be used."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_BUDGET_EXHAUSTED: Say(
+        _("Campaign %(campaign)s has spent its discount budget. Sell without the discount."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_ISSUE_CAP_REACHED: Say(
+        _("Campaign %(campaign)s has issued all %(cap)s of its coupons: no more can be given."),
+    ),
+    LoyaltyErrorCode.CAMPAIGN_NOT_OFFERED: Say(
+        _("Campaign %(campaign)s is not offered to this member."),
+    ),
+    LoyaltyErrorCode.MEMBER_LIMIT_REACHED: Say(
+        _(
+            "This member has used campaign %(campaign)s %(limit)s times already. Sell without"
+            " the discount."
+        ),
+    ),
+    LoyaltyErrorCode.MEMBER_PHONE_INVALID: Say(
+        _("A phone number has 6 to 20 digits. Check the number and type it again."),
+    ),
+    LoyaltyErrorCode.MEMBER_PHONE_TAKEN: Say(
+        _("This phone number already belongs to member %(member)s."),
+    ),
+    LoyaltyErrorCode.UNKNOWN_MEMBER: Say(
+        _("No member has this phone number or card. Check it, or ask the customer to join."),
+    ),
+    LoyaltyErrorCode.UNKNOWN_CAMPAIGN: Say(
+        _("This campaign does not exist. Open it from the list of campaigns."),
+    ),
+    LoyaltyErrorCode.UNKNOWN_COUPON: Say(_("This coupon does not exist. Do not accept it.")),
+    LoyaltyErrorCode.COUPON_CODE_MALFORMED: Say(
+        _("This is not a coupon code. Scan the coupon again."),
+    ),
+    LoyaltyErrorCode.COUPON_CODE_NOT_CANONICAL: Say(
+        _("This coupon code has been altered. Do not accept it."),
+    ),
+    LoyaltyErrorCode.COUPON_CODE_FORGED: Say(_("This coupon is not genuine. Do not accept it.")),
+    LoyaltyErrorCode.COUPON_CODE_TAMPERED: Say(
+        _("Coupon %(coupon)s was altered after it was issued. Do not accept it."),
+    ),
+    LoyaltyErrorCode.COUPON_EXPIRED: Say(_("This coupon has expired. Sell without the discount.")),
+    LoyaltyErrorCode.COUPON_WRONG_STORE: Say(
+        _("This coupon is not valid at %(store)s. Sell without the discount."),
+    ),
+    LoyaltyErrorCode.COUPON_ALREADY_USED: Say(
+        _("Coupon %(coupon)s has been used already. Do not give the discount again."),
+    ),
+    LoyaltyErrorCode.COUPON_VOID: Say(
+        _("Coupon %(coupon)s was withdrawn. Do not give the discount."),
+    ),
+    LoyaltyErrorCode.COUPON_NOT_APPLICABLE: Say(
+        _("This sale does not reach the coupon's minimum spend of %(min_spend)s."),
+        _("The coupon cannot be used here: %(message)s."),
+    ),
+    LoyaltyErrorCode.COUPON_NOT_YOURS: Say(
+        _(
+            "Coupon %(coupon)s belongs to another member. Scan the customer's own card, or sell"
+            " without the discount."
+        ),
+    ),
+    LoyaltyErrorCode.CARD_CODE_REFUSED: Say(
+        _("The member card was refused: %(message)s. Ask to see the card again."),
+    ),
+    LoyaltyErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: Say(
+        _("%(store)s has used its offline coupon allowance for today. Wait for the network."),
+    ),
+    LoyaltyErrorCode.DISCREPANCY_RESOLVED: Say(
+        _("This discrepancy was settled already. Reload the page."),
     ),
 }
 

@@ -8,6 +8,7 @@ import importlib
 import inspect
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from enum import StrEnum
 from types import ModuleType
 
@@ -92,6 +93,8 @@ from inventory.models import (
     Reservation,
     Transfer,
 )
+from loyalty import errors as loyalty_errors
+from loyalty.models import Campaign
 from network.errors import RolloutFileInvalid, UnknownChannel, UnknownRoutingProfile
 from network.models import Channel
 from omni.errors import (
@@ -321,10 +324,44 @@ def _examples() -> list[ApplicationError]:
             [Shortage(sku="TEA-500", requested=3, available=1, location="HZ-S01")],
         ),
         CounterNotLive(store),
+        *_loyalty_examples(store),
         # The generic codes say the raiser's own words, which are in the catalogue.
         InvalidInput(_("scan or type a SKU or barcode"), detail={"field": "code"}),
         NotFound(_("no such location")),
         Conflict.saying(_("the store counter sells what the customer holds; it has no buffer")),
+    ]
+
+
+def _loyalty_examples(store: Location) -> list[ApplicationError]:
+    e = loyalty_errors
+    campaign = Campaign(code="spring", status="ended", budget=1000, issue_cap=500)
+    campaign.per_member_limit = 1
+    return [
+        e.CampaignInvalid("budget", _("budget must be 0 or more")),
+        e.CampaignNotActive(campaign),
+        e.CampaignBudgetExhausted(campaign),
+        e.CampaignIssueCapReached(campaign),
+        e.CampaignNotOffered(campaign),
+        e.MemberLimitReached(campaign),
+        e.MemberPhoneInvalid(),
+        e.MemberPhoneTaken("M00000042"),
+        e.UnknownMember(),
+        e.UnknownCampaign(),
+        e.UnknownCoupon(),
+        e.CouponCodeMalformed(),
+        e.CouponCodeNotCanonical(),
+        e.CouponCodeForged(),
+        e.CouponCodeTampered(coupon=17),
+        e.CouponExpired(coupon=17, expired_at=1_700_000_000),
+        e.CouponWrongStore(coupon=17, here=store.code),
+        e.CouponAlreadyUsed(coupon=17),
+        e.CouponVoid(coupon=17),
+        e.CouponNotApplicable(coupon=17, why="min_spend", min_spend=Decimal("50.00")),
+        e.CouponNotApplicable(coupon=17, why="no_eligible_lines"),
+        e.CouponNotYours(coupon=17),
+        e.CardCodeRefused("expired"),
+        e.OfflineAllowanceExceeded(store=store.code),
+        e.DiscrepancyResolved(3),
     ]
 
 
@@ -342,7 +379,7 @@ def test_the_examples_cover_every_code_and_every_class() -> None:
     }
     assert every - codes == not_raised_by_services
     classes = {type(e) for e in examples}
-    abstract = {"PickupCodeRefused"}
+    abstract = {"PickupCodeRefused", "CouponRefused"}
     assert {c.__name__ for c in _error_classes() if c not in classes} <= abstract | {
         "NotFound",
         "InvalidInput",

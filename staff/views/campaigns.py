@@ -143,7 +143,8 @@ def campaign_detail(request: HttpRequest, staff: Staff, campaign_id: int) -> Htt
 
 def _chart(table: list[EffectRow]) -> str:
     return uplift_chart_svg(
-        title=gettext("Revenue per member: treated − holdout, with its 95% interval"),
+        title=gettext("Revenue per member: treated − holdout, with its %(percent)s%% interval")
+        % {"percent": 95},
         x_label=gettext("uplift in revenue per member"),
         rows=[UpliftRow(r.name, r.revenue.estimate, r.revenue.low, r.revenue.high) for r in table],
     )
