@@ -9,6 +9,7 @@ Marketing, planners and administrators (``marketing_page``); other roles get the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -85,7 +86,8 @@ def effect_table(report: EffectReport) -> list[EffectRow]:
 
 def rule_words(campaign: Campaign) -> str:
     if campaign.kind == CampaignKind.PERCENT_OFF:
-        return gettext("%(percent)s %% off") % {"percent": f"{campaign.percent_off:g}"}
+        percent = (campaign.percent_off or Decimal("0")).normalize()
+        return gettext("%(percent)s %% off") % {"percent": f"{percent:f}"}
     if campaign.kind == CampaignKind.AMOUNT_OFF:
         return gettext("%(amount)s off") % {"amount": campaign.amount_off}
     product = campaign.free_product
@@ -107,8 +109,8 @@ def _campaign(campaign_id: int) -> Campaign:
 @marketing_page("campaigns")
 def campaign_list(request: HttpRequest, staff: Staff) -> HttpResponse:
     campaigns = Campaign.objects.annotate(
-        coupons=Count("coupons"),
-        redeemed=Count("coupons", filter=Q(coupons__status=CouponStatus.REDEEMED)),
+        coupon_count=Count("coupons"),
+        redeemed_count=Count("coupons", filter=Q(coupons__status=CouponStatus.REDEEMED)),
     ).order_by("-starts_at", "-id")[:CAMPAIGNS_SHOWN]
     rows = [
         {
