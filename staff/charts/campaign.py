@@ -30,7 +30,7 @@ def uplift_chart_svg(*, title: str, x_label: str, rows: Sequence[UpliftRow]) -> 
 
     height = max(1.8, 0.9 + 0.34 * len(rows))
     with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
-        figure = Figure(figsize=(8, height), dpi=100)
+        figure = Figure(figsize=(6.4, height), dpi=100)  # legible at a handheld's width too
         axes = figure.add_subplot()
         for y, row in enumerate(rows):
             known = row.low is not None and row.high is not None

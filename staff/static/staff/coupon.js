@@ -226,7 +226,8 @@
 
   CouponPage.prototype.show = function (ok, outcome, message, code) {
     if (!this.result) { return; }
-    this.result.className = "notice " + (ok ? "success" : "error");
+    this.result.className = "notice " + (ok ? "ok" : "error");
+    this.result.hidden = false;
     this.result.dataset.outcome = outcome;
     this.result.dataset.code = code || "";
     this.result.textContent = message;
