@@ -16,6 +16,7 @@ from .models import (
     Member,
     MemberCampaignUse,
     OfflineAllowanceUse,
+    OfflineUpload,
     RedemptionDiscrepancy,
     StoreOfflineAllowance,
 )
@@ -96,3 +97,10 @@ class StoreOfflineAllowanceAdmin(admin.ModelAdmin):
 @admin.register(OfflineAllowanceUse)
 class OfflineAllowanceUseAdmin(ReadOnlyAdmin):
     list_display = ["store", "day", "count", "amount"]
+
+
+@admin.register(OfflineUpload)
+class OfflineUploadAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "store", "client_id", "result", "reason", "coupon"]
+    list_filter = ["result", "store"]
+    search_fields = ["client_id"]

@@ -5,34 +5,22 @@ No ``from __future__ import annotations``: ninja reads the annotations.
 """
 
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
 from loyalty.effect import Effect, EffectReport, Interval
 from loyalty.effect_selectors import campaign_effect_report, campaign_figures, effect_csv
 from loyalty.models import Campaign
-from omni.access import current_user, reads_everything, visible_one
-from omni.errors import NotFound, RoleNotAllowed
-from omni.models import Role, User
+from loyalty.selectors import campaign_visible
+from omni.access import current_user, require_marketing
 
 router = Router(tags=["loyalty"])
 
 
-def can_read_effect(user: User) -> bool:
-    return reads_everything(user) or user.role == Role.MARKETING
-
-
-def _marketer(request: HttpRequest) -> User:
+def _campaign(request: HttpRequest, code: str) -> Campaign:
+    """The campaign, for those who run campaigns (marketing, planners, admins; others 403)."""
     user = current_user(request)
-    if not can_read_effect(user):
-        raise RoleNotAllowed(user, _("a campaign's effect is for marketing, planners and admins"))
-    return user
-
-
-def _campaign(campaign_id: int) -> Campaign:
-    return visible_one(
-        Campaign.objects.all(), lambda: NotFound(_("no such campaign")), pk=campaign_id
-    )
+    require_marketing(user)
+    return campaign_visible(user, code)
 
 
 class IntervalOut(Schema):
@@ -121,24 +109,22 @@ def effect_out(campaign: Campaign, report: EffectReport) -> dict[str, object]:
 CSV_RESPONSE = {"responses": {"200": {"content": {"text/csv": {"schema": {"type": "string"}}}}}}
 
 
-@router.get("/loyalty/campaigns/{campaign_id}/effect", response=CampaignEffectOut)
-def campaign_effect_get(request: HttpRequest, campaign_id: int) -> dict[str, object]:
+@router.get("/loyalty/campaigns/{code}/effect", response=CampaignEffectOut)
+def campaign_effect_get(request: HttpRequest, code: str) -> dict[str, object]:
     """Treated vs holdout: redemption rate, revenue and units per member, the uplift with its
     95 % Welch interval, for the campaign, each home store and each channel."""
-    _marketer(request)
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, code)
     return effect_out(campaign, campaign_effect_report(campaign))
 
 
 @router.get(
-    "/loyalty/campaigns/{campaign_id}/effect.csv",
+    "/loyalty/campaigns/{code}/effect.csv",
     response={200: None},
     openapi_extra=CSV_RESPONSE,
 )
-def campaign_effect_csv(request: HttpRequest, campaign_id: int) -> HttpResponse:
+def campaign_effect_csv(request: HttpRequest, code: str) -> HttpResponse:
     """The effect table as CSV, one row per slice (docs/loyalty-effect.md, "CSV")."""
-    _marketer(request)
-    campaign = _campaign(campaign_id)
+    campaign = _campaign(request, code)
     response = HttpResponse(
         effect_csv(campaign_effect_report(campaign)), content_type="text/csv; charset=utf-8"
     )

@@ -398,6 +398,33 @@ class OfflineAllowanceUse(models.Model):
         return f"{self.store_id} {self.day}: {self.count}"
 
 
+class OfflineUpload(models.Model):
+    """One redemption a till uploaded after being offline, keyed by the till's own id: the
+    first upload inserts this row before anything else, so a retry racing it waits, then
+    finds it and gets the same answer."""
+
+    store = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")
+    client_id = models.CharField(max_length=64)
+    result = models.CharField(max_length=12)  # accepted | discrepancy
+    reason = models.CharField(max_length=40, blank=True)
+    coupon = models.ForeignKey(
+        Coupon, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    discrepancy = models.ForeignKey(
+        "RedemptionDiscrepancy", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["store", "client_id"], name="offlineupload_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.store_id}:{self.client_id} {self.result}"
+
+
 class DiscrepancyStatus(models.TextChoices):
     OPEN = "open", "Open: needs a person"
     RESOLVED = "resolved", "Resolved"

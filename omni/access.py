@@ -86,3 +86,24 @@ def require_stock_write(user: User, location_id: int, *, what: str = "location")
 def require_admin(user: User) -> None:
     if not user.is_admin_role:
         raise RoleNotAllowed(user, _("administrators only"))
+
+
+def runs_campaigns(user: User) -> bool:
+    """Marketing runs campaigns and sees members; planners and admins may too."""
+    return user.is_admin_role or user.role in (Role.MARKETING, Role.PLANNER)
+
+
+def require_marketing(user: User) -> None:
+    if not runs_campaigns(user):
+        raise RoleNotAllowed(user, _("the %(role)s role cannot manage campaigns or members"))
+
+
+def require_counter(user: User, location_id: int) -> None:
+    """Redeeming coupons and signing up members at a store's counter: its own store staff,
+    and admins anywhere."""
+    if user.is_admin_role:
+        return
+    if user.role == Role.STORE and user.works_at(location_id):
+        return
+    require_read(user, location_id, what="store")
+    raise RoleNotAllowed(user, _("the %(role)s role does not work this store's counter"))

@@ -411,77 +411,72 @@ SENTENCES: dict[str, Say] = {
     ),
     # ---- loyalty
     LoyaltyErrorCode.CAMPAIGN_INVALID: Say(
-        _("The campaign's %(field)s is not right: %(message)s. Correct it and save again."),
+        _("The campaign's %(field)s is not right: %(message)s. Correct it; nothing was saved."),
     ),
     LoyaltyErrorCode.CAMPAIGN_NOT_ACTIVE: Say(
-        _("Campaign %(campaign)s is not running now: its coupons cannot be used."),
+        _("Campaign %(campaign)s is not running now. Nothing was issued or redeemed."),
     ),
     LoyaltyErrorCode.CAMPAIGN_BUDGET_EXHAUSTED: Say(
-        _("Campaign %(campaign)s has spent its discount budget. Sell without the discount."),
+        _("Campaign %(campaign)s has spent its budget: the coupon gives no more discount."),
     ),
     LoyaltyErrorCode.CAMPAIGN_ISSUE_CAP_REACHED: Say(
-        _("Campaign %(campaign)s has issued all %(cap)s of its coupons: no more can be given."),
+        _("Campaign %(campaign)s has issued all its coupons. Raise its cap to issue more."),
     ),
     LoyaltyErrorCode.CAMPAIGN_NOT_OFFERED: Say(
-        _("Campaign %(campaign)s is not offered to this member."),
+        _("Campaign %(campaign)s is not offered to this member: they are in its control group."),
     ),
     LoyaltyErrorCode.MEMBER_LIMIT_REACHED: Say(
-        _(
-            "This member has used campaign %(campaign)s %(limit)s times already. Sell without"
-            " the discount."
-        ),
+        _("This member has used campaign %(campaign)s as often as it allows. Sell without it."),
     ),
     LoyaltyErrorCode.MEMBER_PHONE_INVALID: Say(
-        _("A phone number has 6 to 20 digits. Check the number and type it again."),
+        _("That is not a phone number. Type 6 to 20 digits, with + for another country."),
     ),
     LoyaltyErrorCode.MEMBER_PHONE_TAKEN: Say(
-        _("This phone number already belongs to member %(member)s."),
+        _("This phone number belongs to member %(member)s already. Look them up instead."),
     ),
     LoyaltyErrorCode.UNKNOWN_MEMBER: Say(
-        _("No member has this phone number or card. Check it, or ask the customer to join."),
+        _("No member found. Check the number, or ask the customer to join."),
     ),
     LoyaltyErrorCode.UNKNOWN_CAMPAIGN: Say(
-        _("This campaign does not exist. Open it from the list of campaigns."),
+        _("This campaign is not here, or it changed. Reload the page."),
     ),
-    LoyaltyErrorCode.UNKNOWN_COUPON: Say(_("This coupon does not exist. Do not accept it.")),
+    LoyaltyErrorCode.UNKNOWN_COUPON: Say(
+        _("This coupon is not here. Scan it again."),
+    ),
     LoyaltyErrorCode.COUPON_CODE_MALFORMED: Say(
-        _("This is not a coupon code. Scan the coupon again."),
+        _("This is not a coupon code. Scan it again, or type it."),
     ),
     LoyaltyErrorCode.COUPON_CODE_NOT_CANONICAL: Say(
-        _("This coupon code has been altered. Do not accept it."),
+        _("This coupon code is not written as Omni prints it. Scan the original code."),
     ),
-    LoyaltyErrorCode.COUPON_CODE_FORGED: Say(_("This coupon is not genuine. Do not accept it.")),
+    LoyaltyErrorCode.COUPON_CODE_FORGED: Say(
+        _("Omni never issued this coupon. Do not accept it; call a manager."),
+    ),
     LoyaltyErrorCode.COUPON_CODE_TAMPERED: Say(
-        _("Coupon %(coupon)s was altered after it was issued. Do not accept it."),
+        _("This coupon was altered after it was issued. Do not accept it; call a manager."),
     ),
-    LoyaltyErrorCode.COUPON_EXPIRED: Say(_("This coupon has expired. Sell without the discount.")),
+    LoyaltyErrorCode.COUPON_EXPIRED: Say(
+        _("This coupon has expired. Sell without it."),
+    ),
     LoyaltyErrorCode.COUPON_WRONG_STORE: Say(
-        _("This coupon is not valid at %(store)s. Sell without the discount."),
+        _("This coupon is not valid at %(store)s. Sell without it."),
     ),
     LoyaltyErrorCode.COUPON_ALREADY_USED: Say(
-        _("Coupon %(coupon)s has been used already. Do not give the discount again."),
+        _("This coupon was used already. Do not accept it again."),
     ),
     LoyaltyErrorCode.COUPON_VOID: Say(
-        _("Coupon %(coupon)s was withdrawn. Do not give the discount."),
+        _("This coupon was withdrawn. Sell without it."),
     ),
-    LoyaltyErrorCode.COUPON_NOT_APPLICABLE: Say(
-        _("This sale does not reach the coupon's minimum spend of %(min_spend)s."),
-        _("The coupon cannot be used here: %(message)s."),
-    ),
+    LoyaltyErrorCode.COUPON_NOT_APPLICABLE: WORDED,
     LoyaltyErrorCode.COUPON_NOT_YOURS: Say(
-        _(
-            "Coupon %(coupon)s belongs to another member. Scan the customer's own card, or sell"
-            " without the discount."
-        ),
+        _("This coupon belongs to another member. Scan the customer's own member card."),
     ),
-    LoyaltyErrorCode.CARD_CODE_REFUSED: Say(
-        _("The member card was refused: %(message)s. Ask to see the card again."),
-    ),
+    LoyaltyErrorCode.CARD_CODE_REFUSED: WORDED,
     LoyaltyErrorCode.OFFLINE_ALLOWANCE_EXCEEDED: Say(
-        _("%(store)s has used its offline coupon allowance for today. Wait for the network."),
+        _("%(store)s has used its offline coupon allowance today. A manager will review it."),
     ),
     LoyaltyErrorCode.DISCREPANCY_RESOLVED: Say(
-        _("This discrepancy was settled already. Reload the page."),
+        _("Someone resolved this discrepancy already. Reload the page."),
     ),
 }
 

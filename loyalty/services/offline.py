@@ -42,6 +42,7 @@ from ..models import (
     DiscountEntry,
     EntryKind,
     OfflineAllowanceUse,
+    OfflineUpload,
     RedemptionDiscrepancy,
     StoreOfflineAllowance,
 )
@@ -98,16 +99,19 @@ def _take_allowance(store: Location, day: date, amount: Decimal) -> bool:
     )
 
 
-def _earlier(store: Location, client_id: str) -> OfflineResult | None:
-    entry = DiscountEntry.objects.filter(
-        store=store, client_id=client_id, kind=EntryKind.CONSUME
-    ).first()
-    case = RedemptionDiscrepancy.objects.filter(store=store, client_id=client_id).first()
-    if case is not None:
-        return OfflineResult(client_id, DISCREPANCY, case.reason, case.coupon_id, case.pk)
-    if entry is not None:
-        return OfflineResult(client_id, ACCEPTED, coupon=entry.coupon_id)
-    return None
+def _claim(store: Location, client_id: str) -> OfflineUpload | OfflineResult:
+    """This upload's row, inserted first; or the answer an earlier upload of the same client
+    id got (a racing retry waits on the insert until the first commits)."""
+    earlier = OfflineUpload.objects.filter(store=store, client_id=client_id).first()
+    if earlier is None:
+        try:
+            with transaction.atomic():
+                return OfflineUpload.objects.create(store=store, client_id=client_id, result="")
+        except IntegrityError:
+            earlier = OfflineUpload.objects.get(store=store, client_id=client_id)
+    return OfflineResult(
+        client_id, earlier.result, earlier.reason, earlier.coupon_id, earlier.discrepancy_id
+    )
 
 
 def _flag(
@@ -138,9 +142,17 @@ def offline_redemption_record(
     *, store: Location, item: OfflineRedemption, actor: User | None = None
 ) -> OfflineResult:
     """Record one redemption the till accepted offline (idempotent per store and client id)."""
-    earlier = _earlier(store, item.client_id)
-    if earlier is not None:
-        return earlier
+    upload = _claim(store, item.client_id)
+    if isinstance(upload, OfflineResult):
+        return upload
+    result = _record(store, item, actor)
+    upload.result, upload.reason = result.result, result.reason
+    upload.coupon_id, upload.discrepancy_id = result.coupon, result.discrepancy
+    upload.save(update_fields=["result", "reason", "coupon", "discrepancy"])
+    return result
+
+
+def _record(store: Location, item: OfflineRedemption, actor: User | None) -> OfflineResult:
     try:
         coupon = coupon_read(item.code, store=store, now=item.accepted_at)
     except CouponRefused as exc:

@@ -32,7 +32,7 @@ def test_the_effect_as_json_and_csv(
         OrderFactory.create(channel=web, lines={a: 1 + i % 2}, paid=True, member_id=member.number)
     marketer = UserFactory.create(role=Role.MARKETING)
 
-    answer = api(marketer).get(f"/api/v1/loyalty/campaigns/{campaign.pk}/effect")
+    answer = api(marketer).get(f"/api/v1/loyalty/campaigns/{campaign.code}/effect")
     assert answer.status_code == 200, answer.content
     body = answer.json()
     overall = body["overall"]
@@ -44,7 +44,7 @@ def test_the_effect_as_json_and_csv(
     assert [s["label"] for s in body["by_store"]] == [store.code]
     assert [s["label"] for s in body["by_channel"]] == ["web"]
 
-    csv = api(marketer).get(f"/api/v1/loyalty/campaigns/{campaign.pk}/effect.csv")
+    csv = api(marketer).get(f"/api/v1/loyalty/campaigns/{campaign.code}/effect.csv")
     assert csv.status_code == 200
     assert csv["Content-Type"].startswith("text/csv")
     assert csv["Content-Disposition"] == 'attachment; filename="effect-spring.csv"'
@@ -57,10 +57,10 @@ def test_store_staff_are_refused_and_an_unknown_campaign_is_404(
     api: Callable[[User | None], ApiClient], store_user: User, planner: User
 ):
     campaign = make_campaign()
-    refused = api(store_user).get(f"/api/v1/loyalty/campaigns/{campaign.pk}/effect")
+    refused = api(store_user).get(f"/api/v1/loyalty/campaigns/{campaign.code}/effect")
     assert refused.status_code == 403
     assert refused.json()["code"] == "permission_denied"
-    assert api(planner).get(f"/api/v1/loyalty/campaigns/{campaign.pk}/effect").status_code == 200
-    missing = api(planner).get(f"/api/v1/loyalty/campaigns/{campaign.pk + 99}/effect.csv")
+    assert api(planner).get(f"/api/v1/loyalty/campaigns/{campaign.code}/effect").status_code == 200
+    missing = api(planner).get("/api/v1/loyalty/campaigns/nope/effect.csv")
     assert missing.status_code == 404
     assert set(missing.json()) == {"code", "message", "detail"}

@@ -93,7 +93,32 @@ from inventory.models import (
     Reservation,
     Transfer,
 )
-from loyalty import errors as loyalty_errors
+from loyalty.errors import (
+    CampaignBudgetExhausted,
+    CampaignInvalid,
+    CampaignIssueCapReached,
+    CampaignNotActive,
+    CampaignNotOffered,
+    CardCodeRefused,
+    CouponAlreadyUsed,
+    CouponCodeForged,
+    CouponCodeMalformed,
+    CouponCodeNotCanonical,
+    CouponCodeTampered,
+    CouponExpired,
+    CouponNotApplicable,
+    CouponNotYours,
+    CouponVoid,
+    CouponWrongStore,
+    DiscrepancyResolved,
+    MemberLimitReached,
+    MemberPhoneInvalid,
+    MemberPhoneTaken,
+    OfflineAllowanceExceeded,
+    UnknownCampaign,
+    UnknownCoupon,
+    UnknownMember,
+)
 from loyalty.models import Campaign
 from network.errors import RolloutFileInvalid, UnknownChannel, UnknownRoutingProfile
 from network.models import Channel
@@ -225,6 +250,9 @@ def _examples() -> list[ApplicationError]:
     planner = User(username="lin", role=Role.PLANNER)
     fc_run = ForecastRun(pk=9, status="running", progress=40)
     alloc_run = AllocationRun(pk=3, status="infeasible", decision="approved")
+    campaign = Campaign(
+        code="spring", status="paused", budget=Decimal("1000"), issue_cap=500, per_member_limit=1
+    )
     return [
         UnknownCity("XX"),
         UnknownCity(None),
@@ -324,44 +352,36 @@ def _examples() -> list[ApplicationError]:
             [Shortage(sku="TEA-500", requested=3, available=1, location="HZ-S01")],
         ),
         CounterNotLive(store),
-        *_loyalty_examples(store),
+        # Loyalty
+        CampaignInvalid("percent_off", _("percent_off is more than 0 and at most 100")),
+        CampaignNotActive(campaign),
+        CampaignBudgetExhausted(campaign),
+        CampaignIssueCapReached(campaign),
+        CampaignNotOffered(campaign),
+        MemberLimitReached(campaign),
+        MemberPhoneInvalid(),
+        MemberPhoneTaken("M000000018"),
+        UnknownMember(),
+        UnknownCampaign(),
+        UnknownCoupon(),
+        CouponCodeMalformed(),
+        CouponCodeNotCanonical(),
+        CouponCodeForged(),
+        CouponCodeTampered(coupon=7),
+        CouponExpired(coupon=7, expired_at=0),
+        CouponWrongStore(coupon=7, here="HZ-S01"),
+        CouponAlreadyUsed(coupon=7),
+        CouponVoid(coupon=7),
+        CouponNotApplicable(coupon=7, why="channel"),
+        CouponNotApplicable(coupon=7, why="min_spend", min_spend=Decimal("50")),
+        CouponNotYours(coupon=7),
+        CardCodeRefused("expired"),
+        OfflineAllowanceExceeded(store="HZ-S01"),
+        DiscrepancyResolved(3),
         # The generic codes say the raiser's own words, which are in the catalogue.
         InvalidInput(_("scan or type a SKU or barcode"), detail={"field": "code"}),
         NotFound(_("no such location")),
         Conflict.saying(_("the store counter sells what the customer holds; it has no buffer")),
-    ]
-
-
-def _loyalty_examples(store: Location) -> list[ApplicationError]:
-    e = loyalty_errors
-    campaign = Campaign(code="spring", status="ended", budget=1000, issue_cap=500)
-    campaign.per_member_limit = 1
-    return [
-        e.CampaignInvalid("budget", _("budget must be 0 or more")),
-        e.CampaignNotActive(campaign),
-        e.CampaignBudgetExhausted(campaign),
-        e.CampaignIssueCapReached(campaign),
-        e.CampaignNotOffered(campaign),
-        e.MemberLimitReached(campaign),
-        e.MemberPhoneInvalid(),
-        e.MemberPhoneTaken("M00000042"),
-        e.UnknownMember(),
-        e.UnknownCampaign(),
-        e.UnknownCoupon(),
-        e.CouponCodeMalformed(),
-        e.CouponCodeNotCanonical(),
-        e.CouponCodeForged(),
-        e.CouponCodeTampered(coupon=17),
-        e.CouponExpired(coupon=17, expired_at=1_700_000_000),
-        e.CouponWrongStore(coupon=17, here=store.code),
-        e.CouponAlreadyUsed(coupon=17),
-        e.CouponVoid(coupon=17),
-        e.CouponNotApplicable(coupon=17, why="min_spend", min_spend=Decimal("50.00")),
-        e.CouponNotApplicable(coupon=17, why="no_eligible_lines"),
-        e.CouponNotYours(coupon=17),
-        e.CardCodeRefused("expired"),
-        e.OfflineAllowanceExceeded(store=store.code),
-        e.DiscrepancyResolved(3),
     ]
 
 

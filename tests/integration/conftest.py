@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from inventory.invariants import assert_invariants
+from loyalty.invariants import assert_invariants as assert_loyalty_invariants
 from omni.celery import app as celery_app
 from tests.helpers import database_url
 
@@ -40,9 +41,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _invariants_after_each_test(transactional_db: Any) -> Iterator[None]:
-    """Every test here ends with the ledger invariants, before the tables are flushed."""
+    """Every test here ends with the ledger invariants (stock and discounts), before the tables
+    are flushed."""
     yield
     assert_invariants()
+    assert_loyalty_invariants()
 
 
 @pytest.fixture
