@@ -186,7 +186,7 @@ def _interval(effect: Effect, what: str) -> str:
 def effect_rows(report: EffectReport) -> list[tuple[str, ...]]:
     """The effect table: one row per slice, treated vs holdout, the uplift per member and its
     95 % interval."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     slices = [("campaign", report.overall)]
     slices += [(f"store {e.label or '—'}", e) for e in report.by_store]
     slices += [(f"channel {e.label}", e) for e in report.by_channel]

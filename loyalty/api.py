@@ -388,6 +388,7 @@ def discrepancy_resolve(
         require_counter(user, case.store_id)
     return services.discrepancy_resolve(discrepancy=case, note=payload.note, actor=user)
 
+
 # A campaign's effect against its holdout (loyalty.effect_api): its own module, mounted here.
 from loyalty.effect_api import router as effect_router  # noqa: E402
 

@@ -11,7 +11,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from inventory.models import Location, Product
+from inventory.models import Location
 from loyalty.models import Campaign, Coupon, CouponStatus, DiscountEntry, Member
 from loyalty.services import Segment, campaign_issue, coupon_code
 from loyalty.tests.effect_data import seed_campaign_history

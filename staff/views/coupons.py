@@ -161,7 +161,7 @@ def coupon_redeem(request: HttpRequest, staff: Staff) -> HttpResponse:
     form = CouponForm(request.POST)
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
-        message = f"{form.fields[field].label}: {' '.join(errors)}"
+        message = f"{form.fields[field].label}: {' '.join(str(e) for e in errors)}"
         return JsonResponse(
             {"ok": False, "outcome": "refused", "message": message, "code": "validation_error"},
             status=422,

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page
 
-from inventory.models import Location, Product
+from inventory.models import Location
 from loyalty.effect_selectors import campaign_effect_report
 from loyalty.models import Campaign, CampaignStatus, Coupon, CouponStatus, DiscountEntry
 from loyalty.services import (
@@ -112,7 +113,7 @@ def test_campaign_page_shows_the_effect_of_a_campaign_with_thousands_of_members(
     with page.expect_download() as download:
         page.click("#effect-csv")
     path = download.value.path()
-    rows = open(path, encoding="utf-8").read().splitlines()
+    rows = Path(path).read_text(encoding="utf-8").splitlines()
     assert rows[0].startswith("slice,label,treated_members,holdout_members")
     assert len(rows) == 1 + 1 + 2 + 2
 
