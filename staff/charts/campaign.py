@@ -28,8 +28,8 @@ def uplift_chart_svg(*, title: str, x_label: str, rows: Sequence[UpliftRow]) -> 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    height = max(1.8, 0.9 + 0.34 * len(rows))
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 9}):
+    height = max(2.0, 1.0 + 0.4 * len(rows))
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 11}):
         figure = Figure(figsize=(6.4, height), dpi=100)  # legible at a handheld's width too
         axes = figure.add_subplot()
         for y, row in enumerate(rows):
@@ -59,7 +59,7 @@ def uplift_chart_svg(*, title: str, x_label: str, rows: Sequence[UpliftRow]) -> 
         axes.spines[["top", "right"]].set_visible(False)
         axes.grid(axis="x", color="#e4e7ec", linewidth=0.6)
         axes.set_axisbelow(True)
-        axes.set_title(title, loc="left", fontsize=10)
+        axes.set_title(title, loc="left", fontsize=11)
         figure.tight_layout()
         buffer = io.StringIO()
         with warnings.catch_warnings():
