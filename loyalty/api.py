@@ -247,7 +247,7 @@ def _coupon_out(coupon: Any) -> dict[str, Any]:
     return {
         "id": coupon.pk,
         "campaign": coupon.campaign.code,
-        "member": coupon.member.number if coupon.member_id else None,
+        "member": coupon.member.number if coupon.member else None,
         "source": coupon.source,
         "status": coupon.status,
         "expires_at": coupon.expires_at,
@@ -316,7 +316,7 @@ def coupon_verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
         "coupon": coupon.pk,
         "campaign": coupon.campaign.code,
         "campaign_name": coupon.campaign.name,
-        "member": coupon.member.number if coupon.member_id else None,
+        "member": coupon.member.number if coupon.member else None,
         "expires_at": coupon.expires_at,
         "discount": discount,
     }

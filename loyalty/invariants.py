@@ -142,7 +142,7 @@ def check_invariants() -> tuple[dict[str, int], list[Violation]]:
         .annotate(s=Sum("amount"))
         .values_list("order_id", "kind", "s")
     )
-    on_lines = dict(
+    on_lines: dict[object, Decimal] = dict(
         OrderLine.objects.filter(discount__gt=0)
         .values("order_id")
         .annotate(s=Sum("discount"))

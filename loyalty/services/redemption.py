@@ -138,7 +138,7 @@ def rule_of(campaign: Campaign) -> rules.Rule:
         kind=campaign.kind,
         percent_off=campaign.percent_off,
         amount_off=campaign.amount_off,
-        free_sku=campaign.free_product.sku if campaign.free_product_id else None,
+        free_sku=campaign.free_product.sku if campaign.free_product else None,
         min_spend=campaign.min_spend,
         skus=frozenset(campaign.products.values_list("sku", flat=True)),
         categories=tuple(campaign.categories),

@@ -4,6 +4,7 @@ exactly once, and every refusal with its own code; the ledger invariants after e
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -110,7 +111,7 @@ def test_expired_order_releases_its_coupon(
     a, _, _ = stocked
     campaign = make_campaign()
     order = place(web, [one_code(campaign)], {a: 1})
-    assert orders_expire_unpaid(now=timezone.now() + timezone.timedelta(days=1)) == 1
+    assert orders_expire_unpaid(now=timezone.now() + timedelta(days=1)) == 1
     assert Coupon.objects.get().status == CouponStatus.ISSUED
     assert DiscountEntry.objects.filter(kind=EntryKind.RELEASE).count() == 1
     order.refresh_from_db()
