@@ -37,7 +37,7 @@ from omni.errors import ApplicationError
 from orders.models import OrderMode
 from orders.services import LineIn, order_pay, order_place
 
-MEMBERS = 400
+MEMBERS = 300
 BUY_SHARE = 0.30  # of members who buy in the window without a coupon
 RESPONSE = 0.15  # more of the treated members buy: the coupon's effect the demo injects
 COUPON_USE = 0.7  # of treated buyers who use their coupon
@@ -140,6 +140,7 @@ def run_loyalty(city_code: str, stores: list[Location], seed: int = 7) -> Loyalt
         placed += 1
         with_coupon += bool(codes)
         counter += at_counter
+    campaign.refresh_from_db()
     figures = campaign_figures(campaign)
     steps.append(
         f"  simulated purchases: {placed} orders by members ({counter} at the counter, "

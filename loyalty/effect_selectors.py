@@ -140,6 +140,8 @@ class CampaignFigures:
 
 
 def campaign_figures(campaign: Campaign) -> CampaignFigures:
+    """Coupons by status, the groups' sizes and the ledger's consumed total; the budget and
+    what is granted as ``campaign`` holds them (read it fresh)."""
     statuses = dict(
         Coupon.objects.filter(campaign=campaign)
         .values("status")
