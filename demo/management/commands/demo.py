@@ -80,6 +80,7 @@ class Command(BaseCommand):
             effect.add_row(*row)
         console.print(effect)
         call_command("inventory_verify", stdout=self.stdout)
+        call_command("loyalty_verify", stdout=self.stdout)
 
         table = Table(title="Omni demo — pilot city")
         table.add_column("")
