@@ -387,3 +387,9 @@ def discrepancy_resolve(
     if not runs_campaigns(user):
         require_counter(user, case.store_id)
     return services.discrepancy_resolve(discrepancy=case, note=payload.note, actor=user)
+
+
+# A campaign's effect against its holdout (loyalty.effect_api): its own module, mounted here.
+from loyalty.effect_api import router as effect_router  # noqa: E402
+
+router.add_router("", effect_router)

@@ -36,6 +36,7 @@ urlpatterns = [
     path("staff/forecasts/", include("staff.urls_forecasts")),
     path("staff/allocations/", include("staff.urls_allocations")),
     path("staff/valuation/", include("staff.urls_valuation")),
+    path("staff/loyalty/", include("staff.urls_loyalty")),
     path("staff/", include("staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

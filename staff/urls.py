@@ -7,6 +7,7 @@ from django.urls import path
 from staff.views import (
     auth,
     counts,
+    coupons,
     home,
     packing,
     pick_page,
@@ -102,6 +103,9 @@ urlpatterns = [
     path("pickups/<int:order_id>/prepare/", pickups.prepare, name="pickup-prepare"),
     path("pickups/<int:order_id>/ready/", pickups.mark_ready, name="pickup-ready"),
     path("pickups/<int:order_id>/code/", pickups.pickup_code, name="pickup-code"),
+    path("coupons/", coupons.coupons, name="coupons"),
+    path("coupons/redeem/", coupons.coupon_redeem, name="coupon-redeem"),
+    path("coupons/sync/", coupons.coupon_sync, name="coupon-sync"),
     path("routing/", routing.routing, name="routing"),
     path("routing/retry/", routing.routing_retry, name="routing-retry"),
     path(

@@ -34,14 +34,16 @@ from omni.errors import ApplicationError, InvalidInput, NotFound, PermissionDeni
 from omni.models import Role, User
 from staff.messages import staff_message
 
-STAFF_ROLES = frozenset({Role.WAREHOUSE, Role.STORE, Role.PLANNER, Role.ADMIN})
+STAFF_ROLES = frozenset({Role.WAREHOUSE, Role.STORE, Role.PLANNER, Role.MARKETING, Role.ADMIN})
 STOCK_ROLES = frozenset({Role.WAREHOUSE, Role.STORE, Role.ADMIN})  # move stock
 COUNTER_ROLES = frozenset({Role.STORE, Role.ADMIN})  # serve customers at a store counter
+MARKETING_ROLES = frozenset({Role.MARKETING, Role.PLANNER, Role.ADMIN})  # campaigns, members
 
 ROLE_LABELS = {
     Role.WAREHOUSE: _("Warehouse staff"),
     Role.STORE: _("Store staff"),
     Role.PLANNER: _("Planner"),
+    Role.MARKETING: _("Marketing"),
     Role.ADMIN: _("Administrator"),
 }
 
@@ -94,6 +96,11 @@ class Staff:
     @property
     def reads_everything(self) -> bool:
         return reads_everything(self.user)
+
+    @property
+    def reads_campaigns(self) -> bool:
+        """Campaigns, their effect and the members lookup: marketing, planners, admins."""
+        return self.role in MARKETING_ROLES
 
     def require_write(self) -> Location:
         """The location, once ``require_stock_write`` allows moving stock there: call it before
@@ -295,6 +302,22 @@ def planner_page(nav: str) -> Callable[[StaffView], Callable[..., HttpResponse]]
         # The guard's own 403/404 pages render the layout with its Staff, whose page must be a
         # ``staff:`` URL name: "home" there, ``nav`` once inside.
         @staff_page("home", roles=PLANNER_ROLES, needs_location=False)
+        @wraps(view)
+        def wrapper(request: HttpRequest, staff: Staff, *args: Any, **kwargs: Any) -> HttpResponse:
+            staff = replace(staff, page=nav, url=request.path)
+            return view(request, staff, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def marketing_page(nav: str) -> Callable[[StaffView], Callable[..., HttpResponse]]:
+    """``staff_page`` for the campaign and member pages (marketing, planners and admins, no
+    location needed), whose nav entry is ``nav``, as ``planner_page`` does for planners."""
+
+    def decorate(view: StaffView) -> Callable[..., HttpResponse]:
+        @staff_page("home", roles=MARKETING_ROLES, needs_location=False)
         @wraps(view)
         def wrapper(request: HttpRequest, staff: Staff, *args: Any, **kwargs: Any) -> HttpResponse:
             staff = replace(staff, page=nav, url=request.path)

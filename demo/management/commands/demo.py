@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from rich.console import Console
 from rich.table import Table
 
+from demo import loyalty
 from demo import steps as demo
 from demo.valuation import valuation_rows
 
@@ -73,7 +74,20 @@ class Command(BaseCommand):
         for row in valuation_rows():
             value.add_row(*row)
         console.print(value)
+        _, stores = demo.pilot_locations()
+        members = loyalty.run_loyalty(demo.PILOT_CITY, stores, seed=options["seed"] or 7)
+        for step in members.steps:
+            console.print(f"• {step}" if not step.startswith(" ") else step)
+        effect = Table(
+            title=f"Campaign {members.campaign.code}: treated (T) vs holdout (H), per member"
+        )
+        for column in loyalty.EFFECT_COLUMNS:
+            effect.add_column(column)
+        for row in loyalty.effect_rows(members.report):
+            effect.add_row(*row)
+        console.print(effect)
         call_command("inventory_verify", stdout=self.stdout)
+        call_command("loyalty_verify", stdout=self.stdout)
 
         table = Table(title="Omni demo — pilot city")
         table.add_column("")
