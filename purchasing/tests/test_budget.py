@@ -81,7 +81,9 @@ def _brute_force(
             continue
         if capacity is not None and vol > capacity + 1e-9:
             continue
-        value = sum(line.value * expected_sold(line, q) for line, q in zip(lines, combo, strict=True))
+        value = sum(
+            line.value * expected_sold(line, q) for line, q in zip(lines, combo, strict=True)
+        )
         if value > best + 1e-9:
             best, best_q = value, {line.key: q for line, q in zip(lines, combo, strict=True)}
     return best, best_q
