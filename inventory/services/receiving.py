@@ -274,6 +274,15 @@ def receiving_finish(
     return draft
 
 
+def receiving_mark_booked(*, draft: ReceivingDraft, receipt_id: int | None) -> None:
+    """Close an open draft whose count another document booked (a purchase order's receipt,
+    which books through ``stock_receive`` itself). Expects the caller to hold the draft's lock
+    (``lock_receiving_draft``) inside its transaction."""
+    if draft.status != ReceivingDraftStatus.OPEN:
+        raise ReceivingClosed(draft)
+    _close(draft, ReceivingDraftStatus.FINISHED, receipt_id=receipt_id)
+
+
 @transaction.atomic
 def receiving_discard(*, draft: ReceivingDraft, actor: User | None = None) -> ReceivingDraft:
     """Throw a draft's count away (nothing was booked); a transfer can be opened afresh."""
