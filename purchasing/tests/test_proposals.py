@@ -164,3 +164,90 @@ def test_the_daily_job_makes_one_run_per_city_and_day(
     assert ReplenishmentRun.objects.filter(scheduled=True).count() == 1
     early = datetime(2026, 3, 3, 19, 0, tzinfo=UTC)  # 03:00 the next local day: too early
     assert services.replenishment_runs_daily(now=early) == []
+
+
+def test_forecast_window_quantiles_set_the_levels(proposal_city: ProposalCity) -> None:
+    """The DC buys for the city: both stores' forecasts summed over L + R = 14 days, the run's
+    calibrated window quantile applied to the sum (not a sum of daily quantiles)."""
+    import math
+
+    from django.utils import timezone
+
+    from forecasting.models import ForecastRun, ForecastSeries
+    from forecasting.models import RunStatus as ForecastStatus
+    from omni.selectors import city_today
+
+    pc = proposal_city
+    product = pc.products[1]
+    forecast = ForecastRun.objects.create(
+        city=pc.city,
+        scope=pc.city.code,
+        status=ForecastStatus.SUCCEEDED,
+        horizon=28,
+        summary={"window_calibration": {"14": {"q50": 0.0, "q90": 1.0, "q95": 2.0}}},
+        finished_at=timezone.now(),
+    )
+    for store in pc.stores:
+        ForecastSeries.objects.create(
+            run=forecast,
+            product=product,
+            location=store,
+            model="blend",
+            method="backtest",
+            start=city_today(pc.city),
+            values=[2.0] * 28,
+            quantiles={"q95": [4.0] * 28},
+        )
+    run = _run(pc, service_level=0.95)
+    line = ProposalLine.objects.get(run=run, product=product)
+    total = 2 * 2.0 * 14
+    assert line.method == f"forecast:{forecast.pk}"
+    assert line.forecast == pytest.approx(total)
+    assert line.reorder_point == math.ceil(total + 2.0 * math.sqrt(total + 1))
+    assert line.order_up_to == line.reorder_point + 2 * 2 * 7  # + E[demand over the review]
+    assert "forecast" in line.why
+    other = ProposalLine.objects.get(run=run, product=pc.products[2])
+    assert other.method.startswith("history")  # no forecast for it: the history stands in
+
+
+def test_api_start_review_edit_approve(
+    proposal_city: ProposalCity,
+    api,
+    planner: User,
+    store_user: User,
+    django_capture_on_commit_callbacks,
+) -> None:
+    client = api(planner)
+    with django_capture_on_commit_callbacks(execute=True):
+        res = client.post(
+            "/api/v1/replenishment/runs", {"city": proposal_city.city.code}, key="prop-1"
+        )
+    assert res.status_code == 202, res.content
+    run_id = res.json()["id"]
+    run = client.get(f"/api/v1/replenishment/runs/{run_id}").json()
+    assert run["status"] == "ready" and run["city"] == proposal_city.city.code
+    listed = client.get("/api/v1/replenishment/runs").json()
+    assert [r["id"] for r in listed["results"]] == [run_id]
+    page = client.get(f"/api/v1/replenishment/runs/{run_id}/lines?buying=true&page_size=2").json()
+    assert len(page["results"]) <= 2 and page["results"][0]["why"]
+    line = page["results"][0]
+    bad = client.post(
+        f"/api/v1/replenishment/runs/{run_id}/lines/{line['id']}", {"quantity": 13}, key="e-1"
+    )
+    assert bad.status_code == 422 and bad.json()["code"] == "proposal_quantity_not_orderable"
+    assert bad.json()["detail"]["suggested"] == 18
+    ok = client.post(
+        f"/api/v1/replenishment/runs/{run_id}/lines/{line['id']}", {"quantity": 24}, key="e-2"
+    )
+    assert ok.status_code == 200 and ok.json()["final_quantity"] == 24
+    first = client.post(f"/api/v1/replenishment/runs/{run_id}/approve", key="a-1")
+    second = client.post(f"/api/v1/replenishment/runs/{run_id}/approve", key="a-2")
+    assert first.status_code == second.status_code == 200, first.content
+    assert first.json() == second.json() and len(first.json()) == 2
+    assert PurchaseOrder.objects.count() == 2
+    assert client.post(f"/api/v1/replenishment/runs/{run_id}/reject").status_code == 409
+    other = api(store_user)
+    assert other.get(f"/api/v1/replenishment/runs/{run_id}").status_code == 403
+    assert client.get("/api/v1/replenishment/runs/999999").json()["code"] == "not_found"
+    bad_run = client.post("/api/v1/replenishment/runs", {"city": "nowhere"})
+    assert bad_run.status_code == 404
