@@ -20,6 +20,7 @@ pytest_plugins = [
     "fulfillment.tests.fixtures",
     "forecasting.tests.fixtures",
     "allocation.tests.fixtures",
+    "purchasing.tests.fixtures",
     "purchasing.tests.proposal_fixtures",
     "tests.bad_input",
 ]

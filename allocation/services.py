@@ -3,7 +3,8 @@ planner's approve (→ transfers, once) or reject.
 
 Need per (SKU, store) = forecast over the cover window + safety stock − position, where the
 cover window is the lane's lead time + the review period, position = on_hand − reserved +
-inbound transfers (approved or dispatched, not yet received). The forecast is the store's
+inbound (transfers approved or dispatched, not yet received, and open purchase orders shipping
+to the store: ``inventory.inbound``). The forecast is the store's
 current forecasting run (``forecasting.ForecastSeries``: the point forecast summed over the
 window; safety stock = the window total's quantile nearest the service level minus that total,
 from the run's calibration of window totals — ``forecasting.selectors.window_demand``; a run
@@ -37,6 +38,7 @@ from allocation.models import AllocationLine, AllocationRun, RunDecision, RunSta
 from forecasting.models import ForecastSeries
 from forecasting.selectors import current_run_for, window_calibrations, window_demand
 from inventory.geo import haversine_km
+from inventory.inbound import expected_inbound
 from inventory.locks import lock_stock_levels, lock_transfers
 from inventory.models import (
     Location,
@@ -46,8 +48,6 @@ from inventory.models import (
     StockLevel,
     StockMove,
     Transfer,
-    TransferLine,
-    TransferStatus,
 )
 from inventory.services import transfer_approve, transfer_create
 from network.models import Service
@@ -109,15 +109,9 @@ def _positions(location_ids: list[int]) -> dict[tuple[int, int], tuple[int, int]
 
 
 def _inbound(store_ids: list[int]) -> dict[tuple[int, int], int]:
-    rows = (
-        TransferLine.objects.filter(
-            transfer__destination_id__in=store_ids,
-            transfer__status__in=(TransferStatus.APPROVED, TransferStatus.DISPATCHED),
-        )
-        .values("product_id", "transfer__destination_id")
-        .annotate(total=Sum("quantity"))
-    )
-    return {(r["product_id"], r["transfer__destination_id"]): r["total"] for r in rows}
+    """Units expected in at the stores: inbound transfers and open purchase orders shipping
+    straight to them (``inventory.inbound``)."""
+    return expected_inbound(location_ids=store_ids)
 
 
 def _moving_average(

@@ -35,6 +35,7 @@ from network.services import routing_profile_activate, routing_profile_create
 from omni.models import City, Role, User
 from orders.models import Order, OrderMode
 from orders.services import DeliveryPoint, LineIn, order_pay, order_place
+from purchasing.models import Supplier, SupplierItem
 
 # Long before any test runs: whatever starts then is live today.
 LONG_AGO = date(2020, 1, 1)
@@ -326,3 +327,25 @@ class RoutingProfileFactory(DjangoModelFactory[RoutingProfile]):
 
 def _product(product: Product | str) -> Product:
     return product if isinstance(product, Product) else Product.objects.get(sku=product)
+
+
+class SupplierFactory(DjangoModelFactory[Supplier]):
+    """A supplier that delivers to the DC (and to stores when ``delivers_to_stores``)."""
+
+    class Meta:
+        model = Supplier
+
+    code = factory.Sequence(lambda n: f"SUP-{n:03d}")
+    name = factory.LazyAttribute(lambda supplier: f"Supplier {supplier.code}")
+
+
+class SupplierItemFactory(DjangoModelFactory[SupplierItem]):
+    """What a supplier sells of a product: cost 5, MOQ 1, multiple 1, promised in 7 days."""
+
+    class Meta:
+        model = SupplierItem
+
+    supplier = factory.SubFactory(SupplierFactory)
+    product = factory.SubFactory(ProductFactory)
+    cost = Decimal("5.0000")
+    lead_time_days = 7

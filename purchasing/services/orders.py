@@ -56,7 +56,7 @@ class OrderLine:
 def _check_ship_to(supplier: Supplier, ship_to: Location) -> None:
     if ship_to.kind not in (LocationKind.WAREHOUSE, LocationKind.STORE) or not ship_to.active:
         raise SupplierInvalid(
-            "ship_to", ship_to.code, _("goods are shipped to an active DC or store, not %(value)s")
+            "ship_to", ship_to.code, _("ship_to must be an active DC or store, not %(value)s")
         )
     if ship_to.kind == LocationKind.WAREHOUSE and not supplier.delivers_to_dc:
         raise SupplierDoesNotDeliver(supplier, ship_to)
@@ -261,7 +261,7 @@ def purchase_order_send(
         raise SupplierInvalid(
             "expected_arrival",
             arrival.isoformat(),
-            _("the expected arrival %(value)s is in the past"),
+            _("expected_arrival %(value)s is in the past"),
         )
     order.status = PurchaseOrderStatus.SENT
     order.sent_at = now

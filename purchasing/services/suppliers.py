@@ -76,28 +76,32 @@ def supplier_save(
     code = (code or "").strip()
     if not CODE.match(code):
         raise SupplierInvalid(
-            "code", code, _("a supplier code is 1 to 32 letters, digits, '.', '_' or '-'")
+            "code", code, _("code must be 1 to 32 letters, digits, '.', '_' or '-'")
         )
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise SupplierInvalid("name", name, _("name the supplier (up to 200 characters)"))
+        raise SupplierInvalid("name", name, _("name must name the supplier in 1 to 200 characters"))
     currency = _currency(currency, error=SupplierInvalid)
     if not (delivers_to_dc or delivers_to_stores):
         raise SupplierInvalid(
-            "delivers_to_dc", False, _("a supplier delivers to the DC, to stores, or both")
+            "delivers_to_dc",
+            False,
+            _("delivers_to_dc or delivers_to_stores must be true: a supplier delivers somewhere"),
         )
     tolerance = _money(
         over_receipt_tolerance, field="over_receipt_tolerance", error=SupplierInvalid
     )
     if tolerance > 100:
         raise SupplierInvalid(
-            "over_receipt_tolerance", str(tolerance), _("the tolerance is a percentage, 0 to 100")
+            "over_receipt_tolerance",
+            str(tolerance),
+            _("over_receipt_tolerance is a percentage from 0 to 100, not %(value)s"),
         )
     taken = Supplier.objects.filter(code=code)
     if supplier is not None:
         taken = taken.exclude(pk=supplier.pk)
     if taken.exists():
-        raise SupplierInvalid("code", code, _("supplier code %(value)s is taken"))
+        raise SupplierInvalid("code", code, _("code %(value)s is taken by another supplier"))
     target = supplier or Supplier()
     target.code = code
     target.name = name
@@ -112,7 +116,9 @@ def supplier_save(
         with transaction.atomic():
             target.save()
     except IntegrityError as clash:  # the same code saved a moment ago by someone else
-        raise SupplierInvalid("code", code, _("supplier code %(value)s is taken")) from clash
+        raise SupplierInvalid(
+            "code", code, _("code %(value)s is taken by another supplier")
+        ) from clash
     return target
 
 
@@ -155,7 +161,10 @@ def supplier_item_save(
     currency = _currency(currency or supplier.currency, error=SupplierItemInvalid, **who)
     if preferred and not product.active:
         raise SupplierItemInvalid(
-            "preferred", True, _("%(sku)s is not active: it has no preferred supplier"), **who
+            "preferred",
+            True,
+            _("preferred: %(sku)s is not active, so it has no preferred supplier"),
+            **who,
         )
     item = SupplierItem.objects.filter(supplier=supplier, product=product).first()
     item = item or SupplierItem(supplier=supplier, product=product)
@@ -205,7 +214,7 @@ def reorder_policy_set(
     who = {"sku": product.sku, "location": location.code}
     if kind not in ReorderPolicyKind.values:
         raise ReorderPolicyInvalid(
-            "kind", kind, _("the policy is min_max or service_level, not %(value)s"), **who
+            "kind", kind, _("kind must be min_max or service_level, not %(value)s"), **who
         )
     review_days = _whole(
         review_days, field="review_days", low=0, high=MAX_DAYS, error=ReorderPolicyInvalid, **who
@@ -230,7 +239,7 @@ def reorder_policy_set(
         )
         if high < low:
             raise ReorderPolicyInvalid(
-                "max_quantity", high, _("the maximum is below the minimum"), **who
+                "max_quantity", high, _("max_quantity %(value)s is below min_quantity"), **who
             )
         min_quantity, max_quantity = low, high
     else:
@@ -242,7 +251,7 @@ def reorder_policy_set(
             raise ReorderPolicyInvalid(
                 "service_level",
                 str(service_level),
-                _("the service level is a fraction between 0 and 1, such as 0.95"),
+                _("service_level must be a fraction between 0 and 1, such as 0.95, not %(value)s"),
                 **who,
             )
         level = level.quantize(Decimal("0.0001"))
