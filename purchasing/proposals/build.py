@@ -5,9 +5,9 @@ Position = on hand + on order + inbound transfers − held − allocated out, wh
 
 * **on hand**, **held**: the location's stock level (``held`` = reserved: order holds, approved
   transfers waiting at the source);
-* **on order**: the open quantity of its purchase orders that are draft, sent or partially
-  received (drafts count so that a proposal approved yesterday and not yet sent is not bought
-  again today);
+* **on order**: the open quantity of its purchase orders sent or partially received
+  (``purchasing.selectors.on_order``), plus its draft purchase orders (so that a proposal
+  approved yesterday and not yet sent is not bought again today);
 * **inbound**: transfers to it that are approved or dispatched;
 * **allocated out**: draft transfers from it (an allocation plan made but not approved yet;
   approved ones are already held).
@@ -29,7 +29,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from django.db.models import Avg, Sum
+from django.db.models import Sum
 
 from forecasting.engine.windows import spread
 from forecasting.models import ForecastSeries
@@ -48,16 +48,9 @@ from purchasing.models import (
     ReorderPolicy,
     ReorderPolicyKind,
     SupplierItem,
-    SupplierReceipt,
 )
 from purchasing.policy.proposal_levels import WindowLevels, from_history, from_quantiles
-
-ON_ORDER_STATUSES = (
-    PurchaseOrderStatus.DRAFT,
-    PurchaseOrderStatus.SENT,
-    PurchaseOrderStatus.PARTIALLY_RECEIVED,
-)
-LEAD_TIME_RECEIPTS = 10  # the lead time seen: the mean of a supplier's last this many receipts
+from purchasing.selectors import lead_time_seen, on_order
 
 Key = tuple[int, int]  # (product id, location id)
 
@@ -130,19 +123,17 @@ def position_parts(keys: list[Key]) -> dict[Key, Parts]:
     ).values_list("product_id", "location_id", "on_hand", "reserved"):
         if (x := part((p, loc))) is not None:
             x.on_hand, x.held = on_hand, reserved
-    for p, loc, ordered, received, cancelled in PurchaseOrderLine.objects.filter(
-        purchase_order__ship_to_id__in=location_ids,
-        purchase_order__status__in=ON_ORDER_STATUSES,
-        product_id__in=product_ids,
-    ).values_list(
-        "product_id",
-        "purchase_order__ship_to_id",
-        "quantity_ordered",
-        "quantity_received",
-        "quantity_cancelled",
-    ):
+    for (p, loc), units in on_order(location_ids, product_ids).items():
         if (x := part((p, loc))) is not None:
-            x.on_order += max(0, ordered - received - cancelled)
+            x.on_order += units
+    # drafts too: a proposal approved yesterday and not sent yet is not bought again today
+    for p, loc, ordered in PurchaseOrderLine.objects.filter(
+        purchase_order__ship_to_id__in=location_ids,
+        purchase_order__status=PurchaseOrderStatus.DRAFT,
+        product_id__in=product_ids,
+    ).values_list("product_id", "purchase_order__ship_to_id", "quantity_ordered"):
+        if (x := part((p, loc))) is not None:
+            x.on_order += ordered
     inbound = (
         TransferLine.objects.filter(
             transfer__destination_id__in=location_ids,
@@ -170,19 +161,12 @@ def position_parts(keys: list[Key]) -> dict[Key, Parts]:
     return parts
 
 
-def lead_times_seen(supplier_ids: list[int]) -> dict[int, int]:
-    """Per supplier, the mean lead time of its last receipts (rounded up), where it has any."""
-    out: dict[int, int] = {}
-    for supplier_id in supplier_ids:
-        last = SupplierReceipt.objects.filter(supplier_id=supplier_id).order_by("-id")[
-            :LEAD_TIME_RECEIPTS
-        ]
-        mean = SupplierReceipt.objects.filter(pk__in=last.values("pk")).aggregate(
-            m=Avg("lead_time_days")
-        )["m"]
-        if mean is not None:
-            out[supplier_id] = math.ceil(float(mean) - 1e-9)
-    return out
+def lead_time_days(item: SupplierItem) -> int:
+    """The lead time a line plans with: the mean of the supplier's deliveries of the SKU when
+    it has made enough of them (``purchasing.selectors.lead_time_seen``), else the promised one;
+    in whole days, rounded up."""
+    seen = lead_time_seen(item)
+    return max(0, math.ceil(seen.days - 1e-9))
 
 
 def policies(keys: list[Key]) -> dict[Key, ReorderPolicy]:

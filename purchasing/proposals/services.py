@@ -241,7 +241,6 @@ def _execute(run: ReplenishmentRun) -> None:
     keys = sorted(items)
     parts = build.position_parts(keys)
     own = build.policies(keys)
-    seen = build.lead_times_seen(sorted({it.supplier_id for it in items.values()}))
     source = build.demand_source(city, locations, keys, today)
     lines: list[ProposalLine] = []
     fallback: dict[int, bool] = {}
@@ -251,7 +250,7 @@ def _execute(run: ReplenishmentRun) -> None:
         kind, level, review = build.policy_of(
             own.get(key), service_level=run.service_level, review_days=run.review_days
         )
-        lead = seen.get(item.supplier_id, item.lead_time_days)
+        lead = build.lead_time_days(item)
         levels = build.window_levels(
             source, key, lead_days=lead, review_days=review, service_level=level
         )
