@@ -3,16 +3,19 @@ demand over the lead time plus the review period (pure: no Django).
 
 The demand is known either by a forecast's window quantiles (``from_quantiles``: the forecast
 run's calibrated totals, docs/forecasting.md "window quantiles") or by the recent daily history
-(``from_history``: the distribution of overlapping window totals of the last half year, the
-last half year).
-Either way the levels are those of a periodic-review (s, S) policy:
+(``from_history``: the policy core's window distribution, ``distribution.window_demand`` —
+overlapping window totals, or the compound-Bernoulli convolution for intermittent series — and
+its fill-rate level, ``levels.fill_rate_levels``). Either way:
 
-    reorder point   s = the service level's quantile of D(L + R)
-    order-up-to     S = s + E[D(R)]
-    safety stock      = s − E[D(L + R)]
+    order-up-to     S = the level that serves the target over L + R
+                        (forecast: the target's quantile of D(L + R);
+                         history: the smallest S whose expected fill reaches the target)
+    reorder point   s = S − E[D(R)]
+    safety stock      = S − E[D(L + R)]
 
-so a position at or below ``s`` orders ``S − position``: what covers the lead time and the
-next review at the target, plus one review's expected sales (an order about once a review).
+The proposal runs every day, the policy reviews every R days: ordering only once the position
+is at or below ``s`` (about one review's sales below ``S``) places about one order per review,
+each lifting the position back to ``S``.
 """
 
 from __future__ import annotations
@@ -21,13 +24,10 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from statistics import NormalDist
 
 from .budget import scenarios_from_quantiles
 
 SCENARIOS = 40
-HISTORY_DAYS = 182
-_NORMAL_SCORES = [NormalDist().inv_cdf((k + 0.5) / SCENARIOS) for k in range(SCENARIOS)]
 
 
 @dataclass(frozen=True)
@@ -38,14 +38,6 @@ class WindowLevels:
     safety_stock: int
     scenarios: list[float]  # equally likely totals of D(L + R), for the budget optimisation
     method: str
-
-
-def _quantile(scenarios: Sequence[float], level: float) -> float:
-    ordered = sorted(scenarios)
-    if not ordered:
-        return 0.0
-    k = min(len(ordered) - 1, max(0, math.ceil(level * len(ordered)) - 1))
-    return float(ordered[k])
 
 
 def from_quantiles(
@@ -75,23 +67,28 @@ def from_quantiles(
 def from_history(
     daily: Sequence[float], *, lead_days: int, review_days: int, service_level: float
 ) -> WindowLevels:
-    """Levels from the recent daily demand (oldest first): the overlapping (L + R)-day totals
-    of the last ``HISTORY_DAYS`` days as the distribution."""
-    recent = [max(float(x), 0.0) for x in daily][-HISTORY_DAYS:]
-    window = lead_days + review_days
-    if not recent or not any(recent):
-        return _levels(0.0, 0.0, 0.0, [0.0] * SCENARIOS, "history:no_demand")
-    mean_day = sum(recent) / len(recent)
-    if len(recent) >= window + 27:
-        totals = [sum(recent[i : i + window]) for i in range(len(recent) - window + 1)]
-        method = "history:window_totals"
-    else:  # too short for a sample of totals: Poisson-like spread around the mean
-        mu = mean_day * window
-        totals = [max(mu + z * math.sqrt(mu + 1.0), 0.0) for z in _NORMAL_SCORES]
-        method = "history:short"
-    scenarios = [_quantile(totals, (k + 0.5) / SCENARIOS) for k in range(SCENARIOS)]
-    s = _quantile(totals, service_level)
-    return _levels(sum(totals) / len(totals), s, mean_day * review_days, scenarios, method)
+    """Levels from the recent daily demand (oldest first, from the first sale)."""
+    import numpy as np
+
+    from .distribution import window_demand
+    from .levels import fill_rate_levels
+
+    values = np.asarray([max(float(x), 0.0) for x in daily], dtype=float)
+    nonzero = np.flatnonzero(values > 0)
+    values = values[nonzero[0] :] if nonzero.size else values[:0]
+    demand = window_demand(values, lead_days, max(review_days, 1))
+    level = fill_rate_levels([demand], service_level, pooled=False)
+    cdf = np.cumsum(demand.window)
+    scenarios = [
+        float(np.searchsorted(cdf, (k + 0.5) / SCENARIOS - 1e-12)) for k in range(SCENARIOS)
+    ]
+    return _levels(
+        demand.window_mean,
+        float(level.order_up_to[0]),
+        demand.review_mean,
+        scenarios,
+        f"history:{demand.method}",
+    )
 
 
 def _interpolate(known: Mapping[float, float], level: float) -> float:
@@ -105,15 +102,14 @@ def _interpolate(known: Mapping[float, float], level: float) -> float:
 
 
 def _levels(
-    mean: float, s: float, review_mean: float, scenarios: list[float], method: str
+    mean: float, order_up_to: float, review_mean: float, scenarios: list[float], method: str
 ) -> WindowLevels:
-    reorder_point = max(0, math.ceil(s - 1e-9))
-    order_up_to = reorder_point + max(0, math.ceil(review_mean - 1e-9))
+    top = max(0, math.ceil(order_up_to - 1e-9))
     return WindowLevels(
         forecast=round(mean, 4),
-        reorder_point=reorder_point,
-        order_up_to=order_up_to,
-        safety_stock=max(0, round(reorder_point - mean)),
+        reorder_point=max(0, top - math.ceil(review_mean - 1e-9)),
+        order_up_to=top,
+        safety_stock=round(top - mean),
         scenarios=[round(x, 3) for x in scenarios],
         method=method,
     )

@@ -203,8 +203,8 @@ def test_forecast_window_quantiles_set_the_levels(proposal_city: ProposalCity) -
     total = 2 * 2.0 * 14
     assert line.method == f"forecast:{forecast.pk}"
     assert line.forecast == pytest.approx(total)
-    assert line.reorder_point == math.ceil(total + 2.0 * math.sqrt(total + 1))
-    assert line.order_up_to == line.reorder_point + 2 * 2 * 7  # + E[demand over the review]
+    assert line.order_up_to == math.ceil(total + 2.0 * math.sqrt(total + 1))
+    assert line.reorder_point == line.order_up_to - 2 * 2 * 7  # − E[demand over the review]
     assert "forecast" in line.why
     other = ProposalLine.objects.get(run=run, product=pc.products[2])
     assert other.method.startswith("history")  # no forecast for it: the history stands in
