@@ -134,7 +134,7 @@ def purchasing_demo_step(city_code: str, *, seed: int = 14) -> list[str]:
     lines.append(f"approved: {len(orders)} purchase orders (one per supplier)")
     for code, (count, units) in sorted(per_supplier.items()):
         lines.append(f"  {code}: {count} PO, {units} units")
-    statuses = defaultdict(int)
+    statuses: dict[str, int] = defaultdict(int)
     for order in orders:
         order.refresh_from_db()
         statuses[order.status] += 1

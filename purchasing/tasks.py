@@ -3,6 +3,8 @@ every few minutes; a city's run is made once per local day) and one task per run
 
 from __future__ import annotations
 
+from functools import partial
+
 from celery import shared_task
 from django.db import transaction
 
@@ -22,5 +24,5 @@ def replenishment_runs_daily_task() -> int:
     """Create today's run of every city that has none yet and queue it."""
     runs = services.replenishment_runs_daily()
     for run in runs:
-        transaction.on_commit(lambda pk=run.pk: replenishment_run_task.delay(pk))
+        transaction.on_commit(partial(replenishment_run_task.delay, run.pk))
     return len(runs)

@@ -109,9 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         "--service-level", type=_fraction, required=True, help="fill-rate target, e.g. 0.95"
     )
     parser.add_argument("--out", default="-", help="policy CSV to write (default: stdout)")
-    parser.add_argument(
-        "--per-series", action="store_true", help="hold every series to the target"
-    )
+    parser.add_argument("--per-series", action="store_true", help="hold every series to the target")
     parser.add_argument(
         "--floor", type=float, default=0.0, help="pooled: no series below this fill (default 0)"
     )

@@ -32,7 +32,7 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 TIE_BREAK = 1e-6  # ε per unit of money: prefer the cheaper of two equally good plans
 DEFAULT_TIME_LIMIT = 30.0
@@ -255,14 +255,14 @@ def _solve_mip(
     objective = []
     spend = []
     volume = []
-    chunks: dict[str, list[tuple[object, int]]] = {}
+    chunks: dict[str, list[tuple[Any, int]]] = {}
     for j, line in enumerate(lines):
         steps = _steps(line)
         if not steps:
             continue
         sold = [line.value * expected_sold(line, q) for q in steps]
         z = prob.add_variable(f"z_{j}", cat="Binary")
-        parts: list[tuple[object, int]] = [(z, steps[0])]
+        parts: list[tuple[Any, int]] = [(z, steps[0])]
         objective.append((sold[0] - TIE_BREAK * line.unit_cost * steps[0]) * z)
         for t in range(1, len(steps)):
             y = prob.add_variable(f"y_{j}_{t}", cat="Binary")
@@ -287,7 +287,7 @@ def _solve_mip(
         return "timeout", {line.key: 0 for line in lines}, "no plan within the time limit"
     quantities = {line.key: 0 for line in lines}
     for key, parts in chunks.items():
-        quantities[key] = sum(units for var, units in parts if (var.value() or 0) > 0.5)  # type: ignore[attr-defined]
+        quantities[key] = sum(units for var, units in parts if (var.value() or 0) > 0.5)
     if prob.sol_status == pulp.LpSolutionOptimal:
         return "optimal", quantities, ""
     return "feasible", quantities, "stopped by the time limit: best plan so far"

@@ -97,9 +97,7 @@ def service_level_policies(
     pooled = config.pooled and targets is None
     target: float | Sequence[float] = targets if targets is not None else config.service_level
     costs = [item.unit_cost for item in series] if pooled else None
-    levels = fill_rate_levels(
-        demands, target, pooled=pooled, floor=config.floor, unit_cost=costs
-    )
+    levels = fill_rate_levels(demands, target, pooled=pooled, floor=config.floor, unit_cost=costs)
     return [
         _policy(item, demand, int(level), float(fill))
         for item, demand, level, fill in zip(

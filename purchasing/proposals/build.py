@@ -217,10 +217,10 @@ def demand_source(
         ).only("run_id", "product_id", "location_id", "start", "values"):
             by_series[(s.product_id, s.location_id)] = s
     series: dict[Key, list[ForecastSeries]] = {}
-    for p, loc in keys:
-        found = [by_series[(p, f)] for f in feeds[loc] if (p, f) in by_series]
+    for p, loc_id in keys:
+        found = [by_series[(p, f)] for f in feeds[loc_id] if (p, f) in by_series]
         if found:
-            series[(p, loc)] = found
+            series[(p, loc_id)] = found
     missing = [k for k in keys if k not in series]
     history: dict[Key, np.ndarray] = {}
     if missing:
@@ -232,14 +232,14 @@ def demand_source(
         daily: dict[Key, np.ndarray] = {}
         for one in past.history.series:
             daily[past.ids((one.sku, one.location))] = np.asarray(one.values, dtype=float)
-        for p, loc in missing:
-            parts = [daily[(p, f)] for f in feeds[loc] if (p, f) in daily]
+        for p, loc_id in missing:
+            parts = [daily[(p, f)] for f in feeds[loc_id] if (p, f) in daily]
             if parts:
                 n = max(len(a) for a in parts)
                 total = np.zeros(n)
                 for a in parts:  # every series ends on the same day: align the ends
                     total[n - len(a) :] += a
-                history[(p, loc)] = total
+                history[(p, loc_id)] = total
     return DemandSource(
         city=city,
         today=today,

@@ -52,9 +52,8 @@ def test_a_run_proposes_orderable_quantities_and_says_why(proposal_city: Proposa
             assert ln.quantity >= ln.need > 0
             assert ln.position <= ln.reorder_point
         assert "position" in ln.why and "history" in ln.why
-    assert run.spend == sum(Decimal(ln.quantity) * ln.unit_cost for ln in lines).quantize(
-        Decimal("0.01")
-    )
+    spend = sum((Decimal(ln.quantity) * ln.unit_cost for ln in lines), Decimal("0"))
+    assert run.spend == spend.quantize(Decimal("0.01"))
 
 
 def test_draft_transfers_out_and_open_orders_count_in_the_position(
