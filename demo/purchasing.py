@@ -4,22 +4,25 @@ sending and receipt, and what it all bought; turnover when the valuation selecto
 
 from __future__ import annotations
 
+import math
 import random
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Sum
 
 from inventory.models import Location, LocationKind, StockLevel
 from omni.selectors import city_by_code
 from purchasing.models import PurchaseOrderStatus, Supplier
-from purchasing.proposal_models import ProposalLine
+from purchasing.proposal_models import ProposalLine, ReplenishmentRun
 from purchasing.proposals import selectors as proposal_selectors
 from purchasing.proposals import services as proposals
 from purchasing.services import (
     ReceiveLine,
     purchase_order_receive,
     purchase_order_send,
+    reorder_policy_set,
     supplier_item_save,
     supplier_save,
 )
@@ -30,6 +33,7 @@ SUPPLIERS = (
     ("SUP-SH-DAILY", "Shanghai Daily Needs", 10),
 )
 PACKS = (1, 6, 12)
+PROMOTION_SKUS = 12
 
 
 def _suppliers(dc: Location, seed: int) -> list[Supplier]:
@@ -80,26 +84,25 @@ def purchasing_demo_step(city_code: str, *, seed: int = 14) -> list[str]:
         f"suppliers: {len(suppliers)}, "
         f"{sum(s.items.count() for s in suppliers)} supplier items for the DC's SKUs"
     ]
-    run = proposals.replenishment_run_execute(
-        run=proposals.replenishment_run_create(city=city, service_level=0.95, review_days=7)
-    )
-    totals = proposal_selectors.run_totals(run)
-    lines.append(
-        f"replenishment proposal {run.pk} for {city.code}: {run.status}, demand from "
-        f"{run.demand_source or '—'}; {totals['buying']} of {totals['lines']} lines buy, "
-        f"{totals['units']} units, value {totals['value']}"
-    )
+    run = _propose(city)
+    lines.append(_run_line(run))
     if run.status != "ready":
         return [*lines, f"  {run.message}"]
+    if proposal_selectors.run_totals(run)["buying"] < PROMOTION_SKUS:
+        # The demo's DC is stocked well above its forecast: a planner getting ready for a
+        # promotion raises the min/max of the best sellers, and proposes again.
+        raised = _raise_for_promotion(run, dc)
+        proposals.replenishment_run_reject(run=run)
+        lines.append(
+            f"  the DC's stock covers the window; min/max raised for {raised} best sellers "
+            "ahead of a promotion"
+        )
+        run = _propose(city)
+        lines.append(_run_line(run))
     # The same proposal with a budget of 60 % of it: where the optimisation puts the money.
     if run.unconstrained_spend > 0:
-        tight = proposals.replenishment_run_execute(
-            run=proposals.replenishment_run_create(
-                city=city,
-                service_level=0.95,
-                review_days=7,
-                budget=(run.unconstrained_spend * Decimal("0.6")).quantize(Decimal("0.01")),
-            )
+        tight = _propose(
+            city, budget=(run.unconstrained_spend * Decimal("0.6")).quantize(Decimal("0.01"))
         )
         lines.append(
             f"  with a budget of {tight.budget}: {tight.solver_status}, spends {tight.spend}, "
@@ -146,6 +149,44 @@ def purchasing_demo_step(city_code: str, *, seed: int = 14) -> list[str]:
     on_hand = StockLevel.objects.filter(location=dc).aggregate(u=Sum("on_hand"))["u"] or 0
     lines.append(f"  {dc.code} now holds {on_hand} units")
     return lines + _turnover(city.code)
+
+
+def _propose(city: Any, budget: Decimal | None = None) -> ReplenishmentRun:
+    return proposals.replenishment_run_execute(
+        run=proposals.replenishment_run_create(
+            city=city, service_level=0.95, review_days=7, budget=budget
+        )
+    )
+
+
+def _run_line(run: ReplenishmentRun) -> str:
+    totals = proposal_selectors.run_totals(run)
+    return (
+        f"replenishment proposal {run.pk} for {run.city.code}: {run.status}, demand from "
+        f"{run.demand_source or '—'}; {totals['buying']} of {totals['lines']} lines buy, "
+        f"{totals['units']} units, value {totals['value']}"
+    )
+
+
+def _raise_for_promotion(run: ReplenishmentRun, dc: Location) -> int:
+    """Min/max for the proposal's best sellers at the DC: reorder at the position plus the
+    window's demand, order up to another window's worth above it."""
+    best = (
+        ProposalLine.objects.filter(run=run, location=dc, forecast__gt=0)
+        .select_related("product")
+        .order_by("-forecast")[:PROMOTION_SKUS]
+    )
+    for line in best:
+        low = max(0, line.position) + math.ceil(line.forecast)
+        reorder_policy_set(
+            product=line.product,
+            location=dc,
+            kind="min_max",
+            min_quantity=low,
+            max_quantity=low + math.ceil(line.forecast),
+            note="demo: promotion",
+        )
+    return len(best)
 
 
 def _share(part: float, whole: float) -> str:

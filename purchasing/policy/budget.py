@@ -28,9 +28,12 @@ rule keeps purchasing from importing allocation's helpers.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -241,6 +244,21 @@ def _steps(line: BudgetLine) -> list[int]:
     return list(range(q0, line.quantity + 1, line.multiple))
 
 
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """HiGHS prints a banner on the C stdout the first time a process builds a solver (with
+    ``msg=False`` too), which would land in the middle of a command's output."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _solve_mip(
     lines: Sequence[BudgetLine],
     *,
@@ -282,7 +300,8 @@ def _solve_mip(
     if capacity is not None:
         prob += pulp.lpSum(volume) <= capacity, "capacity"
     solver = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=gap, threads=1)
-    prob.solve(solver)
+    with _quiet_stdout():
+        prob.solve(solver)
     if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         return "timeout", {line.key: 0 for line in lines}, "no plan within the time limit"
     quantities = {line.key: 0 for line in lines}

@@ -300,7 +300,7 @@ def _execute(run: ReplenishmentRun) -> None:
             key=str(n),
             unit_cost=float(line.unit_cost),
             quantity=line.unconstrained_quantity,
-            position=float(line.position),
+            position=float(line.position) - _policy_lift(line, run.service_level),
             demand=line.demand,
             moq=line.moq,
             multiple=line.multiple,
@@ -341,6 +341,18 @@ def _execute(run: ReplenishmentRun) -> None:
     run.message = plan.message
     run.finished_at = timezone.now()
     run.save()
+
+
+def _policy_lift(line: ProposalLine, service_level: float) -> float:
+    """How far the line's order-up-to sits above the service level's quantile of its window
+    demand: 0 for a service-level line, the planner's margin for a hand-set max (a
+    promotion). The budget sees the position lowered by it, so the units the policy asks for
+    count as units that sell."""
+    ordered = sorted(float(x) for x in line.demand)
+    if not ordered:
+        return float(max(line.order_up_to, 0))
+    k = min(len(ordered) - 1, max(0, math.ceil(service_level * len(ordered)) - 1))
+    return max(0.0, line.order_up_to - ordered[k])
 
 
 # --------------------------------------------------------------------------- review
