@@ -123,6 +123,15 @@ from orders.errors import (
     UnknownOrder,
 )
 from orders.models import HoldTicket, Order, OrderLine
+from purchasing.proposal_models import ProposalLine, ReplenishmentRun
+from purchasing.proposals.errors import (
+    ProposalAlreadyDecided,
+    ProposalNotReady,
+    ProposalParameterInvalid,
+    ProposalQuantityNotOrderable,
+    UnknownProposalLine,
+    UnknownProposalRun,
+)
 from staff.messages import CLASS_SENTENCES, OWN, SENTENCES, WORDED, staff_message
 from staff.views.common import Notice
 
@@ -293,6 +302,12 @@ def _examples() -> list[ApplicationError]:
         AllocationNoPlan(alloc_run),
         AllocationAlreadyDecided(alloc_run, again=True),
         UnknownAllocationRun(),
+        ProposalNotReady(ReplenishmentRun(pk=4, status="running")),
+        ProposalAlreadyDecided(ReplenishmentRun(pk=4, decision="approved")),
+        ProposalQuantityNotOrderable(ProposalLine(pk=7, product=tea, moq=12, multiple=6), 13, 18),
+        ProposalParameterInvalid("budget", -1, _("the budget must be a sum of 0 or more")),
+        UnknownProposalRun(),
+        UnknownProposalLine(),
         # The floor and the counter
         BinOtherLocation(Bin(code="A-01-01-1"), store),
         BinTaken(dc, code="A-01-01-1", sequence=3, other="A-01-01-2"),
