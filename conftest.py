@@ -22,6 +22,7 @@ pytest_plugins = [
     "allocation.tests.fixtures",
     "purchasing.tests.fixtures",
     "loyalty.tests.fixtures",
+    "purchasing.tests.proposal_fixtures",
     "tests.bad_input",
 ]
 

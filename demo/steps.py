@@ -756,8 +756,10 @@ def run_fulfillment(report: HourReport) -> list[str]:
 
 def run_planning() -> list[str]:
     """The planner's step: allocate the DC's stock across the pilot city's stores (need from
-    the current forecast where there is one), approve, and let the transfers run."""
+    the current forecast where there is one), approve, and let the transfers run; then buy
+    for the DC (demo/purchasing.py)."""
     from demo.allocation import allocation_demo_step
+    from demo.purchasing import purchasing_demo_step
     from forecasting.demand_imports import demand_import
     from forecasting.errors import ForecastRunInProgress
     from forecasting.services import forecast_run_execute, forecast_run_start
@@ -785,7 +787,7 @@ def run_planning() -> list[str]:
             weights = ", ".join(f"{m} {w:.2f}" for m, w in blends["*"]["weights"].items())
             origins = ", ".join(run.summary.get("origins", []))
             steps.append(f"  blend chosen on origins {origins}: {weights}")
-    return steps + allocation_demo_step(PILOT_CITY)
+    return steps + allocation_demo_step(PILOT_CITY) + purchasing_demo_step(PILOT_CITY)
 
 
 DEMO_HISTORY_SKUS = 30

@@ -37,6 +37,7 @@ urlpatterns = [
     path("staff/allocations/", include("staff.urls_allocations")),
     path("staff/valuation/", include("staff.urls_valuation")),
     path("staff/loyalty/", include("staff.urls_loyalty")),
+    path("staff/purchasing/", include("staff.urls_purchasing")),
     path("staff/", include("staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

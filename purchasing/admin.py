@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from omni.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceSaves
 
 from . import services
+from .proposals import admin as proposals_admin  # noqa: F401  (registers the proposal tables)
 from .models import (
     PurchaseOrder,
     PurchaseOrderDraft,

@@ -174,3 +174,16 @@ class ReceiptReasonMissing(InvalidInput):
             detail={"lines": lines},
             params=data,
         )
+
+
+# Replenishment proposals keep their errors in their own module; re-exported so every code of
+# purchasing is found here.
+from .proposals.errors import (  # noqa: E402, F401
+    ProposalAlreadyDecided,
+    ProposalErrorCode,
+    ProposalNotReady,
+    ProposalParameterInvalid,
+    ProposalQuantityNotOrderable,
+    UnknownProposalLine,
+    UnknownProposalRun,
+)

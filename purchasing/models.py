@@ -355,3 +355,12 @@ class SupplierReceiptLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity}× line {self.line_id}"
+
+
+# The proposal tables live in their own module.
+from .proposal_models import (  # noqa: E402, F401
+    ProposalDecision,
+    ProposalLine,
+    ProposalStatus,
+    ReplenishmentRun,
+)

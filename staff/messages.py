@@ -39,6 +39,11 @@ from network.errors import NetworkErrorCode, RolloutErrorCode
 from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
 from orders.errors import OrderErrorCode
 from purchasing.errors import PurchasingErrorCode, UnknownPurchaseOrder, UnknownSupplier
+from purchasing.proposals.errors import (
+    ProposalErrorCode,
+    UnknownProposalLine,
+    UnknownProposalRun,
+)
 
 if TYPE_CHECKING:  # a dev-only package: types only
     from django_stubs_ext import StrOrPromise
@@ -81,6 +86,7 @@ STATUS_WORDS: dict[str, StrOrPromise] = {
     "pending": _("waiting for a decision"),
     "sent": _("sent to the supplier"),
     "partially_received": _("partly received"),
+    "ready": _("ready for review"),
 }
 
 SERVICE_WORDS: dict[str, StrOrPromise] = {
@@ -530,6 +536,26 @@ SENTENCES: dict[str, Say] = {
     LoyaltyErrorCode.DISCREPANCY_RESOLVED: Say(
         _("Someone resolved this discrepancy already. Reload the page."),
     ),
+    # ---- replenishment proposals
+    ProposalErrorCode.NOT_READY: Say(
+        _(
+            "Proposal %(run)s is %(status_word)s, so it cannot be reviewed yet. Wait for it to"
+            " finish, or start a new one if it failed."
+        ),
+    ),
+    ProposalErrorCode.ALREADY_DECIDED: Say(
+        _(
+            "Proposal %(run)s was %(decision_word)s already. Nothing more to change; its purchase"
+            " orders are on the Purchase orders page."
+        ),
+    ),
+    ProposalErrorCode.QUANTITY_NOT_ORDERABLE: Say(
+        _(
+            "The supplier sells %(sku)s from %(moq)s, in packs of %(multiple)s: %(quantity)s"
+            " cannot be ordered. Enter %(suggested)s, or 0 to buy none."
+        ),
+    ),
+    ProposalErrorCode.PARAMETER_INVALID: Say(_("%(sentence)s")),
 }
 
 # Classes that share a generic code but always mean the same thing.
@@ -551,6 +577,10 @@ CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
     ),
     UnknownAllocationRun: Say(
         _("This allocation run does not exist. Open it from the list of runs.")
+    ),
+    UnknownProposalRun: Say(_("This proposal does not exist. Open it from the list of proposals.")),
+    UnknownProposalLine: Say(
+        _("This line is not on the proposal. Reload the page to see its lines.")
     ),
     QuantityInvalid: Say(
         _("Enter a whole number from %(low)s to %(high)s."),

@@ -187,6 +187,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Fails forecast runs whose worker died; starts each city's daily run (after 02:00 local).
     "forecast-runs": {"task": "forecasting.tasks.forecast_runs_tick_task", "schedule": 60.0},
+    # Each city's daily replenishment proposal (once per local day, after the forecasts).
+    "replenishment-daily": {
+        "task": "purchasing.tasks.replenishment_runs_daily_task",
+        "schedule": 600.0,
+    },
 }
 
 # The cache holds the attempt counters of the rate limits: Redis when configured, so a limit

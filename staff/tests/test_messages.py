@@ -166,6 +166,15 @@ from purchasing.errors import (
     UnknownSupplier,
 )
 from purchasing.models import PurchaseOrder, Supplier
+from purchasing.proposal_models import ProposalLine, ReplenishmentRun
+from purchasing.proposals.errors import (
+    ProposalAlreadyDecided,
+    ProposalNotReady,
+    ProposalParameterInvalid,
+    ProposalQuantityNotOrderable,
+    UnknownProposalLine,
+    UnknownProposalRun,
+)
 from staff.messages import CLASS_SENTENCES, OWN, SENTENCES, WORDED, staff_message
 from staff.views.common import Notice
 
@@ -375,6 +384,12 @@ def _examples() -> list[ApplicationError]:
         NotOnPurchaseOrder(tea, po),
         OverReceipt(product=tea, ordered=24, received=20, counted=6, allowed=4),
         ReceiptReasonMissing([{"sku": "TEA-500", "open": 10, "counted": 7}]),
+        ProposalNotReady(ReplenishmentRun(pk=4, status="running")),
+        ProposalAlreadyDecided(ReplenishmentRun(pk=4, decision="approved")),
+        ProposalQuantityNotOrderable(ProposalLine(pk=7, product=tea, moq=12, multiple=6), 13, 18),
+        ProposalParameterInvalid("budget", -1, _("the budget must be a sum of 0 or more")),
+        UnknownProposalRun(),
+        UnknownProposalLine(),
         # The floor and the counter
         BinOtherLocation(Bin(code="A-01-01-1"), store),
         BinTaken(dc, code="A-01-01-1", sequence=3, other="A-01-01-2"),
