@@ -1,6 +1,6 @@
 """The demo's purchasing step: suppliers for the pilot city's SKUs, the DC's replenishment
 proposal (from the forecast the planning step just made), approval into purchase orders, their
-sending and receipt, and what it all bought; turnover when the valuation selectors are there."""
+sending and receipt, and what it all bought; the city's turnover."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Sum
 
+from inventory import valuation_selectors
 from inventory.models import Location, LocationKind, StockLevel
 from omni.selectors import city_by_code
 from purchasing.models import PurchaseOrderStatus, Supplier
@@ -194,14 +195,9 @@ def _share(part: float, whole: float) -> str:
 
 
 def _turnover(city_code: str) -> list[str]:
-    """Turnover of the city over the last 28 days, from the valuation selectors when this build
-    has them (hook: ``inventory.valuation_selectors.turnover_metrics``)."""
-    try:
-        from inventory import valuation_selectors as valuation  # type: ignore[attr-defined]
-    except ImportError:
-        return ["turnover: not computed (no valuation in this build)"]
+    """Turnover of the city over the last 28 days (``inventory.valuation_selectors``)."""
     city = city_by_code(city_code)
-    rows = valuation.turnover_metrics("city", valuation.Period.last(28))
+    rows = valuation_selectors.turnover_metrics("city", valuation_selectors.Period.last(28))
     row = next((r for r in rows if r.key == city.pk), None)
     if row is None:
         return ["turnover: no stock value yet"]

@@ -13,7 +13,6 @@ from django.http import HttpRequest
 from omni.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceSaves
 
 from . import services
-from .proposals import admin as proposals_admin  # noqa: F401  (registers the proposal tables)
 from .models import (
     PurchaseOrder,
     PurchaseOrderDraft,
@@ -24,6 +23,7 @@ from .models import (
     SupplierReceipt,
     SupplierReceiptLine,
 )
+from .proposals import admin as proposals_admin  # noqa: F401  (registers the proposal tables)
 
 
 @admin.register(Supplier)
