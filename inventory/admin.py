@@ -12,6 +12,7 @@ from .models import (
     HomeBin,
     Location,
     Product,
+    ProductCost,
     Receipt,
     ReceiptLine,
     ReceivingDraft,
@@ -68,6 +69,15 @@ class StockLevelAdmin(ReadOnlyAdmin):
     list_select_related = ["product", "location"]
 
 
+@admin.register(ProductCost)
+class ProductCostAdmin(ReadOnlyAdmin):
+    """The moving-average cost of each SKU (docs/valuation.md): written only by stock moves."""
+
+    list_display = ["product", "quantity", "average_cost", "value", "opening_value", "updated_at"]
+    search_fields = ["product__sku", "product__name"]
+    list_select_related = ["product"]
+
+
 @admin.register(StockMove)
 class StockMoveAdmin(ReadOnlyAdmin):
     list_display = [
@@ -78,6 +88,8 @@ class StockMoveAdmin(ReadOnlyAdmin):
         "to_location",
         "quantity",
         "reason",
+        "unit_cost",
+        "value",
         "reference",
         "actor",
     ]

@@ -31,8 +31,14 @@ MAX_PAGE_SIZE = 500
 
 
 class Pages(PageNumberPagination):
-    class Input(PageNumberPagination.Input):
+    """Page numbers: the rows are computed, not a queryset a cursor could walk."""
+
+    class Input(QuerySchema):
+        page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
         page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE, **kwargs)
 
 
 class StockFilter(QuerySchema):

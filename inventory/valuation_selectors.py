@@ -45,7 +45,7 @@ GRAIN_FIELDS: dict[str, tuple[str, str, str]] = {
     "location": ("location_id", "to_location_id", "from_location_id"),
     "city": ("location__city_id", "to_location__city_id", "from_location__city_id"),
 }
-MONEY = DecimalField(max_digits=24, decimal_places=4)
+MONEY: DecimalField[Decimal, Decimal] = DecimalField(max_digits=24, decimal_places=4)
 
 
 class EpochSeconds(Func):
@@ -225,8 +225,11 @@ def _ratio(numerator: float, denominator: float) -> float | None:
 
 
 def _metrics(key: int, row: Any, days: int) -> Metrics:
-    average = max(float(row["average"]), 0.0)
-    cogs, revenue, end_value = float(row["cogs"]), float(row["revenue"]), float(row["end_value"])
+    average = max(round(float(row["average"]), 6), 0.0)
+    # Rounded to a millionth (and -0.0 made 0.0): sums of floats leave crumbs such as -1e-13.
+    cogs, revenue, end_value = (
+        round(float(row[c]), 6) + 0.0 for c in ("cogs", "revenue", "end_value")
+    )
     return Metrics(
         key=key,
         units_sold=round(row["units"]),

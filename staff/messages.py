@@ -30,6 +30,7 @@ from inventory.errors import (
     NoLines,
     NotOnDocument,
     QuantityInvalid,
+    UnitCostInvalid,
     UnknownBin,
     UnknownReservation,
     UnknownTransfer,
@@ -586,6 +587,7 @@ CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
         _("Enter a whole number from %(low)s to %(high)s."),
         _("Enter a whole number."),
     ),
+    UnitCostInvalid: Say(_("Enter a unit cost from 0 to %(high)s, with at most four decimals.")),
     NoLines: Say(_("Nothing to post yet. Scan at least one item first.")),
     ShortPickInvalid: Say(
         _(

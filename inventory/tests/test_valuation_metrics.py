@@ -27,7 +27,7 @@ def _brute_average(period, location_ids):
     average = {c.product_id: float(c.average_cost) for c in ProductCost.objects.all()}
     start, end = period.starts_at, period.ends_at
     total = 0.0
-    units = defaultdict(int)
+    units: defaultdict[tuple[int, int], int] = defaultdict(int)
     moves = list(StockMove.objects.order_by("created_at", "id"))
     for move in moves:
         if move.created_at >= start:

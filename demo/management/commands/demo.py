@@ -68,12 +68,12 @@ class Command(BaseCommand):
             console.print(table)
         for step in demo.run_planning():
             console.print(f"• {step}" if not step.startswith(" ") else step)
-        value = Table(title="Stock value and turnover today (moving-average cost)")
+        valuation = Table(title="Stock value and turnover today (moving-average cost)")
         for column in ("location", "stock value", "cost of goods", "turnover", "days of supply"):
-            value.add_column(column, justify="left" if column == "location" else "right")
-        for row in valuation_rows():
-            value.add_row(*row)
-        console.print(value)
+            valuation.add_column(column, justify="left" if column == "location" else "right")
+        for cells in valuation_rows():
+            valuation.add_row(*cells)
+        console.print(valuation)
         _, stores = demo.pilot_locations()
         members = loyalty.run_loyalty(demo.PILOT_CITY, stores, seed=options["seed"] or 7)
         for step in members.steps:
