@@ -29,25 +29,10 @@ from purchasing.policy.policies import (
     service_level_policies,
 )
 from purchasing.policy.replay import replay
-from purchasing.policy.rounding import round_to_pack
 
 
 def poisson(rate: float, days: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).poisson(rate, days).astype(float)
-
-
-@pytest.mark.parametrize(
-    ("quantity", "moq", "multiple", "expected"),
-    [(0, 10, 6, 0), (-3, 1, 1, 0), (1, 10, 6, 10), (11, 10, 6, 12), (12, 1, 6, 12), (5, 1, 1, 5)],
-)
-def test_round_to_pack(quantity, moq, multiple, expected):
-    assert round_to_pack(quantity, moq, multiple) == expected
-
-
-@pytest.mark.parametrize(("moq", "multiple", "field"), [(0, 1, "moq"), (1, 0, "multiple")])
-def test_round_to_pack_refuses_a_zero_moq_or_multiple_by_name(moq, multiple, field):
-    with pytest.raises(ValueError, match=field):
-        round_to_pack(5, moq, multiple)
 
 
 def test_expected_shortfall_is_the_loss_function():
