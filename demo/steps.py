@@ -44,6 +44,8 @@ from network.rollout import rollout_apply, rollout_load
 from omni.errors import ApplicationError
 from omni.models import City, Role, User
 
+from .valuation import supplier_cost
+
 DEMO_PASSWORD = "omni-demo"
 PILOT_NAME = "network/rollouts/pilot.toml"
 PILOT_ROLLOUT = Path(__file__).resolve().parent.parent / "network" / "rollouts" / "pilot.toml"
@@ -292,8 +294,9 @@ def run_stock_day(seed: int | None = None) -> DemoReport:
             supplier=rng.choice(["Nongfu Supply Co.", "Jiangnan Foods", "Zhejiang Household"]),
             supplier_reference=f"PO-{rng.randint(10000, 99999)}",
             actor=warehouse,
+            unit_costs={p.pk: supplier_cost(p.cost, rng.uniform(-0.05, 0.08)) for p in picked},
         )
-    report.steps.append("3 supplier receipts at the DC")
+    report.steps.append("3 supplier receipts at the DC (at today's supplier prices)")
 
     transfers = []
     for store in stores:

@@ -193,6 +193,11 @@ def receipt_create(request: HttpRequest, payload: ReceiptIn) -> Status:
         supplier=payload.supplier,
         supplier_reference=payload.supplier_reference,
         actor=user,
+        unit_costs={
+            products[line.sku].pk: line.unit_cost
+            for line in payload.lines
+            if line.unit_cost is not None
+        },
     )
     return Status(201, receipt)
 

@@ -295,6 +295,21 @@ class QuantityInvalid(InvalidInput):
             )
 
 
+class UnitCostInvalid(InvalidInput):
+    """A unit cost that is not a number, negative, or too large; ``detail["field"]`` names it
+    (with the ``sku`` of the line when there is one)."""
+
+    def __init__(self, field: str, value: object, *, sku: str | None = None) -> None:
+        detail: dict[str, Any] = {"field": field, "value": str(value)}
+        if sku is not None:
+            detail["sku"] = sku
+        super().__init__(
+            _("%(field)s must be a number from 0 to %(high)s"),
+            detail=detail,
+            params={"field": field, "high": "99999999"},
+        )
+
+
 class NoLines(InvalidInput):
     """A document without lines. An order's says which field (``detail["field"]``); the
     others have no detail (kept as they were)."""

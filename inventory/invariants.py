@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Count, F, Q, Sum
 
 from .models import (
     PHYSICAL_KINDS,
     Location,
+    LocationKind,
+    ProductCost,
     Reservation,
     ReservationStatus,
     StockLevel,
@@ -34,7 +37,14 @@ INVARIANTS = {
     "reserved_matches_holds": "reserved = Σ active reservations per (SKU, location)",
     "check_constraints": "on_hand ≥ 0, 0 ≤ reserved ≤ on_hand, move quantity > 0",
     "consumed_has_one_move": "every consumed reservation has exactly one ledger move",
+    "valuation_quantity": "cost quantity = Σ on hand + in transit per SKU",
+    "valuation_average": "stock value = quantity × moving-average cost within rounding",
+    "valuation_ledger": "stock value = opening value + Σ ledger value in − Σ ledger value out",
 }
+
+OWNED_KINDS = (*PHYSICAL_KINDS, LocationKind.TRANSIT)
+# Half a unit of the average's last place (four decimals), per unit owned.
+AVERAGE_TOLERANCE = Decimal("0.00005")
 
 
 def _ledger_balances() -> dict[tuple[int, int], int]:
@@ -145,7 +155,77 @@ def check_invariants() -> tuple[dict[str, int], list[Violation]]:
     checked["consumed_has_one_move"] = Reservation.objects.filter(
         status=ReservationStatus.CONSUMED
     ).count()
+    _check_valuation(balances, checked, violations)
     return checked, violations
+
+
+def _check_valuation(
+    balances: dict[tuple[int, int], int], checked: dict[str, int], violations: list[Violation]
+) -> None:
+    """The moving-average cost rows against the stock and the ledger (docs/valuation.md)."""
+    owned_locations = set(
+        Location.objects.filter(kind__in=OWNED_KINDS).values_list("id", flat=True)
+    )
+    owned: dict[int, int] = defaultdict(int)
+    for (location_id, product_id), qty in balances.items():
+        if location_id in owned_locations:
+            owned[product_id] += qty
+    costs = {
+        row["product_id"]: row
+        for row in ProductCost.objects.values(
+            "product_id", "quantity", "value", "average_cost", "opening_value"
+        )
+    }
+    for product_id in sorted(set(owned) | set(costs)):
+        row = costs.get(product_id)
+        quantity = row["quantity"] if row else 0
+        if quantity != owned.get(product_id, 0):
+            violations.append(
+                Violation(
+                    "valuation_quantity",
+                    f"ProductCost product={product_id}",
+                    f"quantity is {quantity} but {owned.get(product_id, 0)} are owned",
+                )
+            )
+    checked["valuation_quantity"] = len(set(owned) | set(costs))
+
+    for product_id, row in sorted(costs.items()):
+        value, average, quantity = row["value"], row["average_cost"], row["quantity"]
+        drift = abs(value - quantity * average)
+        if value < 0 or average < 0 or drift > quantity * AVERAGE_TOLERANCE:
+            violations.append(
+                Violation(
+                    "valuation_average",
+                    f"ProductCost product={product_id}",
+                    f"value {value} ≠ {quantity} × {average} (off by {drift})",
+                )
+            )
+    checked["valuation_average"] = len(costs)
+
+    ledger: dict[int, Decimal] = defaultdict(Decimal)
+    boundary = StockMove.objects.filter(value__isnull=False)
+    inflow = boundary.filter(to_location__kind__in=OWNED_KINDS).exclude(
+        from_location__kind__in=OWNED_KINDS
+    )
+    outflow = boundary.filter(from_location__kind__in=OWNED_KINDS).exclude(
+        to_location__kind__in=OWNED_KINDS
+    )
+    for sign, moves in ((1, inflow), (-1, outflow)):
+        for product_id, total in (
+            moves.values("product_id").annotate(v=Sum("value")).values_list("product_id", "v")
+        ):
+            ledger[product_id] += sign * total
+    for product_id, row in sorted(costs.items()):
+        expected = row["opening_value"] + ledger.get(product_id, Decimal(0))
+        if expected != row["value"]:
+            violations.append(
+                Violation(
+                    "valuation_ledger",
+                    f"ProductCost product={product_id}",
+                    f"value is {row['value']} but opening + ledger give {expected}",
+                )
+            )
+    checked["valuation_ledger"] = len(costs)
 
 
 def assert_invariants() -> None:

@@ -3,7 +3,8 @@
 The one lock order of the whole system (DESIGN.md, "Lock order"; docs/locking.md):
 
     City → Order → PickList → Transfer / PurchaseOrder → Campaign / Coupon
-         → StockLevel (by location id, product id) → Reservation
+         → StockLevel (by location id, product id) → ProductCost (by product id)
+         → Reservation
 
 A receiving draft stands right after its transfer (docs/locking.md, the smaller rows).
 
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .models import ReceivingDraft, Reservation, StockLevel, Transfer
+from .models import Product, ProductCost, ReceivingDraft, Reservation, StockLevel, Transfer
 
 
 def ensure_stock_levels(pairs: Iterable[tuple[int, int]]) -> None:
@@ -38,9 +39,14 @@ def lock_stock_levels(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int],
     """Lock the stock levels of (location id, product id) pairs, creating missing ones, in the
     one global order (location id, product id). Must run inside a transaction.
 
+    The products' moving-average cost rows (``ProductCost``) are locked right after the levels,
+    in product id order: every move that changes a SKU's cost happens under a stock-level lock,
+    so whoever holds the levels holds the costs too, and no path takes a cost row before a
+    stock level.
+
     A transaction that locks stock levels in several calls must ask for them in ascending order
     across the calls too (or lock them all in the first call): the second call only waits on
-    rows after the first call's."""
+    rows after the first call's; the same holds for the products across calls."""
     keys = sorted(set(pairs))
     if not keys:
         return {}
@@ -53,11 +59,13 @@ def lock_stock_levels(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int],
         .order_by("location_id", "product_id")
     )
     wanted = set(keys)
-    return {
+    locked = {
         (row.location_id, row.product_id): row
         for row in rows
         if (row.location_id, row.product_id) in wanted
     }
+    lock_product_costs(products)
+    return locked
 
 
 def lock_reservation(reservation_id: int) -> Reservation:
@@ -90,3 +98,31 @@ def lock_receiving_draft(draft_id: int) -> ReceivingDraft:
         .select_for_update(of=("self",))
         .get(pk=draft_id)
     )
+
+
+def ensure_product_costs(product_ids: Iterable[int]) -> None:
+    """Create missing cost rows at the product's standard cost; safe under concurrency."""
+    ids = sorted(set(product_ids))
+    missing = set(ids) - set(
+        ProductCost.objects.filter(product_id__in=ids).values_list("product_id", flat=True)
+    )
+    if not missing:
+        return
+    standard = dict(Product.objects.filter(pk__in=missing).values_list("pk", "cost"))
+    ProductCost.objects.bulk_create(
+        [ProductCost(product_id=pk, average_cost=standard[pk]) for pk in sorted(standard)],
+        ignore_conflicts=True,
+    )
+
+
+def lock_product_costs(product_ids: Iterable[int]) -> dict[int, ProductCost]:
+    """Lock the moving-average cost rows of products (creating missing ones), in product id
+    order. Their place in the lock order is right after the stock levels: ``lock_stock_levels``
+    takes them for its products itself, so any path that locked its stock levels already holds
+    them and a second call here is a no-op. Must run inside a transaction."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    ensure_product_costs(ids)
+    rows = ProductCost.objects.select_for_update().filter(product_id__in=ids).order_by("product_id")
+    return {row.product_id: row for row in rows}

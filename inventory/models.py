@@ -217,6 +217,11 @@ class StockMove(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Valuation (docs/valuation.md): the unit cost the move carried and its value
+    # (quantity × unit cost; the last unit out takes the remaining value). Empty on moves
+    # booked before costs were kept.
+    unit_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -302,6 +307,13 @@ class ReceiptLine(models.Model):
     receipt = models.ForeignKey(Receipt, on_delete=models.CASCADE, related_name="lines")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
     quantity = models.IntegerField()
+    unit_cost = models.DecimalField(
+        max_digits=14,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="What the supplier charged per unit; empty: received at the average cost.",
+    )
 
     class Meta:
         ordering = ["id"]
@@ -584,3 +596,35 @@ class ReceivingScan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scan_id}: {self.quantity}× {self.product_id}"
+
+
+class ProductCost(models.Model):
+    """The moving-average cost of a SKU, company-wide (docs/valuation.md): the units the company
+    owns (on hand at every physical location plus in transit), their value, and the average
+    cost = value / quantity rounded to ``COST_PLACES``. Receipts change it, every other move in
+    or out of the company's stock takes or adds value at the average; transfers do not touch
+    it. ``opening_value`` is what the stock was worth when costs began to be kept (the product's
+    standard cost × the units then), so the ledger's values plus it give ``value``."""
+
+    product = models.OneToOneField(
+        Product, on_delete=models.PROTECT, primary_key=True, related_name="cost_row"
+    )
+    quantity = models.BigIntegerField(default=0)
+    value = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    average_cost = models.DecimalField(max_digits=14, decimal_places=4, default=Decimal("0"))
+    opening_value = models.DecimalField(max_digits=20, decimal_places=4, default=Decimal("0"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["product_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="productcost_quantity_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(average_cost__gte=0), name="productcost_average_nonnegative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}: {self.quantity} at {self.average_cost}"

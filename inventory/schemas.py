@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, Schema
@@ -124,16 +125,24 @@ class LineIn(InputSchema):
     quantity: Quantity
 
 
+class ReceiptLineIn(LineIn):
+    """A received line; ``unit_cost``, what the supplier charged per unit, moves the SKU's
+    moving-average cost (omitted: the line comes in at the current average)."""
+
+    unit_cost: Annotated[Decimal, Field(ge=0, le=99999999, decimal_places=4)] | None = None
+
+
 class ReceiptLineOut(Schema):
     sku: str = Field(alias="product.sku")
     quantity: int
+    unit_cost: Decimal | None = None
 
 
 class ReceiptIn(InputSchema):
     location: LocationCode
     supplier: Annotated[str, Field(max_length=100)] = ""
     supplier_reference: Annotated[str, Field(max_length=64)] = ""
-    lines: Annotated[list[LineIn], Field(min_length=1, max_length=MAX_LINES)]
+    lines: Annotated[list[ReceiptLineIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
 class ReceiptOut(Schema):

@@ -22,6 +22,7 @@ from allocation.api import router as allocation_router
 from forecasting.api import router as forecasting_router
 from fulfillment.api import router as fulfillment_router
 from inventory.api import router as inventory_router
+from inventory.valuation_api import router as valuation_router
 from loyalty.api import router as loyalty_router
 from network.api import router as network_router
 from orders.api import router as orders_router
@@ -60,6 +61,7 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 api.add_router("/v1/", inventory_router)
+api.add_router("/v1/", valuation_router)
 api.add_router("/v1/", network_router)
 # Before the orders router: ``/orders/waiting`` is a list, not an order id.
 api.add_router("/v1/", routing_router)

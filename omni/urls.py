@@ -35,6 +35,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("staff/forecasts/", include("staff.urls_forecasts")),
     path("staff/allocations/", include("staff.urls_allocations")),
+    path("staff/valuation/", include("staff.urls_valuation")),
     path("staff/", include("staff.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

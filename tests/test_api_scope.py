@@ -339,6 +339,10 @@ CASES: dict[str, list[Case]] = {
 
 # Operations that name nothing scoped, and why.
 UNSCOPED: dict[str, str] = {
+    "GET /valuation/stock": "figures of the caller's own locations only; filters by city,"
+    " which is not scoped",
+    "GET /valuation/turnover": "figures of the caller's own locations only; filters by city,"
+    " which is not scoped",
     "GET /products": "products are master data every caller reads",
     "POST /products": "creates a product (administrators); names no other object",
     "GET /products/{sku}": "products are master data every caller reads",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import F
 
@@ -29,6 +30,7 @@ from ..models import (
     StockMove,
 )
 from ..signals import announce_available
+from .valuation import move_cost
 
 # Largest quantity one line may carry: far above any real line, far below integer overflow.
 MAX_LINE_QUANTITY = 1_000_000
@@ -97,8 +99,11 @@ def _record_move(
     note: str = "",
     reservation: Reservation | None = None,
     actor: User | None = None,
+    unit_cost: Decimal | None = None,
 ) -> StockMove:
-    """Append one ledger row and apply it to the stock levels of its physical ends.
+    """Append one ledger row and apply it to the stock levels of its physical ends and to its
+    SKU's moving-average cost (``valuation.move_cost``; ``unit_cost`` is a receipt's purchase
+    cost, already checked). The row records the unit cost and value it carried.
 
     Leaving a physical location takes only unreserved stock, unless the move consumes
     ``reservation``, in which case on hand and reserved fall together. Each stock-level change
@@ -122,6 +127,13 @@ def _record_move(
             on_hand=F("on_hand") + quantity
         )
         announce_available([(to_location.pk, product.pk)])
+    move_unit_cost, move_value = move_cost(
+        product=product,
+        from_location=from_location,
+        to_location=to_location,
+        quantity=quantity,
+        unit_cost=unit_cost,
+    )
     return StockMove.objects.create(
         product=product,
         from_location=from_location,
@@ -132,6 +144,8 @@ def _record_move(
         note=note[:255],
         reservation=reservation,
         actor=actor,
+        unit_cost=move_unit_cost,
+        value=move_value,
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -222,12 +223,15 @@ def receiving_finish(
     draft: ReceivingDraft,
     reasons: Mapping[int, LineReason] | None = None,
     actor: User | None = None,
+    unit_costs: Mapping[int, Decimal | str | int] | None = None,
 ) -> ReceivingDraft:
     """Book what was counted. A transfer: every line as counted (0 where nothing was scanned),
     each difference with its reason from ``reasons`` (product id → ``LineReason``), through
     ``transfer_receive``; lines that differ without a reason refuse the whole finish
     (``ReceivingReasonMissing``, naming all of them). A supplier delivery: a receipt of the
-    counted lines."""
+    counted lines, valued at ``unit_costs`` (product id → unit cost; products not counted are
+    ignored) as ``stock_receive`` does; a transfer ignores ``unit_costs`` (it moves stock at
+    the average)."""
     reasons = reasons or {}
     if draft.transfer_id is not None:
         transfer = lock_transfer(draft.transfer_id)  # the transfer before its draft
@@ -269,6 +273,7 @@ def receiving_finish(
         supplier=draft.supplier,
         supplier_reference=draft.supplier_reference,
         actor=actor,
+        unit_costs={pid: c for pid, c in (unit_costs or {}).items() if pid in products},
     )
     _close(draft, ReceivingDraftStatus.FINISHED, receipt_id=receipt.pk)
     return draft

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from demo import steps as demo
+from demo.valuation import valuation_rows
 
 
 class Command(BaseCommand):
@@ -66,6 +67,12 @@ class Command(BaseCommand):
             console.print(table)
         for step in demo.run_planning():
             console.print(f"• {step}" if not step.startswith(" ") else step)
+        value = Table(title="Stock value and turnover today (moving-average cost)")
+        for column in ("location", "stock value", "cost of goods", "turnover", "days of supply"):
+            value.add_column(column, justify="left" if column == "location" else "right")
+        for row in valuation_rows():
+            value.add_row(*row)
+        console.print(value)
         call_command("inventory_verify", stdout=self.stdout)
 
         table = Table(title="Omni demo — pilot city")

@@ -34,4 +34,4 @@ class Command(BaseCommand):
             for violation in violations:
                 console.print(f"[red]DRIFT[/red] {violation}")
             raise CommandError(f"{len(violations)} invariant violation(s)")
-        console.print("[green]OK[/green]: the ledger, stock levels and reservations agree.")
+        console.print("[green]OK[/green]: the ledger, stock levels, reservations and costs agree.")
