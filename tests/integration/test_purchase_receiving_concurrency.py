@@ -116,9 +116,11 @@ def test_two_clerks_share_one_draft_and_finish_once(
 ) -> None:
     (order,) = _sent_orders(supplier_items, dc, product, 1)
     drafts = run_together(
-        lambda _: services.purchase_order_receiving_open(
-            purchase_order=PurchaseOrder.objects.get(pk=order.pk), location=dc
-        ).pk,
+        lambda _: (
+            services.purchase_order_receiving_open(
+                purchase_order=PurchaseOrder.objects.get(pk=order.pk), location=dc
+            ).pk
+        ),
         threads=THREADS,
     )
     assert len(set(drafts)) == 1 and PurchaseOrderDraft.objects.count() == 1
@@ -133,9 +135,11 @@ def test_two_clerks_share_one_draft_and_finish_once(
         threads=THREADS,
     )
     repeated = run_together(
-        lambda _: services.purchase_order_receiving_finish(
-            draft=ReceivingDraft.objects.get(pk=draft.pk), actor=warehouse_user
-        ).repeated,
+        lambda _: (
+            services.purchase_order_receiving_finish(
+                draft=ReceivingDraft.objects.get(pk=draft.pk), actor=warehouse_user
+            ).repeated
+        ),
         threads=THREADS,
     )
     assert Counter(repeated) == {False: 1, True: THREADS - 1}
