@@ -458,8 +458,9 @@ SENTENCES: dict[str, Say] = {
     ),
     PurchasingErrorCode.OVER_RECEIPT: Say(
         _(
-            "%(counted)s of %(sku)s is more than the order allows: at most %(allowed)s more"
-            " can be received. Count again, and put the extra aside for a supervisor."
+            "You counted %(counted)s of %(sku)s, more than the order allows: at most"
+            " %(allowed)s more can be received. Count again, and put the extra aside for a"
+            " supervisor."
         ),
     ),
     PurchasingErrorCode.RECEIPT_REASON_MISSING: Say(
@@ -596,6 +597,10 @@ CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
         ),
     ),
     RoleNotAllowed: Say(_("Your role cannot do this. Ask your supervisor.")),
+    UnitCostInvalid: Say(
+        _("The unit cost of %(sku)s must be a number from 0 to %(high)s. Correct it and save."),
+        _("The unit cost must be a number from 0 to %(high)s. Correct it and save."),
+    ),
     UnknownSupplier: Say(_("This supplier does not exist. Pick one from the list of suppliers.")),
     UnknownPurchaseOrder: Say(
         _(

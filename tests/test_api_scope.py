@@ -47,6 +47,7 @@ from omni.api import api as ninja_api
 from omni.models import City, User
 from omni.services import api_token_create
 from orders.models import Order
+from purchasing import services as purchasing
 from tests.factories import (
     NEAR_DC,
     ChannelFactory,
@@ -55,6 +56,8 @@ from tests.factories import (
     ProductFactory,
     ReceiptFactory,
     RoutingProfileFactory,
+    SupplierFactory,
+    SupplierItemFactory,
 )
 from tests.helpers import held_at
 
@@ -94,6 +97,7 @@ class World:
     forecast_run: int
     allocation_run: int
     profile: int
+    purchase_order: str  # sent by supplier ACME to S02: 5 × A
 
 
 @dataclass(frozen=True)
@@ -335,6 +339,34 @@ CASES: dict[str, list[Case]] = {
     "GET /allocation/runs/{run_id}/lines": [Case(at("allocation_run"), PLANNERS_ONLY)],
     "POST /allocation/runs/{run_id}/approve": [Case(at("allocation_run"), PLANNERS_ONLY)],
     "POST /allocation/runs/{run_id}/reject": [Case(at("allocation_run"), PLANNERS_ONLY)],
+    # ------------------------------------------------------------------ purchasing
+    "GET /purchasing/orders": [Case(S02, EMPTY, query={"ship_to": X})],
+    "GET /purchasing/orders/{number}": [Case(at("purchase_order"))],
+    "POST /purchasing/orders/{number}/receipts": [
+        Case(at("purchase_order"), body={"key": "dn-1", "lines": A1})
+    ],
+    "PUT /purchasing/orders/{number}/lines": [
+        Case(at("purchase_order"), PLANNERS_ONLY, body={"lines": A1})
+    ],
+    "POST /purchasing/orders/{number}/send": [Case(at("purchase_order"), PLANNERS_ONLY, body={})],
+    "POST /purchasing/orders/{number}/cancel": [Case(at("purchase_order"), PLANNERS_ONLY, body={})],
+    "POST /purchasing/orders/{number}/lines/{sku}/close": [
+        Case(at("purchase_order"), PLANNERS_ONLY, path={"sku": "A"}, body={"reason": "x"})
+    ],
+    "GET /purchasing/suppliers/{code}": [Case(code("ACME"), PLANNERS_ONLY)],
+    "PUT /purchasing/suppliers/{code}": [
+        Case(code("ACME"), PLANNERS_ONLY, body={"code": "ACME", "name": "Acme"})
+    ],
+    "GET /purchasing/suppliers/{code}/items": [Case(code("ACME"), PLANNERS_ONLY)],
+    "PUT /purchasing/suppliers/{code}/items/{sku}": [
+        Case(
+            code("ACME"),
+            PLANNERS_ONLY,
+            path={"sku": "A"},
+            body={"cost": 1, "lead_time_days": 0, "moq": 0},
+        )
+    ],
+    "GET /purchasing/suppliers/{code}/performance": [Case(code("ACME"), PLANNERS_ONLY)],
 }
 
 # Operations that name nothing scoped, and why.
@@ -375,6 +407,19 @@ UNSCOPED: dict[str, str] = {
     "POST /loyalty/coupons/offline": "the store is resolved with location_visible",
     "GET /loyalty/discrepancies": "rows are the caller's stores' (scope_to_locations)",
     "POST /loyalty/discrepancies/{discrepancy_id}/resolve": "resolved within the caller's rows",
+    "GET /purchasing/suppliers": "planners and administrators; names nothing",
+    "POST /purchasing/suppliers": "planners and administrators; creates a supplier",
+    "POST /purchasing/orders": "planners and administrators, who see every supplier and location",
+    "GET /purchasing/performance": "planners and administrators; names nothing",
+    "GET /loyalty/campaigns/{code}/effect": "marketing, planners and administrators only",
+    "GET /loyalty/campaigns/{code}/effect.csv": "marketing, planners and administrators only",
+    "GET /replenishment/runs": "planners and administrators; filters by city (not scoped)",
+    "POST /replenishment/runs": "planners and administrators; names a city (not scoped)",
+    "GET /replenishment/runs/{run_id}": "planners and administrators; a run spans a city",
+    "GET /replenishment/runs/{run_id}/lines": "planners and administrators; a run spans a city",
+    "POST /replenishment/runs/{run_id}/approve": "planners and administrators only",
+    "POST /replenishment/runs/{run_id}/reject": "planners and administrators only",
+    "POST /replenishment/runs/{run_id}/lines/{line_id}": "planners and administrators only",
 }
 
 
@@ -511,6 +556,13 @@ def world(
         product=a, location=store2, quantity=1, owner_type="test", owner_id="1"
     )
     transfer = stock.transfer_create(source=dc, destination=store2, lines=[(a, 2)])
+    acme = SupplierFactory.create(code="ACME", delivers_to_stores=True)
+    SupplierItemFactory.create(supplier=acme, product=a)
+    purchase_order = purchasing.purchase_order_send(
+        purchase_order=purchasing.purchase_order_create(
+            supplier=acme, ship_to=store2, lines=[purchasing.OrderLine(product=a, quantity=5)]
+        )
+    )
     return World(
         pickup_s02=pickup_s02.pk,
         pick_list_s02=list_s02.pk,
@@ -529,6 +581,7 @@ def world(
         forecast_run=ForecastRun.objects.create(city=live_city, horizon=7).pk,
         allocation_run=AllocationRun.objects.create(city=live_city).pk,
         profile=RoutingProfileFactory.create(channel=web, active=False).pk,
+        purchase_order=purchase_order.number,
     )
 
 

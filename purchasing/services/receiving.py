@@ -100,15 +100,15 @@ def _check_key(key: str) -> str:
 def _book_receipt(
     *, order: PurchaseOrder, booked: list[tuple[PurchaseOrderLine, int]], actor: User | None
 ) -> Receipt:
-    """The one call into inventory's receipt path for a purchase order. Each line carries its
-    ``unit_cost`` for the moving-average cost: pass it once inventory's receipt takes a cost
-    (valuation)."""
+    """The one call into inventory's receipt path for a purchase order: each line comes in at
+    its PO line's unit cost, which moves the SKU's moving-average cost (docs/valuation.md)."""
     return stock_receive(
         location=order.ship_to,
         lines=[(line.product, quantity) for line, quantity in booked],
         supplier=order.supplier.name,
         supplier_reference=order.number,
         actor=actor,
+        unit_costs={line.product_id: line.unit_cost for line, _ in booked},
     )
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from inventory.errors import NoLines, ReceivingClosed
 from inventory.invariants import assert_invariants
-from inventory.models import Location, Product, ReceivingDraftStatus, StockMove
+from inventory.models import Location, Product, ProductCost, ReceivingDraftStatus, StockMove
 from omni.models import User
 from purchasing import services
 from purchasing.errors import (
@@ -218,4 +218,21 @@ def test_receiving_by_scanning_against_the_po(
     ).purchase_order
     assert order.status == PurchaseOrderStatus.RECEIVED
     assert level(dc, product) == (24, 0)
+    assert_invariants()
+
+
+def test_a_po_receipt_comes_in_at_the_line_cost(
+    sent_order: PurchaseOrder, dc: Location, product: Product
+) -> None:
+    """SKU-1 is on the PO at 6.00: received into an empty company, its average is 6.00; a
+    second PO at 9.00 for as many units again moves it to 7.50."""
+    receive(sent_order, "k", SKU_1=24)
+    assert ProductCost.objects.get(product=product).average_cost == Decimal("6.0000")
+    order = services.purchase_order_create(
+        supplier=sent_order.supplier,
+        ship_to=dc,
+        lines=[services.OrderLine(product=product, quantity=24, unit_cost=Decimal("9"))],
+    )
+    receive(services.purchase_order_send(purchase_order=order), "k", SKU_1=24)
+    assert ProductCost.objects.get(product=product).average_cost == Decimal("7.5000")
     assert_invariants()

@@ -353,6 +353,7 @@ def _examples() -> list[ApplicationError]:
         AllocationNoPlan(alloc_run),
         AllocationAlreadyDecided(alloc_run, again=True),
         UnknownAllocationRun(),
+        UnitCostInvalid("unit_costs[3]", "-1", sku="TEA-500"),
         # Purchasing
         UnknownSupplier("NOPE"),
         UnknownPurchaseOrder(),

@@ -113,5 +113,6 @@ def test_over_the_tolerance_is_refused_on_the_page(
             },
         )
     assert answer.status_code == 422
+    assert "You counted 30 of SKU-1" in text(answer)
     assert "at most 24 more can be received" in text(answer)
     assert level(dc, product) == (0, 0)
