@@ -30,12 +30,15 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
+class ValuationPageInput(QuerySchema):
+    page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE
+
+
 class Pages(PageNumberPagination):
     """Page numbers: the rows are computed, not a queryset a cursor could walk."""
 
-    class Input(QuerySchema):
-        page: Annotated[int, Field(ge=1, le=1_000_000)] = 1
-        page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = PAGE_SIZE
+    Input = ValuationPageInput  # type: ignore[assignment]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(page_size=PAGE_SIZE, max_page_size=MAX_PAGE_SIZE, **kwargs)

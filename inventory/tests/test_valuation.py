@@ -12,6 +12,7 @@ from inventory.errors import UnitCostInvalid
 from inventory.invariants import assert_invariants
 from inventory.models import MoveReason, ProductCost, Receipt, StockMove
 from inventory.services.valuation import CostState, cost_in, cost_out
+from omni.errors import InvalidInput
 from tests.helpers import level
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +100,7 @@ def test_bad_unit_cost_is_refused_and_nothing_is_written(dc, product, product2, 
 
 
 def test_cost_for_a_product_not_on_the_receipt_is_refused(dc, product, product2):
-    with pytest.raises(UnitCostInvalid) as err:
+    with pytest.raises(InvalidInput) as err:
         services.stock_receive(location=dc, lines=[(product, 5)], unit_costs={product2.pk: "2"})
     assert err.value.detail["field"] == f"unit_costs[{product2.pk}]"
 
