@@ -588,7 +588,6 @@ CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
         _("Enter a whole number from %(low)s to %(high)s."),
         _("Enter a whole number."),
     ),
-    UnitCostInvalid: Say(_("Enter a unit cost from 0 to %(high)s, with at most four decimals.")),
     NoLines: Say(_("Nothing to post yet. Scan at least one item first.")),
     ShortPickInvalid: Say(
         _(
