@@ -50,6 +50,9 @@ from .schemas import (
     CardScanOut,
     ClaimIn,
     CouponOut,
+    CouponPublicKeyOut,
+    CouponRedeemIn,
+    CouponRedeemOut,
     DiscrepancyOut,
     IssueOut,
     MemberIn,
@@ -58,9 +61,6 @@ from .schemas import (
     OfflineUploadIn,
     PrintIn,
     PrintOut,
-    PublicKeyOut,
-    RedeemIn,
-    RedeemOut,
     ResolveIn,
     SegmentIn,
     VerifyIn,
@@ -289,7 +289,7 @@ def campaign_print(request: HttpRequest, code: str, payload: PrintIn) -> Status:
 # --------------------------------------------------------------------------- redemption
 
 
-@router.get("/loyalty/public-key", response=PublicKeyOut)
+@router.get("/loyalty/public-key", response=CouponPublicKeyOut)
 def loyalty_public_key(request: HttpRequest) -> dict[str, str]:
     """What a till needs to tell a genuine coupon or member card offline."""
     return {
@@ -322,9 +322,9 @@ def coupon_verify(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
     }
 
 
-@router.post("/loyalty/coupons/redeem", response=RedeemOut)
+@router.post("/loyalty/coupons/redeem", response=CouponRedeemOut)
 @decorate_view(idempotent)
-def coupon_redeem(request: HttpRequest, payload: RedeemIn) -> dict[str, Any]:
+def coupon_redeem(request: HttpRequest, payload: CouponRedeemIn) -> dict[str, Any]:
     """Redeem a coupon for a sale at the counter, once: the discount per SKU comes back."""
     user = current_user(request)
     store = _store(user, payload.store)

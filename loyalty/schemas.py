@@ -222,7 +222,7 @@ class VerifyOut(Schema):
     discount: Decimal | None
 
 
-class RedeemIn(InputSchema):
+class CouponRedeemIn(InputSchema):
     code: Code
     store: LocationCode
     lines: Annotated[list[SaleLineIn], Field(min_length=1, max_length=200)]
@@ -230,7 +230,7 @@ class RedeemIn(InputSchema):
     card_code: Code | None = None
 
 
-class RedeemOut(Schema):
+class CouponRedeemOut(Schema):
     coupon: int
     campaign: str
     discount: Decimal
@@ -280,7 +280,7 @@ class ResolveIn(InputSchema):
     note: Annotated[str, Field(min_length=1, max_length=255)]
 
 
-class PublicKeyOut(Schema):
+class CouponPublicKeyOut(Schema):
     algorithm: str
     public_key_pem: str
     coupon_format: str

@@ -28,12 +28,12 @@ from omni.pagination import CursorPagination
 from . import selectors, services
 from .models import PurchaseOrder, PurchaseOrderStatus, Supplier, SupplierItem, SupplierReceipt
 from .schemas import (
-    CancelIn,
     CloseLineIn,
-    OrderLineIn,
     PerformanceFilter,
+    PurchaseOrderCancelIn,
     PurchaseOrderFilter,
     PurchaseOrderIn,
+    PurchaseOrderLineIn,
     PurchaseOrderLinesIn,
     PurchaseOrderOut,
     PurchaseOrderSummaryOut,
@@ -173,7 +173,7 @@ def _order_out(order: PurchaseOrder) -> dict[str, Any]:
     }
 
 
-def _order_lines(lines: list[OrderLineIn]) -> list[services.OrderLine]:
+def _order_lines(lines: list[PurchaseOrderLineIn]) -> list[services.OrderLine]:
     products = products_by_sku(line.sku for line in lines)
     return [
         services.OrderLine(
@@ -248,7 +248,9 @@ def purchase_order_send(request: HttpRequest, number: str, body: SendIn) -> dict
 
 
 @router.post("/purchasing/orders/{number}/cancel", response=PurchaseOrderOut)
-def purchase_order_cancel(request: HttpRequest, number: str, body: CancelIn) -> dict[str, Any]:
+def purchase_order_cancel(
+    request: HttpRequest, number: str, body: PurchaseOrderCancelIn
+) -> dict[str, Any]:
     user = _planner(request)
     order = selectors.purchase_order_by_number(user, number)
     return _order_out(

@@ -69,7 +69,7 @@ class SupplierItemOut(Schema):
     active: bool
 
 
-class OrderLineIn(InputSchema):
+class PurchaseOrderLineIn(InputSchema):
     sku: Sku
     quantity: Whole
     unit_cost: Money | None = None
@@ -78,7 +78,7 @@ class OrderLineIn(InputSchema):
 class PurchaseOrderIn(InputSchema):
     supplier: Code
     ship_to: Code
-    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+    lines: Annotated[list[PurchaseOrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     expected_arrival: date | None = None
     reference: Annotated[str, Field(max_length=64)] = ""
     note: Annotated[FreeText, Field(max_length=255)] = ""
@@ -86,7 +86,7 @@ class PurchaseOrderIn(InputSchema):
 
 
 class PurchaseOrderLinesIn(InputSchema):
-    lines: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+    lines: Annotated[list[PurchaseOrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
     rounding: bool = True
 
 
@@ -94,7 +94,7 @@ class SendIn(InputSchema):
     expected_arrival: date | None = None
 
 
-class CancelIn(InputSchema):
+class PurchaseOrderCancelIn(InputSchema):
     reason: Annotated[FreeText, Field(max_length=255)] = ""
 
 
@@ -150,7 +150,7 @@ class ReceiveIn(InputSchema):
     arrived_on: date | None = None
 
 
-class ReceiptOut(Schema):
+class SupplierReceiptOut(Schema):
     key: str
     arrival_date: date
     promised_date: date
@@ -161,7 +161,7 @@ class ReceiptOut(Schema):
 
 class ReceiveOut(Schema):
     purchase_order: PurchaseOrderOut
-    receipt: ReceiptOut | None
+    receipt: SupplierReceiptOut | None
     repeated: bool
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
 from ninja import Schema
 
 from omni.api import api
 
-APPS = ("omni", "inventory", "network", "orders", "fulfillment", "forecasting", "allocation")
+APPS = tuple(settings.PROJECT_APPS)
 
 
 def _subclasses(cls: type) -> list[type]:
