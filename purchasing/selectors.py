@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from django.db.models import Count, F, QuerySet, Sum
+from django.utils import timezone
 
 from omni.access import reads_everything, visible_one
 from omni.models import User
@@ -150,9 +151,10 @@ def supplier_performance(
     seen: dict[int, list[tuple[bool, int, int]]] = defaultdict(list)
     for supplier_id, arrival, promised, days, promised_days in receipts:
         seen[supplier_id].append((arrival <= promised, days, promised_days))
-    start = datetime.datetime.combine(since, datetime.time.min, tzinfo=datetime.UTC)
-    end = datetime.datetime.combine(
-        until + datetime.timedelta(days=1), datetime.time.min, tzinfo=datetime.UTC
+    # The period's days are the business's local days (as ``arrival_date`` is), not UTC's.
+    start = timezone.make_aware(datetime.datetime.combine(since, datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(until + datetime.timedelta(days=1), datetime.time.min)
     )
     closed = (
         PurchaseOrderLine.objects.filter(
