@@ -17,10 +17,12 @@ the SKU's moving-average cost (``inventory.ProductCost``) when it has one above 
 cost of the supplier item the location buys from (the preferred one, else the cheapest that
 delivers there), else the product's standard cost, else its price.
 
-**Writing.** One transaction. The location's policies are locked (``select_for_update``, by id)
-and read in one query; new ones are inserted in bulk (a policy a planner creates meanwhile wins:
-conflicts are ignored), the others updated in bulk: a policy not ``overridden`` gets its class's
-suggestion and its class, an overridden one only its class (the planner's settings are kept).
+**Writing.** One transaction, a handful of statements whatever the number of SKUs (2,000 SKUs
+at a DC: about 4 s on PostgreSQL, 2.7 s of it reading the history; ``bench/policy_classes.py``).
+The location's policies are locked (``select_for_update``, by id) and read in one query; new
+ones are inserted in bulk (a policy a planner creates meanwhile wins: conflicts are ignored),
+the others rewritten in bulk: a policy not ``overridden`` gets its class's suggestion and its
+class, an overridden one only its class (the planner's settings are kept).
 """
 
 from __future__ import annotations
@@ -266,10 +268,19 @@ def reorder_policies_classify(
             suggested.append(policy)
         _with_class(policy, c, now)
     ReorderPolicy.objects.bulk_create(new, batch_size=BATCH, ignore_conflicts=True)
-    ReorderPolicy.objects.bulk_update(
-        suggested, [*SUGGESTED_FIELDS, "overridden", *CLASS_FIELDS], batch_size=BATCH
-    )
-    ReorderPolicy.objects.bulk_update(kept, CLASS_FIELDS, batch_size=BATCH)
+    # Rows that exist (locked above) are rewritten by an upsert on their id: one statement per
+    # batch. ``bulk_update``'s CASE per field took 20 s for 2,000 policies on PostgreSQL.
+    for rows, fields in (
+        (suggested, [*SUGGESTED_FIELDS, "overridden", *CLASS_FIELDS]),
+        (kept, CLASS_FIELDS),
+    ):
+        ReorderPolicy.objects.bulk_create(
+            rows,
+            batch_size=BATCH,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=fields,
+        )
     result.created, result.updated, result.kept = len(new), len(suggested), len(kept)
     return result
 
