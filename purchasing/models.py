@@ -184,6 +184,13 @@ class ReorderPolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.product_id}@{self.location_id} {self.kind}"
 
+    @property
+    def service_percent(self) -> str:
+        """The service level as pages show it: ``97``, ``92.5`` (empty for min/max)."""
+        if self.service_level is None:
+            return ""
+        return f"{Decimal(self.service_level) * 100:.2f}".rstrip("0").rstrip(".")
+
 
 class PurchaseOrderStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
