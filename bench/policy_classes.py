@@ -24,9 +24,11 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,6 +38,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings.base")
 from bench.postgres import ensure_database, setup_django  # noqa: E402
 
 CITY = "bench-cls"
+T = TypeVar("T")
 
 
 def prepare(skus: int) -> None:
@@ -104,7 +107,7 @@ def prepare(skus: int) -> None:
     print(f"laid out {skus} SKUs, {len(rows)} demand records")
 
 
-def timed(label: str, fn, baseline: float | None = None):  # type: ignore[no-untyped-def]
+def timed(label: str, fn: Callable[[], T], baseline: float | None = None) -> tuple[T, float]:
     from django.db import connection, reset_queries
 
     reset_queries()

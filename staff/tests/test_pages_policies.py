@@ -111,7 +111,7 @@ def test_thousands_of_policies_are_paged(
     first = client.get(PAGE, {"location": "DC1"}).content.decode()
     assert first.count('data-sku="') == PER_PAGE
     assert f"Page 1 of 2 ({PER_PAGE + 10} policies)" in first
-    second = client.get(PAGE, {"location": "DC1", "page": 2}).content.decode()
+    second = client.get(PAGE, {"location": "DC1", "page": "2"}).content.decode()
     assert second.count('data-sku="') == 10
 
 

@@ -179,7 +179,7 @@ def policy_edit(request: HttpRequest, staff: Staff, location: str, sku: str) -> 
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
         label = form.fields[field].label if field in form.fields else field
-        notice = Notice(ok=False, message=f"{label}: {' '.join(errors)}")
+        notice = Notice(ok=False, message=f"{label}: {' '.join(str(e) for e in errors)}")
         status = 422
     else:
         data = form.cleaned_data
