@@ -4,10 +4,12 @@ field named, nothing written), and the daily proposal run classifying first."""
 
 from __future__ import annotations
 
+import io
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from inventory.models import Location, LocationKind, ProductCost
 from omni.models import City, User
@@ -217,3 +219,14 @@ def test_the_daily_run_classifies_before_it_proposes(proposal_city: ProposalCity
     for line in ProposalLine.objects.filter(run=run):
         policy = by_sku[line.product_id]
         assert (line.method == "min_max") == (policy.kind == "min_max")
+
+
+def test_the_command_classifies_and_names_a_bad_location(
+    dc: Location, policy_skus: PolicySkus
+) -> None:
+    out = io.StringIO()
+    call_command("policy_classify", "--location", "DC1", stdout=out)
+    assert "classified at DC1" in out.getvalue() and "AX      1" in out.getvalue()
+    assert "4 new, 0 updated; kept (set by a planner): 0" in out.getvalue()
+    with pytest.raises(CommandError, match="unknown_city"):
+        call_command("policy_classify", "--city", "nowhere", stdout=io.StringIO())
