@@ -93,6 +93,11 @@ def test_a_plain_form_refusal_shows_the_list_with_the_sentence(
     text = bad.content.decode()
     assert "Check “service_level” of the policy for CL-HIGH at DC1" in text
     assert not ReorderPolicy.objects.exists()
+    typo = client.post(
+        f"{PAGE}DC1/CL-HIGH/", {"kind": "min_max", "min_quantity": "many", "review_days": "7"}
+    )
+    assert typo.status_code == 422 and "Min (reorder at):" in typo.content.decode()
+    assert not ReorderPolicy.objects.exists()
     nothing = client.post(f"{PAGE}DC1/CL-HIGH/revert/")
     assert nothing.status_code == 404 and "no reorder policy here yet" in nothing.content.decode()
     assert client.post(f"{PAGE}NOPE/CL-HIGH/revert/").status_code == 404
