@@ -66,6 +66,9 @@ def test_a_planner_overrides_a_row_and_reverts_it(
     )
     assert bad.status_code == 422
     assert 'data-code="reorder_policy_invalid"' in bad.content.decode()
+    # what the planner typed stays in the open form, to correct
+    assert '<details class="edit" open>' in bad.content.decode()
+    assert 'name="max_quantity" min="0" inputmode="numeric" value="5"' in bad.content.decode()
     assert "max_quantity" in bad.content.decode()
     assert ReorderPolicy.objects.get(product=policy_skus.mid).max_quantity == 80
 

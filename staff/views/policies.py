@@ -160,10 +160,17 @@ def _row(
     request: HttpRequest, policy: ReorderPolicy, notice: Notice | None, status: int
 ) -> HttpResponse:
     policy = selectors.reorder_policy_get(policy.product, policy.location)
+    refused = notice is not None and not notice.ok and "kind" in request.POST
     return render(
         request,
         "purchasing/_policy_row.html",
-        {"policy": policy, "row_notice": notice, "back": request.POST.get("back", "")},
+        {
+            "policy": policy,
+            "row_notice": notice,
+            "back": request.POST.get("back", ""),
+            # A refused edit keeps what the planner typed, open for correcting.
+            "typed": request.POST if refused else None,
+        },
         status=status,
     )
 
