@@ -19,10 +19,10 @@ delivers there), else the product's standard cost, else its price.
 
 **Writing.** One transaction, a handful of statements whatever the number of SKUs (2,000 SKUs
 at a DC: about 4 s on PostgreSQL, 2.7 s of it reading the history; ``bench/policy_classes.py``).
-The location's policies are locked (``select_for_update``, by id) and read in one query; new
-ones are inserted in bulk (a policy a planner creates meanwhile wins: conflicts are ignored),
-the others rewritten in bulk: a policy not ``overridden`` gets its class's suggestion and its
-class, an overridden one only its class (the planner's settings are kept).
+The location's policies are locked (``locks.lock_reorder_policies``, by id) and read in one
+query; new ones are inserted in bulk (a policy a planner creates meanwhile wins: conflicts are
+ignored), the others rewritten in bulk: a policy not ``overridden`` gets its class's suggestion
+and its class, an overridden one only its class (the planner's settings are kept).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from inventory.models import Location, LocationKind, Product, ProductCost
 from omni.models import City, User
 
 from ..errors import PolicyClassificationInvalid, ReorderPolicyNotClassified, UnknownReorderPolicy
+from ..locks import lock_reorder_policies, lock_reorder_policy
 from ..models import ReorderPolicy, ReorderPolicyKind, SupplierItem
 from ..policy.classes import abc_classes, starting_min_max, suggest, weekly_cv, xyz_class
 from ..proposals import build
@@ -239,10 +240,7 @@ def reorder_policies_classify(
     city, locations = _buying_locations(city, location)
     location_ids = [loc.pk for loc in locations]
     existing = {
-        (pol.product_id, pol.location_id): pol
-        for pol in ReorderPolicy.objects.select_for_update()
-        .filter(location_id__in=location_ids)
-        .order_by("pk")
+        (pol.product_id, pol.location_id): pol for pol in lock_reorder_policies(location_ids)
     }
     items = _supplier_items(None)
     keys = _keys(locations, existing, items)
@@ -292,9 +290,7 @@ def reorder_policy_revert(
     """Put the policy of ``product`` at ``location`` back to its class's suggestion and clear
     ``overridden``, so classifying keeps it current again. ``UnknownReorderPolicy`` without a
     policy; ``ReorderPolicyNotClassified`` before its SKU was ever classified."""
-    policy = (
-        ReorderPolicy.objects.select_for_update().filter(product=product, location=location).first()
-    )
+    policy = lock_reorder_policy(product.pk, location.pk)
     if policy is None:
         raise UnknownReorderPolicy()
     if not policy.abc_class or not policy.xyz_class:
