@@ -28,6 +28,7 @@ from network.api import router as network_router
 from orders.api import router as orders_router
 from orders.routing_api import router as routing_router
 from purchasing.api import router as purchasing_router
+from purchasing.policies_api import router as policies_router
 from purchasing.proposals_api import router as proposals_router
 
 from .auth import api_auth
@@ -72,6 +73,7 @@ api.add_router("/v1/", forecasting_router)
 api.add_router("/v1/", allocation_router)
 api.add_router("/v1/", purchasing_router)
 api.add_router("/v1/", proposals_router)
+api.add_router("/v1/", policies_router)
 api.add_router("/v1/", loyalty_router)
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})

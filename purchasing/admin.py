@@ -104,11 +104,23 @@ class ReorderPolicyAdmin(ServiceSaves):
         "review_days",
         "overridden",
         "set_by",
+        "abc_class",
+        "xyz_class",
     ]
-    list_filter = ["kind", "overridden", "location"]
+    list_filter = ["kind", "overridden", "abc_class", "xyz_class", "location"]
     search_fields = ["product__sku", "location__code"]
     autocomplete_fields = ["product", "location"]
-    readonly_fields = ["set_by", "updated_at"]
+    # The class is the classification's to write (purchasing.services.policies).
+    readonly_fields = [
+        "set_by",
+        "updated_at",
+        "abc_class",
+        "xyz_class",
+        "class_value",
+        "weekly_cv",
+        "daily_mean",
+        "classified_at",
+    ]
 
     def save_model(self, request: HttpRequest, obj: ReorderPolicy, form: Any, change: bool) -> None:
         saved = services.reorder_policy_set(

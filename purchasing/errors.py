@@ -23,6 +23,8 @@ class PurchasingErrorCode(StrEnum):
     SUPPLIER_INACTIVE = "supplier_inactive"
     SUPPLIER_DOES_NOT_DELIVER = "supplier_does_not_deliver"
     REORDER_POLICY_INVALID = "reorder_policy_invalid"
+    REORDER_POLICY_NOT_CLASSIFIED = "reorder_policy_not_classified"
+    POLICY_CLASSIFICATION_INVALID = "policy_classification_invalid"
     PURCHASE_ORDER_LINE_INVALID = "purchase_order_line_invalid"
     PURCHASE_ORDER_INVALID_STATE = "purchase_order_invalid_state"
     NOT_ON_PURCHASE_ORDER = "not_on_purchase_order"
@@ -41,6 +43,13 @@ class UnknownPurchaseOrder(NotFound):
 
     def __init__(self) -> None:
         super().__init__(_("no such purchase order"))
+
+
+class UnknownReorderPolicy(NotFound):
+    """The SKU has no reorder policy at the location."""
+
+    def __init__(self) -> None:
+        super().__init__(_("no reorder policy for this SKU at this location"))
 
 
 class FieldInvalid(InvalidInput):
@@ -62,6 +71,30 @@ class SupplierItemInvalid(FieldInvalid):
 
 class ReorderPolicyInvalid(FieldInvalid):
     code: ClassVar[str] = PurchasingErrorCode.REORDER_POLICY_INVALID
+
+
+class PolicyClassificationInvalid(FieldInvalid):
+    """What to classify is not something that buys: ``detail`` names the ``field`` (``city``,
+    ``location``) and its ``value``."""
+
+    code: ClassVar[str] = PurchasingErrorCode.POLICY_CLASSIFICATION_INVALID
+
+
+class ReorderPolicyNotClassified(Conflict):
+    """A policy reverted to its class's suggestion before its SKU was ever classified."""
+
+    code: ClassVar[str] = PurchasingErrorCode.REORDER_POLICY_NOT_CLASSIFIED
+
+    def __init__(self, product: Product, location: Location) -> None:
+        data = {"sku": product.sku, "location": location.code}
+        super().__init__(
+            _(
+                "%(sku)s has no class at %(location)s yet, so there is no suggestion to go back"
+                " to: classify %(location)s first"
+            ),
+            detail=data,
+            params=data,
+        )
 
 
 class PurchaseOrderLineInvalid(InvalidInput):

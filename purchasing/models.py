@@ -124,6 +124,23 @@ class ReorderPolicy(models.Model):
     )
     note = models.CharField(max_length=255, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The SKU's class at this location when it was last classified
+    # (``purchasing.services.policies``); kept on an overridden policy too, so pages show it.
+    abc_class = models.CharField(max_length=1, blank=True, help_text="A, B or C by value.")
+    xyz_class = models.CharField(
+        max_length=1, blank=True, help_text="X, Y or Z by weekly variability."
+    )
+    class_value = models.DecimalField(
+        max_digits=18,
+        decimal_places=2,
+        default=Decimal("0"),
+        help_text="Value moved over the last year (units × unit cost): what ABC ranks.",
+    )
+    weekly_cv = models.FloatField(
+        null=True, blank=True, help_text="Coefficient of variation of weekly demand (XYZ)."
+    )
+    daily_mean = models.FloatField(default=0.0, help_text="Mean daily demand over the last year.")
+    classified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "reorder policies"
@@ -152,10 +169,27 @@ class ReorderPolicy(models.Model):
             models.CheckConstraint(
                 condition=Q(review_days__gte=0), name="reorderpolicy_review_nonnegative"
             ),
+            models.CheckConstraint(
+                condition=Q(abc_class__in=["", "A", "B", "C"])
+                & Q(xyz_class__in=["", "X", "Y", "Z"]),
+                name="reorderpolicy_class_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["location", "abc_class", "xyz_class"], name="reorderpolicy_location_class"
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.product_id}@{self.location_id} {self.kind}"
+
+    @property
+    def service_percent(self) -> str:
+        """The service level as pages show it: ``97``, ``92.5`` (empty for min/max)."""
+        if self.service_level is None:
+            return ""
+        return f"{Decimal(self.service_level) * 100:.2f}".rstrip("0").rstrip(".")
 
 
 class PurchaseOrderStatus(models.TextChoices):

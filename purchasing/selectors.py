@@ -1,5 +1,6 @@
-"""Reads of purchasing: what is on order, the purchase orders a user may see, and how
-suppliers perform (on-time rate, lead times promised and seen, fill rate)."""
+"""Reads of purchasing: what is on order, the purchase orders a user may see, how suppliers
+perform (on-time rate, lead times promised and seen, fill rate), and the reorder policies with
+their ABC/XYZ classes."""
 
 from __future__ import annotations
 
@@ -8,24 +9,28 @@ import math
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
+from inventory.models import Location, Product
 from omni.access import reads_everything, visible_one
 from omni.models import User
 
-from .errors import UnknownPurchaseOrder, UnknownSupplier
+from .errors import UnknownPurchaseOrder, UnknownReorderPolicy, UnknownSupplier
 from .models import (
     OPEN_STATUSES,
     PurchaseOrder,
     PurchaseOrderLine,
     PurchaseOrderStatus,
+    ReorderPolicy,
     Supplier,
     SupplierItem,
     SupplierReceipt,
     SupplierReceiptLine,
 )
+from .policy.classes import SUGGESTED, SuggestedPolicy
 
 # Fewer lead times seen than this: a policy uses the promised lead time instead.
 MIN_LEAD_TIME_OBSERVATIONS = 3
@@ -234,3 +239,75 @@ def lead_time_seen(
     p90 = _percentile(values, 0.9)
     assert mean is not None and p90 is not None
     return LeadTime(mean, p90, len(days), promised, "seen")
+
+
+# --------------------------------------------------------------------------- reorder policies
+
+
+def reorder_policies(
+    *,
+    location: Location | None = None,
+    sku: str | None = None,
+    search: str | None = None,
+    abc: str | None = None,
+    xyz: str | None = None,
+    kind: str | None = None,
+    overridden: bool | None = None,
+) -> QuerySet[ReorderPolicy]:
+    """Reorder policies with their SKU, location and who set them; ``sku`` is exact,
+    ``search`` a part of the SKU or the product's name."""
+    rows = ReorderPolicy.objects.select_related("product", "location", "set_by")
+    if location is not None:
+        rows = rows.filter(location=location)
+    if sku:
+        rows = rows.filter(product__sku=sku)
+    if search:
+        rows = rows.filter(Q(product__sku__icontains=search) | Q(product__name__icontains=search))
+    if abc:
+        rows = rows.filter(abc_class=abc)
+    if xyz:
+        rows = rows.filter(xyz_class=xyz)
+    if kind:
+        rows = rows.filter(kind=kind)
+    if overridden is not None:
+        rows = rows.filter(overridden=overridden)
+    return rows
+
+
+def reorder_policy_get(product: Product, location: Location) -> ReorderPolicy:
+    policy = reorder_policies(location=location).filter(product=product).first()
+    if policy is None:
+        raise UnknownReorderPolicy()
+    return policy
+
+
+@dataclass(frozen=True)
+class ClassCell:
+    """One cell of the ABC × XYZ grid at a location: its SKUs, their share of the value moved
+    and the policy suggested for it."""
+
+    cell: str
+    skus: int
+    value: Decimal
+    value_share: float
+    suggested: SuggestedPolicy
+
+
+def policy_class_summary(location: Location | None = None) -> list[ClassCell]:
+    """The nine cells (``AX`` … ``CZ``) of the classified policies (at ``location``)."""
+    rows = ReorderPolicy.objects.exclude(abc_class="").exclude(xyz_class="")
+    if location is not None:
+        rows = rows.filter(location=location)
+    found = {
+        a + x: (n, value or Decimal(0))
+        for a, x, n, value in rows.values("abc_class", "xyz_class")
+        .annotate(n=Count("id"), value=Sum("class_value"))
+        .values_list("abc_class", "xyz_class", "n", "value")
+    }
+    total = sum((v for _, v in found.values()), Decimal(0))
+    cells = []
+    for cell, suggested in SUGGESTED.items():
+        n, value = found.get(cell, (0, Decimal(0)))
+        share = float(value / total) if total else 0.0
+        cells.append(ClassCell(cell, n, value, share, suggested))
+    return cells

@@ -39,7 +39,12 @@ from loyalty.errors import LoyaltyErrorCode
 from network.errors import NetworkErrorCode, RolloutErrorCode
 from omni.errors import ApplicationError, CommonErrorCode, RoleNotAllowed
 from orders.errors import OrderErrorCode
-from purchasing.errors import PurchasingErrorCode, UnknownPurchaseOrder, UnknownSupplier
+from purchasing.errors import (
+    PurchasingErrorCode,
+    UnknownPurchaseOrder,
+    UnknownReorderPolicy,
+    UnknownSupplier,
+)
 from purchasing.proposals.errors import (
     ProposalErrorCode,
     UnknownProposalLine,
@@ -429,6 +434,15 @@ SENTENCES: dict[str, Say] = {
     PurchasingErrorCode.REORDER_POLICY_INVALID: Say(
         _("Check “%(field)s” of the policy for %(sku)s at %(location)s: %(message)s"),
     ),
+    PurchasingErrorCode.REORDER_POLICY_NOT_CLASSIFIED: Say(
+        _(
+            "%(sku)s has no class at %(location)s yet, so there is no suggestion to go back to."
+            " Classify %(location)s first."
+        ),
+    ),
+    PurchasingErrorCode.POLICY_CLASSIFICATION_INVALID: Say(
+        _("Nothing was classified. Check “%(field)s”: %(message)s"),
+    ),
     PurchasingErrorCode.PURCHASE_ORDER_LINE_INVALID: Say(
         _("This purchase order cannot be saved: %(message)s Correct the line and try again."),
     ),
@@ -601,6 +615,9 @@ CLASS_SENTENCES: dict[type[ApplicationError], Say] = {
         _("The unit cost must be a number from 0 to %(high)s. Correct it and save."),
     ),
     UnknownSupplier: Say(_("This supplier does not exist. Pick one from the list of suppliers.")),
+    UnknownReorderPolicy: Say(
+        _("This SKU has no reorder policy here yet. Set one, or classify the location first.")
+    ),
     UnknownPurchaseOrder: Say(
         _(
             "This purchase order does not exist or does not come here. Open it from the"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from .views import proposals, purchase_orders
+from .views import policies, proposals, purchase_orders
 
 app_name = "purchasing"
 
@@ -18,6 +18,14 @@ urlpatterns = [
     ),
     path("proposals/<int:run_id>/approve/", proposals.run_approve, name="proposal-approve"),
     path("proposals/<int:run_id>/reject/", proposals.run_reject, name="proposal-reject"),
+    path("policies/", policies.policy_list, name="policies"),
+    path("policies/classify/", policies.policies_classify, name="policies-classify"),
+    path("policies/<str:location>/<str:sku>/", policies.policy_edit, name="policy"),
+    path(
+        "policies/<str:location>/<str:sku>/revert/",
+        policies.policy_revert,
+        name="policy-revert",
+    ),
     path("orders/", purchase_orders.order_list, name="orders"),
     path("orders/<int:order_id>/", purchase_orders.order_detail, name="order"),
     path("orders/<int:order_id>/send/", purchase_orders.order_send, name="order-send"),

@@ -23,6 +23,7 @@ from inventory.models import Location, LocationKind, Product
 from inventory.services import ReserveLine
 from network.models import Channel, ConfigChange, RoutingProfile
 from omni.models import City, User
+from purchasing.models import ReorderPolicy
 from tests.factories import OrderFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,12 @@ def crowd(
         )
         for product in products
     )
+    ReorderPolicy.objects.bulk_create(
+        ReorderPolicy(
+            product=p, location=dc, kind="service_level", service_level=0.95, set_by=admin_user
+        )
+        for p in products
+    )
     return {"run": runs[-1].pk}
 
 
@@ -104,6 +111,7 @@ LISTS = [
     "/forecast-runs",
     "/forecast-runs/{run}/series",
     "/forecasts",
+    "/purchasing/policies",
 ]
 
 

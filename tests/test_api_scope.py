@@ -367,6 +367,19 @@ CASES: dict[str, list[Case]] = {
         )
     ],
     "GET /purchasing/suppliers/{code}/performance": [Case(code("ACME"), PLANNERS_ONLY)],
+    "GET /purchasing/policies": [Case(S02, PLANNERS_ONLY, query={"location": X})],
+    "PUT /purchasing/policies/{location}/{sku}": [
+        Case(
+            S02,
+            PLANNERS_ONLY,
+            path={"sku": "A"},
+            body={"kind": "min_max", "min_quantity": 1, "max_quantity": 4},
+        )
+    ],
+    "POST /purchasing/policies/{location}/{sku}/revert": [
+        Case(S02, PLANNERS_ONLY, path={"sku": "A"})
+    ],
+    "POST /purchasing/policies/classify": [Case(S02, PLANNERS_ONLY, body={"location": X})],
 }
 
 # Operations that name nothing scoped, and why.

@@ -13,10 +13,16 @@
 ``SUGGESTED`` maps each of the nine classes to a policy: the fill-rate target falls with value
 (A items are worth their stock) and with variability (each point of fill costs more stock on an
 erratic item). A planner may override any SKU; the suggestion is where a new SKU starts.
+
+A suggested ``min_max`` needs figures to start from: ``starting_min_max`` covers the mean demand
+over the lead time plus the review period (the minimum) and one review period more (the
+maximum), rounded up. No safety stock: a cheap, erratic SKU is where a planner's judgement
+beats a distribution, and the planner is expected to set it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -108,3 +114,11 @@ def suggest(abc: str, xyz: str) -> SuggestedPolicy:
         return SUGGESTED[f"{abc}{xyz}"]
     except KeyError:
         raise ValueError(f"unknown class {abc}{xyz!s} (expected A/B/C and X/Y/Z)") from None
+
+
+def starting_min_max(daily_mean: float, *, lead_days: int, review_days: int) -> tuple[int, int]:
+    """(min, max) of a suggested ``min_max`` policy (see the module docstring)."""
+    mean = max(float(daily_mean), 0.0)
+    low = math.ceil(mean * (max(lead_days, 0) + max(review_days, 0)) - 1e-9)
+    high = low + math.ceil(mean * max(review_days, 1) - 1e-9)
+    return low, max(high, low)

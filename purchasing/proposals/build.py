@@ -192,21 +192,57 @@ class DemandSource:
     run_ids: list[int]
 
 
-def demand_source(
-    city: City, locations: list[Location], keys: list[Key], today: date
-) -> DemandSource:
-    city_locations = list(
+def city_demand_locations(city: City) -> list[Location]:
+    """The city's active DCs and stores: where its demand is recorded."""
+    return list(
         Location.objects.filter(
             city=city, kind__in=(LocationKind.WAREHOUSE, LocationKind.STORE), active=True
         )
     )
+
+
+def demand_feeds(locations: list[Location], city_locations: list[Location]) -> dict[int, list[int]]:
+    """Which demand locations feed each buying location: a DC the whole city, a store itself."""
+    return {
+        loc.pk: ([c.pk for c in city_locations] if loc.kind == LocationKind.WAREHOUSE else [loc.pk])
+        for loc in locations
+    }
+
+
+def buying_history(city: City, locations: list[Location], keys: list[Key]) -> dict[Key, np.ndarray]:
+    """Daily recorded demand per (product, buying location), oldest first, ending yesterday:
+    ``forecasting.selectors.demand_history`` of the locations that feed it, summed. Keys with
+    no demand at all are absent."""
+    city_locations = city_demand_locations(city)
+    feeds = demand_feeds(locations, city_locations)
+    if not keys:
+        return {}
+    past = demand_history(
+        city=city,
+        products=sorted({p for p, _ in keys}),
+        locations=[c.pk for c in city_locations],
+    )
+    daily: dict[Key, np.ndarray] = {}
+    for one in past.history.series:
+        daily[past.ids((one.sku, one.location))] = np.asarray(one.values, dtype=float)
+    history: dict[Key, np.ndarray] = {}
+    for p, loc_id in keys:
+        parts = [daily[(p, f)] for f in feeds[loc_id] if (p, f) in daily]
+        if parts:
+            n = max(len(a) for a in parts)
+            total = np.zeros(n)
+            for a in parts:  # every series ends on the same day: align the ends
+                total[n - len(a) :] += a
+            history[(p, loc_id)] = total
+    return history
+
+
+def demand_source(
+    city: City, locations: list[Location], keys: list[Key], today: date
+) -> DemandSource:
+    city_locations = city_demand_locations(city)
     product_ids = sorted({p for p, _ in keys})
-    # which demand locations feed which buying location: a DC the whole city, a store itself
-    feeds: dict[int, list[int]] = {}
-    for loc in locations:
-        feeds[loc.pk] = (
-            [c.pk for c in city_locations] if loc.kind == LocationKind.WAREHOUSE else [loc.pk]
-        )
+    feeds = demand_feeds(locations, city_locations)
     run_of = {c.pk: current_run_for(c) for c in city_locations}
     run_ids = sorted({r for r in run_of.values() if r is not None})
     by_series: dict[Key, ForecastSeries] = {}
@@ -222,30 +258,12 @@ def demand_source(
         if found:
             series[(p, loc_id)] = found
     missing = [k for k in keys if k not in series]
-    history: dict[Key, np.ndarray] = {}
-    if missing:
-        past = demand_history(
-            city=city,
-            products=sorted({p for p, _ in missing}),
-            locations=[c.pk for c in city_locations],
-        )
-        daily: dict[Key, np.ndarray] = {}
-        for one in past.history.series:
-            daily[past.ids((one.sku, one.location))] = np.asarray(one.values, dtype=float)
-        for p, loc_id in missing:
-            parts = [daily[(p, f)] for f in feeds[loc_id] if (p, f) in daily]
-            if parts:
-                n = max(len(a) for a in parts)
-                total = np.zeros(n)
-                for a in parts:  # every series ends on the same day: align the ends
-                    total[n - len(a) :] += a
-                history[(p, loc_id)] = total
     return DemandSource(
         city=city,
         today=today,
         series=series,
         calibration=window_calibrations(run_ids),
-        history=history,
+        history=buying_history(city, locations, missing),
         run_ids=run_ids,
     )
 

@@ -32,7 +32,7 @@ from purchasing.proposal_models import (
     ProposalStatus,
     ReplenishmentRun,
 )
-from purchasing.services import OrderLine, purchase_order_create
+from purchasing.services import OrderLine, purchase_order_create, reorder_policies_classify
 
 from . import build
 from .errors import (
@@ -214,7 +214,8 @@ def _why(line: ProposalLine, *, fallback: bool, cut: bool) -> str:
 
 
 def replenishment_run_execute(*, run: ReplenishmentRun) -> ReplenishmentRun:
-    """Build and save the run's lines; a failure marks the run failed with its message."""
+    """Build and save the run's lines; a failure marks the run failed with its message. The
+    daily (scheduled) run first classifies the city's SKUs (``reorder_policies_classify``)."""
     updated = ReplenishmentRun.objects.filter(pk=run.pk, status=ProposalStatus.QUEUED).update(
         status=ProposalStatus.RUNNING
     )
@@ -222,6 +223,10 @@ def replenishment_run_execute(*, run: ReplenishmentRun) -> ReplenishmentRun:
         run.refresh_from_db()
         return run  # another worker has it, or it ran
     try:
+        if run.scheduled:
+            # The daily run starts from today's classes: a SKU whose value or variability
+            # moved gets its new class's policy before it is proposed (planners' ones kept).
+            reorder_policies_classify(city=run.city)
         _execute(run)
     except Exception as exc:  # the run must not stay "running" forever
         log.exception("replenishment run %s failed", run.pk)

@@ -1,6 +1,6 @@
-"""Writes of purchasing: suppliers and their items, reorder policies, purchase orders, and
-receiving against them. Lock order: the PurchaseOrder before its receiving draft and any stock
-level (``purchasing.locks``; docs/locking.md)."""
+"""Writes of purchasing: suppliers and their items, reorder policies (set by hand, or suggested
+per ABC/XYZ class), purchase orders, and receiving against them. Lock order: the PurchaseOrder
+before its receiving draft and any stock level (``purchasing.locks``; docs/locking.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .orders import (
     purchase_order_lines_set,
     purchase_order_send,
 )
+from .policies import ClassifyResult, reorder_policies_classify, reorder_policy_revert
 from .receiving import (
     ReceiveLine,
     ReceiveResult,
@@ -26,6 +27,7 @@ from .receiving import (
 from .suppliers import reorder_policy_set, supplier_item_save, supplier_save
 
 __all__ = [
+    "ClassifyResult",
     "OrderLine",
     "ReceiveLine",
     "ReceiveResult",
@@ -41,6 +43,8 @@ __all__ = [
     "purchase_order_receiving_open",
     "purchase_order_receiving_scan",
     "purchase_order_send",
+    "reorder_policies_classify",
+    "reorder_policy_revert",
     "reorder_policy_set",
     "supplier_item_save",
     "supplier_save",

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from inventory.models import Location, Product
+from inventory.models import Location, LocationKind, Product
 from omni.errors import Conflict
 from omni.models import User
 
@@ -209,9 +209,17 @@ def reorder_policy_set(
     note: str = "",
 ) -> ReorderPolicy:
     """Set the reorder policy of ``product`` at ``location``: ``min_max`` needs
-    0 ≤ min ≤ max; ``service_level`` a target strictly between 0 and 1. A planner's setting is
-    ``overridden`` (kept when policies are suggested per class)."""
+    0 ≤ min ≤ max; ``service_level`` a target strictly between 0 and 1; the location a DC or a
+    store. A planner's setting is ``overridden`` (kept when policies are suggested per class);
+    the SKU's class, if it has one, is left as it is."""
     who = {"sku": product.sku, "location": location.code}
+    if location.kind not in (LocationKind.WAREHOUSE, LocationKind.STORE):
+        raise ReorderPolicyInvalid(
+            "location",
+            location.code,
+            _("location must be a DC or a store (the places that buy), not %(value)s"),
+            **who,
+        )
     if kind not in ReorderPolicyKind.values:
         raise ReorderPolicyInvalid(
             "kind", kind, _("kind must be min_max or service_level, not %(value)s"), **who

@@ -155,15 +155,18 @@ from orders.models import HoldTicket, Order, OrderLine
 from purchasing.errors import (
     NotOnPurchaseOrder,
     OverReceipt,
+    PolicyClassificationInvalid,
     PurchaseOrderInvalidState,
     PurchaseOrderLineInvalid,
     ReceiptReasonMissing,
     ReorderPolicyInvalid,
+    ReorderPolicyNotClassified,
     SupplierDoesNotDeliver,
     SupplierInactive,
     SupplierInvalid,
     SupplierItemInvalid,
     UnknownPurchaseOrder,
+    UnknownReorderPolicy,
     UnknownSupplier,
 )
 from purchasing.models import PurchaseOrder, Supplier
@@ -357,6 +360,13 @@ def _examples() -> list[ApplicationError]:
         # Purchasing
         UnknownSupplier("NOPE"),
         UnknownPurchaseOrder(),
+        UnknownReorderPolicy(),
+        ReorderPolicyNotClassified(
+            Product(sku="TEA-500"), Location(code="HZ-DC1", kind=LocationKind.WAREHOUSE)
+        ),
+        PolicyClassificationInvalid(
+            "location", "SUPPLIERS", _("%(value)s is not an active DC or store, so it buys nothing")
+        ),
         SupplierInvalid("code", "", _("code must be 1 to 32 letters, digits, '.', '_' or '-'")),
         SupplierItemInvalid(
             "moq",
