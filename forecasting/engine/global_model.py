@@ -63,7 +63,10 @@ class GlobalModelUnavailable(Exception):
 class GlobalModelConfig:
     rounds: int = 300
     learning_rate: float = 0.05
-    leaves: int = 63
+    # Every tree is walked for every series and day forecast — 3.4 million rows a 30,000-series
+    # run (three validation origins and as_of), most of the model's cost. Trees of 15 leaves
+    # walk in about half the time of 63, and forecast M5 no worse alone.
+    leaves: int = 15
     min_child_samples: int = 50
     tweedie_power: float = 1.1
     train_days: int = 364  # of each series, before the origin: a year of every weekday pattern
