@@ -21,10 +21,12 @@ series selling 200 a day and one selling 2 a week share what they have in common
 Tweedie (a point mass at zero and a long right tail: store demand). Forecasts are multiplied
 back and floored at zero.
 
-Fitting is the cost: a run fits twice — at the first validation origin (its forecasts at
-every validation origin are what the blend weighs) and at ``as_of`` (what is served). Each fit
-sees at most ``max_train_rows`` rows: beyond that a seeded sample of series is fitted, and the
-model still forecasts every series (a global model applies to series it did not see).
+A run fits twice — at the first validation origin (its forecasts at every validation origin
+are what the blend weighs) and at ``as_of`` (what is served). Each fit sees at most
+``max_train_rows`` rows: beyond that a seeded sample of series is fitted, and the model still
+forecasts every series (a global model applies to series it did not see). So the fits cost
+the same for any large run, and the forecasts — every tree walked for every series and day —
+grow with it: on 30,000 series they are most of the model's cost.
 """
 
 from __future__ import annotations
@@ -63,7 +65,10 @@ class GlobalModelUnavailable(Exception):
 class GlobalModelConfig:
     rounds: int = 300
     learning_rate: float = 0.05
-    leaves: int = 63
+    # Every tree is walked for every series and day forecast — 3.4 million rows a 30,000-series
+    # run (three validation origins and as_of), most of the model's cost. Trees of 15 leaves
+    # walk in about half the time of 63, and forecast M5 no worse alone.
+    leaves: int = 15
     min_child_samples: int = 50
     tweedie_power: float = 1.1
     train_days: int = 364  # of each series, before the origin: a year of every weekday pattern

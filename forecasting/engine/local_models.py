@@ -14,7 +14,7 @@ import pandas as pd
 
 from .config import ForecastConfig
 from .global_model import global_forecasts
-from .history import History, SeriesHistory
+from .history import History
 from .hygiene import Prepared
 from .inputs import fit_days, global_series, prepare_series
 from .model_catalogue import MODELS, ModelSpec, resolve_models
@@ -94,10 +94,10 @@ def _roll(
 
 
 def fit_block(
-    series: Sequence[SeriesHistory], needs: Sequence[Sequence[str]], config: ForecastConfig
+    prepared: Sequence[Prepared], needs: Sequence[Sequence[str]], config: ForecastConfig
 ) -> list[dict[str, np.ndarray]]:
-    """Forecasts from ``as_of`` of the models each series still needs (``needs[i]``), each
-    fitted on the series' recent history: ``{model: forecast}`` per series."""
+    """Forecasts from ``as_of`` of the models each prepared series still needs (``needs[i]``),
+    each fitted on the series' recent history: ``{model: forecast}`` per series."""
     h = config.horizon
     out: list[dict[str, np.ndarray]] = [{} for _ in needs]
     by_model: dict[str, list[int]] = defaultdict(list)
@@ -112,9 +112,7 @@ def fit_block(
                 [spec.model(config.season_length)],
                 _fallback(spec.forward and not config.refit, config),
             )
-            frame = long_frame(
-                [fit_days(prepare_series(series[i], config).values, config) for i in members]
-            )
+            frame = long_frame([fit_days(prepared[i].values, config) for i in members])
             forecasts = sf.forecast(df=frame, h=h)[name].to_numpy(dtype=float).reshape(-1, h)
             forecasts = np.maximum(np.nan_to_num(forecasts, nan=0.0), 0.0)
             for forecast, i in zip(forecasts, members, strict=True):

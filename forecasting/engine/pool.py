@@ -1,6 +1,6 @@
 """The process pool a run's blocks of series are done in: forked workers that inherit the run's
 series (so a block travels as an index range, not as pickled arrays) and die with the process
-that started them."""
+that started them; and each series' hygiene, worked out once per process."""
 
 from __future__ import annotations
 
@@ -13,11 +13,19 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from .config import ForecastConfig
 from .history import SeriesHistory
+from .hygiene import Prepared
+from .inputs import prepare_series
 
 # Series of the runs in progress in this process, by run token: forked workers inherit them,
 # so blocks travel to the workers as index ranges instead of pickled arrays.
 RUN_SERIES: dict[int, Sequence[SeriesHistory]] = {}
+# Their hygienic versions, by run token and index, as far as this process has needed them: the
+# global model's fits and forecasts, the validation and the final fits all read a series, and
+# its hygiene (the outlier bar's medians) would otherwise be worked out six times. Cheap to keep:
+# a series without capped days is prepared as a view of its own values.
+_PREPARED: dict[int, dict[int, Prepared]] = {}
 _tokens = itertools.count(1)
 
 
@@ -54,6 +62,7 @@ class Workers:
             self.pool.terminate()
             self.pool.join()
         RUN_SERIES.pop(self.token, None)
+        _PREPARED.pop(self.token, None)
 
     def submit(
         self, kind: str, key: Any, function: Callable[[Any], Any], task: tuple[Any, ...]
@@ -87,6 +96,15 @@ class Workers:
             self.cpu_seconds += seconds
             self.task_seconds[kind] += seconds
             yield kind, key, result
+
+
+def run_prepared(token: int, index: int, config: ForecastConfig) -> Prepared:
+    """Series ``index`` of run ``token`` prepared for modelling, once per process and run."""
+    known = _PREPARED.setdefault(token, {})
+    prepared = known.get(index)
+    if prepared is None:
+        prepared = known[index] = prepare_series(RUN_SERIES[token][index], config)
+    return prepared
 
 
 def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[float, Any]:

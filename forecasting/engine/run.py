@@ -53,13 +53,13 @@ from .global_model import (
     global_fit,
     global_predict,
 )
-from .history import History, SeriesHistory, SeriesKey
+from .history import History, SeriesKey
 from .hygiene import CappedDay, Prepared, demand_class, is_idle, moving_average
-from .inputs import fit_days, global_series, prepare_series
+from .inputs import fit_days, global_series
 from .local_models import fit_block, local_validation, model_forecasts, statsforecast
 from .metrics import Accuracy, Scale, backtest_accuracy, mean_accuracy
 from .model_catalogue import BASELINE_MODEL, FALLBACK_MOVING_AVERAGE, IDLE
-from .pool import RUN_SERIES, Workers
+from .pool import RUN_SERIES, Workers, run_prepared
 from .summary import ModelSummary, RunSummary
 from .windows import calibrate, window_table
 
@@ -382,14 +382,13 @@ def _global_fit_task(
     global model fitted on them ``cut`` days before their ends (one thread: the pool's other
     process has work), or why it could not be."""
     token, flags, as_of, cut, config = task
-    series = RUN_SERIES[token]
     rows: list[int] = []
     inputs = []
-    for i, (one, open_orders) in enumerate(zip(series, flags, strict=True)):
-        prepared = prepare_series(one, config)
+    for i, open_orders in enumerate(flags):
+        prepared = run_prepared(token, i, config)
         if _method(prepared, open_orders, as_of, config) == Method.BACKTEST:
             rows.append(i)
-            inputs.append(global_series(one, config, prepared))
+            inputs.append(global_series(prepared.source, config, prepared))
     if not rows:
         return rows, None, "no series to validate"
     try:
@@ -402,8 +401,9 @@ def _global_predict_task(
     task: tuple[int, list[int], GlobalFit, list[int], ForecastConfig],
 ) -> dict[int, np.ndarray]:
     token, rows, fitted, cuts, config = task
-    series = RUN_SERIES[token]
-    inputs = [global_series(series[i], config) for i in rows]
+    inputs = [
+        global_series(RUN_SERIES[token][i], config, run_prepared(token, i, config)) for i in rows
+    ]
     return {cut: global_predict(fitted, inputs, cut=cut, horizon=config.horizon) for cut in cuts}
 
 
@@ -586,7 +586,8 @@ def _assess_block(
     task: tuple[int, int, int, list[bool], date, ForecastConfig],
 ) -> list[SeriesForecast]:
     token, lo, hi, flags, as_of, config = task
-    return assess_block(list(zip(RUN_SERIES[token][lo:hi], flags, strict=True)), config, as_of)
+    prepared = [run_prepared(token, i, config) for i in range(lo, hi)]
+    return assess_block(list(zip(prepared, flags, strict=True)), config, as_of)
 
 
 def _method(prepared: Prepared, open_orders: bool, as_of: date, config: ForecastConfig) -> str:
@@ -600,16 +601,16 @@ def _method(prepared: Prepared, open_orders: bool, as_of: date, config: Forecast
 
 
 def assess_block(
-    block: Sequence[tuple[SeriesHistory, bool]], config: ForecastConfig, as_of: date
+    block: Sequence[tuple[Prepared, bool]], config: ForecastConfig, as_of: date
 ) -> list[SeriesForecast]:
-    """Hygiene and validation for a block of ``(series, has_open_orders)``: idle and short
-    series get their final forecast here, the others every local candidate's validation."""
+    """Validation for a block of ``(prepared series, has_open_orders)``: idle and short series
+    get their final forecast here, the others every local candidate's validation."""
     start = as_of + timedelta(days=1)
     h, windows = config.horizon, config.windows
     out: list[SeriesForecast] = []
     to_backtest: list[tuple[SeriesForecast, Prepared]] = []
-    for series, open_orders in block:
-        prepared = prepare_series(series, config)
+    for prepared, open_orders in block:
+        series = prepared.source
         item = SeriesForecast(
             sku=series.sku,
             location=series.location,
@@ -662,4 +663,4 @@ def _fit_block(
     task: tuple[int, int, int, list[list[str]], ForecastConfig],
 ) -> list[dict[str, np.ndarray]]:
     token, lo, hi, needs, config = task
-    return fit_block(RUN_SERIES[token][lo:hi], needs, config)
+    return fit_block([run_prepared(token, i, config) for i in range(lo, hi)], needs, config)

@@ -20,6 +20,7 @@ from forecasting.engine import (
     SeriesHistory,
     accuracy,
     history_from_rows,
+    pool,
     read_history,
     run_forecast,
 )
@@ -323,6 +324,8 @@ def test_the_pool_and_one_process_give_the_same_forecasts():
         for i in range(40)
     ]
     one = run_forecast(History(series, AS_OF), ForecastConfig(horizon=7, jobs=1, block_size=16))
+    # A run in this process keeps neither its series nor their prepared versions after it.
+    assert not pool.RUN_SERIES and not pool._PREPARED
     two = run_forecast(History(series, AS_OF), ForecastConfig(horizon=7, jobs=2, block_size=16))
     for a, b in zip(one.series, two.series, strict=True):
         assert a.key == b.key and a.model == b.model
