@@ -3,11 +3,11 @@ writes a move and its stock levels together (``_record_move``)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F
+from django.db.models import BigIntegerField, Case, F, Value, When
 
 from omni.models import User
 
@@ -30,7 +30,7 @@ from ..models import (
     StockMove,
 )
 from ..signals import announce_available
-from .valuation import move_cost
+from .valuation import move_cost, move_costs_in
 
 # Largest quantity one line may carry: far above any real line, far below integer overflow.
 MAX_LINE_QUANTITY = 1_000_000
@@ -146,6 +146,51 @@ def _record_move(
         actor=actor,
         unit_cost=move_unit_cost,
         value=move_value,
+    )
+
+
+def _record_moves_in(
+    *,
+    lines: Sequence[tuple[Product, int]],
+    from_location: Location,
+    to_location: Location,
+    reason: MoveReason,
+    reference: str = "",
+    note: str = "",
+    actor: User | None = None,
+    unit_costs: Mapping[int, Decimal],
+) -> list[StockMove]:
+    """``_record_move`` for many SKUs coming from outside the company's stock (``from_location``
+    is virtual) into one physical location, one line per SKU: the same ledger rows, stock levels
+    and costs, in a fixed number of queries (one UPDATE of the levels, one of the cost rows, one
+    INSERT of the moves) instead of several per line; a 520-line receipt is one round trip,
+    not thousands. Expects the caller to hold those stock levels (``lock_stock_levels``)."""
+    assert not from_location.is_physical and to_location.is_physical
+    quantities = {product.pk: quantity for product, quantity in lines}
+    # Relative, as in ``_record_move``: units come in on top of whatever the level holds.
+    StockLevel.objects.filter(location=to_location, product_id__in=quantities).update(
+        on_hand=F("on_hand")
+        + Case(
+            *(When(product_id=pk, then=Value(q)) for pk, q in quantities.items()),
+            output_field=BigIntegerField(),
+        )
+    )
+    announce_available((to_location.pk, pk) for pk in quantities)
+    costs = move_costs_in(lines, unit_costs)
+    return StockMove.objects.bulk_create(
+        StockMove(
+            product=product,
+            from_location=from_location,
+            to_location=to_location,
+            quantity=quantity,
+            reason=reason,
+            reference=reference[:64],
+            note=note[:255],
+            actor=actor,
+            unit_cost=costs[product.pk][0],
+            value=costs[product.pk][1],
+        )
+        for product, quantity in lines
     )
 
 

@@ -30,6 +30,7 @@ from .ledger import (
     _check_distinct,
     _check_stock_location,
     _record_move,
+    _record_moves_in,
     check_quantity,
     virtual_location,
 )
@@ -74,18 +75,16 @@ def stock_receive(
             for p, q in lines
         ]
     )
-    for product, quantity in lines:
-        _record_move(
-            product=product,
-            from_location=supplier_location,
-            to_location=location,
-            quantity=quantity,
-            reason=MoveReason.RECEIPT,
-            reference=f"receipt:{receipt.pk}",
-            note=supplier_reference,
-            actor=actor,
-            unit_cost=costs.get(product.pk),
-        )
+    _record_moves_in(
+        lines=lines,
+        from_location=supplier_location,
+        to_location=location,
+        reason=MoveReason.RECEIPT,
+        reference=f"receipt:{receipt.pk}",
+        note=supplier_reference,
+        actor=actor,
+        unit_costs=costs,
+    )
     return receipt
 
 

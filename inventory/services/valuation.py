@@ -19,6 +19,7 @@ The cost row (``ProductCost``) is locked with the stock levels (``locks.lock_sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
@@ -130,3 +131,28 @@ def move_cost(
     new_state, value = cost_out(state, quantity)
     _store(row, new_state)
     return state.average, value
+
+
+def move_costs_in(
+    lines: Sequence[tuple[Product, int]], unit_costs: Mapping[int, Decimal]
+) -> dict[int, tuple[Decimal, Decimal]]:
+    """``move_cost`` for many SKUs coming into the company's stock from outside at once (a
+    receipt's lines, one per SKU): each cost row moves as one move of its line would move it,
+    and all of them are written in one UPDATE instead of one per line. Returns, per product
+    id, the (unit cost, value) its ledger row records. The cost rows are locked here, a no-op
+    for a caller that locked the stock levels first, as every caller must."""
+    rows = lock_product_costs(p.pk for p, _ in lines)
+    recorded: dict[int, tuple[Decimal, Decimal]] = {}
+    for product, quantity in lines:
+        row = rows[product.pk]
+        state = _state(row)
+        cost = unit_costs.get(product.pk, state.average)
+        new_state, value = cost_in(state, quantity, cost)
+        row.quantity, row.value, row.average_cost = (
+            new_state.quantity,
+            new_state.value,
+            new_state.average,
+        )
+        recorded[product.pk] = (cost, value)
+    ProductCost.objects.bulk_update(rows.values(), ["quantity", "value", "average_cost"])
+    return recorded
