@@ -168,13 +168,16 @@ def _record_moves_in(
     assert not from_location.is_physical and to_location.is_physical
     quantities = {product.pk: quantity for product, quantity in lines}
     # Relative, as in ``_record_move``: units come in on top of whatever the level holds.
-    StockLevel.objects.filter(location=to_location, product_id__in=quantities).update(
+    changed = StockLevel.objects.filter(location=to_location, product_id__in=quantities).update(
         on_hand=F("on_hand")
         + Case(
             *(When(product_id=pk, then=Value(q)) for pk, q in quantities.items()),
             output_field=BigIntegerField(),
         )
     )
+    # The caller's ``lock_stock_levels`` made every row: a missing one would drop its units.
+    if changed != len(quantities):
+        raise RuntimeError(f"{len(quantities) - changed} stock level(s) missing; nothing booked")
     announce_available((to_location.pk, pk) for pk in quantities)
     costs = move_costs_in(lines, unit_costs)
     return StockMove.objects.bulk_create(
