@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, ViewportSize, sync_playwright
 
 from fulfillment import services
 from fulfillment.models import PickupCode
@@ -79,6 +79,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     )
     yield chromium
     chromium.close()
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Any]:
+    """Opens pages at a viewport (``handheld``: a touch phone); closes them after the test."""
+    contexts = []
+
+    def open_at(viewport: ViewportSize, *, handheld: bool = False) -> Page:
+        context = browser.new_context(
+            viewport=viewport, locale="en-US", is_mobile=handheld, has_touch=handheld
+        )
+        context.set_default_timeout(15_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_at
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture

@@ -10,13 +10,12 @@ Screenshots go to ``test-artifacts/screenshots/forecast-run-<nn>-<step>.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
+from playwright.sync_api import Page, ViewportSize
 
 from forecasting.demand_imports import demand_import
 from forecasting.models import ForecastRun, RunStatus
@@ -27,7 +26,7 @@ from omni.models import City, User
 from tests.factories import PlannerFactory, ProductFactory, StoreFactory
 
 # The browser and the screenshots are those of the staff pages' browser test.
-from .test_browser import Shots, browser, log_in, playwright  # noqa: F401
+from .test_browser import Shots, browser, log_in, open_page, playwright  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,29 +95,15 @@ def planner_user(db: Any) -> User:
     return PlannerFactory.create(username="mei")
 
 
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Any]:  # noqa: F811
-    contexts = []
-
-    def open_at(viewport: ViewportSize, *, handheld: bool = False) -> Page:
-        context = browser.new_context(
-            viewport=viewport, locale="en-US", is_mobile=handheld, has_touch=handheld
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_at
-    for context in contexts:
-        context.close()
-
-
 def overflow(tab: Page) -> int:
     return int(tab.evaluate(PAGE_OVERFLOW))
 
 
 def test_a_planner_reads_the_blend_and_the_window_totals_of_a_run(
-    live_server: Any, open_page: Any, forecast_run: ForecastRun, planner_user: User
+    live_server: Any,
+    open_page: Any,  # noqa: F811
+    forecast_run: ForecastRun,
+    planner_user: User,
 ) -> None:
     base = live_server.url
     url = f"{base}/staff/forecasts/{forecast_run.pk}/?sku=TEA-03&location=S02#chart"

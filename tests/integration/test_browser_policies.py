@@ -7,12 +7,11 @@ in English and in Chinese. Screenshots go to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
+from playwright.sync_api import ViewportSize
 
 from inventory.models import Location
 from omni.models import User
@@ -22,7 +21,7 @@ from purchasing.tests.fixtures import PolicySkus
 from tests.factories import PlannerFactory, ProductFactory
 
 # The browser and the screenshots are those of the staff pages' browser test.
-from .test_browser import Shots, browser, log_in, playwright  # noqa: F401
+from .test_browser import Shots, browser, log_in, open_page, playwright  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -48,25 +47,10 @@ def classified(dc: Location, policy_skus: PolicySkus) -> PolicySkus:
     return policy_skus
 
 
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Any]:  # noqa: F811
-    contexts = []
-
-    def open_at(viewport: ViewportSize, *, handheld: bool = False) -> Page:
-        context = browser.new_context(
-            viewport=viewport, locale="en-US", is_mobile=handheld, has_touch=handheld
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_at
-    for context in contexts:
-        context.close()
-
-
 def test_a_planner_overrides_and_reverts_a_policy(
-    live_server: Any, open_page: Any, classified: PolicySkus
+    live_server: Any,
+    open_page: Any,  # noqa: F811
+    classified: PolicySkus,
 ) -> None:
     planner: User = PlannerFactory.create(username="mei")
     base = live_server.url

@@ -6,11 +6,10 @@ orders. Screenshots go to ``test-artifacts/screenshots/proposals-<nn>-<step>.png
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
+from playwright.sync_api import ViewportSize
 
 from inventory.models import Location
 from omni.models import City, User
@@ -21,7 +20,7 @@ from purchasing.tests.proposal_fixtures import make_proposal_city
 from tests.factories import PlannerFactory
 
 # The browser and the screenshots are those of the staff pages' browser test.
-from .test_browser import Shots, browser, log_in, playwright  # noqa: F401
+from .test_browser import Shots, browser, log_in, open_page, playwright  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,25 +38,10 @@ def proposal(city: City, dc: Location, store: Location, store2: Location) -> Rep
     return run
 
 
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Any]:  # noqa: F811
-    contexts = []
-
-    def open_at(viewport: ViewportSize, *, handheld: bool = False) -> Page:
-        context = browser.new_context(
-            viewport=viewport, locale="en-US", is_mobile=handheld, has_touch=handheld
-        )
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_at
-    for context in contexts:
-        context.close()
-
-
 def test_a_planner_reviews_edits_and_approves_a_proposal(
-    live_server: Any, open_page: Any, proposal: ReplenishmentRun
+    live_server: Any,
+    open_page: Any,  # noqa: F811
+    proposal: ReplenishmentRun,
 ) -> None:
     planner: User = PlannerFactory.create(username="lin")
     base = live_server.url

@@ -9,19 +9,18 @@ Screenshots go to ``test-artifacts/screenshots/valuation-<nn>-<step>.png``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize
+from playwright.sync_api import Page, ViewportSize
 
 from inventory import services
 from inventory.models import Location, MoveReason
 from omni.models import City, User
 from tests.factories import PlannerFactory, ProductFactory, StoreFactory
 
-from .test_browser import Shots, browser, log_in, playwright  # noqa: F401
+from .test_browser import Shots, browser, log_in, open_page, playwright  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,23 +58,6 @@ def planner_user(db: Any) -> User:
     return PlannerFactory.create(username="mei")
 
 
-@pytest.fixture
-def open_page(browser: Browser) -> Iterator[Any]:  # noqa: F811
-    contexts = []
-
-    def open_at(viewport: ViewportSize, *, handheld: bool = False) -> Page:
-        context = browser.new_context(
-            viewport=viewport, locale="en-US", is_mobile=handheld, has_touch=handheld
-        )
-        context.set_default_timeout(10_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_at
-    for context in contexts:
-        context.close()
-
-
 def overflow(tab: Page) -> int:
     return int(tab.evaluate(PAGE_OVERFLOW))
 
@@ -87,7 +69,10 @@ def cards_fit(tab: Page) -> None:
 
 
 def test_a_planner_reads_stock_value_and_turnover(
-    live_server: Any, open_page: Any, valued_city: City, planner_user: User
+    live_server: Any,
+    open_page: Any,  # noqa: F811
+    valued_city: City,
+    planner_user: User,
 ) -> None:
     base = live_server.url
     url = f"{base}/staff/valuation/?city={valued_city.code}&days=7"
