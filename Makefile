@@ -57,8 +57,8 @@ test-unit: install-dev
 	$(BIN)/pytest -q -m "not integration" -n $(JOBS) --dist loadfile
 
 # INTEGRATION_JOBS=n: n processes, each with its own database (test_<db>_gw0…) and its own Celery
-# queue on the one Redis db. One by default: several tests wait on wall-clock deadlines (a forecast
-# run, a browser's focus) sized for a machine the suite has to itself.
+# queue on the one Redis db. One by default, for a machine shared with other work: several tests
+# wait on wall-clock deadlines (a forecast run, a browser's focus). CI runs two.
 test-integration: install-dev
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest -q -m integration \
 	  -n $(INTEGRATION_JOBS) --dist loadfile
