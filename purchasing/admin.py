@@ -14,6 +14,7 @@ from omni.admin import ReadOnlyAdmin, ReadOnlyInline, ServiceSaves
 
 from . import services
 from .models import (
+    ExchangeRate,
     PurchaseOrder,
     PurchaseOrderDraft,
     PurchaseOrderLine,
@@ -56,6 +57,24 @@ class SupplierAdmin(ServiceSaves):
             )
         }
         saved = services.supplier_save(supplier=obj if change else None, **fields)
+        obj.pk = saved.pk
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(ServiceSaves):
+    list_display = ["currency", "valid_from", "rate", "note", "created_by", "created_at"]
+    list_filter = ["currency"]
+    search_fields = ["currency", "note"]
+    readonly_fields = ["created_by", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: ExchangeRate, form: Any, change: bool) -> None:
+        saved = services.exchange_rate_set(
+            currency=obj.currency,
+            rate=obj.rate,
+            valid_from=obj.valid_from,
+            note=obj.note,
+            actor=request.user,  # type: ignore[arg-type]
+        )
         obj.pk = saved.pk
 
 

@@ -26,9 +26,19 @@ from omni.models import User
 from omni.pagination import CursorPagination
 
 from . import selectors, services
-from .models import PurchaseOrder, PurchaseOrderStatus, Supplier, SupplierItem, SupplierReceipt
+from .models import (
+    ExchangeRate,
+    PurchaseOrder,
+    PurchaseOrderStatus,
+    Supplier,
+    SupplierItem,
+    SupplierReceipt,
+)
 from .schemas import (
     CloseLineIn,
+    ExchangeRateFilter,
+    ExchangeRateIn,
+    ExchangeRateOut,
     PerformanceFilter,
     PurchaseOrderCancelIn,
     PurchaseOrderFilter,
@@ -140,6 +150,26 @@ def _performance(
     return [{**vars(row), "supplier": row.supplier.code} for row in rows]
 
 
+# --------------------------------------------------------------------------- exchange rates
+
+
+@router.get("/purchasing/exchange-rates", response=list[ExchangeRateOut])
+@paginate(CursorPagination, ordering=("id",))
+def exchange_rate_list(request: HttpRequest, filters: Query[ExchangeRateFilter]) -> object:
+    """Every rate set, oldest first; ``currency`` for one currency's."""
+    _planner(request)
+    rates = ExchangeRate.objects.all()
+    return rates if filters.currency is None else rates.filter(currency=filters.currency)
+
+
+@router.post("/purchasing/exchange-rates", response={201: ExchangeRateOut})
+@decorate_view(idempotent)
+def exchange_rate_set(request: HttpRequest, body: ExchangeRateIn) -> Status:
+    """The rate of a currency from ``valid_from`` on (replacing that day's, if set)."""
+    user = _planner(request)
+    return Status(201, services.exchange_rate_set(**body.dict(), actor=user))
+
+
 # --------------------------------------------------------------------------- purchase orders
 
 
@@ -151,6 +181,7 @@ def _order_out(order: PurchaseOrder) -> dict[str, Any]:
         "ship_to": order.ship_to.code,
         "status": order.status,
         "currency": order.currency,
+        "exchange_rate": order.exchange_rate,
         "expected_arrival": order.expected_arrival,
         "reference": order.reference,
         "note": order.note,

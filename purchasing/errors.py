@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -30,6 +31,8 @@ class PurchasingErrorCode(StrEnum):
     NOT_ON_PURCHASE_ORDER = "not_on_purchase_order"
     OVER_RECEIPT = "over_receipt"
     RECEIPT_REASON_MISSING = "receipt_reason_missing"
+    EXCHANGE_RATE_INVALID = "exchange_rate_invalid"
+    EXCHANGE_RATE_MISSING = "exchange_rate_missing"
 
 
 class UnknownSupplier(NotFound):
@@ -71,6 +74,25 @@ class SupplierItemInvalid(FieldInvalid):
 
 class ReorderPolicyInvalid(FieldInvalid):
     code: ClassVar[str] = PurchasingErrorCode.REORDER_POLICY_INVALID
+
+
+class ExchangeRateInvalid(FieldInvalid):
+    code: ClassVar[str] = PurchasingErrorCode.EXCHANGE_RATE_INVALID
+
+
+class ExchangeRateMissing(Conflict):
+    """No rate of ``detail["currency"]`` in force on ``detail["date"]``: what is bought in it
+    cannot be valued or counted against a budget until one is set."""
+
+    code: ClassVar[str] = PurchasingErrorCode.EXCHANGE_RATE_MISSING
+
+    def __init__(self, currency: str, day: datetime.date) -> None:
+        data = {"currency": currency, "date": day.isoformat()}
+        super().__init__(
+            _("no exchange rate for %(currency)s on %(date)s: set one before buying in it"),
+            detail=data,
+            params=data,
+        )
 
 
 class PolicyClassificationInvalid(FieldInvalid):

@@ -14,13 +14,49 @@ from django.utils import timezone
 DEFAULT_CURRENCY = "CNY"
 
 
+def company_currency() -> str:
+    """The currency stock is valued and budgets are counted in (``OMNI_CURRENCY``)."""
+    return str(settings.OMNI_CURRENCY)
+
+
+class ExchangeRate(models.Model):
+    """What one unit of a foreign currency is worth in the company currency, from a day on
+    until the currency's next rate. A purchase order in that currency takes the rate in force
+    on the day it is sent, and its receipts are valued at it."""
+
+    currency = models.CharField(max_length=3)
+    valid_from = models.DateField()
+    rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        help_text="Company currency per one unit of this currency.",
+    )
+    note = models.CharField(max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["currency", "valid_from"], name="exchangerate_one_per_day"
+            ),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} from {self.valid_from}"
+
+
 class Supplier(models.Model):
     """A company we buy from. It delivers to the DC, straight to stores, or both."""
 
     code = models.CharField(max_length=32, unique=True)
     name = models.CharField(max_length=200)
     active = models.BooleanField(default=True)
-    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
+    currency = models.CharField(max_length=3, default=company_currency)
     delivers_to_dc = models.BooleanField(default=True)
     delivers_to_stores = models.BooleanField(default=False)
     over_receipt_tolerance = models.DecimalField(
@@ -60,7 +96,7 @@ class SupplierItem(models.Model):
     )
     supplier_sku = models.CharField(max_length=64, blank=True)
     cost = models.DecimalField(max_digits=12, decimal_places=4)
-    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
+    currency = models.CharField(max_length=3, default=company_currency)
     moq = models.PositiveIntegerField("minimum order quantity", default=1)
     order_multiple = models.PositiveIntegerField(default=1, help_text="Units per case pack.")
     lead_time_days = models.PositiveIntegerField(help_text="Promised lead time, in days.")
@@ -216,7 +252,14 @@ class PurchaseOrder(models.Model):
     status = models.CharField(
         max_length=24, choices=PurchaseOrderStatus.choices, default=PurchaseOrderStatus.DRAFT
     )
-    currency = models.CharField(max_length=3, default=DEFAULT_CURRENCY)
+    currency = models.CharField(max_length=3, default=company_currency)
+    exchange_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        null=True,
+        blank=True,
+        help_text="Company currency per unit of the order's currency, fixed when it is sent.",
+    )
     expected_arrival = models.DateField(null=True, blank=True)
     reference = models.CharField(
         max_length=64, blank=True, help_text="Where it came from, e.g. a proposal."
@@ -243,6 +286,10 @@ class PurchaseOrder(models.Model):
                 | Q(status="cancelled")
                 | (Q(sent_at__isnull=False) & Q(expected_arrival__isnull=False)),
                 name="purchaseorder_sent_has_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "cancelled"]) | Q(exchange_rate__isnull=False),
+                name="purchaseorder_sent_has_rate",
             ),
         ]
         indexes = [models.Index(fields=["ship_to", "status"], name="purchaseorder_shipto_status")]

@@ -105,6 +105,12 @@ class ProposalLine(models.Model):
         "purchasing.Supplier", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     unit_cost = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    exchange_rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        default=1,
+        help_text="Company currency per unit of the supplier's, on the run's day.",
+    )
     moq = models.PositiveIntegerField(default=1)
     multiple = models.PositiveIntegerField(default=1)
     lead_time_days = models.PositiveIntegerField(default=0)

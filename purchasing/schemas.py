@@ -24,7 +24,13 @@ MAX_LINES = 1000
 class SupplierIn(InputSchema):
     code: Code
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    currency: Annotated[str, Field(min_length=1, max_length=8)] = "CNY"
+    currency: Annotated[
+        str,
+        Field(
+            max_length=8,
+            description="Empty: the company currency for a new supplier, its own on an update.",
+        ),
+    ] = ""
     delivers_to_dc: bool = True
     delivers_to_stores: bool = False
     over_receipt_tolerance: Money = Decimal(0)
@@ -119,6 +125,9 @@ class PurchaseOrderOut(Schema):
     ship_to: str
     status: str
     currency: str
+    exchange_rate: Decimal | None = Field(
+        ..., description="Company currency per unit of ``currency``, fixed when it was sent."
+    )
     expected_arrival: date | None
     reference: str
     note: str
@@ -178,6 +187,25 @@ class PurchaseOrderFilter(QuerySchema):
 
 class SupplierFilter(QuerySchema):
     active: bool | None = None
+
+
+class ExchangeRateIn(InputSchema):
+    currency: Annotated[str, Field(min_length=1, max_length=8)]
+    rate: Annotated[Decimal, Field(description="Company currency per one unit of ``currency``.")]
+    valid_from: date
+    note: Annotated[FreeText, Field(max_length=255)] = ""
+
+
+class ExchangeRateOut(Schema):
+    currency: str
+    rate: Decimal
+    valid_from: date
+    note: str
+    created_at: datetime
+
+
+class ExchangeRateFilter(QuerySchema):
+    currency: Annotated[str | None, Field(max_length=8)] = None
 
 
 class SupplierPerformanceOut(Schema):

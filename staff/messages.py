@@ -446,6 +446,15 @@ SENTENCES: dict[str, Say] = {
     PurchasingErrorCode.PURCHASE_ORDER_LINE_INVALID: Say(
         _("This purchase order cannot be saved: %(message)s Correct the line and try again."),
     ),
+    PurchasingErrorCode.EXCHANGE_RATE_INVALID: Say(
+        _("The exchange rate was not saved. Check “%(field)s”: %(message)s"),
+    ),
+    PurchasingErrorCode.EXCHANGE_RATE_MISSING: Say(
+        _(
+            "There is no exchange rate for %(currency)s on %(date)s, so this purchase cannot be"
+            " valued. Ask finance to set one (Admin → Exchange rates), then try again."
+        ),
+    ),
     PurchasingErrorCode.SUPPLIER_INACTIVE: Say(
         _(
             "Supplier %(supplier)s is no longer active. Choose another supplier, or make it"

@@ -424,6 +424,8 @@ UNSCOPED: dict[str, str] = {
     "POST /purchasing/suppliers": "planners and administrators; creates a supplier",
     "POST /purchasing/orders": "planners and administrators, who see every supplier and location",
     "GET /purchasing/performance": "planners and administrators; names nothing",
+    "GET /purchasing/exchange-rates": "planners and administrators; names nothing",
+    "POST /purchasing/exchange-rates": "planners and administrators; company-wide rates",
     "GET /loyalty/campaigns/{code}/effect": "marketing, planners and administrators only",
     "GET /loyalty/campaigns/{code}/effect.csv": "marketing, planners and administrators only",
     "GET /replenishment/runs": "planners and administrators; filters by city (not scoped)",

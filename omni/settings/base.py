@@ -227,6 +227,9 @@ RATELIMIT_USE_CACHE = "default"
 
 # Observability (docs/operations.md, "Health, metrics, logs"). /metrics answers only with
 # "Authorization: Bearer <OMNI_METRICS_TOKEN>"; unset, it does not exist.
+# The company's currency: stock value, cost of goods, budgets. Purchases in another currency are
+# converted at the exchange rate their purchase order was sent at.
+OMNI_CURRENCY = os.environ.get("OMNI_CURRENCY", "CNY")
 OMNI_METRICS_TOKEN = os.environ.get("OMNI_METRICS_TOKEN", "")
 # How long /health/ready waits for a Celery worker's pong.
 OMNI_HEALTH_CELERY_TIMEOUT = float(os.environ.get("OMNI_HEALTH_CELERY_TIMEOUT", "2"))

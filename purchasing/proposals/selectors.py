@@ -81,7 +81,7 @@ def run_totals(run: ReplenishmentRun) -> dict[str, Any]:
     agg = rows.aggregate(
         lines=Count("id"),
         units=Sum("final"),
-        value=Sum(F("final") * F("unit_cost"), output_field=DecimalField()),
+        value=Sum(F("final") * F("unit_cost") * F("exchange_rate"), output_field=DecimalField()),
     )
     buying = rows.filter(final__gt=0).count()
     edited = rows.filter(edited_quantity__isnull=False).count()
@@ -108,7 +108,9 @@ def run_by_supplier(run: ReplenishmentRun) -> list[dict[str, Any]]:
         .annotate(
             lines=Count("id"),
             units=Sum("final"),
-            value=Sum(F("final") * F("unit_cost"), output_field=DecimalField()),
+            value=Sum(
+                F("final") * F("unit_cost") * F("exchange_rate"), output_field=DecimalField()
+            ),
         )
         .order_by("supplier_code", "ship_to")
     )

@@ -32,7 +32,12 @@ from purchasing.proposal_models import (
     ProposalStatus,
     ReplenishmentRun,
 )
-from purchasing.services import OrderLine, purchase_order_create, reorder_policies_classify
+from purchasing.services import (
+    OrderLine,
+    exchange_rates_on,
+    purchase_order_create,
+    reorder_policies_classify,
+)
 
 from . import build
 from .errors import (
@@ -247,6 +252,8 @@ def _execute(run: ReplenishmentRun) -> None:
     parts = build.position_parts(keys)
     own = build.policies(keys)
     source = build.demand_source(city, locations, keys, today)
+    # Budgets and values count in the company currency: every supplier's at today's rate.
+    rates = exchange_rates_on({item.supplier.currency for item in items.values()}, today)
     lines: list[ProposalLine] = []
     fallback: dict[int, bool] = {}
     for key in keys:
@@ -271,6 +278,7 @@ def _execute(run: ReplenishmentRun) -> None:
             location_id=key[1],
             supplier=item.supplier,
             unit_cost=item.cost,
+            exchange_rate=rates[item.supplier.currency],
             moq=item.moq,
             multiple=item.order_multiple,
             lead_time_days=lead,
@@ -303,7 +311,7 @@ def _execute(run: ReplenishmentRun) -> None:
     candidates = [
         BudgetLine(
             key=str(n),
-            unit_cost=float(line.unit_cost),
+            unit_cost=float(line.unit_cost * line.exchange_rate),
             quantity=line.unconstrained_quantity,
             position=float(line.position) - _policy_lift(line, run.service_level),
             demand=line.demand,
@@ -471,7 +479,7 @@ def replenishment_run_reject(
 
 def lines_summary(lines: Sequence[ProposalLine]) -> dict[str, Any]:
     units = sum(ln.final_quantity for ln in lines)
-    value = sum(Decimal(ln.final_quantity) * ln.unit_cost for ln in lines)
+    value = sum(Decimal(ln.final_quantity) * ln.unit_cost * ln.exchange_rate for ln in lines)
     return {
         "lines": sum(1 for ln in lines if ln.final_quantity > 0),
         "units": units,

@@ -4,6 +4,7 @@ before its receiving draft and any stock level (``purchasing.locks``; docs/locki
 
 from __future__ import annotations
 
+from .currency import exchange_rate_on, exchange_rate_set, exchange_rates_on
 from .orders import (
     OrderLine,
     default_arrival,
@@ -33,6 +34,9 @@ __all__ = [
     "ReceiveResult",
     "allowed_total",
     "default_arrival",
+    "exchange_rate_on",
+    "exchange_rate_set",
+    "exchange_rates_on",
     "purchase_order_cancel",
     "purchase_order_create",
     "purchase_order_line_close",

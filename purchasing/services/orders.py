@@ -39,6 +39,7 @@ from ..models import (
     SupplierItem,
 )
 from ..policy.rounding import round_to_pack
+from .currency import exchange_rate_on
 
 MAX_UNIT_COST = Decimal("99999999")
 
@@ -263,10 +264,11 @@ def purchase_order_send(
             arrival.isoformat(),
             _("expected_arrival %(value)s is in the past"),
         )
+    order.exchange_rate = exchange_rate_on(order.currency, today)
     order.status = PurchaseOrderStatus.SENT
     order.sent_at = now
     order.expected_arrival = arrival
-    order.save(update_fields=["status", "sent_at", "expected_arrival"])
+    order.save(update_fields=["status", "sent_at", "expected_arrival", "exchange_rate"])
     return order
 
 

@@ -58,6 +58,8 @@ from ..models import (
 )
 from .orders import close_line_short, settle_status
 
+COST_PLACES = Decimal("0.0001")
+
 MAX_KEY = 64
 
 
@@ -101,14 +103,18 @@ def _book_receipt(
     *, order: PurchaseOrder, booked: list[tuple[PurchaseOrderLine, int]], actor: User | None
 ) -> Receipt:
     """The one call into inventory's receipt path for a purchase order: each line comes in at
-    its PO line's unit cost, which moves the SKU's moving-average cost (docs/valuation.md)."""
+    its PO line's unit cost in the company currency (at the rate the PO was sent at), which
+    moves the SKU's moving-average cost (docs/valuation.md)."""
+    rate = order.exchange_rate or Decimal(1)
     return stock_receive(
         location=order.ship_to,
         lines=[(line.product, quantity) for line, quantity in booked],
         supplier=order.supplier.name,
         supplier_reference=order.number,
         actor=actor,
-        unit_costs={line.product_id: line.unit_cost for line, _ in booked},
+        unit_costs={
+            line.product_id: (line.unit_cost * rate).quantize(COST_PLACES) for line, _ in booked
+        },
     )
 
 

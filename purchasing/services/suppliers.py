@@ -16,7 +16,7 @@ from omni.errors import Conflict
 from omni.models import User
 
 from ..errors import ReorderPolicyInvalid, SupplierInvalid, SupplierItemInvalid
-from ..models import ReorderPolicy, ReorderPolicyKind, Supplier, SupplierItem
+from ..models import ReorderPolicy, ReorderPolicyKind, Supplier, SupplierItem, company_currency
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
@@ -51,8 +51,9 @@ def _money(value: Any, *, field: str, error: type, **who: Any) -> Decimal:
     return amount.quantize(Decimal("0.0001"))
 
 
-def _currency(value: str, *, error: type, **who: Any) -> str:
-    if not CURRENCY.match(value or ""):
+def currency_code(value: str, *, error: type, **who: Any) -> str:
+    """A currency's code (three capital letters), or ``error`` naming the field."""
+    if not isinstance(value, str) or not CURRENCY.match(value):
         raise error("currency", value, _("currency must be a three-letter code such as CNY"), **who)
     return value
 
@@ -63,7 +64,7 @@ def supplier_save(
     code: str,
     name: str,
     supplier: Supplier | None = None,
-    currency: str = "CNY",
+    currency: str = "",
     delivers_to_dc: bool = True,
     delivers_to_stores: bool = False,
     over_receipt_tolerance: Decimal | int | str = 0,
@@ -81,7 +82,18 @@ def supplier_save(
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise SupplierInvalid("name", name, _("name must name the supplier in 1 to 200 characters"))
-    currency = _currency(currency, error=SupplierInvalid)
+    kept = supplier.currency if supplier is not None else company_currency()
+    currency = currency_code(currency or kept, error=SupplierInvalid)
+    if supplier is not None and currency != supplier.currency and supplier.items.exists():
+        raise SupplierInvalid(
+            "currency",
+            currency,
+            _(
+                "currency cannot change to %(value)s: the supplier's items are priced in"
+                " %(current)s (price them again under a new supplier code)"
+            ),
+            current=supplier.currency,
+        )
     if not (delivers_to_dc or delivers_to_stores):
         raise SupplierInvalid(
             "delivers_to_dc",
@@ -158,7 +170,16 @@ def supplier_item_save(
         **who,
     )
     amount = _money(cost, field="cost", error=SupplierItemInvalid, **who)
-    currency = _currency(currency or supplier.currency, error=SupplierItemInvalid, **who)
+    currency = currency_code(currency or supplier.currency, error=SupplierItemInvalid, **who)
+    if currency != supplier.currency:
+        # A purchase order is in its supplier's currency; its lines take the items' costs.
+        raise SupplierItemInvalid(
+            "currency",
+            currency,
+            _("currency must be the supplier's (%(supplier_currency)s), not %(value)s"),
+            supplier_currency=supplier.currency,
+            **who,
+        )
     if preferred and not product.active:
         raise SupplierItemInvalid(
             "preferred",
