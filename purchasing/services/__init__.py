@@ -4,7 +4,12 @@ before its receiving draft and any stock level (``purchasing.locks``; docs/locki
 
 from __future__ import annotations
 
-from .currency import exchange_rate_on, exchange_rate_set, exchange_rates_on
+from .currency import (
+    exchange_rate_on,
+    exchange_rate_set,
+    exchange_rates_known,
+    exchange_rates_on,
+)
 from .orders import (
     OrderLine,
     default_arrival,
@@ -36,6 +41,7 @@ __all__ = [
     "default_arrival",
     "exchange_rate_on",
     "exchange_rate_set",
+    "exchange_rates_known",
     "exchange_rates_on",
     "purchase_order_cancel",
     "purchase_order_create",

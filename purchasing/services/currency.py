@@ -62,23 +62,30 @@ def exchange_rate_set(
     return row
 
 
-def exchange_rates_on(currencies: Iterable[str], day: datetime.date) -> dict[str, Decimal]:
-    """The rate in force on ``day`` of each currency (1 for the company currency):
-    ``ExchangeRateMissing`` for the first one without a rate on or before that day."""
+def exchange_rates_known(currencies: Iterable[str], day: datetime.date) -> dict[str, Decimal]:
+    """The rate in force on ``day`` of each currency that has one on or before that day (1 for
+    the company currency); currencies without one are left out."""
     home = company_currency()
     wanted = sorted({c for c in currencies if c != home})
-    rates = {home: ONE}
-    found: dict[str, Decimal] = {}
+    found = {home: ONE}
     for currency, rate in (
         ExchangeRate.objects.filter(currency__in=wanted, valid_from__lte=day)
         .order_by("currency", "-valid_from")
         .values_list("currency", "rate")
     ):
         found.setdefault(currency, rate)
+    return found
+
+
+def exchange_rates_on(currencies: Iterable[str], day: datetime.date) -> dict[str, Decimal]:
+    """The rate in force on ``day`` of each currency (1 for the company currency):
+    ``ExchangeRateMissing`` for the first one without a rate on or before that day."""
+    wanted = sorted(set(currencies))
+    found = exchange_rates_known(wanted, day)
     for currency in wanted:
         if currency not in found:
             raise ExchangeRateMissing(currency, day)
-    return rates | found
+    return found
 
 
 def exchange_rate_on(currency: str, day: datetime.date) -> Decimal:

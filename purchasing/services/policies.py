@@ -45,6 +45,7 @@ from ..locks import lock_reorder_policies, lock_reorder_policy
 from ..models import ReorderPolicy, ReorderPolicyKind, SupplierItem
 from ..policy.classes import abc_classes, starting_min_max, suggest, weekly_cv, xyz_class
 from ..proposals import build
+from .currency import exchange_rates_known
 
 YEAR_DAYS = 364  # 52 whole weeks, as XYZ reads
 DEFAULT_LEAD_DAYS = 7  # a SKU no supplier sells here yet: a week, the usual promise
@@ -152,6 +153,8 @@ def _unit_costs(
             "pk", "cost", "price"
         )
     }
+    # A supplier's cost in the company currency; without a rate, the standard cost stands in.
+    rates = exchange_rates_known({item.currency for item in items.values()}, timezone.localdate())
     out: dict[tuple[int, bool], float] = {}
     for p in product_ids:
         for to_dc in (True, False):
@@ -159,8 +162,8 @@ def _unit_costs(
             cost, price = standard.get(p, (Decimal(0), Decimal(0)))
             if p in averages:
                 out[(p, to_dc)] = float(averages[p])
-            elif item is not None:
-                out[(p, to_dc)] = float(item.cost)
+            elif item is not None and item.currency in rates:
+                out[(p, to_dc)] = float(item.cost * rates[item.currency])
             else:
                 out[(p, to_dc)] = float(cost or price or 0)
     return out

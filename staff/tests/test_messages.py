@@ -4,6 +4,7 @@ Chinese, and no rendered notice shows a code."""
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import inspect
 import re
@@ -153,6 +154,8 @@ from orders.errors import (
 )
 from orders.models import HoldTicket, Order, OrderLine
 from purchasing.errors import (
+    ExchangeRateInvalid,
+    ExchangeRateMissing,
     NotOnPurchaseOrder,
     OverReceipt,
     PolicyClassificationInvalid,
@@ -392,6 +395,8 @@ def _examples() -> list[ApplicationError]:
             message=_("line %(line)s: %(sku)s is not active and cannot be ordered"),
         ),
         SupplierInactive(acme),
+        ExchangeRateInvalid("rate", "0", _("rate must be an amount above 0, not %(value)s")),
+        ExchangeRateMissing("USD", datetime.date(2026, 3, 2)),
         SupplierDoesNotDeliver(acme, store),
         PurchaseOrderInvalidState(po, action="receive", expected=["sent", "partially_received"]),
         NotOnPurchaseOrder(tea, po),
