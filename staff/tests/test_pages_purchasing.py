@@ -4,11 +4,22 @@ planners and admins only; a refusal is a sentence on the page, never a 500."""
 
 from __future__ import annotations
 
-import pytest
+from decimal import Decimal
 
+import pytest
+from django.utils import timezone
+
+from inventory.models import Location, Product
 from omni.models import User
 from purchasing.models import PurchaseOrder, PurchaseOrderStatus
 from purchasing.proposal_models import ProposalDecision, ProposalLine, ReplenishmentRun
+from purchasing.services import (
+    OrderLine,
+    exchange_rate_set,
+    purchase_order_create,
+    supplier_item_save,
+    supplier_save,
+)
 from purchasing.tests.proposal_fixtures import ProposalCity
 from tests.helpers import client_for
 
@@ -85,3 +96,27 @@ def test_the_pages_speak_chinese(proposal_city: ProposalCity, planner: User) -> 
     client.cookies["django_language"] = "zh-hans"
     text = client.get(f"{PAGES}proposals/", headers={"Accept-Language": "zh-hans"}).content.decode()
     assert "补货建议" in text
+
+
+def test_a_po_in_a_foreign_currency_shows_its_rate_and_needs_one_to_be_sent(
+    planner: User, dc: Location, product: Product
+) -> None:
+    supplier = supplier_save(code="IMP", name="Import Co", currency="USD")
+    supplier_item_save(supplier=supplier, product=product, cost=Decimal("6"), lead_time_days=14)
+    order = purchase_order_create(
+        supplier=supplier, ship_to=dc, lines=[OrderLine(product=product, quantity=10)]
+    )
+    client = client_for(planner)
+    draft = client.get(f"{PAGES}orders/{order.pk}/").content.decode()
+    assert "60.00 USD" in draft and 'id="po-rate"' in draft and "fixed when sent" in draft
+    refused = client.post(f"{PAGES}orders/{order.pk}/send/")
+    text = refused.content.decode()
+    assert refused.status_code == 409 and 'data-code="exchange_rate_missing"' in text
+    assert "There is no exchange rate for USD" in text
+    order.refresh_from_db()
+    assert order.status == PurchaseOrderStatus.DRAFT
+
+    exchange_rate_set(currency="USD", rate="7.1", valid_from=timezone.localdate())
+    assert client.post(f"{PAGES}orders/{order.pk}/send/").status_code == 302
+    sent = client.get(f"{PAGES}orders/{order.pk}/").content.decode()
+    assert "1 USD = 7.1000 CNY" in sent and "426.00 CNY" in sent

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from omni.errors import ApplicationError
 from purchasing.errors import UnknownPurchaseOrder
-from purchasing.models import PurchaseOrder, PurchaseOrderStatus, Supplier
+from purchasing.models import PurchaseOrder, PurchaseOrderStatus, Supplier, company_currency
 from purchasing.selectors import purchase_order_visible, purchase_orders_for, supplier_performance
 from purchasing.services import purchase_order_cancel, purchase_order_send
 from staff.views.common import Notice, Staff, planner_page
@@ -127,6 +127,13 @@ def _render_order(
         "notice": notice,
         "lines": lines,
         "total": total.quantize(Decimal("0.01")),
+        # A foreign currency's PO says what it is worth at home (at its rate, once sent).
+        "home_currency": "" if order.currency == company_currency() else company_currency(),
+        "home_total": (
+            (total * order.exchange_rate).quantize(Decimal("0.01"))
+            if order.exchange_rate is not None
+            else None
+        ),
         "receipts": list(order.receipts.order_by("-pk")),
         "can_send": order.status == PurchaseOrderStatus.DRAFT,
         "can_cancel": order.status
