@@ -150,24 +150,43 @@ def _mixture(pmfs: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def drop_stockouts(values: np.ndarray, model: DemandModel = DEFAULT_MODEL) -> np.ndarray:
-    """``values`` without its improbable runs of zero days (censored demand: the shelf was
-    empty). A run of ``k`` zeros is improbable when ``p0 ** k < stockout_probability``, ``p0``
-    the series' share of zero days."""
+def stockout_days(values: np.ndarray, model: DemandModel = DEFAULT_MODEL) -> np.ndarray:
+    """True on the days of ``values`` inside an improbable run of zero days (censored demand:
+    the shelf was empty). A run of ``k`` zeros is improbable when
+    ``p0 ** k < stockout_probability``, ``p0`` the series' share of zero days."""
+    out = np.zeros(values.size, dtype=bool)
     if values.size == 0 or model.stockout_probability <= 0:
-        return values
+        return out
     zero = values <= 0
     p0 = float(zero.mean())
     if p0 <= 0 or p0 >= 1:
-        return values
+        return out
     longest = int(np.ceil(np.log(model.stockout_probability) / np.log(p0)))
     edges = np.diff(np.concatenate(([0], zero.astype(np.int8), [0])))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    keep = np.ones(values.size, dtype=bool)
     for start, stop in zip(starts, stops, strict=True):
         if stop - start >= longest:
-            keep[start:stop] = False
-    return values[keep]
+            out[start:stop] = True
+    return out
+
+
+def drop_stockouts(values: np.ndarray, model: DemandModel = DEFAULT_MODEL) -> np.ndarray:
+    """``values`` without its stock-out days (``stockout_days``)."""
+    return values[~stockout_days(values, model)]
+
+
+def impute_stockouts(
+    values: np.ndarray, model: DemandModel = DEFAULT_MODEL, *, weeks: int = 4
+) -> np.ndarray:
+    """``values`` with every stock-out day (``stockout_days``) replaced by the mean of the same
+    weekday over the ``weeks`` weeks before it (days already filled count; 0 with nothing
+    before). Dates and the weekly pattern are kept, so a forecasting model can run on the
+    result and see the demand the empty shelf hid, not zeros."""
+    out = np.asarray(values, dtype=float).copy()
+    for day in np.flatnonzero(stockout_days(out, model)):
+        before = [out[day - 7 * k] for k in range(1, weeks + 1) if day - 7 * k >= 0]
+        out[day] = float(np.mean(before)) if before else 0.0
+    return out
 
 
 def _empirical(values: np.ndarray, days: int, scale: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from purchasing.policy.distribution import (
     DemandModel,
     drop_stockouts,
     expected_shortfall,
+    impute_stockouts,
     window_demand,
 )
 from purchasing.policy.levels import (
@@ -82,6 +83,18 @@ def test_an_improbable_run_of_zeros_is_a_stockout_and_left_out():
     kept = drop_stockouts(values)
     assert kept.size == 220
     assert kept.mean() > values.mean()
+
+
+def test_a_stockout_run_is_imputed_by_the_same_weekday_before_it():
+    week = np.array([5.0, 3.0, 3.0, 4.0, 6.0, 9.0, 8.0])
+    values = np.concatenate([np.tile(week, 8), np.zeros(10), np.tile(week, 2)])
+    values[3] = 0.0  # one ordinary zero day: demand, not an empty shelf
+    filled = impute_stockouts(values)
+    assert filled[3] == 0.0
+    run = slice(56, 66)
+    assert filled[run] == pytest.approx(np.tile(week, 2)[:10])  # the weekly pattern continues
+    assert np.array_equal(filled[66:], values[66:])
+    assert np.array_equal(np.delete(filled, np.arange(56, 66)), drop_stockouts(values))
 
 
 def test_observed_lead_times_mix_the_distributions():
