@@ -7,10 +7,12 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from inventory import valuation_selectors
 from inventory.models import Location, LocationKind, StockLevel
@@ -21,6 +23,7 @@ from purchasing.proposals import selectors as proposal_selectors
 from purchasing.proposals import services as proposals
 from purchasing.services import (
     ReceiveLine,
+    exchange_rate_set,
     purchase_order_receive,
     purchase_order_send,
     reorder_policy_set,
@@ -29,10 +32,12 @@ from purchasing.services import (
 )
 
 SUPPLIERS = (
-    ("SUP-HZ-FOODS", "Hangzhou Foods Co.", 5),
-    ("SUP-ZJ-HOME", "Zhejiang Home Goods", 7),
-    ("SUP-SH-DAILY", "Shanghai Daily Needs", 10),
+    ("SUP-HZ-FOODS", "Hangzhou Foods Co.", 5, ""),
+    ("SUP-ZJ-HOME", "Zhejiang Home Goods", 7, ""),
+    ("SUP-SH-DAILY", "Shanghai Daily Needs", 10, ""),
+    ("SUP-OSAKA", "Osaka Snacks Import", 21, "JPY"),  # priced in yen
 )
+RATES = {"JPY": Decimal("0.0480")}  # company currency per unit, set a month ago
 PACKS = (1, 6, 12)
 PROMOTION_SKUS = 12
 
@@ -41,10 +46,16 @@ def _suppliers(dc: Location, seed: int) -> list[Supplier]:
     """Three suppliers; every SKU the DC stocks gets one preferred supplier item (cost a bit
     under the product's, MOQ one or two packs) and some a second, dearer source."""
     rng = random.Random(seed)
+    for currency, rate in RATES.items():
+        exchange_rate_set(
+            currency=currency, rate=rate, valid_from=timezone.localdate() - timedelta(days=30)
+        )
     made = [
-        Supplier.objects.filter(code=code).first() or supplier_save(code=code, name=name)
-        for code, name, _lead in SUPPLIERS
+        Supplier.objects.filter(code=code).first()
+        or supplier_save(code=code, name=name, currency=currency)
+        for code, name, _lead, currency in SUPPLIERS
     ]
+    at_home = {s.pk: RATES.get(s.currency, Decimal(1)) for s in made}
     levels = StockLevel.objects.filter(location=dc).select_related("product")
     for n, level in enumerate(levels.order_by("product__sku")):
         product = level.product
@@ -56,7 +67,7 @@ def _suppliers(dc: Location, seed: int) -> list[Supplier]:
         supplier_item_save(
             supplier=made[first],
             product=product,
-            cost=(base * Decimal("0.9")).quantize(Decimal("0.01")),
+            cost=(base * Decimal("0.9") / at_home[made[first].pk]).quantize(Decimal("0.01")),
             lead_time_days=SUPPLIERS[first][2],
             moq=pack * rng.choice((1, 2)),
             order_multiple=pack,
@@ -67,7 +78,7 @@ def _suppliers(dc: Location, seed: int) -> list[Supplier]:
             supplier_item_save(
                 supplier=made[second],
                 product=product,
-                cost=base.quantize(Decimal("0.01")),
+                cost=(base / at_home[made[second].pk]).quantize(Decimal("0.01")),
                 lead_time_days=SUPPLIERS[second][2],
                 moq=pack,
                 order_multiple=pack,
@@ -142,6 +153,11 @@ def purchasing_demo_step(city_code: str, *, seed: int = 14) -> list[str]:
     for order in orders:
         order.refresh_from_db()
         statuses[order.status] += 1
+        if order.exchange_rate is not None and order.exchange_rate != 1:
+            lines.append(
+                f"  {order.number} is in {order.currency}, sent at 1 {order.currency} = "
+                f"{order.exchange_rate.normalize()}; its receipt came in at cost x rate"
+            )
     on_backorder = statuses.get(PurchaseOrderStatus.PARTIALLY_RECEIVED, 0)
     lines.append(
         f"received: {received_units} units into {dc.code}; {statuses.get('received', 0)} POs "
