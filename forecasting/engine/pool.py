@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import os
 import queue
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from .config import ForecastConfig
@@ -29,6 +31,38 @@ _PREPARED: dict[int, dict[int, Prepared]] = {}
 _tokens = itertools.count(1)
 
 
+@dataclass(frozen=True)
+class TaskTiming:
+    """A task of a run as it ran, or a step the run's own process took alone (the blend): what
+    it was, in which process, when and for how much CPU. Times are ``time.monotonic()``, one
+    clock for every process of the machine (Linux), so the pool's and the run's line up."""
+
+    step: str  # "global fit", "global forecast", "validation", "forecast", "blend", ...
+    label: str  # which one: "cut 84", "series 0-250", ...
+    pid: int
+    start: float
+    end: float
+    cpu: float
+    series: int = 0  # series the task covers, where it covers some
+    seq: int = 0  # the order the run submitted its tasks in
+
+
+@dataclass
+class Timeline:
+    """Every task of a run and the run's own steps, for a look at how busy the cores were and
+    at what another order would have made of the same tasks (``bench/forecast.py --timeline``).
+    ``marks`` are the run's phases as its own process entered them: ``(phase, time, CPU
+    seconds of that process so far)``."""
+
+    processes: int
+    pid: int = field(default_factory=os.getpid)
+    tasks: list[TaskTiming] = field(default_factory=list)
+    marks: list[tuple[str, float, float]] = field(default_factory=list)
+
+    def mark(self, phase: str) -> None:
+        self.marks.append((phase, time.monotonic(), time.process_time()))
+
+
 class Workers:
     """A fork pool (or, with one process, this process) that sees the run's series."""
 
@@ -41,10 +75,12 @@ class Workers:
         # are its own clock's: ``time.process_time``), and every task's by kind.
         self.cpu_seconds = 0.0
         self.task_seconds: dict[str, float] = defaultdict(float)
-        self.done: queue.SimpleQueue[tuple[str, Any, float, Any, BaseException | None]] = (
+        self.timeline = Timeline(processes)
+        self.done: queue.SimpleQueue[tuple[str, Any, TaskTiming, Any, BaseException | None]] = (
             queue.SimpleQueue()
         )
         self.pending = 0
+        self._seq = itertools.count()
 
     def __enter__(self) -> Workers:
         RUN_SERIES[self.token] = self.series
@@ -65,36 +101,48 @@ class Workers:
         _PREPARED.pop(self.token, None)
 
     def submit(
-        self, kind: str, key: Any, function: Callable[[Any], Any], task: tuple[Any, ...]
+        self,
+        kind: str,
+        key: Any,
+        function: Callable[[Any], Any],
+        task: tuple[Any, ...],
+        *,
+        step: str = "",
+        label: str = "",
+        series: int = 0,
     ) -> None:
         """Queue ``function(task)`` behind the tasks queued before it; its result comes out of
         ``completed`` as ``(kind, key, result)``. ``kind`` names the part of the run it belongs
-        to, for the CPU seconds of ``task_seconds``."""
+        to, for the CPU seconds of ``task_seconds``; ``step`` (default ``kind``), ``label`` and
+        ``series`` describe it in the run's timeline."""
         tagged = (self.token, *task)
+        about = (step or kind, label, series, next(self._seq))
         self.pending += 1
         if self.pool is None:
-            started = time.process_time()
-            result = function(tagged)
-            self.task_seconds[kind] += time.process_time() - started
-            self.done.put((kind, key, 0.0, result, None))
+            timed = _timed((function, tagged))
+            self.done.put((kind, key, _timing(about, timed), timed[-1], None))
             return
         self.pool.apply_async(
             _timed,
             ((function, tagged),),
-            callback=lambda timed: self.done.put((kind, key, timed[0], timed[1], None)),
-            error_callback=lambda error: self.done.put((kind, key, 0.0, None, error)),
+            callback=lambda timed: self.done.put(
+                (kind, key, _timing(about, timed), timed[-1], None)
+            ),
+            error_callback=lambda error: self.done.put((kind, key, _NO_TIMING, None, error)),
         )
 
     def completed(self) -> Iterator[tuple[str, Any, Any]]:
         """``(kind, key, result)`` of every task submitted, as each finishes — tasks submitted
         while iterating included. A task's exception is raised here."""
         while self.pending:
-            kind, key, seconds, result, error = self.done.get()
+            kind, key, timing, result, error = self.done.get()
             self.pending -= 1
             if error is not None:
                 raise error
-            self.cpu_seconds += seconds
-            self.task_seconds[kind] += seconds
+            if self.pool is not None:  # this process's own CPU is on its own clock
+                self.cpu_seconds += timing.cpu
+            self.task_seconds[kind] += timing.cpu
+            self.timeline.tasks.append(timing)
             yield kind, key, result
 
 
@@ -107,12 +155,24 @@ def run_prepared(token: int, index: int, config: ForecastConfig) -> Prepared:
     return prepared
 
 
-def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[float, Any]:
-    """A task in a pool process, with the CPU seconds it took there."""
+def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[int, float, float, float, Any]:
+    """A task in a pool process: the process, when it started and ended, the CPU seconds it
+    took, its result."""
     function, task = call
-    started = time.process_time()
+    started, cpu = time.monotonic(), time.process_time()
     result = function(task)
-    return time.process_time() - started, result
+    return os.getpid(), started, time.monotonic(), time.process_time() - cpu, result
+
+
+def _timing(
+    about: tuple[str, str, int, int], timed: tuple[int, float, float, float, Any]
+) -> TaskTiming:
+    step, label, series, seq = about
+    pid, start, end, cpu, _ = timed
+    return TaskTiming(step, label, pid, start, end, cpu, series, seq)
+
+
+_NO_TIMING = TaskTiming("", "", 0, 0.0, 0.0, 0.0)
 
 
 def _die_with_parent() -> None:

@@ -59,7 +59,7 @@ from .inputs import fit_days, global_series
 from .local_models import fit_block, local_validation, model_forecasts, statsforecast
 from .metrics import Accuracy, Scale, backtest_accuracy, mean_accuracy
 from .model_catalogue import BASELINE_MODEL, FALLBACK_MOVING_AVERAGE, IDLE
-from .pool import RUN_SERIES, Workers, run_prepared
+from .pool import RUN_SERIES, Timeline, Workers, run_prepared
 from .summary import ModelSummary, RunSummary
 from .windows import calibrate, window_table
 
@@ -141,6 +141,8 @@ class ForecastResult:
     # CPU seconds per phase (validation, global model, blend, window calibration, forecast),
     # this process's and its pool's together: what a run costs whatever else the machine does.
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    # Every task of the run, where and when it ran (``pool.Timeline``): what the cores did.
+    timeline: Timeline | None = None
 
 
 class _CpuClock:
@@ -190,6 +192,7 @@ def run_forecast(
     that, for runs too large to hold. ``progress`` is called as blocks complete."""
     config = config or ForecastConfig()
     started = time.perf_counter()
+    run_started, cpu_started = time.monotonic(), time.process_time()
     open_keys = frozenset(open_orders)
     series = history.series
     total = len(series)
@@ -215,12 +218,20 @@ def run_forecast(
     # validation ends; every task shares the pool, no core waits for another's phase.
     with Workers(series, max(1, min(processes, len(bounds)))) as workers:
         clock.workers = workers
+        timeline = workers.timeline
+        timeline.marks.append(("start", run_started, cpu_started))
+        timeline.mark("validation")
         global_run = _GlobalRun(workers, config, flags, history.as_of, processes)
         if GLOBAL_MODEL in config.models and total:
             global_run.start()
         for lo, hi in bounds:
             workers.submit(
-                "validation", lo, _assess_block, (lo, hi, flags[lo:hi], history.as_of, config)
+                "validation",
+                lo,
+                _assess_block,
+                (lo, hi, flags[lo:hi], history.as_of, config),
+                label=f"series {lo}-{hi}",
+                series=hi - lo,
             )
         done = 0
         for kind, key, result in workers.completed():
@@ -239,17 +250,27 @@ def run_forecast(
         clock.lap("coordination", parts=dict(workers.task_seconds))
         workers.task_seconds.clear()
         report(LOCAL_SHARE + GLOBAL_SHARE, "choosing the blend")
+        timeline.mark("blend")
         choice = _blend(items_all, validated, config)
         collector.choice(choice, config.origins(history.as_of))
         clock.lap("blend")
+        timeline.mark("window calibration")
         calibration = _window_calibration(items_all, validated, config)
         clock.lap("window calibration")
+        timeline.mark("forecast")
         collector.window_calibration = {
             days: dict(zip(config.quantile_names, [round(float(z), 4) for z in zs], strict=True))
             for days, zs in calibration.items()
         }
         for lo, hi in bounds:
-            workers.submit("forecast", lo, _fit_block, (lo, hi, _needs(items_all[lo:hi]), config))
+            workers.submit(
+                "forecast",
+                lo,
+                _fit_block,
+                (lo, hi, _needs(items_all[lo:hi]), config),
+                label=f"series {lo}-{hi}",
+                series=hi - lo,
+            )
         done = 0
         for _, lo, fitted in workers.completed():
             block = items_all[lo : lo + len(fitted)]
@@ -266,6 +287,7 @@ def run_forecast(
                 f"forecast {done:,} of {total:,} series",
             )
         clock.lap("forecast")
+        timeline.mark("end")
     summary = collector.summary(seconds=time.perf_counter() - started)
     if summary.capped_days:
         logger.warning(
@@ -274,7 +296,10 @@ def run_forecast(
             summary.capped_series,
         )
     return ForecastResult(
-        series=items_all if keep else [], summary=summary, cpu_seconds=clock.phases
+        series=items_all if keep else [],
+        summary=summary,
+        cpu_seconds=clock.phases,
+        timeline=timeline,
     )
 
 
@@ -312,6 +337,9 @@ class _GlobalRun:
                 ("fit", cut),
                 _global_fit_task,
                 (self.flags, self.as_of, cut, self.config),
+                step="global fit",
+                label=f"cut {cut}",
+                series=len(self.flags),
             )
 
     def received(self, key: tuple[str, int], result: Any) -> None:
@@ -336,6 +364,9 @@ class _GlobalRun:
                     ("forecast", lo),
                     _global_predict_task,
                     (block, fitted, cuts, self.config),
+                    step="global forecast",
+                    label=f"cuts {','.join(map(str, cuts))} rows {lo}-{lo + len(block)}",
+                    series=len(block),
                 )
             return
         self.blocks_done += 1
