@@ -348,6 +348,39 @@ def write_timeline(timeline: Any, path: Path) -> None:
             writer.writerow([f"{x:.3f}" if isinstance(x, float) else x for x in row])
 
 
+def read_timeline(path: Path) -> Any:
+    """A timeline written by ``write_timeline``, for another look (``--replay``)."""
+    import csv
+
+    from forecasting.engine.pool import TaskTiming, Timeline
+
+    with path.open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    tasks = [
+        TaskTiming(
+            r["step"],
+            r["label"],
+            int(r["process"]),
+            float(r["start"]),
+            float(r["end"]),
+            float(r["cpu"]),
+            int(r["series"]),
+            int(r["seq"]),
+        )
+        for r in rows
+        if not r["step"].startswith("phase: ")
+    ]
+    timeline = Timeline(processes=len({t.pid for t in tasks} - {0}), pid=0, tasks=tasks)
+    cpu = 0.0
+    for r in rows:
+        if r["step"].startswith("phase: "):
+            timeline.marks.append((r["step"].removeprefix("phase: "), float(r["start"]), cpu))
+            cpu += float(r["cpu"])
+            end = float(r["end"])
+    timeline.marks.append(("end", end, cpu))
+    return timeline
+
+
 def phases_of(timeline: Any) -> list[tuple[str, float, float, float]]:
     """The run's phases: ``(name, start, end, CPU of the run's own process)``."""
     return [
@@ -358,7 +391,7 @@ def phases_of(timeline: Any) -> list[tuple[str, float, float, float]]:
     ]
 
 
-def busy_report(timeline: Any, cores: int) -> None:
+def busy_report(timeline: Any, cores: int, *, live: bool = True) -> None:
     """How busy the cores were, and the idle core-seconds of each phase: ``cores`` × the
     phase's wall, less the CPU the run spent in it (its own process's, and each pool task's
     share by the part of its wall inside the phase). On a machine shared with other work,
@@ -367,9 +400,10 @@ def busy_report(timeline: Any, cores: int) -> None:
     pool = [t for t in timeline.tasks if t.pid != timeline.pid]
     wall = phases[-1][2] - phases[0][1]
     total = sum(cpu for *_, cpu in phases) + sum(t.cpu for t in pool)
+    load = f", load average now {os.getloadavg()[0]:.1f}" if live else ""
     print(
         f"  timeline: cores busy {total / (cores * wall):.0%} of wall ({total:.0f} CPU s in "
-        f"{wall:.0f} s on {cores} cores, load average now {os.getloadavg()[0]:.1f})"
+        f"{wall:.0f} s on {cores} cores{load})"
     )
     parts = []
     for name, start, end, own in phases:
@@ -397,11 +431,19 @@ def busy_report(timeline: Any, cores: int) -> None:
         )
 
 
-# A policy the simulation knows: how the pool orders the tasks it has been given, and what the
-# blend (the run's own process) waits for. "fifo": the order submitted, the global model's
-# forecasts queued behind every validation block when its fit arrives, the blend after every
-# task. "priority": as the engine now does it (``run.py``, ``Priority``).
-POLICIES = ("fifo", "priority")
+# The orders the simulation knows: how the pool picks among the tasks it has been given, and
+# what the blend (the run's own process) waits for. "fifo", as the engine did before: the order
+# submitted, the global model's forecasts queued behind every validation block when their fit
+# arrives, the blend after every task. The others rank the tasks by kind (lowest first) and
+# choose the blend beside the global model's forecasts from as_of (``final``), finishing each
+# block of final forecasts once those of its series are in: "priority" is the engine's order
+# now (``run.Priority``); the last one puts those forecasts before the final fits.
+FINAL = "global final"
+POLICIES: dict[str, dict[str, int] | None] = {
+    "fifo": None,
+    "priority": {FIT: 0, GLOBAL_FORECAST: 1, VALIDATION: 2, FORECAST: 3, FINAL: 4},
+    "priority, as_of first": {FIT: 0, GLOBAL_FORECAST: 1, VALIDATION: 2, FINAL: 3, FORECAST: 4},
+}
 
 
 @dataclass
@@ -413,21 +455,26 @@ class Job:
     parent: bool = False  # the run's own process (one at a time, in order of readiness)
 
 
-def jobs_of(timeline: Any, policy: str) -> list[Job]:
+def jobs_of(timeline: Any, ranks: dict[str, int] | None) -> list[Job]:
     """The run's tasks as a dependency graph: the pool's recorded tasks with their CPU
     seconds, and the run's own work (its start, the handling of each result, the blend, the
-    window calibration, the finishing of each forecast block) spread as its phases used CPU."""
+    window calibration, the finishing of each forecast block) spread as its phases used CPU.
+    ``ranks``: a policy of ``POLICIES``."""
     own = {name: cpu for name, _, _, cpu in phases_of(timeline)}
     pool = sorted((t for t in timeline.tasks if t.pid != timeline.pid), key=lambda t: t.seq)
     if not pool:  # one process: nothing to schedule
         return []
 
+    def kind(t: Any) -> str:
+        return FINAL if t.step == GLOBAL_FORECAST and t.label.split()[1] == "0" else t.step
+
     def fit_of(label: str) -> str:
         cuts = [int(c) for c in label.split()[1].split(",")]
         return f"{FIT} cut {0 if cuts == [0] else max(cuts)}"
 
-    def final_global(t: Any) -> bool:
-        return t.step == GLOBAL_FORECAST and t.label.split()[1] == "0"
+    def span(t: Any) -> tuple[float, float]:
+        lo, hi = t.label.split()[-1].split("-")
+        return float(lo), float(hi)
 
     jobs = [Job("start", own.get("start", 0.0), set(), parent=True)]
     first = [t for t in pool if t.step != FORECAST]
@@ -436,20 +483,27 @@ def jobs_of(timeline: Any, policy: str) -> list[Job]:
     for t in first:
         name = f"{t.step} {t.label}"
         needs = {"start"} | ({fit_of(t.label)} if t.step == GLOBAL_FORECAST else set())
-        order = {FIT: 0, GLOBAL_FORECAST: 1, VALIDATION: 2}[t.step]
-        jobs.append(Job(name, t.cpu, needs, (3 if final_global(t) else order, t.seq)))
+        jobs.append(Job(name, t.cpu, needs, ((ranks or {}).get(kind(t), 0), t.seq)))
         jobs.append(Job(f"handle {name}", handle, {name}, parent=True))
-    blend_needs = {
-        f"handle {t.step} {t.label}" for t in first if policy == "fifo" or not final_global(t)
-    }
+    blend_needs = {f"handle {t.step} {t.label}" for t in first if ranks is None or kind(t) != FINAL}
     jobs.append(Job("blend", own.get("blend", 0.0), blend_needs, parent=True))
     jobs.append(Job("calibration", own.get("window calibration", 0.0), {"blend"}, parent=True))
     finish = own.get("forecast", 0.0) / max(len(last), 1)
-    finals = {f"{GLOBAL_FORECAST} {t.label}" for t in first if final_global(t)}
+    finals = [t for t in first if kind(t) == FINAL]
+    # Validated series against all of them: where a block's series stand among the rows the
+    # global model forecasts (nearly all of the bench's series are validated).
+    share = sum(t.series for t in finals) / max(sum(t.series for t in last), 1)
     for t in last:
         name = f"{t.step} {t.label}"
-        jobs.append(Job(name, t.cpu, {"calibration"}, (4, t.seq)))
-        needs = {name} | (finals if policy != "fifo" else set())
+        jobs.append(Job(name, t.cpu, {"calibration"}, ((ranks or {}).get(FORECAST, 0), t.seq)))
+        lo, hi = span(t)
+        needs = {name}
+        if ranks is not None:
+            needs |= {
+                f"{f.step} {f.label}"
+                for f in finals
+                if span(f)[0] < hi * share and span(f)[1] > lo * share
+            }
         jobs.append(Job(f"finish {name}", finish, needs, parent=True))
     return jobs
 
@@ -513,9 +567,9 @@ def predict(timeline: Any, cores: int = 2) -> None:
         f"bound {total / cores:.0f} s (CPU / cores; longest task {longest.step} "
         f"{longest.cpu:.0f} s)"
     )
-    for policy in POLICIES:
-        wall = simulate(jobs_of(timeline, policy), workers, cores, fifo=policy == "fifo")
-        print(f"    {policy:9s} {wall:6.0f} s   cores busy {total / (cores * wall):.0%}")
+    for policy, ranks in POLICIES.items():
+        wall = simulate(jobs_of(timeline, ranks), workers, cores, fifo=ranks is None)
+        print(f"    {policy:22s} {wall:6.0f} s   cores busy {total / (cores * wall):.0%}")
 
 
 def cpu_seconds() -> float:
@@ -637,7 +691,18 @@ def main() -> None:
     parser.add_argument(
         "--timeline", type=Path, help="CSV of every task of the big run (where, when, CPU)"
     )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        help="no run: how busy the cores were and the predictions, from a --timeline CSV",
+    )
     args = parser.parse_args()
+    if args.replay:
+        timeline = read_timeline(args.replay)
+        print(f"timeline {args.replay}: {len(timeline.tasks)} tasks")
+        busy_report(timeline, os.cpu_count() or 1, live=False)
+        predict(timeline)
+        return
     setup_database()
     config = ForecastConfig(horizon=HORIZON)
     if args.series:

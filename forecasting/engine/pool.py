@@ -5,10 +5,13 @@ that started them; and each series' hygiene, worked out once per process."""
 from __future__ import annotations
 
 import contextlib
+import functools
+import heapq
 import itertools
 import multiprocessing
 import os
 import queue
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +32,8 @@ RUN_SERIES: dict[int, Sequence[SeriesHistory]] = {}
 # a series without capped days is prepared as a view of its own values.
 _PREPARED: dict[int, dict[int, Prepared]] = {}
 _tokens = itertools.count(1)
+_About = tuple[str, str, int, int]  # a task's step, label, series and order submitted
+_Timed = tuple[int, float, float, float, Any]  # its process, start, end, CPU and result
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,14 @@ class Timeline:
 
 
 class Workers:
-    """A fork pool (or, with one process, this process) that sees the run's series."""
+    """A fork pool (or, with one process, this process) that sees the run's series.
+
+    Tasks wait here, not in the pool's own queue (first in, first out), and the pool gets them
+    in order of priority, each as a process frees up: a task submitted late (the global
+    model's forecasts once its fit is in) can still go before others. The pool holds one task
+    more than it has processes, so a process that finishes starts its next task at once, and
+    the next is handed over from the pool's result thread, not from the run's own, which may
+    be busy with the blend."""
 
     def __init__(self, series: Sequence[SeriesHistory], processes: int) -> None:
         self.series = series
@@ -81,6 +93,10 @@ class Workers:
         )
         self.pending = 0
         self._seq = itertools.count()
+        self._waiting: list[tuple[int, int, str, Any, Callable[[Any], Any], Any, _About]] = []
+        self._in_pool = 0
+        self._lock = threading.Lock()
+        self._closed = False
 
     def __enter__(self) -> Workers:
         RUN_SERIES[self.token] = self.series
@@ -95,6 +111,9 @@ class Workers:
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
+            with self._lock:  # no task handed over to a pool on its way out
+                self._waiting.clear()
+                self._closed = True
             self.pool.terminate()
             self.pool.join()
         RUN_SERIES.pop(self.token, None)
@@ -107,29 +126,53 @@ class Workers:
         function: Callable[[Any], Any],
         task: tuple[Any, ...],
         *,
+        priority: int = 0,
         step: str = "",
         label: str = "",
         series: int = 0,
     ) -> None:
-        """Queue ``function(task)`` behind the tasks queued before it; its result comes out of
-        ``completed`` as ``(kind, key, result)``. ``kind`` names the part of the run it belongs
-        to, for the CPU seconds of ``task_seconds``; ``step`` (default ``kind``), ``label`` and
-        ``series`` describe it in the run's timeline."""
+        """Queue ``function(task)``: it runs before every waiting task of a higher
+        ``priority`` and after those of its own submitted before it (in this process, with one
+        process: at once). Its result comes out of ``completed`` as ``(kind, key, result)``.
+        ``kind`` names the part of the run it belongs to, for the CPU seconds of
+        ``task_seconds``; ``step`` (default ``kind``), ``label`` and ``series`` describe it in
+        the run's timeline."""
         tagged = (self.token, *task)
-        about = (step or kind, label, series, next(self._seq))
+        seq = next(self._seq)
+        about = (step or kind, label, series, seq)
         self.pending += 1
         if self.pool is None:
             timed = _timed((function, tagged))
             self.done.put((kind, key, _timing(about, timed), timed[-1], None))
             return
-        self.pool.apply_async(
-            _timed,
-            ((function, tagged),),
-            callback=lambda timed: self.done.put(
-                (kind, key, _timing(about, timed), timed[-1], None)
-            ),
-            error_callback=lambda error: self.done.put((kind, key, _NO_TIMING, None, error)),
-        )
+        with self._lock:
+            heapq.heappush(self._waiting, (priority, seq, kind, key, function, tagged, about))
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        """Waiting tasks to the pool, up to one more than it has processes (the lock held)."""
+        while self._waiting and self._in_pool <= self.processes and not self._closed:
+            _, _, kind, key, function, tagged, about = heapq.heappop(self._waiting)
+            self._in_pool += 1
+            self.pool.apply_async(
+                _timed,
+                ((function, tagged),),
+                callback=functools.partial(self._finished, kind, key, about),
+                error_callback=functools.partial(self._failed, kind, key),
+            )
+
+    def _finished(self, kind: str, key: Any, about: _About, timed: _Timed) -> None:
+        """A task's result, in the pool's result thread: to ``completed``, and the pool's next."""
+        self.done.put((kind, key, _timing(about, timed), timed[-1], None))
+        with self._lock:
+            self._in_pool -= 1
+            self._hand_over()
+
+    def _failed(self, kind: str, key: Any, error: BaseException) -> None:
+        self.done.put((kind, key, _NO_TIMING, None, error))
+        with self._lock:
+            self._in_pool -= 1
+            self._hand_over()
 
     def completed(self) -> Iterator[tuple[str, Any, Any]]:
         """``(kind, key, result)`` of every task submitted, as each finishes — tasks submitted
@@ -155,7 +198,7 @@ def run_prepared(token: int, index: int, config: ForecastConfig) -> Prepared:
     return prepared
 
 
-def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[int, float, float, float, Any]:
+def _timed(call: tuple[Callable[[Any], Any], Any]) -> _Timed:
     """A task in a pool process: the process, when it started and ended, the CPU seconds it
     took, its result."""
     function, task = call
@@ -164,9 +207,7 @@ def _timed(call: tuple[Callable[[Any], Any], Any]) -> tuple[int, float, float, f
     return os.getpid(), started, time.monotonic(), time.process_time() - cpu, result
 
 
-def _timing(
-    about: tuple[str, str, int, int], timed: tuple[int, float, float, float, Any]
-) -> TaskTiming:
+def _timing(about: _About, timed: _Timed) -> TaskTiming:
     step, label, series, seq = about
     pid, start, end, cpu, _ = timed
     return TaskTiming(step, label, pid, start, end, cpu, series, seq)
