@@ -22,7 +22,11 @@ series.
    written, measured in (1). Target: under 5 minutes on two cores. It prints the CPU seconds
    of the process and its pool too, per phase: on a machine shared with other work they are
    the honest figure (``--big 3000`` for a quick look; validation, blend and forecast grow
-   with the series, the global model's fits do not).
+   with the series, the global model's fits do not). Then how busy the cores were (the run's
+   timeline: every task's process, start, end and CPU; ``--timeline FILE`` writes it as CSV,
+   ``--replay FILE`` reads one back instead of running) and a prediction, labelled as one, of
+   the wall time on two idle cores of the same tasks in the order the engine now takes them
+   and in the order it used to (first in, first out).
 3. **Fan-out over Celery workers** (``--celery N``, off by default; PostgreSQL and Redis): N
    synthetic series imported for the bench city, then the same run done by one Celery worker
    and by two (each ``--concurrency 1``, one engine process), in chunks of N/8 series, on Redis
@@ -414,6 +418,27 @@ def busy_report(timeline: Any, cores: int, *, live: bool = True) -> None:
                 used += t.cpu * inside / max(t.end - t.start, 1e-9)
         parts.append(f"{name} {end - start:.0f} s wall, {cores * (end - start) - used:.0f} idle")
     print(f"  idle core-seconds by phase: {'; '.join(parts)}")
+    # Where they went: a pool process with no task (waiting for one, or for the run's own
+    # process), or a task that took more wall than CPU (the process ready but not running: other
+    # work on the machine, a hypervisor's steal; or waiting, e.g. on memory). On two idle cores
+    # the second should be near 1.0.
+    run_start, run_end = phases[0][1], phases[-1][2]
+    without = sum(
+        (run_end - run_start) - sum(t.end - t.start for t in pool if t.pid == pid)
+        for pid in {t.pid for t in pool}
+    )
+    steps = sorted(
+        {t.step for t in pool}, key=lambda step: min(t.seq for t in pool if t.step == step)
+    )
+    ratios = []
+    for step in steps:
+        mine = [t for t in pool if t.step == step]
+        cpu = sum(t.cpu for t in mine)
+        if cpu >= 1.0:  # too little to say
+            ratios.append(f"{step} {sum(t.end - t.start for t in mine) / cpu:.2f}")
+    print(
+        f"  pool processes without a task: {without:.0f} s; tasks' wall / CPU: {', '.join(ratios)}"
+    )
     # Each pool process's work, runs of one step merged: the order the tasks ran in.
     origin = phases[0][1]
     for number, pid in enumerate(

@@ -25,10 +25,11 @@ nothing here knows about a database.
 
 Everything heavy is a task in one process pool (one process per core), taken in order of
 ``Priority``: the global model's fits first, its forecasts at the validation origins in blocks
-once the first fit is in, the blocks of series the local models validate, then its forecasts
-from ``as_of``, which go on in the pool while this process chooses the blend and calibrates the
-windows (they see all the series of the run at once); the final forecasts are blocks again. The local models live in ``local_models.py``,
-what each model reads of a series in ``inputs.py``, the run's settings in ``config.py``.
+once their fit is in, the blocks of series the local models validate, the final fits of the
+local models once the blend is chosen, and last the global model's forecasts from ``as_of``,
+which go on in the pool while this process chooses the blend and calibrates the windows (they
+see all the series of the run at once). The local models live in ``local_models.py``, what
+each model reads of a series in ``inputs.py``, the run's settings in ``config.py``.
 """
 
 from __future__ import annotations
