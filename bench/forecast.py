@@ -290,10 +290,11 @@ def big(n: int, timeline_file: Path | None = None) -> None:
             last[0] = time.perf_counter()
             print(f"  {time.perf_counter() - started:6.0f} s  {share:5.1%}  {message}", flush=True)
 
-    cpu_before = cpu_seconds()
+    cpu_before, machine_before = cpu_seconds(), machine_cpu()
     result = run_forecast(history, config, progress=progress, keep=False)
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
+    machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
     summary = result.summary
     print(
         f"  {seconds:.0f} s ({seconds / 60:.1f} min), {n / seconds:.1f} series/s; "
@@ -308,6 +309,13 @@ def big(n: int, timeline_file: Path | None = None) -> None:
         f"  CPU {cpu:.0f} s ({cpu / n * 1000:.1f} ms a series; {cpu / n * 30_000 / 2:.0f} s a "
         f"30,000-series run on 2 idle cores): {phases}"
     )
+    if machine:
+        # Was the machine idle? What every process of it used meanwhile, less this run's.
+        print(
+            f"  the rest of the machine meanwhile: {max(machine[0] - cpu, 0.0):.0f} CPU s "
+            f"(of {(os.cpu_count() or 1) * seconds:.0f}); stolen by the hypervisor "
+            f"{machine[1]:.0f} s"
+        )
     if result.timeline is not None:
         busy_report(result.timeline, os.cpu_count() or 1)
         predict(result.timeline)
@@ -595,6 +603,18 @@ def predict(timeline: Any, cores: int = 2) -> None:
     for policy, ranks in POLICIES.items():
         wall = simulate(jobs_of(timeline, ranks), workers, cores, fifo=ranks is None)
         print(f"    {policy:22s} {wall:6.0f} s   cores busy {total / (cores * wall):.0%}")
+
+
+def machine_cpu() -> list[float]:
+    """CPU seconds every process of the machine has used since it started, and the time its
+    virtual cores were kept waiting by the hypervisor (Linux's /proc/stat; elsewhere empty)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return []
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return [(user + nice + system + irq + softirq) / tick, steal / tick]
 
 
 def cpu_seconds() -> float:
