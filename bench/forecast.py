@@ -22,7 +22,11 @@ series.
    written, measured in (1). Target: under 5 minutes on two cores. It prints the CPU seconds
    of the process and its pool too, per phase: on a machine shared with other work they are
    the honest figure (``--big 3000`` for a quick look; validation, blend and forecast grow
-   with the series, the global model's fits do not).
+   with the series, the global model's fits do not). Then how busy the cores were (the run's
+   timeline: every task's process, start, end and CPU; ``--timeline FILE`` writes it as CSV,
+   ``--replay FILE`` reads one back instead of running) and a prediction, labelled as one, of
+   the wall time on two idle cores of the same tasks in the order the engine now takes them
+   and in the order it used to (first in, first out).
 3. **Fan-out over Celery workers** (``--celery N``, off by default; PostgreSQL and Redis): N
    synthetic series imported for the bench city, then the same run done by one Celery worker
    and by two (each ``--concurrency 1``, one engine process), in chunks of N/8 series, on Redis
@@ -49,6 +53,7 @@ import subprocess
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -265,7 +270,7 @@ def compare(label: str, history: History, config: ForecastConfig) -> None:
         print(f"  (validation: blend {improvement:+.1f}% RMSSE vs seasonal naive)")
 
 
-def big(n: int) -> None:
+def big(n: int, timeline_file: Path | None = None) -> None:
     import logging
 
     # One INFO line per capped outlier day is the run's log, not the bench's output.
@@ -285,10 +290,11 @@ def big(n: int) -> None:
             last[0] = time.perf_counter()
             print(f"  {time.perf_counter() - started:6.0f} s  {share:5.1%}  {message}", flush=True)
 
-    cpu_before = cpu_seconds()
+    cpu_before, machine_before = cpu_seconds(), machine_cpu()
     result = run_forecast(history, config, progress=progress, keep=False)
     seconds = time.perf_counter() - started
     cpu = cpu_seconds() - cpu_before
+    machine = [after - before for after, before in zip(machine_cpu(), machine_before, strict=True)]
     summary = result.summary
     print(
         f"  {seconds:.0f} s ({seconds / 60:.1f} min), {n / seconds:.1f} series/s; "
@@ -303,6 +309,312 @@ def big(n: int) -> None:
         f"  CPU {cpu:.0f} s ({cpu / n * 1000:.1f} ms a series; {cpu / n * 30_000 / 2:.0f} s a "
         f"30,000-series run on 2 idle cores): {phases}"
     )
+    if machine:
+        # Was the machine idle? What every process of it used meanwhile, less this run's.
+        print(
+            f"  the rest of the machine meanwhile: {max(machine[0] - cpu, 0.0):.0f} CPU s "
+            f"(of {(os.cpu_count() or 1) * seconds:.0f}); stolen by the hypervisor "
+            f"{machine[1]:.0f} s"
+        )
+    if result.timeline is not None:
+        busy_report(result.timeline, os.cpu_count() or 1)
+        predict(result.timeline)
+        if timeline_file is not None:
+            write_timeline(result.timeline, timeline_file)
+            print(f"  timeline of every task: {timeline_file}")
+
+
+# --------------------------------------------------------------------------- the run's timeline
+
+# The pool's steps, as the engine names them (``TaskTiming.step``).
+FIT, GLOBAL_FORECAST, VALIDATION, FORECAST = (
+    "global fit",
+    "global forecast",
+    "validation",
+    "forecast",
+)
+
+
+def write_timeline(timeline: Any, path: Path) -> None:
+    """Every task of the run as CSV: step, label, process (0 the run's own, 1… the pool's),
+    start and end (seconds from the run's start), wall and CPU seconds, series, order
+    submitted; then the run's phases as its own process entered them."""
+    import csv
+
+    origin = timeline.marks[0][1]
+    number = {timeline.pid: 0}
+    for task in sorted(timeline.tasks, key=lambda t: t.start):
+        number.setdefault(task.pid, len(number))
+    with path.open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(
+            ["step", "label", "process", "start", "end", "wall", "cpu", "series", "seq"]
+        )
+        for t in sorted(timeline.tasks, key=lambda t: (t.start, t.seq)):
+            start, end = t.start - origin, t.end - origin
+            wall, cpu = t.end - t.start, t.cpu
+            row = [t.step, t.label, number[t.pid], start, end, wall, cpu, t.series, t.seq]
+            writer.writerow([f"{x:.3f}" if isinstance(x, float) else x for x in row])
+        for phase, at, until, own in phases_of(timeline):
+            row = [f"phase: {phase}", "", 0, at - origin, until - origin, until - at, own, 0, ""]
+            writer.writerow([f"{x:.3f}" if isinstance(x, float) else x for x in row])
+
+
+def read_timeline(path: Path) -> Any:
+    """A timeline written by ``write_timeline``, for another look (``--replay``)."""
+    import csv
+
+    from forecasting.engine.pool import TaskTiming, Timeline
+
+    with path.open(newline="") as source:
+        rows = list(csv.DictReader(source))
+    tasks = [
+        TaskTiming(
+            r["step"],
+            r["label"],
+            int(r["process"]),
+            float(r["start"]),
+            float(r["end"]),
+            float(r["cpu"]),
+            int(r["series"]),
+            int(r["seq"]),
+        )
+        for r in rows
+        if not r["step"].startswith("phase: ")
+    ]
+    timeline = Timeline(processes=len({t.pid for t in tasks} - {0}), pid=0, tasks=tasks)
+    cpu = 0.0
+    for r in rows:
+        if r["step"].startswith("phase: "):
+            timeline.marks.append((r["step"].removeprefix("phase: "), float(r["start"]), cpu))
+            cpu += float(r["cpu"])
+            end = float(r["end"])
+    timeline.marks.append(("end", end, cpu))
+    return timeline
+
+
+def phases_of(timeline: Any) -> list[tuple[str, float, float, float]]:
+    """The run's phases: ``(name, start, end, CPU of the run's own process)``."""
+    return [
+        (phase, at, until, cpu_until - cpu)
+        for (phase, at, cpu), (_, until, cpu_until) in zip(
+            timeline.marks, timeline.marks[1:], strict=False
+        )
+    ]
+
+
+def busy_report(timeline: Any, cores: int, *, live: bool = True) -> None:
+    """How busy the cores were, and the idle core-seconds of each phase: ``cores`` × the
+    phase's wall, less the CPU the run spent in it (its own process's, and each pool task's
+    share by the part of its wall inside the phase). On a machine shared with other work,
+    "idle" includes what the others took."""
+    phases = phases_of(timeline)
+    pool = [t for t in timeline.tasks if t.pid != timeline.pid]
+    wall = phases[-1][2] - phases[0][1]
+    total = sum(cpu for *_, cpu in phases) + sum(t.cpu for t in pool)
+    load = f", load average now {os.getloadavg()[0]:.1f}" if live else ""
+    print(
+        f"  timeline: cores busy {total / (cores * wall):.0%} of wall ({total:.0f} CPU s in "
+        f"{wall:.0f} s on {cores} cores{load})"
+    )
+    parts = []
+    for name, start, end, own in phases:
+        used = own
+        for t in pool:
+            inside = min(t.end, end) - max(t.start, start)
+            if inside > 0:
+                used += t.cpu * inside / max(t.end - t.start, 1e-9)
+        parts.append(f"{name} {end - start:.0f} s wall, {cores * (end - start) - used:.0f} idle")
+    print(f"  idle core-seconds by phase: {'; '.join(parts)}")
+    # Where they went: a pool process with no task (waiting for one, or for the run's own
+    # process), or a task that took more wall than CPU (the process ready but not running: other
+    # work on the machine, a hypervisor's steal; or waiting, e.g. on memory). On two idle cores
+    # the second should be near 1.0.
+    run_start, run_end = phases[0][1], phases[-1][2]
+    without = sum(
+        (run_end - run_start) - sum(t.end - t.start for t in pool if t.pid == pid)
+        for pid in {t.pid for t in pool}
+    )
+    steps = sorted(
+        {t.step for t in pool}, key=lambda step: min(t.seq for t in pool if t.step == step)
+    )
+    ratios = []
+    for step in steps:
+        mine = [t for t in pool if t.step == step]
+        cpu = sum(t.cpu for t in mine)
+        if cpu >= 1.0:  # too little to say
+            ratios.append(f"{step} {sum(t.end - t.start for t in mine) / cpu:.2f}")
+    print(
+        f"  pool processes without a task: {without:.0f} s; tasks' wall / CPU: {', '.join(ratios)}"
+    )
+    # Each pool process's work, runs of one step merged: the order the tasks ran in.
+    origin = phases[0][1]
+    for number, pid in enumerate(
+        sorted({t.pid for t in pool}, key=lambda p: min(t.start for t in pool if t.pid == p)), 1
+    ):
+        runs: list[list[Any]] = []
+        for t in sorted((t for t in pool if t.pid == pid), key=lambda t: t.start):
+            if runs and runs[-1][0] == t.step:
+                runs[-1][2], runs[-1][3] = t.end, runs[-1][3] + 1
+            else:
+                runs.append([t.step, t.start, t.end, 1])
+        print(
+            f"  process {number}: "
+            + ", ".join(f"{step} ×{n} {a - origin:.0f}–{b - origin:.0f}" for step, a, b, n in runs)
+        )
+
+
+# The orders the simulation knows: how the pool picks among the tasks it has been given, and
+# what the blend (the run's own process) waits for. "fifo", as the engine did before: the order
+# submitted, the global model's forecasts queued behind every validation block when their fit
+# arrives, the blend after every task. The others rank the tasks by kind (lowest first) and
+# choose the blend beside the global model's forecasts from as_of (``final``), finishing each
+# block of final forecasts once those of its series are in: "priority" is the engine's order
+# now (``run.Priority``); the last one puts those forecasts before the final fits.
+FINAL = "global final"
+POLICIES: dict[str, dict[str, int] | None] = {
+    "fifo": None,
+    "priority": {FIT: 0, GLOBAL_FORECAST: 1, VALIDATION: 2, FORECAST: 3, FINAL: 4},
+    "priority, as_of first": {FIT: 0, GLOBAL_FORECAST: 1, VALIDATION: 2, FINAL: 3, FORECAST: 4},
+}
+
+
+@dataclass
+class Job:
+    name: str
+    cpu: float
+    needs: set[str]
+    rank: tuple[float, ...] = ()
+    parent: bool = False  # the run's own process (one at a time, in order of readiness)
+
+
+def jobs_of(timeline: Any, ranks: dict[str, int] | None) -> list[Job]:
+    """The run's tasks as a dependency graph: the pool's recorded tasks with their CPU
+    seconds, and the run's own work (its start, the handling of each result, the blend, the
+    window calibration, the finishing of each forecast block) spread as its phases used CPU.
+    ``ranks``: a policy of ``POLICIES``."""
+    own = {name: cpu for name, _, _, cpu in phases_of(timeline)}
+    pool = sorted((t for t in timeline.tasks if t.pid != timeline.pid), key=lambda t: t.seq)
+    if not pool:  # one process: nothing to schedule
+        return []
+
+    def kind(t: Any) -> str:
+        return FINAL if t.step == GLOBAL_FORECAST and t.label.split()[1] == "0" else t.step
+
+    def fit_of(label: str) -> str:
+        cuts = [int(c) for c in label.split()[1].split(",")]
+        return f"{FIT} cut {0 if cuts == [0] else max(cuts)}"
+
+    def span(t: Any) -> tuple[float, float]:
+        lo, hi = t.label.split()[-1].split("-")
+        return float(lo), float(hi)
+
+    jobs = [Job("start", own.get("start", 0.0), set(), parent=True)]
+    first = [t for t in pool if t.step != FORECAST]
+    last = [t for t in pool if t.step == FORECAST]
+    handle = own.get("validation", 0.0) / max(len(first), 1)
+    for t in first:
+        name = f"{t.step} {t.label}"
+        needs = {"start"} | ({fit_of(t.label)} if t.step == GLOBAL_FORECAST else set())
+        jobs.append(Job(name, t.cpu, needs, ((ranks or {}).get(kind(t), 0), t.seq)))
+        jobs.append(Job(f"handle {name}", handle, {name}, parent=True))
+    blend_needs = {f"handle {t.step} {t.label}" for t in first if ranks is None or kind(t) != FINAL}
+    jobs.append(Job("blend", own.get("blend", 0.0), blend_needs, parent=True))
+    jobs.append(Job("calibration", own.get("window calibration", 0.0), {"blend"}, parent=True))
+    finish = own.get("forecast", 0.0) / max(len(last), 1)
+    finals = [t for t in first if kind(t) == FINAL]
+    # Validated series against all of them: where a block's series stand among the rows the
+    # global model forecasts (nearly all of the bench's series are validated).
+    share = sum(t.series for t in finals) / max(sum(t.series for t in last), 1)
+    for t in last:
+        name = f"{t.step} {t.label}"
+        jobs.append(Job(name, t.cpu, {"calibration"}, ((ranks or {}).get(FORECAST, 0), t.seq)))
+        lo, hi = span(t)
+        needs = {name}
+        if ranks is not None:
+            needs |= {
+                f"{f.step} {f.label}"
+                for f in finals
+                if span(f)[0] < hi * share and span(f)[1] > lo * share
+            }
+        jobs.append(Job(f"finish {name}", finish, needs, parent=True))
+    return jobs
+
+
+def simulate(jobs: list[Job], workers: int, cores: int, *, fifo: bool) -> float:
+    """Wall seconds of ``jobs`` on ``workers`` pool processes and the run's own process,
+    ``cores`` idle cores shared evenly among whichever of them have work (a prediction: every
+    job takes the CPU seconds it was measured at). The pool takes the ready task of the lowest
+    rank, or with ``fifo`` the one queued first (ties: the order the run submitted them)."""
+    ready_at: dict[str, float] = {}
+    done: set[str] = set()
+    waiting = list(jobs)
+    running: dict[int, tuple[Job, float]] = {}  # lane (-1 the run's own) -> job, CPU left
+    now = 0.0
+
+    def rank(job: Job) -> tuple[float, ...]:
+        return (ready_at[job.name], job.rank[-1]) if fifo else job.rank
+
+    while waiting or running:
+        for job in waiting:
+            if job.name not in ready_at and job.needs <= done:
+                ready_at[job.name] = now
+        ready = [j for j in waiting if j.name in ready_at]
+        if -1 not in running:
+            mine = [j for j in ready if j.parent]
+            if mine:
+                job = min(mine, key=lambda j: ready_at[j.name])
+                running[-1] = (job, job.cpu)
+                waiting.remove(job)
+        for lane in range(workers):
+            if lane not in running:
+                theirs = [j for j in waiting if j.name in ready_at and not j.parent]
+                if theirs:
+                    job = min(theirs, key=rank)
+                    running[lane] = (job, job.cpu)
+                    waiting.remove(job)
+        if not running:
+            raise ValueError("a job waits for one that never comes")
+        speed = min(1.0, cores / len(running))
+        step = min(left for _, left in running.values()) / speed
+        now += step
+        for lane, (job, left) in list(running.items()):
+            left -= step * speed
+            if left <= 1e-9:
+                done.add(job.name)
+                del running[lane]
+            else:
+                running[lane] = (job, left)
+    return now
+
+
+def predict(timeline: Any, cores: int = 2) -> None:
+    workers = timeline.processes
+    pool = [t for t in timeline.tasks if t.pid != timeline.pid]
+    if workers < 2 or not pool:
+        return
+    total = sum(t.cpu for t in pool) + sum(cpu for *_, cpu in phases_of(timeline))
+    longest = max(pool, key=lambda t: t.cpu)
+    print(
+        f"  predicted on {cores} idle cores from these tasks' CPU seconds (not measured): "
+        f"bound {total / cores:.0f} s (CPU / cores; longest task {longest.step} "
+        f"{longest.cpu:.0f} s)"
+    )
+    for policy, ranks in POLICIES.items():
+        wall = simulate(jobs_of(timeline, ranks), workers, cores, fifo=ranks is None)
+        print(f"    {policy:22s} {wall:6.0f} s   cores busy {total / (cores * wall):.0%}")
+
+
+def machine_cpu() -> list[float]:
+    """CPU seconds every process of the machine has used since it started, and the time its
+    virtual cores were kept waiting by the hypervisor (Linux's /proc/stat; elsewhere empty)."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return []
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return [(user + nice + system + irq + softirq) / tick, steal / tick]
 
 
 def cpu_seconds() -> float:
@@ -421,7 +733,21 @@ def main() -> None:
     parser.add_argument(
         "--celery", type=int, default=0, help="series of the fan-out on Celery workers (0: skip)"
     )
+    parser.add_argument(
+        "--timeline", type=Path, help="CSV of every task of the big run (where, when, CPU)"
+    )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        help="no run: how busy the cores were and the predictions, from a --timeline CSV",
+    )
     args = parser.parse_args()
+    if args.replay:
+        timeline = read_timeline(args.replay)
+        print(f"timeline {args.replay}: {len(timeline.tasks)} tasks")
+        busy_report(timeline, os.cpu_count() or 1, live=False)
+        predict(timeline)
+        return
     setup_database()
     config = ForecastConfig(horizon=HORIZON)
     if args.series:
@@ -433,7 +759,7 @@ def main() -> None:
         if M5_FILE.exists():
             compare("M5 subset (real store demand)", load_m5(M5_FILE), config)
     if args.big:
-        big(args.big)
+        big(args.big, args.timeline)
     if args.celery:
         fan_out(args.celery)
 

@@ -23,11 +23,13 @@ nothing here knows about a database.
    errors of that series (``windows × horizon`` of them, split-conformal style); of window
    totals (``window_days``) — ``windows.py``, calibrated on the window totals of all series.
 
-Everything heavy is a task in one process pool (one process per core): the global model's
-fits first, the blocks of series the local models validate, then the global model's forecasts in
-blocks as each fit arrives; the blend and the window calibration see all the series of the run
-at once; the final forecasts are blocks again. The local models live in ``local_models.py``,
-what each model reads of a series in ``inputs.py``, the run's settings in ``config.py``.
+Everything heavy is a task in one process pool (one process per core), taken in order of
+``Priority``: the global model's fits first, its forecasts at the validation origins in blocks
+once their fit is in, the blocks of series the local models validate, the final fits of the
+local models once the blend is chosen, and last the global model's forecasts from ``as_of``,
+which go on in the pool while this process chooses the blend and calibrates the windows (they
+see all the series of the run at once). The local models live in ``local_models.py``, what
+each model reads of a series in ``inputs.py``, the run's settings in ``config.py``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import IntEnum
 from typing import Any
 
 import numpy as np
@@ -58,8 +61,8 @@ from .hygiene import CappedDay, Prepared, demand_class, is_idle, moving_average
 from .inputs import fit_days, global_series
 from .local_models import fit_block, local_validation, model_forecasts, statsforecast
 from .metrics import Accuracy, Scale, backtest_accuracy, mean_accuracy
-from .model_catalogue import BASELINE_MODEL, FALLBACK_MOVING_AVERAGE, IDLE
-from .pool import RUN_SERIES, Workers, run_prepared
+from .model_catalogue import BASELINE_MODEL, FALLBACK_MOVING_AVERAGE, IDLE, MODELS
+from .pool import RUN_SERIES, Timeline, Workers, run_prepared
 from .summary import ModelSummary, RunSummary
 from .windows import calibrate, window_table
 
@@ -82,6 +85,26 @@ BLEND = "blend"  # the model name of a series forecast by a blend of several mod
 
 # Shares of a run's work: local validation, the global model, the final forecasts.
 LOCAL_SHARE, GLOBAL_SHARE = 0.7, 0.15
+
+
+class Priority(IntEnum):
+    """The order the pool takes a run's tasks in (``Workers.submit``), lowest first.
+
+    The global model's two fits are long tasks on one thread each: first, so that neither is
+    left running alone at the end. Its forecasts at the validation origins go before the local
+    models' validation blocks as soon as their fit is in: the blend waits for both, and the
+    small validation blocks even out the two processes' ends better than big forecast blocks.
+    Its forecasts from ``as_of`` are needed by nothing before the blend's final forecasts: they
+    keep both processes busy while the run's own process chooses the blend. The final fits of
+    the local models (small blocks, submitted once the blend is chosen) go before what is left
+    of those, so that this process finishes each block (the blend, its quantiles, its windows)
+    as the global model's forecasts of its series come in, not all of them at the end."""
+
+    FIT = 0
+    GLOBAL_VALIDATION = 1
+    VALIDATION = 2
+    FORECAST = 3
+    GLOBAL_FINAL = 4
 
 
 @dataclass
@@ -141,6 +164,8 @@ class ForecastResult:
     # CPU seconds per phase (validation, global model, blend, window calibration, forecast),
     # this process's and its pool's together: what a run costs whatever else the machine does.
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    # Every task of the run, where and when it ran (``pool.Timeline``): what the cores did.
+    timeline: Timeline | None = None
 
 
 class _CpuClock:
@@ -190,6 +215,7 @@ def run_forecast(
     that, for runs too large to hold. ``progress`` is called as blocks complete."""
     config = config or ForecastConfig()
     started = time.perf_counter()
+    run_started, cpu_started = time.monotonic(), time.process_time()
     open_keys = frozenset(open_orders)
     series = history.series
     total = len(series)
@@ -215,14 +241,25 @@ def run_forecast(
     # validation ends; every task shares the pool, no core waits for another's phase.
     with Workers(series, max(1, min(processes, len(bounds)))) as workers:
         clock.workers = workers
+        timeline = workers.timeline
+        timeline.marks.append(("start", run_started, cpu_started))
+        timeline.mark("validation")
         global_run = _GlobalRun(workers, config, flags, history.as_of, processes)
         if GLOBAL_MODEL in config.models and total:
             global_run.start()
         for lo, hi in bounds:
             workers.submit(
-                "validation", lo, _assess_block, (lo, hi, flags[lo:hi], history.as_of, config)
+                "validation",
+                lo,
+                _assess_block,
+                (lo, hi, flags[lo:hi], history.as_of, config),
+                priority=Priority.VALIDATION,
+                label=f"series {lo}-{hi}",
+                series=hi - lo,
             )
         done = 0
+        # Until the blend can be chosen: the global model's forecasts from as_of go on in the
+        # pool meanwhile.
         for kind, key, result in workers.completed():
             if kind == "validation":
                 assessed[key : key + len(result)] = result
@@ -233,39 +270,65 @@ def run_forecast(
                 LOCAL_SHARE * done / total + GLOBAL_SHARE * global_run.share_done(),
                 f"validated {done:,} of {total:,} series; global model: {global_run.state()}",
             )
+            if done == total and global_run.validation_ready():
+                break
         items_all = [item for item in assessed if item is not None]
         validated = [i for i, item in enumerate(items_all) if item.method == Method.BACKTEST]
-        global_run.finish(items_all, validated)
+        global_run.finish_validation(items_all, validated)
         clock.lap("coordination", parts=dict(workers.task_seconds))
         workers.task_seconds.clear()
         report(LOCAL_SHARE + GLOBAL_SHARE, "choosing the blend")
+        timeline.mark("blend")
         choice = _blend(items_all, validated, config)
         collector.choice(choice, config.origins(history.as_of))
         clock.lap("blend")
+        timeline.mark("window calibration")
         calibration = _window_calibration(items_all, validated, config)
         clock.lap("window calibration")
+        timeline.mark("forecast")
         collector.window_calibration = {
             days: dict(zip(config.quantile_names, [round(float(z), 4) for z in zs], strict=True))
             for days, zs in calibration.items()
         }
         for lo, hi in bounds:
-            workers.submit("forecast", lo, _fit_block, (lo, hi, _needs(items_all[lo:hi]), config))
-        done = 0
-        for _, lo, fitted in workers.completed():
-            block = items_all[lo : lo + len(fitted)]
-            for item, finals in zip(block, fitted, strict=True):
-                _finish(item, finals, calibration, config)
-                for cap in item.capped:
-                    logger.info("outlier capped before fitting: %s", cap)
-            collector.add(block)
-            if on_block:
-                on_block(block)
-            done += len(block)
-            report(
-                LOCAL_SHARE + GLOBAL_SHARE + (1 - LOCAL_SHARE - GLOBAL_SHARE) * done / total,
-                f"forecast {done:,} of {total:,} series",
+            workers.submit(
+                "forecast",
+                lo,
+                _fit_block,
+                (lo, hi, _needs(items_all[lo:hi]), config),
+                priority=Priority.FORECAST,
+                label=f"series {lo}-{hi}",
+                series=hi - lo,
             )
-        clock.lap("forecast")
+        done = 0
+        # A block is finished once its own fits and the global model's forecasts of its series
+        # from as_of are in, whichever comes last.
+        fitted_blocks: dict[int, list[dict[str, np.ndarray]]] = {}
+        for kind, key, result in workers.completed():
+            if kind == "forecast":
+                fitted_blocks[key] = result
+            else:
+                global_run.received(key, result)
+            for lo in [lo for lo, f in fitted_blocks.items() if global_run.finals_in(lo, len(f))]:
+                fitted = fitted_blocks.pop(lo)
+                block = items_all[lo : lo + len(fitted)]
+                global_run.give_finals(items_all, lo, len(fitted))
+                for item, finals in zip(block, fitted, strict=True):
+                    _finish(item, finals, calibration, config)
+                    for cap in item.capped:
+                        logger.info("outlier capped before fitting: %s", cap)
+                collector.add(block)
+                if on_block:
+                    on_block(block)
+                done += len(block)
+                report(
+                    LOCAL_SHARE + GLOBAL_SHARE + (1 - LOCAL_SHARE - GLOBAL_SHARE) * done / total,
+                    f"forecast {done:,} of {total:,} series",
+                )
+        assert not fitted_blocks, "final forecasts of the global model went missing"
+        global_cpu = {k: v for k, v in workers.task_seconds.items() if k != "forecast"}
+        clock.lap("forecast", parts=global_cpu)
+        timeline.mark("end")
     summary = collector.summary(seconds=time.perf_counter() - started)
     if summary.capped_days:
         logger.warning(
@@ -274,7 +337,10 @@ def run_forecast(
             summary.capped_series,
         )
     return ForecastResult(
-        series=items_all if keep else [], summary=summary, cpu_seconds=clock.phases
+        series=items_all if keep else [],
+        summary=summary,
+        cpu_seconds=clock.phases,
+        timeline=timeline,
     )
 
 
@@ -284,7 +350,9 @@ def run_forecast(
 class _GlobalRun:
     """The global model's part of a run, done in the pool beside the local models' validation:
     a fit at the first validation origin and one at ``as_of`` (a task each, first in the
-    queue), then, as each fit arrives, its forecasts for the validated series in blocks."""
+    queue), then, as each fit arrives, its forecasts for the validated series in blocks — those
+    at the validation origins before the local validation, those from ``as_of`` after it (see
+    ``Priority``)."""
 
     def __init__(
         self,
@@ -299,48 +367,83 @@ class _GlobalRun:
         h = config.horizon
         # {fit cut: [cuts it forecasts from]}: the validation origins' and as_of's.
         self.plan = fit_cuts([k * h for k in range(config.windows, -1, -1)])
+        self.active = False
         self.rows: list[int] = []  # the validated series, which the model fits and forecasts
+        self.row_array = np.zeros(0, dtype=np.int64)
         self.out: dict[int, np.ndarray] = {}
         self.unavailable: str | None = None
         self.fits_done = 0
         self.blocks = self.blocks_done = 0
+        self.out_for: dict[int, int] = dict.fromkeys(self.plan, 0)  # blocks out, by fit
+        self.finals = np.zeros(0, dtype=bool)  # validated series whose as_of forecast is in
 
     def start(self) -> None:
+        self.active = True
         for cut in self.plan:
             self.workers.submit(
                 "global model",
                 ("fit", cut),
                 _global_fit_task,
                 (self.flags, self.as_of, cut, self.config),
+                priority=Priority.FIT,
+                step="global fit",
+                label=f"cut {cut}",
+                series=len(self.flags),
             )
 
-    def received(self, key: tuple[str, int], result: Any) -> None:
+    def received(self, key: tuple[str, Any], result: Any) -> None:
         what, position = key
         if what == "fit":
             self.fits_done += 1
             rows, fitted, reason = result
-            self.rows = rows
+            self.rows, self.row_array = rows, np.asarray(rows, dtype=np.int64)
             if fitted is None:
                 self.unavailable = self.unavailable or reason
+                return
+            if self.unavailable is not None:
                 return
             cuts = self.plan[position]
             for cut in cuts:
                 self.out.setdefault(cut, np.zeros((len(rows), self.config.horizon)))
+            if 0 in cuts:
+                self.finals = np.zeros(len(rows), dtype=bool)
+            priority = Priority.GLOBAL_FINAL if cuts == [0] else Priority.GLOBAL_VALIDATION
             # Blocks small enough to even out the pool's last minutes.
             size = max(200, math.ceil(len(rows) / (4 * self.processes)))
             for lo in range(0, len(rows), size):
                 self.blocks += 1
+                self.out_for[position] += 1
                 block = rows[lo : lo + size]
                 self.workers.submit(
                     "global model",
-                    ("forecast", lo),
+                    ("forecast", (position, lo)),
                     _global_predict_task,
                     (block, fitted, cuts, self.config),
+                    priority=priority,
+                    step="global forecast",
+                    label=f"cuts {','.join(map(str, cuts))} rows {lo}-{lo + len(block)}",
+                    series=len(block),
                 )
             return
+        fit, lo = position
         self.blocks_done += 1
+        self.out_for[fit] -= 1
         for cut, values in result.items():
-            self.out[cut][position : position + len(values)] = values
+            self.out[cut][lo : lo + len(values)] = values
+            if cut == 0:
+                self.finals[lo : lo + len(values)] = True
+
+    def validation_ready(self) -> bool:
+        """Whether the blend can be chosen as far as the global model goes: both fits are in
+        (so it is known whether the model takes part) and so are its forecasts at every
+        validation origin. Its forecasts from ``as_of`` may still be on their way."""
+        if not self.active:
+            return True
+        if self.fits_done < len(self.plan):
+            return False
+        return self.unavailable is not None or all(
+            self.out_for[fit] == 0 for fit, cuts in self.plan.items() if cuts != [0]
+        )
 
     def share_done(self) -> float:
         fits = len(self.plan)
@@ -351,14 +454,16 @@ class _GlobalRun:
             return f"fitting ({self.fits_done} of {len(self.plan)} fits)"
         return f"{self.blocks_done} of {self.blocks} blocks forecast"
 
-    def finish(self, items: list[SeriesForecast], validated: list[int]) -> None:
-        """Every validated series gets the global model's validation forecasts, backtest and
-        forecast from ``as_of``; or, if a fit found nothing to learn, the run goes on without
-        it."""
+    def _taking_part(self) -> bool:
+        return self.active and self.unavailable is None and bool(self.out)
+
+    def finish_validation(self, items: list[SeriesForecast], validated: list[int]) -> None:
+        """Every validated series gets the global model's validation forecasts and backtest;
+        or, if a fit found nothing to learn, the run goes on without it."""
         if self.unavailable is not None:
             logger.warning("the global model sits this run out: %s", self.unavailable)
             return
-        if not self.out or not validated:
+        if not self._taking_part() or not validated:
             return
         # The fits chose the validated series from the same hygiene as the validation.
         assert self.rows == validated, "the global model saw other series than the validation"
@@ -369,10 +474,28 @@ class _GlobalRun:
             item.validation[GLOBAL_MODEL] = np.stack(
                 [self.out[w * h][k] for w in range(windows, 0, -1)]
             )
-            item.finals[GLOBAL_MODEL] = self.out[0][k]
             item.backtests[GLOBAL_MODEL] = backtest_accuracy(
                 item.actual, item.validation[GLOBAL_MODEL], item.scale
             )
+
+    def _positions(self, lo: int, size: int) -> range:
+        """Where the validated series of ``lo`` … ``lo + size`` stand in ``rows``."""
+        first, last = np.searchsorted(self.row_array, [lo, lo + size])
+        return range(int(first), int(last))
+
+    def finals_in(self, lo: int, size: int) -> bool:
+        """Whether the forecasts from ``as_of`` of the series ``lo`` … ``lo + size`` are in."""
+        if not self._taking_part():
+            return True
+        positions = self._positions(lo, size)
+        return bool(self.finals[positions.start : positions.stop].all())
+
+    def give_finals(self, items: list[SeriesForecast], lo: int, size: int) -> None:
+        """The series ``lo`` … ``lo + size`` get the global model's forecasts from ``as_of``."""
+        if not self._taking_part():
+            return
+        for k in self._positions(lo, size):
+            items[self.rows[k]].finals[GLOBAL_MODEL] = self.out[0][k]
 
 
 def _global_fit_task(
@@ -458,9 +581,10 @@ def _window_calibration(
 
 
 def _needs(block: Sequence[SeriesForecast]) -> list[list[str]]:
-    """Per series, the weighted models whose forecast from as_of is still to be made."""
+    """Per series, the weighted local models whose forecast from as_of is still to be made (the
+    global model's comes from its own tasks)."""
     return [
-        [name for name in item.weights if name not in item.finals]
+        [name for name in item.weights if name not in item.finals and not MODELS[name].is_global]
         if item.method == Method.BACKTEST
         else []
         for item in block

@@ -7,6 +7,7 @@ import io
 import logging
 import subprocess
 import sys
+import time
 from datetime import date, timedelta
 
 import numpy as np
@@ -330,6 +331,31 @@ def test_the_pool_and_one_process_give_the_same_forecasts():
     for a, b in zip(one.series, two.series, strict=True):
         assert a.key == b.key and a.model == b.model
         assert np.allclose(a.forecast, b.forecast)
+
+
+def _nap(task: tuple[int, float]) -> None:
+    """A pool task that only takes time."""
+    time.sleep(task[1])
+
+
+def test_waiting_tasks_go_to_the_pool_by_priority_whenever_they_were_submitted():
+    with pool.Workers([], 2) as workers:
+        # Both processes busy and one task ready behind them: the rest wait here.
+        for name in ("first", "second", "third"):
+            workers.submit("nap", name, _nap, (0.3,), priority=5, label=name)
+        for name, priority in (("late", 9), ("urgent", 1), ("soon", 5)):
+            workers.submit("nap", name, _nap, (0.0,), priority=priority, label=name)
+        finished = [key for _, key, _ in workers.completed()]
+    assert sorted(finished) == sorted(["first", "second", "third", "late", "urgent", "soon"])
+    started = [t.label for t in sorted(workers.timeline.tasks, key=lambda t: t.start)]
+    assert [name for name in started if name in ("late", "urgent", "soon")] == [
+        "urgent",
+        "soon",
+        "late",
+    ]
+    # Every task's process, time and CPU are on the run's timeline.
+    assert {t.step for t in workers.timeline.tasks} == {"nap"}
+    assert all(t.end >= t.start and t.pid for t in workers.timeline.tasks)
 
 
 def test_model_forecasts_give_every_model_for_every_series():
