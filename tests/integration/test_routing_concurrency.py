@@ -193,9 +193,10 @@ def test_a_parked_order_is_filled_exactly_once_when_two_receipts_arrive_together
         assert levels_of(product) == (2 * PARKED_UNITS, PARKED_UNITS)
         assert retries_that_routed(order) == 1, order.sourcing["decisions"]
         assert sum(r.failed for r in reports) == 0, why
-        # Each receipt queued a run; unless those ran at once, one of the threads' runs filled
-        # the order.
-        assert queued.calls == [[product.pk], [product.pk]]
+        # A receipt queues a run when, as it commits, the order still waits: the first always;
+        # the second too, unless the order was filled before it committed (then nothing waits
+        # for it). Unless the runs ran at once, one of the threads' runs filled the order.
+        assert queued.calls in ([[product.pk]], [[product.pk], [product.pk]]), why
         assert sum(r.filled for r in reports) == (0 if eager else 1), why
         assert_no_problems(problems)
         assert_invariants()
