@@ -87,7 +87,10 @@ class ProposalLineOut(Schema):
     sku: str = Field(alias="product.sku")
     location: str = Field(alias="location.code")
     supplier: str | None
-    unit_cost: Decimal
+    unit_cost: Decimal = Field(..., description="In the supplier's currency.")
+    exchange_rate: Decimal = Field(
+        ..., description="Company currency per unit of the supplier's, on the run's day."
+    )
     moq: int
     multiple: int
     lead_time_days: int

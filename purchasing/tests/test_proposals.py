@@ -230,6 +230,7 @@ def test_api_start_review_edit_approve(
     page = client.get(f"/api/v1/replenishment/runs/{run_id}/lines?buying=true&page_size=2").json()
     assert len(page["results"]) <= 2 and page["results"][0]["why"]
     line = page["results"][0]
+    assert Decimal(str(line["exchange_rate"])) == 1  # both suppliers sell in the company's
     bad = client.post(
         f"/api/v1/replenishment/runs/{run_id}/lines/{line['id']}", {"quantity": 13}, key="e-1"
     )
