@@ -43,8 +43,9 @@ PROMOTION_SKUS = 12
 
 
 def _suppliers(dc: Location, seed: int) -> list[Supplier]:
-    """Three suppliers; every SKU the DC stocks gets one preferred supplier item (cost a bit
-    under the product's, MOQ one or two packs) and some a second, dearer source."""
+    """Four suppliers, one selling in yen (its costs the same in yuan at the rate set a month
+    ago); every SKU the DC stocks gets one preferred supplier item (cost a bit under the
+    product's, MOQ one or two packs) and some a second, dearer source."""
     rng = random.Random(seed)
     for currency, rate in RATES.items():
         exchange_rate_set(
