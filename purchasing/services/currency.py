@@ -45,15 +45,12 @@ def exchange_rate_set(
         amount = Decimal(str(rate))
     except ArithmeticError:
         amount = Decimal("NaN")
-    if not amount.is_finite() or not Decimal(0) < amount <= MAX_MONEY:
+    # Above 0 once rounded to the column's 8 places (a rate of 1e-9 would be stored as 0).
+    if not (amount.is_finite() and 0 < amount <= MAX_MONEY and amount.quantize(RATE_PLACES) > 0):
         raise ExchangeRateInvalid(
             "rate", str(rate), _("rate must be an amount above 0, not %(value)s")
         )
     amount = amount.quantize(RATE_PLACES)
-    if amount == 0:
-        raise ExchangeRateInvalid(
-            "rate", str(rate), _("rate must be an amount above 0, not %(value)s")
-        )
     row, _created = ExchangeRate.objects.update_or_create(
         currency=currency,
         valid_from=valid_from,

@@ -57,6 +57,7 @@ def usd_order(supplier: Supplier, dc: Location, product: Product) -> PurchaseOrd
         ("USD", "-7", "rate"),
         ("USD", "seven", "rate"),
         ("USD", "0.000000001", "rate"),  # rounds to 0 at 8 places
+        ("USD", "-1e30", "rate"),  # too many digits to round: refused, not an error
     ],
 )
 def test_a_bad_rate_is_refused_naming_the_field(currency: str, rate: str, field: str) -> None:
