@@ -27,6 +27,7 @@ class InventoryErrorCode(StrEnum):
     DUPLICATE_LINE = "duplicate_line"
     RECEIVING_CLOSED = "receiving_closed"
     RECEIVING_REASON_MISSING = "receiving_reason_missing"
+    RECEIVING_BOOKED_ELSEWHERE = "receiving_booked_elsewhere"
     BIN_OTHER_LOCATION = "bin_other_location"
     BIN_TAKEN = "bin_taken"
 
@@ -335,6 +336,22 @@ class NotOnDocument(InvalidInput):
     def __init__(self, product: Product, transfer: Transfer) -> None:
         data = {"sku": product.sku, "transfer": transfer.pk}
         super().__init__(_("%(sku)s is not on transfer %(transfer)s"), detail=data, params=data)
+
+
+class ReceivingBookedElsewhere(Conflict):
+    """A count another document books (``ReceivingDraft.booked_by``, e.g. a purchase order's
+    receipt, which checks the count against the order's lines) cannot be booked as a free
+    receipt; ``detail`` has ``draft`` and ``document``."""
+
+    code: ClassVar[str] = InventoryErrorCode.RECEIVING_BOOKED_ELSEWHERE
+
+    def __init__(self, draft: ReceivingDraft) -> None:
+        data = {"draft": draft.pk, "document": draft.booked_by}
+        super().__init__(
+            _("receiving %(draft)s is booked by its %(document)s, not as a free receipt"),
+            detail=data,
+            params=data,
+        )
 
 
 class ReceivingClosed(Conflict):

@@ -542,6 +542,9 @@ class ReceivingDraft(models.Model):
     )
     supplier = models.CharField(max_length=100, blank=True)
     supplier_reference = models.CharField(max_length=64, blank=True)
+    # The document that books this count (``purchase_order``: purchasing's receipt of the PO,
+    # which knows its lines and open quantities); empty: the draft books itself.
+    booked_by = models.CharField(max_length=32, blank=True)
     blind = models.BooleanField(
         default=False, help_text="Expected quantities hidden until the clerk finishes."
     )

@@ -232,6 +232,12 @@ SENTENCES: dict[str, Say] = {
             " the Receive page to see what is still arriving."
         ),
     ),
+    InventoryErrorCode.RECEIVING_BOOKED_ELSEWHERE: Say(
+        _(
+            "This delivery is counted against a purchase order. Finish it on the purchase"
+            " order's receiving page, which checks it against the order's lines."
+        ),
+    ),
     InventoryErrorCode.RECEIVING_REASON_MISSING: Say(
         _(
             "%(sku)s was counted as %(counted)s, not %(expected)s. Choose why for every line"

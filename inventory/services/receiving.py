@@ -27,6 +27,7 @@ from omni.models import User
 from ..errors import (
     NoLines,
     NotOnDocument,
+    ReceivingBookedElsewhere,
     ReceivingClosed,
     ReceivingReasonMissing,
     TransferInvalidState,
@@ -116,8 +117,11 @@ def receiving_open_supplier(
     supplier: str,
     supplier_reference: str = "",
     actor: User | None = None,
+    booked_by: str = "",
 ) -> ReceivingDraft:
-    """A new draft for goods from a supplier: a free receipt of whatever is scanned."""
+    """A new draft for goods from a supplier: a free receipt of whatever is scanned, or, with
+    ``booked_by`` (e.g. ``purchase_order``), a count that document books itself
+    (``receiving_finish`` then refuses it)."""
     _check_stock_location(location)
     supplier = supplier.strip()
     if not supplier:
@@ -126,6 +130,7 @@ def receiving_open_supplier(
         location=location,
         supplier=supplier[:100],
         supplier_reference=supplier_reference.strip()[:64],
+        booked_by=booked_by,
         created_by=actor,
     )
 
@@ -261,6 +266,8 @@ def receiving_finish(
         draft.refresh_from_db()
         return draft
     draft = _locked_open(draft)
+    if draft.booked_by:
+        raise ReceivingBookedElsewhere(draft)
     counted = counted_by_product(draft)
     products = Product.objects.in_bulk([pid for pid, units in counted.items() if units > 0])
     rows = [(products[pid], units) for pid, units in counted.items() if pid in products]

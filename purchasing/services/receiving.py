@@ -285,6 +285,7 @@ def purchase_order_receiving_open(
         supplier=order.supplier.name,
         supplier_reference=order.number,
         actor=actor,
+        booked_by="purchase_order",
     )
     PurchaseOrderDraft.objects.create(purchase_order=order, draft=draft)
     return draft

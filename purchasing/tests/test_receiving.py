@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from inventory.errors import NoLines, ReceivingClosed
+from inventory.errors import NoLines, ReceivingBookedElsewhere, ReceivingClosed
+from inventory.services import receiving_finish
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, ProductCost, ReceivingDraftStatus, StockMove
 from omni.models import User
@@ -218,6 +219,25 @@ def test_receiving_by_scanning_against_the_po(
     ).purchase_order
     assert order.status == PurchaseOrderStatus.RECEIVED
     assert level(dc, product) == (24, 0)
+    assert_invariants()
+
+
+def test_a_po_count_is_not_booked_as_a_free_receipt(
+    sent_order: PurchaseOrder, dc: Location, product: Product
+) -> None:
+    """A count opened against a PO is booked by the PO's receipt (which checks the lines and
+    moves the PO along); inventory's free-receipt finish refuses it, booking nothing."""
+    draft = services.purchase_order_receiving_open(purchase_order=sent_order, location=dc)
+    assert draft.booked_by == "purchase_order"
+    services.purchase_order_receiving_scan(draft=draft, scan_id="s", product=product, quantity=6)
+    with pytest.raises(ReceivingBookedElsewhere) as refused:
+        receiving_finish(draft=draft)
+    assert refused.value.detail == {"draft": draft.pk, "document": "purchase_order"}
+    draft.refresh_from_db()
+    assert draft.status == ReceivingDraftStatus.OPEN
+    assert level(dc, product) == (0, 0) and not StockMove.objects.exists()
+    order = services.purchase_order_receiving_finish(draft=draft).purchase_order
+    assert order.status == PurchaseOrderStatus.PARTIALLY_RECEIVED and level(dc, product) == (6, 0)
     assert_invariants()
 
 
