@@ -43,6 +43,7 @@ import itertools
 import sys
 import time
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +70,7 @@ VALIDATION_CUTS = (56, 84, 112, 140)  # days before the end: each validation win
 SWEEP_OURS = (0.80, 0.85, 0.90, 0.93, 0.95, 0.97, 0.98, 0.985, 0.99, 0.995, 0.998, 0.999)
 SWEEP_TEXTBOOK = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.97, 0.99)
 ALL_CLASSES = ("smooth", "erratic", "intermittent", "lumpy")
+DRAWS = 400  # series resamples for the ratio's interval
 ETS_WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)  # of the ETS level against the model's own
 
 
@@ -191,6 +193,44 @@ def stock_at(curve: list[tuple[float, float]], fill: float) -> float | None:
     return float(np.interp(fill, fills, [p[1] for p in points]))
 
 
+def equal_fill_ratio(
+    part: Split, found: list[WindowDemand], tb: ReplayResult, rows: np.ndarray | None = None
+) -> float | None:
+    """Omni's stock over the textbook's at the textbook's realised fill on ``part``'s days
+    (over the series ``rows``, with repeats; all by default); ``None`` beyond Omni's curve."""
+    sweep = [ours(part, t, found) for t in SWEEP_OURS]
+    return _ratio_over(sweep, tb, np.arange(len(found)) if rows is None else rows)
+
+
+def _ratio_over(sweep: list[ReplayResult], tb: ReplayResult, rows: np.ndarray) -> float | None:
+    fill = tb.served[rows].sum() / tb.demanded[rows].sum()
+    curve = [
+        (r.served[rows].sum() / r.demanded[rows].sum(), r.average_on_hand[rows].mean())
+        for r in sweep
+    ]
+    mine = stock_at(curve, fill)
+    return None if mine is None else mine / float(tb.average_on_hand[rows].mean())
+
+
+def series_interval(
+    part: Split, found: list[WindowDemand], tb: ReplayResult, rng: np.random.Generator
+) -> tuple[str, str, float]:
+    """The 5th and 95th percentiles of the ratio at equal fill over ``DRAWS`` resamples of the
+    series (a series bootstrap: how much the figure owes to which series happened to surge),
+    and the share of draws at or below 0.80. A draw beyond Omni's curve counts as above."""
+    sweep = [ours(part, t, found) for t in SWEEP_OURS]
+    size = len(found)
+    draws = [_ratio_over(sweep, tb, rng.integers(0, size, size)) for _ in range(DRAWS)]
+    values = np.array([np.inf if d is None else d for d in draws])
+    # Nearest draws, not interpolated: a draw beyond the curve is infinite.
+    low, high = np.percentile(values, 5, method="lower"), np.percentile(values, 95, method="higher")
+    return _ratio_text(low), _ratio_text(high), float(np.mean(values <= 0.80))
+
+
+def _ratio_text(ratio: float | None) -> str:
+    return "beyond" if ratio is None or not np.isfinite(ratio) else f"{ratio:.2f}"
+
+
 def target_for(curve: list[tuple[float, float, float]], fill: float) -> float:
     """The nominal target whose realised fill reaches ``fill`` on a (fill, stock, target) sweep
     (linear between swept targets)."""
@@ -299,12 +339,13 @@ def main() -> int:
     for t, (fill, stock) in tb_val.items():
         print(f"  textbook {t:.0%}: fill {fill:.2%}, on hand {stock:.1f}")
     grid = {"default": DEFAULT_MODEL} if args.no_search else candidates()
-    best_name, best_score, best_curve = "", float("inf"), []
+    best_name, best_score, best_curve, best_found = "", float("inf"), [], []
     for name, model in grid.items():
-        score, curve = validation_score(validation, [demands(p, model) for p in validation], tb_val)
+        found = [demands(p, model) for p in validation]
+        score, curve = validation_score(validation, found, tb_val)
         print(f"  {name:<40} stock / textbook at equal fill: {score:.3f}")
         if score < best_score:
-            best_name, best_score, best_curve = name, score, curve
+            best_name, best_score, best_curve, best_found = name, score, curve, found
     model = grid[best_name]
     print(f"  chosen: {best_name} ({best_score:.3f})")
     held_levels = None
@@ -322,7 +363,7 @@ def main() -> int:
             score, curve = validation_score(validation, found, tb_val)
             print(f"  ETS level weight {weight:.2f}: {score:.3f}")
             if score < best_score:
-                best_weight, best_score, best_curve = weight, score, curve
+                best_weight, best_score, best_curve, best_found = weight, score, curve, found
         if best_weight > 0:
             held_levels = blended(held, model, ets_levels(held, model), best_weight)
         print(
@@ -382,6 +423,27 @@ def main() -> int:
             f"    textbook {t:.0%}: fill {fill:.2%}, on hand {stock:.2f}; service_level "
             f"{mine:.2f} → ratio {mine / stock:.2f} ({1 - mine / stock:.0%} less stock)"
         )
+    print(
+        f"\n  How much of that is chance: the {len(held.keys)} series resampled with replacement "
+        f"({DRAWS} draws),\n  the ratio at equal fill read again each time (5th–95th percentile):"
+    )
+    rng = np.random.default_rng(0)
+    for t in TARGETS:
+        low, high, below = series_interval(held, held_demands, tb_held[t], rng)
+        print(f"    textbook {t:.0%}: {low} – {high}; at most 0.80 in {below:.0%} of the draws")
+    print(
+        "\n  Every window the same way (the chosen model; validation windows, then the hold-out):"
+    )
+    windows = [
+        *zip(VALIDATION_CUTS, validation, best_found, strict=True),
+        (HOLDOUT, held, held_demands),
+    ]
+    for cut, part, found in sorted(windows, key=lambda w: -w[0]):
+        first = history.as_of - timedelta(days=cut - 1)
+        ratios = " / ".join(
+            _ratio_text(equal_fill_ratio(part, found, textbook(part, t))) for t in TARGETS
+        )
+        print(f"    28 days from {first}: {ratios}")
     if args.level_headroom:
         level_headroom(held, model, tb_held, held_demands)
     print(f"\n{time.time() - started:.0f} s")
