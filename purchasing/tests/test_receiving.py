@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 
 from inventory.errors import NoLines, ReceivingBookedElsewhere, ReceivingClosed
-from inventory.services import receiving_finish
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, ProductCost, ReceivingDraftStatus, StockMove
+from inventory.services import receiving_finish
 from omni.models import User
 from purchasing import services
 from purchasing.errors import (
