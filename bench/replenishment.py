@@ -438,10 +438,10 @@ def main() -> int:
         *zip(VALIDATION_CUTS, validation, best_found, strict=True),
         (HOLDOUT, held, held_demands),
     ]
-    for cut, part, found in sorted(windows, key=lambda w: -w[0]):
+    for cut, part, part_found in sorted(windows, key=lambda w: -w[0]):
         first = history.as_of - timedelta(days=cut - 1)
         ratios = " / ".join(
-            _ratio_text(equal_fill_ratio(part, found, textbook(part, t))) for t in TARGETS
+            _ratio_text(equal_fill_ratio(part, part_found, textbook(part, t))) for t in TARGETS
         )
         print(f"    28 days from {first}: {ratios}")
     if args.level_headroom:

@@ -202,16 +202,22 @@ def _hand_over(
     )
     if not won or order.status != OrderStatus.READY_FOR_PICKUP:
         raise PickupCodeUsed(order, used=not won, pickup_code_id=code.pk)
-    holds = [
-        a.reservation
-        for a in Allocation.objects.filter(
+    held = list(
+        Allocation.objects.filter(
             line__order=order, reservation__status=ReservationStatus.ACTIVE
-        ).select_related("reservation")
-    ]
-    stock_locks.lock_stock_levels((h.location_id, h.product_id) for h in holds)
-    for hold in holds:
+        ).select_related("reservation", "line")
+    )
+    stock_locks.lock_stock_levels(
+        (a.reservation.location_id, a.reservation.product_id) for a in held
+    )
+    for allocation in held:
+        hold = allocation.reservation
         stock.reservation_consume(
-            reservation=hold, reason=MoveReason.PICKUP, reference=order.reference, actor=actor
+            reservation=hold,
+            reason=MoveReason.PICKUP,
+            reference=order.reference,
+            actor=actor,
+            revenue=allocation.line.net_amount(hold.quantity),
         )
     if order.payment_status != PaymentStatus.PAID:
         Order.objects.filter(pk=order.pk).update(payment_status=PaymentStatus.PAID)

@@ -196,6 +196,7 @@ def package_ship(
             reason=MoveReason.SHIP,
             reference=order.reference,
             actor=actor,
+            revenue=ln.allocation.line.net_amount(ln.quantity),
         )
     package.status = PackageStatus.SHIPPED
     package.shipped_at = timezone.now()
@@ -306,6 +307,7 @@ def return_receive(
             reference=order.reference,
             note=f"return {record.pk}: {reason}"[:255],
             actor=actor,
+            revenue=by_product[ret.product.pk].net_amount(ret.quantity),
         )
     return record
 

@@ -222,6 +222,10 @@ class StockMove(models.Model):
     # booked before costs were kept.
     unit_cost = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
     value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    # What the customer paid for these units, net of the line's discounts (a sale, shipment
+    # or pickup), or was refunded (a return). Empty on other moves and on sales booked before
+    # it was kept: valuation then counts the product's list price (docs/valuation.md).
+    revenue = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

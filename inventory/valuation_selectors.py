@@ -175,7 +175,11 @@ def _move_side(moves: QuerySet[StockMove], key: str, sign: int, period: Period) 
             after=_sum(Q(created_at__gte=end), at_average, FloatField()),
             weighted=_sum(in_period, at_average * since_start, FloatField()),
             cogs=_sum(sold, F("value")),
-            revenue=_sum(sold, F("quantity") * F("product__price")),
+            # What was paid, net of discounts; list price on moves booked before it was kept.
+            revenue=_sum(
+                sold,
+                Coalesce(F("revenue"), F("quantity") * F("product__price"), output_field=MONEY),
+            ),
             units=_sum(sold, F("quantity"), FloatField()),
         )
         .values_list(key, *columns)

@@ -192,6 +192,12 @@ class OrderLine(models.Model):
     def __str__(self) -> str:
         return f"{self.quantity}× {self.product_id}"
 
+    def net_amount(self, units: int) -> Decimal:
+        """What ``units`` of this line are paid: their share of the line's total net of its
+        discount, at 4 places (the ledger's ``StockMove.revenue``)."""
+        net = self.quantity * self.unit_price - self.discount
+        return (net * units / self.quantity).quantize(Decimal("0.0001"))
+
     @property
     def owner_id(self) -> str:
         """The reservation owner id of this line's holds (``owner_type`` ``order_line``)."""

@@ -4,6 +4,7 @@ no-shows and returns, each story ending with the ledger invariants."""
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -37,8 +38,9 @@ from fulfillment.models import (
 from inventory.invariants import assert_invariants
 from inventory.models import Location, Product, StockDiscrepancy, StockMove
 from inventory.services import transfer_approve, transfer_create
+from inventory.valuation_selectors import Period, turnover_metrics
 from network.models import Channel
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus
 from orders.services import LineIn, order_place
 from tests.factories import NEAR_DC, OrderFactory, ReceiptFactory
 from tests.helpers import level
@@ -128,6 +130,39 @@ def test_partial_shipment_then_the_rest(
     order.refresh_from_db()
     assert order.status == OrderStatus.SHIPPED
     assert level(dc, a) == (9, 0) and level(dc, b) == (9, 0)
+    assert_invariants()
+
+
+def test_shipments_and_returns_carry_what_was_paid_net_of_discounts(
+    web: Channel, dc: Location, goods: tuple[Product, Product]
+) -> None:
+    """A line of 4 × 10.00 with 4.00 off is paid 9.00 a unit: its shipments book 27 and 9
+    (together the line's 36), a return of 3 refunds 27, and turnover counts 18, not the list
+    price."""
+    a, _ = goods
+    ReceiptFactory.create(location=dc, lines={"A": 10}, unit_costs={a.pk: "5"})
+    order = OrderFactory.create(
+        channel=web,
+        external_id="w1",
+        lines={a: 4},
+        unit_price=Decimal("10"),
+        delivery=NEAR_DC,
+        paid=True,
+    )
+    OrderLine.objects.filter(order=order).update(discount=Decimal("4"))
+    pick_all(services.pick_wave_create(location=dc))
+    first = services.package_create(order=order, location=dc, lines=[services.PackLine(a, 3)])
+    services.package_ship(package=first)
+    services.return_receive(order=order, location=dc, lines=[services.ReturnedLine(a, 3)])
+    services.package_ship(package=services.package_create(order=order, location=dc))
+    booked = list(StockMove.objects.filter(product=a).exclude(reason="receipt").order_by("id"))
+    assert [(m.reason, m.quantity, m.revenue) for m in booked] == [
+        ("ship", 3, Decimal("27.0000")),
+        ("return", 3, Decimal("27.0000")),
+        ("ship", 1, Decimal("9.0000")),
+    ]
+    (row,) = turnover_metrics("sku", Period.last(1))
+    assert (row.units_sold, row.revenue, row.cogs) == (1, Decimal("9.00"), Decimal("5.00"))
     assert_invariants()
 
 
@@ -265,7 +300,9 @@ def test_pickup_ready_and_handed_over_once(
     done = services.pickup_redeem(token=token, store=store)
     assert (done.status, done.payment_status) == (OrderStatus.COMPLETED, "paid")
     assert level(store, goods[0]) == (3, 0)
-    assert StockMove.objects.get(reference=order.reference, reason="pickup").quantity == 2
+    handed = StockMove.objects.get(reference=order.reference, reason="pickup")
+    line = order.lines.get()
+    assert handed.quantity == 2 and handed.revenue == 2 * line.unit_price - line.discount
     with pytest.raises(PickupCodeUsed):
         services.pickup_redeem(token=token, store=store)
     assert list(PickupAttempt.objects.values_list("result", flat=True).order_by("id")) == [

@@ -100,10 +100,12 @@ def _record_move(
     reservation: Reservation | None = None,
     actor: User | None = None,
     unit_cost: Decimal | None = None,
+    revenue: Decimal | None = None,
 ) -> StockMove:
     """Append one ledger row and apply it to the stock levels of its physical ends and to its
     SKU's moving-average cost (``valuation.move_cost``; ``unit_cost`` is a receipt's purchase
-    cost, already checked). The row records the unit cost and value it carried.
+    cost, already checked). The row records the unit cost and value it carried, and
+    ``revenue``, what the customer paid (or was refunded) for a sale's (or return's) units.
 
     Leaving a physical location takes only unreserved stock, unless the move consumes
     ``reservation``, in which case on hand and reserved fall together. Each stock-level change
@@ -146,6 +148,7 @@ def _record_move(
         actor=actor,
         unit_cost=move_unit_cost,
         value=move_value,
+        revenue=revenue,
     )
 
 

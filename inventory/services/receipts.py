@@ -115,9 +115,10 @@ def stock_return(
     reference: str = "",
     note: str = "",
     actor: User | None = None,
+    revenue: Decimal | None = None,
 ) -> list[StockMove]:
     """Goods back from a customer: ``customer`` → location (``return``), and on to ``scrap``
-    when they cannot be sold again."""
+    when they cannot be sold again. ``revenue``: what the customer is refunded for them."""
     _check_stock_location(location)
     check_quantity(quantity)
     lock_stock_levels([(location.pk, product.pk)])
@@ -131,6 +132,7 @@ def stock_return(
             reference=reference,
             note=note,
             actor=actor,
+            revenue=revenue,
         )
     ]
     if scrap:

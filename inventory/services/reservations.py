@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -232,8 +233,10 @@ def reservation_consume(
     reason: MoveReason = MoveReason.SALE,
     reference: str = "",
     actor: User | None = None,
+    revenue: Decimal | None = None,
 ) -> StockMove:
-    """Turn a hold into a ledger move (to ``customer`` unless told otherwise).
+    """Turn a hold into a ledger move (to ``customer`` unless told otherwise); ``revenue`` is
+    what the customer paid for the units consumed (a sale's, net of discounts).
 
     Consuming part of a hold splits it: the consumed part becomes its own consumed reservation
     with exactly one move, and the rest stays active."""
@@ -277,6 +280,7 @@ def reservation_consume(
         reference=reference or f"{current.owner_type}:{current.owner_id}",
         reservation=consumed,
         actor=actor,
+        revenue=revenue,
     )
     reservation.refresh_from_db()
     return move

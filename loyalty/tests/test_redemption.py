@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from inventory.invariants import assert_invariants as assert_stock_invariants
-from inventory.models import Location, Product
+from inventory.models import Location, Product, StockMove
 from loyalty import errors
 from loyalty.invariants import assert_invariants
 from loyalty.models import Campaign, Coupon, CouponStatus, DiscountEntry, EntryKind, Member
@@ -223,6 +223,9 @@ def test_counter_redemption_once_and_store_sale_order(
     a, b, _ = stocked
     sale = place(pos, [one_code(campaign)], {a: 1, b: 1}, mode="store_sale", store=store)
     assert sale.status == OrderStatus.COMPLETED
+    # The ledger books what was paid: B free, A at its price.
+    paid = {m.product.sku: m.revenue for m in StockMove.objects.filter(reference=sale.reference)}
+    assert paid == {"A": a.price, "B": D("0")}
     assert Coupon.objects.filter(status=CouponStatus.REDEEMED).count() == 2
     assert_invariants()
     assert_stock_invariants()

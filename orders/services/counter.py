@@ -89,7 +89,11 @@ def _sell_at_counter(order: Order, lines: Sequence[OrderLine], *, actor: User | 
             line=line, location=store, quantity=line.quantity, reservation=reservation
         )
         stock.reservation_consume(
-            reservation=reservation, reason=MoveReason.SALE, reference=order.reference, actor=actor
+            reservation=reservation,
+            reason=MoveReason.SALE,
+            reference=order.reference,
+            actor=actor,
+            revenue=line.net_amount(line.quantity),
         )
     order.status = OrderStatus.COMPLETED
     order.payment_status = PaymentStatus.PAID
