@@ -52,16 +52,17 @@ lint: install-dev
 
 test: lint test-unit
 
-# A test file runs whole in one process (--dist loadfile): its module fixtures are built once.
+# A test file runs whole in one process (--dist loadfile): its module fixtures are built once;
+# the longest files start first (conftest.py, LONGEST_FIRST).
 test-unit: install-dev
-	$(BIN)/pytest -q -m "not integration" -n $(JOBS) --dist loadfile
+	$(BIN)/pytest -q -m "not integration" -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 # INTEGRATION_JOBS=n: n processes, each with its own database (test_<db>_gw0…) and its own Celery
 # queue on the one Redis db. One by default, for a machine shared with other work: several tests
 # wait on wall-clock deadlines (a forecast run, a browser's focus). CI runs two.
 test-integration: install-dev
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS) $(BIN)/pytest -q -m integration \
-	  -n $(INTEGRATION_JOBS) --dist loadfile
+	  -n $(INTEGRATION_JOBS) --dist loadfile --no-loadscope-reorder
 
 bench: install-dev
 	DATABASE_URL=$(PG_URL) $(BIN)/python bench/reserve.py

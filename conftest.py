@@ -44,3 +44,35 @@ def _default_language() -> Iterator[None]:
     translation.deactivate()
     yield
     translation.deactivate()
+
+
+# The longest test files, longest first, as measured on a 2-core machine (``--durations``):
+# the test processes take whole files (``--dist loadfile``) in collection order, so starting
+# the long ones first keeps one process from running the longest file alone at the end (the
+# suite's tail). pytest-xdist would otherwise order files by their number of tests, which puts
+# these, each one or a few long tests, last; the Makefile turns that off
+# (``--no-loadscope-reorder``).
+LONGEST_FIRST = (
+    "tests/integration/test_api_live_fuzz.py",
+    "tests/integration/test_restore_drill.py",
+    "tests/integration/test_browser_layout.py",
+    "tests/integration/test_forecast_fanout.py",
+    "tests/integration/test_stock_state_machine_pg.py",
+    "tests/integration/test_forecast_worker.py",
+    "tests/integration/test_browser_proposals.py",
+    "tests/integration/test_operations.py",
+    "tests/integration/test_orders_concurrency.py",
+    "tests/integration/test_routing_concurrency.py",
+    "tests/test_admin_and_commands.py",
+    "tests/test_api_list_scale.py",
+    "tests/test_stock_state_machine.py",
+    "tests/test_api_access.py",
+    "tests/test_api_bad_input.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    rank = {name: n for n, name in enumerate(LONGEST_FIRST)}
+    root = config.rootpath
+    # A stable sort: the tests of a file keep their order, the other files theirs.
+    items.sort(key=lambda item: rank.get(item.path.relative_to(root).as_posix(), len(rank)))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import ViewportSize
+from playwright.sync_api import ViewportSize, expect
 
 from inventory.models import Location
 from omni.models import User
@@ -58,12 +58,14 @@ def test_a_planner_overrides_and_reverts_a_policy(
     shot = Shots(desk, "policies")
     log_in(desk, base, planner, shot)
     desk.click("nav >> text=Reorder policies")
-    assert desk.locator("#policies tbody tr").count() == 50
+    # Waited for: the click returns once the page starts loading, before all 50 rows are parsed.
+    expect(desk.locator("#policies tbody tr")).to_have_count(50)
     assert "Page 1 of 7" in desk.inner_text("main")
     shot("list")
     desk.click("#class-grid td[data-cell=BY] a")
     rows = desk.locator("#policies tbody tr")
-    assert rows.count() == 1 and "CL-MID" in rows.first.inner_text()
+    expect(rows).to_have_count(1)
+    assert "CL-MID" in rows.first.inner_text()
     shot("by")
 
     row = desk.locator("tr[data-sku=CL-MID]")
