@@ -26,9 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,11 +36,11 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/omni_b
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omni.settings.base")
 
 from bench.postgres import ensure_database, setup_django  # noqa: E402
+from bench.reserve import THREADS, run_threads  # noqa: E402
 
 if TYPE_CHECKING:
     from inventory.models import Location, Product
 
-THREADS = 8
 ROUNDS = 4
 WARMUP = 40  # sales per thread before timing
 
@@ -104,36 +101,6 @@ def sell(store: Location, product: Product, sales: int, tag: str) -> int:
                 reservation=hold, reason=MoveReason.SALE, revenue=Decimal("10")
             )
     return sales
-
-
-def run_threads(work: Callable[[int], int]) -> tuple[int, float]:
-    """``work(thread)`` in THREADS threads released together: (sales, seconds)."""
-    from django.db import connection
-
-    barrier = threading.Barrier(THREADS + 1)
-    done = [0] * THREADS
-    errors: list[BaseException] = []
-
-    def target(i: int) -> None:
-        try:
-            barrier.wait()
-            done[i] = work(i)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(i,)) for i in range(THREADS)]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    started = time.perf_counter()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise errors[0]
-    return sum(done), elapsed
 
 
 def main() -> int:
